@@ -1,0 +1,100 @@
+import { TsnormError } from '../errors.js';
+import { type Block, channelStart } from './block.js';
+import { ChannelMoments } from './moments.js';
+import { RunningStats } from './running-stats.js';
+import { type Affine, ChannelTransform } from './transform.js';
+
+export type NanPolicy = 'propagate' | 'ignore' | 'error';
+
+export interface NormSettings {
+  readonly channels: number;
+  readonly eps: number;
+  readonly affine?: Affine | undefined;
+  /** torch's module.training */
+  readonly training: boolean;
+  /** Running stats to use (eval) or update (training); undefined: track_running_stats=False. */
+  readonly running?: RunningStats | undefined;
+  /** Instances per running-stats update; undefined: one update per input. */
+  readonly batchSize?: number | undefined;
+  readonly nan: NanPolicy;
+}
+
+/**
+ * InstanceNorm1d over blocks, with no I/O. For each instance the caller feeds its blocks to
+ * `accumulate`, calls `finishStatistics`, then feeds them again to `transform` (statistics
+ * first, transform second: the two passes). In eval mode with running stats there is one pass:
+ * `transform` only. Batches of instances drive the running-stats updates.
+ */
+export class NormEngine {
+  readonly usesInstanceStats: boolean;
+  private readonly moments: ChannelMoments;
+  private readonly transformer: ChannelTransform;
+  private instancesInBatch = 0;
+
+  constructor(readonly settings: NormSettings) {
+    const { channels, running, training, eps, affine } = settings;
+    // torch: F.instance_norm(use_input_stats = training or not track_running_stats)
+    this.usesInstanceStats = training || running === undefined;
+    this.moments = new ChannelMoments(channels);
+    this.transformer = new ChannelTransform(channels);
+    if (!this.usesInstanceStats && running) {
+      for (let c = 0; c < channels; c++) this.transformer.set(c, running.mean[c]!, running.var[c]!, eps, affine);
+    }
+  }
+
+  get running(): RunningStats | undefined {
+    return this.settings.running;
+  }
+
+  /** Starts the statistics pass of a new instance. */
+  startInstance(): void {
+    this.moments.reset();
+  }
+
+  accumulate(block: Block): void {
+    const skip = this.settings.nan === 'ignore';
+    for (let c = block.firstChannel; c < block.firstChannel + block.channelCount; c++) {
+      this.moments.add(c, block.values, channelStart(block, c), block.stepCount, block.stepStride, skip);
+    }
+  }
+
+  /**
+   * Ends the statistics pass of channels [firstChannel, firstChannel + channelCount): fixes their
+   * transform for this instance. `steps` is the instance's length; `where` names it in errors.
+   */
+  finishStatistics(firstChannel: number, channelCount: number, steps: number, where: () => string): void {
+    if (steps <= 1) {
+      throw new TsnormError(
+        `${where()}: ${steps} time step${steps === 1 ? '' : 's'}; normalizing with instance statistics (training) ` +
+          `needs more than one time step per series (torch: "Expected more than 1 spatial element when training")`,
+      );
+    }
+    const { eps, affine } = this.settings;
+    for (let c = firstChannel; c < firstChannel + channelCount; c++) {
+      this.transformer.set(c, this.moments.mean[c]!, this.moments.variance(c), eps, affine);
+    }
+  }
+
+  /** Writes the normalized values of `block` into `out`, at the same indices. */
+  transform(block: Block, out: Float64Array): void {
+    for (let c = block.firstChannel; c < block.firstChannel + block.channelCount; c++) {
+      const start = channelStart(block, c);
+      this.transformer.apply(c, block.values, start, block.stepStride, block.stepCount, out, start, block.stepStride);
+    }
+  }
+
+  /** Call after each instance: records its statistics, and updates the running stats when a batch is complete. */
+  finishInstance(): void {
+    const { training, running } = this.settings;
+    if (!training || !running) return;
+    running.observe(this.moments);
+    this.instancesInBatch++;
+    if (this.settings.batchSize !== undefined && this.instancesInBatch >= this.settings.batchSize) this.finishBatch();
+  }
+
+  /** Call at the end of each input (one forward call): the last, possibly partial, batch. */
+  finishBatch(): void {
+    if (this.instancesInBatch > 0) this.settings.running?.update();
+    this.instancesInBatch = 0;
+  }
+}

@@ -1,0 +1,149 @@
+import { TsnormError } from '../errors.js';
+import type { Block } from './block.js';
+import { type NanPolicy, NormEngine } from './engine.js';
+import { type Momentum, RunningStats } from './running-stats.js';
+
+export interface InstanceNorm1dOptions {
+  eps?: number;
+  momentum?: Momentum;
+  affine?: boolean;
+  trackRunningStats?: boolean;
+  /** How missing values (NaN) are treated; torch propagates them. */
+  nan?: NanPolicy;
+}
+
+/** A dense C-order array: (N, C, L) or, unbatched, (C, L). */
+export interface Tensor<T extends Float32Array | Float64Array = Float32Array | Float64Array> {
+  shape: number[];
+  data: T;
+}
+
+export interface StateDict {
+  running_mean?: number[];
+  running_var?: number[];
+  num_batches_tracked?: number;
+  weight?: number[];
+  bias?: number[];
+}
+
+/** torch.nn.InstanceNorm1d, in memory, with float64 statistics and transform. */
+export class InstanceNorm1d {
+  readonly eps: number;
+  readonly momentum: Momentum;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+  readonly nan: NanPolicy;
+  training = true;
+  /** affine weight and bias (ones and zeros until loaded), when `affine` */
+  weight?: Float64Array;
+  bias?: Float64Array;
+  running?: RunningStats;
+
+  constructor(
+    readonly numFeatures: number,
+    options: InstanceNorm1dOptions = {},
+  ) {
+    if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new TsnormError(`numFeatures must be a positive integer, got ${numFeatures}`);
+    this.eps = options.eps ?? 1e-5;
+    this.momentum = options.momentum ?? 0.1;
+    this.affine = options.affine ?? false;
+    this.trackRunningStats = options.trackRunningStats ?? false;
+    this.nan = options.nan ?? 'propagate';
+    if (!(this.eps > 0) || !Number.isFinite(this.eps)) throw new TsnormError(`eps must be a positive number, got ${this.eps}`);
+    if (this.momentum !== 'cumulative' && !(this.momentum >= 0 && this.momentum <= 1)) {
+      throw new TsnormError(`momentum must be in [0, 1] or 'cumulative', got ${this.momentum}`);
+    }
+    if (this.affine) {
+      this.weight = new Float64Array(numFeatures).fill(1);
+      this.bias = new Float64Array(numFeatures);
+    }
+    if (this.trackRunningStats) this.running = new RunningStats(numFeatures, this.momentum);
+  }
+
+  train(mode = true): this {
+    this.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  forward<T extends Float32Array | Float64Array>(input: Tensor<T>): Tensor<T> {
+    const { shape, data } = input;
+    if (shape.length !== 2 && shape.length !== 3) {
+      throw new TsnormError(`expected a (N, C, L) or (C, L) input, got shape (${shape.join(', ')})`);
+    }
+    const [n, c, l] = shape.length === 3 ? (shape as [number, number, number]) : [1, shape[0]!, shape[1]!];
+    if (c !== this.numFeatures) throw new TsnormError(`expected ${this.numFeatures} channels, got ${c} (shape (${shape.join(', ')}))`);
+    if (data.length !== n * c * l) throw new TsnormError(`data has ${data.length} values, shape (${shape.join(', ')}) needs ${n * c * l}`);
+    const engine = new NormEngine({
+      channels: c,
+      eps: this.eps,
+      affine: this.weight && this.bias ? { weight: this.weight, bias: this.bias } : undefined,
+      training: this.training,
+      running: this.running,
+      nan: this.nan,
+    });
+    const values = data instanceof Float64Array ? data : Float64Array.from(data);
+    const out = new Float64Array(values.length);
+    for (let i = 0; i < n; i++) {
+      const block: Block = {
+        instance: i, values, offset: i * c * l, channelStride: l, stepStride: 1,
+        firstChannel: 0, channelCount: c, firstStep: 0, stepCount: l,
+      };
+      if (this.nan === 'error' && hasNaN(values, block.offset, c * l)) throw new TsnormError(`instance ${i}: missing value (NaN) with nan='error'`);
+      if (engine.usesInstanceStats) {
+        engine.startInstance();
+        engine.accumulate(block);
+        engine.finishStatistics(0, c, l, () => `instance ${i}`);
+      }
+      engine.transform(block, out);
+      engine.finishInstance();
+    }
+    engine.finishBatch();
+    const result = (data instanceof Float64Array ? out : Float32Array.from(out)) as T;
+    return { shape: [...shape], data: result };
+  }
+
+  stateDict(): StateDict {
+    const s: StateDict = {};
+    if (this.running) {
+      s.running_mean = Array.from(this.running.mean);
+      s.running_var = Array.from(this.running.var);
+      s.num_batches_tracked = this.running.numBatchesTracked;
+    }
+    if (this.weight && this.bias) {
+      s.weight = Array.from(this.weight);
+      s.bias = Array.from(this.bias);
+    }
+    return s;
+  }
+
+  /** Loads what `stateDict` returns (or a parsed stats file); keys this module lacks are ignored. */
+  loadStateDict(state: StateDict): void {
+    const check = (key: keyof StateDict, v: unknown): Float64Array => {
+      if (!Array.isArray(v) || v.length !== this.numFeatures || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+        throw new TsnormError(`${key}: expected ${this.numFeatures} finite numbers`);
+      }
+      return Float64Array.from(v as number[]);
+    };
+    if (this.running && (state.running_mean !== undefined || state.running_var !== undefined)) {
+      const mean = check('running_mean', state.running_mean);
+      const variance = check('running_var', state.running_var);
+      if (variance.some((v) => v < 0)) throw new TsnormError('running_var: variances must be >= 0');
+      this.running = new RunningStats(this.numFeatures, this.momentum, {
+        mean, var: variance, numBatchesTracked: state.num_batches_tracked ?? this.running.numBatchesTracked,
+      });
+    }
+    if (this.affine && (state.weight !== undefined || state.bias !== undefined)) {
+      this.weight = check('weight', state.weight);
+      this.bias = check('bias', state.bias);
+    }
+  }
+}
+
+function hasNaN(values: Float64Array, offset: number, count: number): boolean {
+  for (let i = offset; i < offset + count; i++) if (values[i] !== values[i]) return true;
+  return false;
+}

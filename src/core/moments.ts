@@ -1,0 +1,107 @@
+/**
+ * Per-channel float64 moments (count, mean, sum of squared deviations) of one instance,
+ * fed in chunks. Each chunk is reduced with the corrected two-pass algorithm, then merged
+ * with Chan's parallel formula, so a series can arrive in any number of pieces and the
+ * result does not depend on where they were cut (up to rounding).
+ */
+export class ChannelMoments {
+  readonly count: Float64Array;
+  readonly mean: Float64Array;
+  readonly m2: Float64Array;
+
+  constructor(readonly channels: number) {
+    this.count = new Float64Array(channels);
+    this.mean = new Float64Array(channels);
+    this.m2 = new Float64Array(channels);
+  }
+
+  reset(): void {
+    this.count.fill(0);
+    this.mean.fill(0);
+    this.m2.fill(0);
+  }
+
+  /**
+   * Adds `steps` values of channel `c`: values[offset + k * stride] for k in [0, steps).
+   * NaN propagates (torch's behaviour) unless `skipNaN`, which leaves missing values out.
+   */
+  add(c: number, values: Float64Array, offset: number, steps: number, stride: number, skipNaN = false): void {
+    if (steps <= 0) return;
+    const end = offset + steps * stride;
+    let n = 0;
+    let sum = 0;
+    if (skipNaN) {
+      for (let i = offset; i < end; i += stride) {
+        const x = values[i]!;
+        if (x === x) { sum += x; n++; }
+      }
+      if (n === 0) return;
+    } else {
+      for (let i = offset; i < end; i += stride) sum += values[i]!;
+      n = steps;
+    }
+    const rough = sum / n;
+    // Second pass around the rough mean; `drift` corrects the mean and M2 for its rounding.
+    let drift = 0;
+    let sq = 0;
+    if (skipNaN) {
+      for (let i = offset; i < end; i += stride) {
+        const x = values[i]!;
+        if (x === x) { const d = x - rough; drift += d; sq += d * d; }
+      }
+    } else {
+      for (let i = offset; i < end; i += stride) { const d = values[i]! - rough; drift += d; sq += d * d; }
+    }
+    let mean = rough + drift / n;
+    let m2 = sq - (drift * drift) / n;
+    if (m2 < 0) m2 = 0;
+    // A constant chunk must have exactly its value as mean and zero spread, so that a constant
+    // series normalizes to exactly 0; rounding can leave a residue of the order of ulp(mean).
+    if (m2 !== 0 && sq <= n * 1e-28 * rough * rough && isConstant(values, offset, end, stride, skipNaN)) {
+      mean = firstValue(values, offset, end, stride);
+      m2 = 0;
+    }
+    this.merge(c, n, mean, m2);
+  }
+
+  /** Chan et al.: combine the moments of channel c with those of another piece. */
+  merge(c: number, n: number, mean: number, m2: number): void {
+    const na = this.count[c]!;
+    if (n === 0) return;
+    if (na === 0) {
+      this.count[c] = n;
+      this.mean[c] = mean;
+      this.m2[c] = m2;
+      return;
+    }
+    const total = na + n;
+    const delta = mean - this.mean[c]!;
+    this.count[c] = total;
+    this.mean[c] = delta === 0 ? this.mean[c]! : this.mean[c]! + (delta * n) / total;
+    this.m2[c] = this.m2[c]! + m2 + (delta * delta * na * n) / total;
+  }
+
+  /** Biased variance (divide by the count), what normalization uses. */
+  variance(c: number): number {
+    return this.m2[c]! / this.count[c]!;
+  }
+
+  /** Unbiased variance (divide by count - 1), what the running-variance update uses. */
+  unbiasedVariance(c: number): number {
+    return this.m2[c]! / (this.count[c]! - 1);
+  }
+}
+
+function isConstant(values: Float64Array, offset: number, end: number, stride: number, skipNaN: boolean): boolean {
+  const first = firstValue(values, offset, end, stride);
+  for (let i = offset; i < end; i += stride) {
+    const x = values[i]!;
+    if (x !== first && !(skipNaN && x !== x)) return false;
+  }
+  return true;
+}
+
+function firstValue(values: Float64Array, offset: number, end: number, stride: number): number {
+  for (let i = offset; i < end; i += stride) if (values[i] === values[i]) return values[i]!;
+  return NaN;
+}

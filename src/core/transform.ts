@@ -1,0 +1,55 @@
+/**
+ * The per-channel affine map InstanceNorm1d applies: y = (x - center) * scale + shift, with
+ * scale = weight / sqrt(var + eps) and shift = bias. The centre is kept apart from the shift
+ * (not folded into one x * a + b) so that data far from zero loses no digits.
+ */
+export class ChannelTransform {
+  readonly center: Float64Array;
+  readonly scale: Float64Array;
+  readonly shift: Float64Array;
+
+  constructor(readonly channels: number) {
+    this.center = new Float64Array(channels);
+    this.scale = new Float64Array(channels).fill(1);
+    this.shift = new Float64Array(channels);
+  }
+
+  /** Sets channel c from a mean and a (biased) variance. */
+  set(c: number, mean: number, variance: number, eps: number, affine?: Affine): void {
+    const w = affine ? affine.weight[c]! : 1;
+    this.center[c] = mean;
+    this.scale[c] = w / Math.sqrt(variance + eps);
+    this.shift[c] = affine ? affine.bias[c]! : 0;
+  }
+
+  /** dst[dstOffset + k * dstStride] = y(src[srcOffset + k * srcStride]) for k in [0, steps). */
+  apply(
+    c: number,
+    src: Float64Array,
+    srcOffset: number,
+    srcStride: number,
+    steps: number,
+    dst: Float64Array,
+    dstOffset: number,
+    dstStride: number,
+  ): void {
+    const m = this.center[c]!;
+    const s = this.scale[c]!;
+    const b = this.shift[c]!;
+    if (srcStride === 1 && dstStride === 1) {
+      const delta = dstOffset - srcOffset;
+      const end = srcOffset + steps;
+      for (let i = srcOffset; i < end; i++) dst[i + delta] = (src[i]! - m) * s + b;
+      return;
+    }
+    for (let k = 0, i = srcOffset, j = dstOffset; k < steps; k++, i += srcStride, j += dstStride) {
+      dst[j] = (src[i]! - m) * s + b;
+    }
+  }
+}
+
+/** Per-channel weight and bias (torch's affine=True parameters). */
+export interface Affine {
+  readonly weight: Float64Array;
+  readonly bias: Float64Array;
+}
