@@ -1,0 +1,96 @@
+import { NpyHeaderError } from './header.js';
+
+/** A numeric NPY element type. */
+export interface NpyDtype {
+  readonly descr: string;
+  readonly kind: 'f' | 'i' | 'u' | 'b';
+  readonly size: 1 | 2 | 4 | 8;
+  readonly littleEndian: boolean;
+}
+
+const UNSUPPORTED: Record<string, string> = {
+  c: 'complex numbers',
+  O: 'Python objects',
+  U: 'unicode strings',
+  S: 'byte strings',
+  a: 'byte strings',
+  V: 'raw bytes (void)',
+  M: 'datetimes',
+  m: 'timedeltas',
+};
+
+const nativeLittle = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+export function parseDtype(descr: string): NpyDtype {
+  const m = /^([<>|=]?)([a-zA-Z])(\d*)$/.exec(descr);
+  const order = m?.[1] ?? '';
+  const kind = m?.[2] ?? '';
+  const size = Number(m?.[3] ?? '');
+  if (m && UNSUPPORTED[kind]) {
+    throw new NpyHeaderError(`unsupported dtype '${descr}' (${UNSUPPORTED[kind]}): expected float16/32/64 or an integer type`);
+  }
+  const ok =
+    (kind === 'f' && (size === 2 || size === 4 || size === 8)) ||
+    ((kind === 'i' || kind === 'u') && (size === 1 || size === 2 || size === 4 || size === 8)) ||
+    (kind === 'b' && size === 1);
+  if (!ok) throw new NpyHeaderError(`unsupported dtype '${descr}': expected float16/32/64 or an integer type`);
+  const littleEndian = order === '<' || (order !== '>' && nativeLittle) || size === 1;
+  return { descr, kind: kind as NpyDtype['kind'], size: size as NpyDtype['size'], littleEndian };
+}
+
+/** The output dtype name for float32/float64 output (always little-endian, as numpy writes natively). */
+export function outputDescr(dtype: 'float32' | 'float64'): string {
+  return dtype === 'float32' ? '<f4' : '<f8';
+}
+
+/**
+ * Decodes `count` elements from raw bytes into out[outOffset...]. `raw` must start at an element
+ * boundary of an 8-byte-aligned buffer; big-endian data is byte-swapped in place.
+ */
+export function decode(dtype: NpyDtype, raw: Uint8Array, count: number, out: Float64Array, outOffset: number): void {
+  const bytes = count * dtype.size;
+  if (!dtype.littleEndian && dtype.size > 1) {
+    const b = Buffer.from(raw.buffer, raw.byteOffset, bytes);
+    if (dtype.size === 2) b.swap16();
+    else if (dtype.size === 4) b.swap32();
+    else b.swap64();
+  }
+  const { buffer, byteOffset } = raw;
+  const dst = out.subarray(outOffset, outOffset + count);
+  switch (dtype.kind + dtype.size) {
+    case 'f8': dst.set(new Float64Array(buffer, byteOffset, count)); return;
+    case 'f4': dst.set(new Float32Array(buffer, byteOffset, count)); return;
+    case 'f2': decodeHalf(new Uint16Array(buffer, byteOffset, count), dst); return;
+    case 'i1': dst.set(new Int8Array(buffer, byteOffset, count)); return;
+    case 'i2': dst.set(new Int16Array(buffer, byteOffset, count)); return;
+    case 'i4': dst.set(new Int32Array(buffer, byteOffset, count)); return;
+    case 'u1': case 'b1': dst.set(new Uint8Array(buffer, byteOffset, count)); return;
+    case 'u2': dst.set(new Uint16Array(buffer, byteOffset, count)); return;
+    case 'u4': dst.set(new Uint32Array(buffer, byteOffset, count)); return;
+    case 'i8': { const a = new BigInt64Array(buffer, byteOffset, count); for (let i = 0; i < count; i++) dst[i] = Number(a[i]!); return; }
+    case 'u8': { const a = new BigUint64Array(buffer, byteOffset, count); for (let i = 0; i < count; i++) dst[i] = Number(a[i]!); return; }
+  }
+}
+
+let halfTable: Float64Array | undefined;
+
+function decodeHalf(src: Uint16Array, dst: Float64Array): void {
+  if (!halfTable) {
+    halfTable = new Float64Array(65536);
+    for (let h = 0; h < 65536; h++) {
+      const sign = h & 0x8000 ? -1 : 1;
+      const exp = (h >> 10) & 0x1f;
+      const frac = h & 0x3ff;
+      halfTable[h] = exp === 0 ? sign * frac * 2 ** -24 : exp === 31 ? (frac ? NaN : sign * Infinity) : sign * (1 + frac / 1024) * 2 ** (exp - 15);
+    }
+  }
+  for (let i = 0; i < src.length; i++) dst[i] = halfTable[src[i]!]!;
+}
+
+/** Encodes values[start, start + count) as little-endian float32 or float64 into `out` (rounding once). */
+export function encode(values: Float64Array, start: number, count: number, descr: string, out: Uint8Array, outOffset: number): number {
+  const src = values.subarray(start, start + count);
+  if (descr === '<f4') new Float32Array(out.buffer, out.byteOffset + outOffset, count).set(src);
+  else new Float64Array(out.buffer, out.byteOffset + outOffset, count).set(src);
+  return count * (descr === '<f4' ? 4 : 8);
+}

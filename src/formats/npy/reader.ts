@@ -1,0 +1,353 @@
+import fs from 'node:fs';
+import type { Block } from '../../core/block.js';
+import { TsnormError } from '../../errors.js';
+import { type ByteSource, openInput, readFully } from '../../io/byte-source.js';
+import { removeTempFile, tempPath } from '../../io/temp-files.js';
+import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
+import { type NpyDtype, decode, parseDtype } from './dtype.js';
+import { NpyHeaderError, PREAMBLE_BYTES, headerLength, parseHeader } from './header.js';
+
+export interface NpyReaderOptions {
+  /** Most values held in memory per group (each 8 bytes as float64). */
+  budget?: number;
+}
+
+/** About 8 MB of float64 per group: big reads, small memory. */
+export const DEFAULT_BUDGET = 1 << 20;
+
+/** A run of the flat C-order data [start, start + count), cut so that it lies in one instance. */
+interface Span {
+  readonly instance: number;
+  readonly firstChannel: number;
+  readonly channelCount: number;
+  readonly firstStep: number;
+  readonly stepCount: number;
+}
+
+/**
+ * Reads an NPY file as (N, C, L) in C order, a group of whole instances, whole series or pieces
+ * of one series at a time (whichever fits the budget), so memory does not grow with the file.
+ * Fortran-order data is first transposed in tiles into a C-order temporary file.
+ */
+export class NpyReader implements SeriesReader {
+  readonly layout: SeriesLayout;
+  private readonly n: number;
+  private readonly c: number;
+  private readonly l: number;
+  private readonly budget: number;
+  private readonly temps: string[] = [];
+  /** Where the C-order data is read from, and at which byte it starts. */
+  private body: ByteSource;
+  private bodyStart: number;
+  private streamConsumed = false;
+
+  private constructor(
+    private readonly source: ByteSource,
+    private readonly dtype: NpyDtype,
+    private readonly shape: readonly number[],
+    private readonly dataOffset: number,
+    private readonly fortran: boolean,
+    budget: number,
+  ) {
+    const [n, c, l] = shape.length === 3 ? (shape as [number, number, number]) : [1, shape[0]!, shape[1]!];
+    this.n = n;
+    this.c = c;
+    this.l = l;
+    this.budget = Math.max(1, budget);
+    this.body = source;
+    this.bodyStart = dataOffset;
+    this.layout = { channels: c, instances: n, steps: l, unbatched: shape.length === 2, dtype: dtype.descr };
+  }
+
+  get name(): string {
+    return this.source.name;
+  }
+
+  static async open(source: ByteSource, options: NpyReaderOptions = {}): Promise<NpyReader> {
+    const fail = (what: string): never => { throw new TsnormError(`${source.name}: ${what}`); };
+    try {
+      const pre = new Uint8Array(PREAMBLE_BYTES);
+      const got = await readFully(source, pre, 0, PREAMBLE_BYTES, 0);
+      const total = headerLength(pre.subarray(0, got));
+      if (total > 1 << 24) fail(`NPY header of ${total} bytes is implausibly large`);
+      const head = new Uint8Array(total);
+      head.set(pre.subarray(0, Math.min(got, total)));
+      if (total > got) {
+        const more = await readFully(source, head, got, total - got, got);
+        if (more < total - got) fail('file too short to be NPY (truncated header)');
+      }
+      const header = parseHeader(head);
+      const dtype = parseDtype(header.descr);
+      const { shape } = header;
+      if (shape.length !== 2 && shape.length !== 3) {
+        fail(`expected a 2-D (C, L) or 3-D (N, C, L) array, got a ${shape.length}-D array of shape (${shape.join(', ')}${shape.length === 1 ? ',' : ''})`);
+      }
+      const dataBytes = shape.reduce((a, b) => a * b, 1) * dtype.size;
+      if (source.size !== undefined) {
+        const have = source.size - header.dataOffset;
+        const shapeText = `shape (${shape.join(', ')}) of ${header.descr} needs ${dataBytes} data bytes`;
+        if (have < dataBytes) fail(`truncated: ${shapeText}, the file has ${have} (ends at byte ${source.size})`);
+        if (have > dataBytes) fail(`${have - dataBytes} unexpected bytes after the data: ${shapeText}, the file has ${have}`);
+      }
+      const reader = new NpyReader(source, dtype, shape, header.dataOffset, header.fortranOrder && shapeIsStrided(shape), options.budget ?? DEFAULT_BUDGET);
+      return reader;
+    } catch (err) {
+      if (err instanceof NpyHeaderError) throw new TsnormError(`${source.name}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  locate(instance: number, channel: number, step: number): string {
+    const { n, c, l } = this;
+    const index = this.fortran
+      ? (this.shape.length === 3 ? instance + n * channel + n * c * step : channel + c * step)
+      : (instance * c + channel) * l + step;
+    return `byte ${this.dataOffset + index * this.dtype.size}`;
+  }
+
+  async *blocks(): AsyncIterable<readonly Block[]> {
+    for await (const group of this.groups()) yield group.blocks;
+  }
+
+  async *units(): AsyncIterable<readonly StatsUnit[]> {
+    const { c, l } = this;
+    if (l <= this.budget) {
+      for await (const group of this.groups()) {
+        yield group.blocks.map((b) => ({
+          instance: b.instance, firstChannel: b.firstChannel, channelCount: b.channelCount, steps: l,
+          endsInstance: b.firstChannel + b.channelCount === c, block: b,
+        }));
+      }
+      return;
+    }
+    // A series longer than the budget: one unit per series, read twice (or spilled, from a pipe).
+    await this.prepareBody();
+    for (let i = 0; i < this.n; i++) {
+      for (let ch = 0; ch < c; ch++) {
+        const unit = this.seriesUnit(i, ch);
+        yield [unit];
+        await unit.release();
+      }
+    }
+    await this.checkStreamEnd();
+  }
+
+  async close(): Promise<void> {
+    await this.source.close();
+    if (this.body !== this.source) await this.body.close();
+    for (const t of this.temps) await removeTempFile(t);
+  }
+
+  /** Groups of blocks covering the data in order: whole instances, whole series or series pieces. */
+  private async *groups(): AsyncIterable<{ blocks: Block[] }> {
+    await this.prepareBody();
+    const spans = this.plan();
+    const buffers = [this.allocate(), this.allocate()];
+    let which = 0;
+    let position = this.bodyStart;
+    let next: Promise<{ blocks: Block[] }> | null = null;
+    const load = (group: Span[], buf: { raw: Uint8Array; values: Float64Array }) => {
+      const count = group.reduce((a, s) => a + s.channelCount * s.stepCount, 0);
+      const at = position;
+      position += count * this.dtype.size;
+      return this.readGroup(group, count, at, buf);
+    };
+    const iterator = spans[Symbol.iterator]();
+    let pending = iterator.next();
+    if (!pending.done) next = load(pending.value, buffers[which]!);
+    while (next) {
+      const current: { blocks: Block[] } = await next;
+      pending = iterator.next();
+      which ^= 1;
+      next = pending.done ? null : load(pending.value, buffers[which]!);
+      yield current;
+    }
+    await this.checkStreamEnd();
+  }
+
+  private allocate(): { raw: Uint8Array; values: Float64Array } {
+    const count = Math.min(this.budget, Math.max(1, this.n * this.c * this.l));
+    return { raw: new Uint8Array(new ArrayBuffer(count * this.dtype.size)), values: new Float64Array(count) };
+  }
+
+  private async readGroup(group: Span[], count: number, position: number, buf: { raw: Uint8Array; values: Float64Array }): Promise<{ blocks: Block[] }> {
+    await this.readRaw(group[0]!, count, position, buf.raw);
+    return this.decodeGroup(group, count, buf);
+  }
+
+  /** Reads `count` elements' raw bytes; a short read means the file ends early. */
+  private async readRaw(first: Span, count: number, position: number, raw: Uint8Array): Promise<void> {
+    const bytes = count * this.dtype.size;
+    const got = await readFully(this.body, raw, 0, bytes, position);
+    if (got < bytes) {
+      throw new TsnormError(`${this.name}: truncated: the data ends after byte ${this.dataOffset + (position - this.bodyStart) + got}, ` +
+        `but shape (${this.shape.join(', ')}) needs ${this.n * this.c * this.l * this.dtype.size} data bytes (instance ${first.instance})`);
+    }
+  }
+
+  private decodeGroup(group: Span[], count: number, buf: { raw: Uint8Array; values: Float64Array }): { blocks: Block[] } {
+    decode(this.dtype, buf.raw, count, buf.values, 0);
+    let offset = 0;
+    const blocks = group.map((s): Block => {
+      const b: Block = {
+        instance: s.instance, values: buf.values, offset,
+        channelStride: this.l, stepStride: 1,
+        firstChannel: s.firstChannel, channelCount: s.channelCount, firstStep: s.firstStep, stepCount: s.stepCount,
+      };
+      offset += s.channelCount * s.stepCount;
+      return b;
+    });
+    return { blocks };
+  }
+
+  /** The spans of each group: several whole instances, several whole series, or one piece of a series. */
+  private *plan(): Iterable<Span[]> {
+    const { n, c, l, budget } = this;
+    if (n * c * l === 0) return;
+    if (c * l <= budget) {
+      const per = Math.floor(budget / (c * l));
+      for (let i = 0; i < n; i += per) {
+        const group: Span[] = [];
+        for (let k = i; k < Math.min(n, i + per); k++) group.push({ instance: k, firstChannel: 0, channelCount: c, firstStep: 0, stepCount: l });
+        yield group;
+      }
+    } else if (l <= budget) {
+      const per = Math.floor(budget / l);
+      for (let q = 0; q < n * c; q += per) {
+        const group: Span[] = [];
+        for (let k = q; k < Math.min(n * c, q + per); k++) {
+          group.push({ instance: Math.floor(k / c), firstChannel: k % c, channelCount: 1, firstStep: 0, stepCount: l });
+        }
+        yield group;
+      }
+    } else {
+      for (let q = 0; q < n * c; q++) {
+        for (let t = 0; t < l; t += budget) {
+          yield [{ instance: Math.floor(q / c), firstChannel: q % c, channelCount: 1, firstStep: t, stepCount: Math.min(budget, l - t) }];
+        }
+      }
+    }
+  }
+
+  /** One series longer than the budget, as a unit whose pass() can run twice. */
+  private seriesUnit(instance: number, channel: number): StatsUnit & { release(): Promise<void> } {
+    const { l, budget } = this;
+    const size = this.dtype.size;
+    const seriesStart = this.bodyStart + (instance * this.c + channel) * l * size;
+    const buf = { raw: new Uint8Array(new ArrayBuffer(budget * size)), values: new Float64Array(budget) };
+    let spill: { path: string; fd: number } | null = null;
+    let passes = 0;
+    const self = this;
+    const pieces = (t: number) => [{ instance, firstChannel: channel, channelCount: 1, firstStep: t, stepCount: Math.min(budget, l - t) }];
+    return {
+      instance, firstChannel: channel, channelCount: 1, steps: l, endsInstance: channel === this.c - 1,
+      async *pass(): AsyncIterable<Block> {
+        passes++;
+        const fromPipe = !self.body.seekable;
+        if (fromPipe && passes === 1) {
+          const path = tempPath(undefined, 'tsnorm-spill');
+          spill = { path, fd: fs.openSync(path, 'w+') };
+          self.temps.push(path);
+        }
+        for (let t = 0; t < l; t += budget) {
+          const span = pieces(t);
+          const count = span[0]!.stepCount;
+          if (fromPipe && passes > 1) {
+            fs.readSync(spill!.fd, buf.raw, 0, count * size, t * size);
+          } else {
+            await self.readRaw(span[0]!, count, seriesStart + t * size, buf.raw);
+            // Kept raw: decoding byte-swaps big-endian data in place.
+            if (fromPipe) fs.writeSync(spill!.fd, buf.raw, 0, count * size, t * size);
+          }
+          yield self.decodeGroup(span, count, buf).blocks[0]!;
+        }
+      },
+      async release(): Promise<void> {
+        if (spill) {
+          fs.closeSync(spill.fd);
+          await removeTempFile(spill.path);
+        }
+      },
+    };
+  }
+
+  /** For Fortran order: a C-order copy in a temporary file. A pipe is first copied to a file. */
+  private async prepareBody(): Promise<void> {
+    if (!this.fortran || this.body !== this.source) {
+      if (this.streamConsumed && !this.source.seekable) throw new TsnormError(`${this.name}: internal: stream read twice`);
+      this.streamConsumed = true;
+      return;
+    }
+    let input = this.source;
+    let inputStart = this.dataOffset;
+    if (!input.seekable) {
+      const copy = tempPath(undefined, 'tsnorm-stdin');
+      this.temps.push(copy);
+      const fd = fs.openSync(copy, 'w');
+      const chunk = new Uint8Array(1 << 20);
+      for (let n; (n = await input.read(chunk, 0, chunk.length, 0)) > 0;) fs.writeSync(fd, chunk, 0, n);
+      fs.closeSync(fd);
+      const total = this.n * this.c * this.l * this.dtype.size;
+      const size = fs.statSync(copy).size;
+      if (size !== total) {
+        throw new TsnormError(`${this.name}: ${size < total ? 'truncated' : `${size - total} unexpected bytes after the data`}: ` +
+          `shape (${this.shape.join(', ')}) of ${this.dtype.descr} needs ${total} data bytes, the input has ${size}`);
+      }
+      input = await openInput(copy);
+      inputStart = 0;
+    }
+    const out = tempPath(undefined, 'tsnorm-corder');
+    this.temps.push(out);
+    await transposeFortran(input, inputStart, out, this.n * this.c, this.l, this.dtype.size, this.shape.length === 3 ? this.n : this.c, this.budget);
+    if (input !== this.source) await input.close();
+    this.body = await openInput(out);
+    this.bodyStart = 0;
+  }
+
+  private async checkStreamEnd(): Promise<void> {
+    if (this.body.seekable) return;
+    const probe = new Uint8Array(1);
+    if ((await this.body.read(probe, 0, 1, 0)) > 0) {
+      const total = this.n * this.c * this.l * this.dtype.size;
+      throw new TsnormError(`${this.name}: unexpected bytes after the data: shape (${this.shape.join(', ')}) of ${this.dtype.descr} needs ${total} data bytes`);
+    }
+  }
+}
+
+/** Fortran order matters only when more than one axis has extent > 1 before the last. */
+function shapeIsStrided(shape: readonly number[]): boolean {
+  return shape.filter((d) => d > 1).length > 1;
+}
+
+/**
+ * Fortran (N, C, L) data is L rows of N*C elements, row element n + N*c. Writes it in C order
+ * (series n*C + c, each of L steps) to `outPath`, a tile of rows at a time.
+ * `lead` is the extent of the fastest axis (N for 3-D, C for 2-D).
+ */
+async function transposeFortran(src: ByteSource, start: number, outPath: string, series: number, steps: number, size: number, lead: number, budget: number): Promise<void> {
+  const rowBytes = series * size;
+  const rows = Math.max(1, Math.min(steps, Math.floor((budget * 8) / rowBytes)));
+  const tile = new Uint8Array(rows * rowBytes);
+  const piece = new Uint8Array(rows * size);
+  const fd = fs.openSync(outPath, 'w');
+  const other = series / lead;
+  try {
+    for (let t0 = 0; t0 < steps; t0 += rows) {
+      const k = Math.min(rows, steps - t0);
+      await readFully(src, tile, 0, k * rowBytes, start + t0 * rowBytes);
+      for (let f = 0; f < series; f++) {
+        // Fortran position f = i + lead * j  ->  C-order series i * other + j
+        const i = f % lead;
+        const j = Math.floor(f / lead);
+        const q = i * other + j;
+        for (let r = 0; r < k; r++) {
+          const from = r * rowBytes + f * size;
+          for (let b = 0; b < size; b++) piece[r * size + b] = tile[from + b]!;
+        }
+        fs.writeSync(fd, piece, 0, k * size, (q * steps + t0) * size);
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
