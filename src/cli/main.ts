@@ -1,0 +1,108 @@
+import { Command, CommanderError, Option } from 'commander';
+import { TsnormError } from '../errors.js';
+import { ClosedOutputError } from '../io/byte-sink.js';
+import { removeAllTempFiles } from '../io/temp-files.js';
+import { run } from '../pipeline/run.js';
+import { type Command as CommandName, type RawOptions, resolvePlan } from './resolve.js';
+
+const VERSION = '0.1.0';
+
+/** Flags shared by the commands that normalize (SPEC.md, Commands). */
+function normalizationFlags(cmd: Command, which: { output: boolean; training: boolean; eval: boolean }): Command {
+  if (which.output) cmd.option('-o, --output <file>', 'output file, - for stdout', '-');
+  cmd
+    .option('--eps <e>', 'added to the variance for numerical stability (default 1e-5, or the stats file\'s)')
+    .option('--affine <file>', 'JSON with per-channel "weight" and "bias" (a stats file or state_dict JSON works too)');
+  if (which.training) {
+    cmd
+      .option('--momentum <m>', 'running-stats momentum in [0, 1], or "cumulative" (default 0.1)')
+      .option('--batch-size <b>', 'instances per running-stats update (default: the whole input)');
+  }
+  cmd.option('--stats <file>', which.training ? 'running stats to start from' : 'running stats to apply');
+  if (which.training) cmd.option('--save-stats <file>', 'where to write the updated running stats (may equal --stats)');
+  if (which.eval) {
+    cmd
+      .option('--track-running-stats', 'keep running statistics (training) or use them (with --eval)')
+      .option('--eval', 'eval mode: normalize with running statistics instead of each series\' own');
+  }
+  cmd
+    .addOption(new Option('--nan <policy>', 'missing values: propagate (as torch), ignore (skip in statistics), error').choices(['propagate', 'ignore', 'error']))
+    .addOption(new Option('--from <format>', 'input format (default: by extension, else by content)').choices(['csv', 'tsv', 'npy', 'arrow']));
+  if (which.output) {
+    cmd
+      .addOption(new Option('--to <format>', 'output format (default: by extension, else the input\'s)').choices(['csv', 'tsv', 'npy', 'arrow']))
+      .addOption(new Option('--dtype <dtype>', 'NPY/Arrow output dtype (default: float64 for float64 input, else float32)').choices(['float32', 'float64']));
+  }
+  cmd.addOption(new Option('--budget <values>', 'values held in memory per group (testing the streaming paths)').hideHelp());
+  return cmd;
+}
+
+export function buildProgram(act: (command: CommandName, inputs: string[], raw: RawOptions) => Promise<void>): Command {
+  const program = new Command('tsnorm')
+    .description('torch.nn.InstanceNorm1d for time-series files: exact (float64), streaming, in pipelines.')
+    .version(VERSION)
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'tsnorm: ')) });
+
+  normalizationFlags(
+    program.command('normalize', { isDefault: true })
+      .description('normalize each series with its own statistics (forward pass); the default command')
+      .argument('[input]', 'input file, - for stdin', '-'),
+    { output: true, training: true, eval: true },
+  ).action((input: string, opts: RawOptions) => act('normalize', [input], opts));
+
+  normalizationFlags(
+    program.command('fit')
+      .description('training pass over the inputs in order; writes the running statistics (--save-stats), no output')
+      .argument('<inputs...>', 'input files, in order (- for stdin)'),
+    { output: false, training: true, eval: false },
+  ).action((inputs: string[], opts: RawOptions) => act('fit', inputs, opts));
+
+  normalizationFlags(
+    program.command('apply')
+      .description('eval pass: normalize with running statistics (--stats); one streaming pass')
+      .argument('[input]', 'input file, - for stdin', '-'),
+    { output: true, training: false, eval: false },
+  ).action((input: string, opts: RawOptions) => act('apply', [input], opts));
+
+  program.command('convert')
+    .description('change format or dtype without normalizing')
+    .argument('[input]', 'input file, - for stdin', '-')
+    .option('-o, --output <file>', 'output file, - for stdout', '-')
+    .addOption(new Option('--from <format>', 'input format').choices(['csv', 'tsv', 'npy', 'arrow']))
+    .addOption(new Option('--to <format>', 'output format').choices(['csv', 'tsv', 'npy', 'arrow']))
+    .addOption(new Option('--dtype <dtype>', 'NPY/Arrow output dtype').choices(['float32', 'float64']))
+    .addOption(new Option('--budget <values>').hideHelp())
+    .action((input: string, opts: RawOptions) => act('convert', [input], opts));
+
+  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'tsnorm: ')) });
+  return program;
+}
+
+/** Runs the command line; resolves to the exit code. Errors are one line on stderr, never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram(async (command, inputs, raw) => {
+    await run(resolvePlan(command, inputs, raw));
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    removeAllTempFiles();
+    if (err instanceof CommanderError) {
+      // Help and version end with exit code 0; usage errors were already printed by commander.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof ClosedOutputError) return 0;
+    if (err instanceof TsnormError) {
+      process.stderr.write(`tsnorm: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e?.code === 'EPIPE') return 0;
+    process.stderr.write(`tsnorm: internal error: ${e?.message ?? String(err)} (please report it with the command that caused it)\n`);
+    if (process.env['TSNORM_DEBUG']) process.stderr.write(`${e?.stack ?? ''}\n`);
+    return 70;
+  }
+}

@@ -1,0 +1,42 @@
+import type { NanPolicy } from '../core/engine.js';
+import type { Momentum } from '../core/running-stats.js';
+import type { FormatName } from '../formats/types.js';
+import type { LoadedParams } from '../stats-file.js';
+
+/**
+ * Everything a run needs, resolved from the command line before anything is read: which inputs,
+ * which output, which mode. The pipeline acts on a Plan and never sees flags.
+ */
+export interface Plan {
+  readonly command: 'normalize' | 'fit' | 'apply' | 'convert';
+  readonly inputs: readonly InputPlan[];
+  /** Absent for `fit`, which writes no normalized output. */
+  readonly output?: OutputPlan | undefined;
+  /** Explicit --eps; otherwise the stats file's, otherwise 1e-5. */
+  readonly eps?: number | undefined;
+  /** Explicit --momentum; otherwise the stats file's, otherwise 0.1. */
+  readonly momentum?: Momentum | undefined;
+  readonly training: boolean;
+  readonly trackRunningStats: boolean;
+  readonly stats?: LoadedParams | undefined;
+  readonly affine?: LoadedParams | undefined;
+  readonly saveStats?: string | undefined;
+  readonly batchSize?: number | undefined;
+  readonly nan: NanPolicy;
+  /** Most values held in memory per group (tests lower it to exercise the streaming paths). */
+  readonly budget?: number | undefined;
+}
+
+export interface InputPlan {
+  readonly path: string;
+  readonly format?: FormatName | undefined;
+}
+
+export interface OutputPlan {
+  readonly path: string;
+  readonly format?: FormatName | undefined;
+  readonly dtype?: 'float32' | 'float64' | undefined;
+}
+
+export const DEFAULT_EPS = 1e-5;
+export const DEFAULT_MOMENTUM = 0.1;

@@ -1,0 +1,197 @@
+import { type Block, findNaN, withValues } from '../core/block.js';
+import { NormEngine } from '../core/engine.js';
+import { RunningStats } from '../core/running-stats.js';
+import type { Affine } from '../core/transform.js';
+import { TsnormError } from '../errors.js';
+import { writeFileAtomic } from '../io/byte-sink.js';
+import { openReader, openWriter, outputFormat, readerFormat } from '../formats/registry.js';
+import type { SeriesReader, SeriesWriter } from '../formats/types.js';
+import { type LoadedParams, type StatsFile, formatStats, perChannel } from '../stats-file.js';
+import { DEFAULT_EPS, DEFAULT_MOMENTUM, type Plan } from './plan.js';
+
+/** What a run did, for the CLI to report. */
+export interface RunSummary {
+  readonly instances: number;
+  readonly channels: number;
+  readonly stats?: StatsFile | undefined;
+}
+
+/** Runs a plan: each input through reader -> core -> writer, in order; then saves the running stats. */
+export async function run(plan: Plan): Promise<RunSummary> {
+  const eps = plan.eps ?? plan.stats?.eps ?? DEFAULT_EPS;
+  const momentum = plan.momentum ?? plan.stats?.momentum ?? DEFAULT_MOMENTUM;
+  let first: { name: string; channels: number; names?: readonly string[] | undefined } | undefined;
+  let running: RunningStats | undefined;
+  let affine: Affine | undefined;
+  let instances = 0;
+
+  for (const input of plan.inputs) {
+    const reader = await openReader(input.path, { format: input.format, budget: plan.budget });
+    let writer: SeriesWriter | undefined;
+    try {
+      const { layout } = reader;
+      const channels = layout.channels;
+      if (!first) {
+        first = { name: reader.name, channels, names: layout.channelNames };
+        affine = plan.affine && loadAffine(plan.affine, channels);
+        running = plan.trackRunningStats ? loadRunning(plan, channels, momentum, layout.channelNames) : undefined;
+      } else if (channels !== first.channels) {
+        throw new TsnormError(`${reader.name}: has ${channels} channels, but ${first.name} has ${first.channels}`);
+      }
+      const engine = new NormEngine({ channels, eps, affine, training: plan.training, running, batchSize: plan.batchSize, nan: plan.nan });
+      const convert = plan.command === 'convert';
+      if (!convert && engine.usesInstanceStats && layout.steps !== undefined && layout.steps <= 1) {
+        engine.finishStatistics(0, channels, layout.steps, () => reader.name);
+      }
+      if (plan.output) {
+        const format = outputFormat(plan.output.path, plan.output.format, readerFormat(reader));
+        const dtype = plan.output.dtype ?? (layout.dtype?.endsWith('f8') || layout.dtype === undefined ? 'float64' : 'float32');
+        writer = await openWriter(plan.output.path, { format, dtype });
+        await writer.start(layout);
+      }
+      if (convert) instances += await copy(reader, writer!);
+      else if (engine.usesInstanceStats) instances += await twoPasses(reader, engine, writer, plan.nan === 'error');
+      else instances += await onePass(reader, engine, writer!, plan.nan === 'error');
+      engine.finishBatch();
+      await writer?.finish();
+    } catch (err) {
+      await writer?.abort();
+      throw err;
+    } finally {
+      await reader.close();
+    }
+  }
+
+  let stats: StatsFile | undefined;
+  if (running && first) {
+    stats = {
+      format: 'tsnorm-stats', version: 1, num_features: first.channels,
+      ...(first.names ? { channels: [...first.names] } : {}),
+      eps, momentum,
+      running_mean: Array.from(running.mean), running_var: Array.from(running.var),
+      num_batches_tracked: running.numBatchesTracked,
+      ...(affine ? { weight: Array.from(affine.weight), bias: Array.from(affine.bias) } : {}),
+    };
+    if (plan.saveStats) await writeFileAtomic(plan.saveStats, formatStats(stats, plan.saveStats));
+  }
+  return { instances, channels: first?.channels ?? 0, stats };
+}
+
+function loadAffine(p: LoadedParams, channels: number): Affine {
+  if (!p.weight && !p.bias) throw new TsnormError(`${p.file}: has no "weight" and "bias" (expected {"weight": [...], "bias": [...]})`);
+  return { weight: perChannel(p.weight, 'weight', channels, p.file), bias: perChannel(p.bias, 'bias', channels, p.file) };
+}
+
+function loadRunning(plan: Plan, channels: number, momentum: RunningStats['momentum'], names?: readonly string[]): RunningStats {
+  const s = plan.stats;
+  if (!s) {
+    if (!plan.training) throw new TsnormError('eval with running statistics needs --stats FILE (running statistics to apply)');
+    return new RunningStats(channels, momentum);
+  }
+  if (s.channels && names && s.channels.join('\u0000') !== names.join('\u0000')) {
+    throw new TsnormError(`${s.file}: channels [${s.channels.join(', ')}] differ from the input's [${names.join(', ')}]`);
+  }
+  return new RunningStats(channels, momentum, {
+    mean: perChannel(s.runningMean, 'running_mean', channels, s.file),
+    var: perChannel(s.runningVar, 'running_var', channels, s.file),
+    numBatchesTracked: s.numBatchesTracked ?? 0,
+  });
+}
+
+/** A reusable array at least as long as `length`. */
+class Scratch {
+  private array = new Float64Array(0);
+  get(length: number): Float64Array {
+    if (this.array.length < length) this.array = new Float64Array(length);
+    return this.array;
+  }
+}
+
+function refuseNaN(reader: SeriesReader, block: Block): void {
+  const at = findNaN(block);
+  if (at) {
+    const [c, t] = at;
+    throw new TsnormError(`${reader.name}: missing value at ${reader.locate(block.instance, c, t)} (instance ${block.instance}, channel ${c}, step ${t}) and --nan error`);
+  }
+}
+
+/** Training (or no running stats): per instance, statistics first, then the transform. */
+async function twoPasses(reader: SeriesReader, engine: NormEngine, writer: SeriesWriter | undefined, nanIsError: boolean): Promise<number> {
+  const out = new Scratch();
+  let instances = 0;
+  const ready: Block[] = [];
+  for await (const units of reader.units()) {
+    for (const u of units) {
+      if (u.firstChannel === 0) engine.startInstance();
+      const where = () => `${reader.name}: instance ${u.instance}`;
+      if (u.block) {
+        if (nanIsError) refuseNaN(reader, u.block);
+        engine.accumulate(u.block);
+        engine.finishStatistics(u.firstChannel, u.channelCount, u.steps, where);
+        if (writer) {
+          const values = out.get(u.block.values.length);
+          engine.transform(u.block, values);
+          ready.push(withValues(u.block, values));
+        }
+      } else if (u.pass) {
+        if (writer && ready.length > 0) await writer.write(ready.splice(0));
+        for await (const b of u.pass()) {
+          if (nanIsError) refuseNaN(reader, b);
+          engine.accumulate(b);
+        }
+        engine.finishStatistics(u.firstChannel, u.channelCount, u.steps, where);
+        if (writer) {
+          for await (const b of u.pass()) {
+            const values = out.get(b.values.length);
+            engine.transform(b, values);
+            await writer.write([withValues(b, values)]);
+          }
+        }
+      }
+      if (u.endsInstance) {
+        engine.finishInstance();
+        instances++;
+      }
+    }
+    if (writer && ready.length > 0) await writer.write(ready.splice(0));
+  }
+  return instances;
+}
+
+/** Eval with running stats: each block transformed and written as it arrives. */
+async function onePass(reader: SeriesReader, engine: NormEngine, writer: SeriesWriter, nanIsError: boolean): Promise<number> {
+  const out = new Scratch();
+  const count = new InstanceCounter();
+  for await (const blocks of reader.blocks()) {
+    const transformed = blocks.map((b) => {
+      if (nanIsError) refuseNaN(reader, b);
+      count.see(b);
+      const values = out.get(b.values.length);
+      engine.transform(b, values);
+      return withValues(b, values);
+    });
+    await writer.write(transformed);
+  }
+  return count.total;
+}
+
+async function copy(reader: SeriesReader, writer: SeriesWriter): Promise<number> {
+  const count = new InstanceCounter();
+  for await (const blocks of reader.blocks()) {
+    for (const b of blocks) count.see(b);
+    await writer.write(blocks);
+  }
+  return count.total;
+}
+
+/** Counts instances as blocks arrive in order. */
+class InstanceCounter {
+  total = 0;
+  private last = -1;
+  see(b: Block): void {
+    if (b.instance !== this.last) {
+      this.last = b.instance;
+      this.total++;
+    }
+  }
+}
