@@ -6,10 +6,13 @@
  * Readers of every format produce blocks (NPY: channel-major pieces of a series; CSV: rows of
  * all channels, time-major), the core reads and writes them, writers consume them.
  */
+/** Values as the core reads and writes them: float32 data stays float32 (no copy); everything else is float64. */
+export type Values = Float32Array | Float64Array;
+
 export interface Block {
   /** Index of the instance in its input, from 0. */
   readonly instance: number;
-  readonly values: Float64Array;
+  readonly values: Values;
   readonly offset: number;
   readonly channelStride: number;
   readonly stepStride: number;
@@ -22,7 +25,7 @@ export interface Block {
 }
 
 /** The same rectangle over another array with the same layout (the output of a transform). */
-export function withValues(block: Block, values: Float64Array): Block {
+export function withValues(block: Block, values: Values): Block {
   return { ...block, values };
 }
 

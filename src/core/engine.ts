@@ -1,5 +1,5 @@
 import { TsnormError } from '../errors.js';
-import { type Block, channelStart } from './block.js';
+import { type Block, type Values, channelStart } from './block.js';
 import { ChannelMoments } from './moments.js';
 import { RunningStats } from './running-stats.js';
 import { type Affine, ChannelTransform } from './transform.js';
@@ -76,7 +76,7 @@ export class NormEngine {
   }
 
   /** Writes the normalized values of `block` into `out`, at the same indices. */
-  transform(block: Block, out: Float64Array): void {
+  transform(block: Block, out: Values): void {
     for (let c = block.firstChannel; c < block.firstChannel + block.channelCount; c++) {
       const start = channelStart(block, c);
       this.transformer.apply(c, block.values, start, block.stepStride, block.stepCount, out, start, block.stepStride);

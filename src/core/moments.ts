@@ -1,3 +1,5 @@
+import type { Values } from './block.js';
+
 /**
  * Per-channel float64 moments (count, mean, sum of squared deviations) of one instance,
  * fed in chunks. Each chunk is reduced with the corrected two-pass algorithm, then merged
@@ -25,39 +27,53 @@ export class ChannelMoments {
    * Adds `steps` values of channel `c`: values[offset + k * stride] for k in [0, steps).
    * NaN propagates (torch's behaviour) unless `skipNaN`, which leaves missing values out.
    */
-  add(c: number, values: Float64Array, offset: number, steps: number, stride: number, skipNaN = false): void {
+  add(c: number, values: Values, offset: number, steps: number, stride: number, skipNaN = false): void {
     if (steps <= 0) return;
     const end = offset + steps * stride;
     let n = 0;
-    let sum = 0;
+    let rough: number;
+    // Second pass around the rough mean; `drift` corrects the mean and M2 for its rounding.
+    let drift = 0;
+    let sq = 0;
     if (skipNaN) {
+      let sum = 0;
       for (let i = offset; i < end; i += stride) {
         const x = values[i]!;
         if (x === x) { sum += x; n++; }
       }
       if (n === 0) return;
-    } else {
-      for (let i = offset; i < end; i += stride) sum += values[i]!;
-      n = steps;
-    }
-    const rough = sum / n;
-    // Second pass around the rough mean; `drift` corrects the mean and M2 for its rounding.
-    let drift = 0;
-    let sq = 0;
-    if (skipNaN) {
+      rough = sum / n;
       for (let i = offset; i < end; i += stride) {
         const x = values[i]!;
         if (x === x) { const d = x - rough; drift += d; sq += d * d; }
       }
     } else {
-      for (let i = offset; i < end; i += stride) { const d = values[i]! - rough; drift += d; sq += d * d; }
+      // Two accumulators each: independent add chains run about 30% faster.
+      n = steps;
+      const pair = 2 * stride;
+      const last = end - stride;
+      let s0 = 0;
+      let s1 = 0;
+      let i = offset;
+      for (; i < last; i += pair) { s0 += values[i]!; s1 += values[i + stride]!; }
+      if (i < end) s0 += values[i]!;
+      rough = (s0 + s1) / n;
+      let d0 = 0, d1 = 0, q0 = 0, q1 = 0;
+      for (i = offset; i < last; i += pair) {
+        const e0 = values[i]! - rough;
+        const e1 = values[i + stride]! - rough;
+        d0 += e0; d1 += e1; q0 += e0 * e0; q1 += e1 * e1;
+      }
+      if (i < end) { const e = values[i]! - rough; d0 += e; q0 += e * e; }
+      drift = d0 + d1;
+      sq = q0 + q1;
     }
     let mean = rough + drift / n;
     let m2 = sq - (drift * drift) / n;
     if (m2 < 0) m2 = 0;
     // A constant chunk must have exactly its value as mean and zero spread, so that a constant
     // series normalizes to exactly 0; rounding can leave a residue of the order of ulp(mean).
-    if (m2 !== 0 && sq <= n * 1e-28 * rough * rough && isConstant(values, offset, end, stride, skipNaN)) {
+    if (sq <= n * 1e-28 * rough * rough && isConstant(values, offset, end, stride, skipNaN)) {
       mean = firstValue(values, offset, end, stride);
       m2 = 0;
     }
@@ -92,7 +108,7 @@ export class ChannelMoments {
   }
 }
 
-function isConstant(values: Float64Array, offset: number, end: number, stride: number, skipNaN: boolean): boolean {
+function isConstant(values: Values, offset: number, end: number, stride: number, skipNaN: boolean): boolean {
   const first = firstValue(values, offset, end, stride);
   for (let i = offset; i < end; i += stride) {
     const x = values[i]!;
@@ -101,7 +117,7 @@ function isConstant(values: Float64Array, offset: number, end: number, stride: n
   return true;
 }
 
-function firstValue(values: Float64Array, offset: number, end: number, stride: number): number {
+function firstValue(values: Values, offset: number, end: number, stride: number): number {
   for (let i = offset; i < end; i += stride) if (values[i] === values[i]) return values[i]!;
   return NaN;
 }

@@ -1,3 +1,5 @@
+import type { Values } from './block.js';
+
 /**
  * The per-channel affine map InstanceNorm1d applies: y = (x - center) * scale + shift, with
  * scale = weight / sqrt(var + eps) and shift = bias. The centre is kept apart from the shift
@@ -22,14 +24,17 @@ export class ChannelTransform {
     this.shift[c] = affine ? affine.bias[c]! : 0;
   }
 
-  /** dst[dstOffset + k * dstStride] = y(src[srcOffset + k * srcStride]) for k in [0, steps). */
+  /**
+   * dst[dstOffset + k * dstStride] = y(src[srcOffset + k * srcStride]) for k in [0, steps), computed
+   * in float64; a Float32Array destination rounds each result once, on store.
+   */
   apply(
     c: number,
-    src: Float64Array,
+    src: Values,
     srcOffset: number,
     srcStride: number,
     steps: number,
-    dst: Float64Array,
+    dst: Values,
     dstOffset: number,
     dstStride: number,
   ): void {

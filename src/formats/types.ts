@@ -50,6 +50,8 @@ export interface SeriesReader {
 /** A writer of one output: `start` once, `write` groups of blocks in order, then `finish` or `abort`. */
 export interface SeriesWriter {
   readonly name: string;
+  /** The array type the writer takes without conversion: the pipeline transforms straight into it. */
+  readonly valueType: 'float32' | 'float64';
   start(layout: SeriesLayout): Promise<void>;
   /** Resolves when the blocks' values arrays may be reused by the caller. */
   write(blocks: readonly Block[]): Promise<void>;

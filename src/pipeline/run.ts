@@ -1,4 +1,4 @@
-import { type Block, findNaN, withValues } from '../core/block.js';
+import { type Block, type Values, findNaN, withValues } from '../core/block.js';
 import { NormEngine } from '../core/engine.js';
 import { RunningStats } from '../core/running-stats.js';
 import type { Affine } from '../core/transform.js';
@@ -98,11 +98,14 @@ function loadRunning(plan: Plan, channels: number, momentum: RunningStats['momen
   });
 }
 
-/** A reusable array at least as long as `length`. */
+/** A reusable output array at least as long as `length`, of the type the writer takes. */
 class Scratch {
-  private array = new Float64Array(0);
-  get(length: number): Float64Array {
-    if (this.array.length < length) this.array = new Float64Array(length);
+  private array: Values;
+  constructor(private readonly type: 'float32' | 'float64') {
+    this.array = type === 'float32' ? new Float32Array(0) : new Float64Array(0);
+  }
+  get(length: number): Values {
+    if (this.array.length < length) this.array = this.type === 'float32' ? new Float32Array(length) : new Float64Array(length);
     return this.array;
   }
 }
@@ -117,7 +120,7 @@ function refuseNaN(reader: SeriesReader, block: Block): void {
 
 /** Training (or no running stats): per instance, statistics first, then the transform. */
 async function twoPasses(reader: SeriesReader, engine: NormEngine, writer: SeriesWriter | undefined, nanIsError: boolean): Promise<number> {
-  const out = new Scratch();
+  const out = new Scratch(writer?.valueType ?? 'float64');
   let instances = 0;
   const ready: Block[] = [];
   for await (const units of reader.units()) {
@@ -160,7 +163,7 @@ async function twoPasses(reader: SeriesReader, engine: NormEngine, writer: Serie
 
 /** Eval with running stats: each block transformed and written as it arrives. */
 async function onePass(reader: SeriesReader, engine: NormEngine, writer: SeriesWriter, nanIsError: boolean): Promise<number> {
-  const out = new Scratch();
+  const out = new Scratch(writer.valueType);
   const count = new InstanceCounter();
   for await (const blocks of reader.blocks()) {
     const transformed = blocks.map((b) => {

@@ -1,3 +1,4 @@
+import type { Values } from '../../core/block.js';
 import { NpyHeaderError } from './header.js';
 
 /** A numeric NPY element type. */
@@ -44,17 +45,28 @@ export function outputDescr(dtype: 'float32' | 'float64'): string {
 }
 
 /**
- * Decodes `count` elements from raw bytes into out[outOffset...]. `raw` must start at an element
- * boundary of an 8-byte-aligned buffer; big-endian data is byte-swapped in place.
+ * The values of `count` elements of raw bytes: float32 and float64 as views of `raw` itself (no
+ * copy), other types decoded into `scratch`. `raw` must be 8-byte aligned; big-endian data is
+ * byte-swapped in place.
  */
-export function decode(dtype: NpyDtype, raw: Uint8Array, count: number, out: Float64Array, outOffset: number): void {
-  const bytes = count * dtype.size;
-  if (!dtype.littleEndian && dtype.size > 1) {
-    const b = Buffer.from(raw.buffer, raw.byteOffset, bytes);
-    if (dtype.size === 2) b.swap16();
-    else if (dtype.size === 4) b.swap32();
-    else b.swap64();
-  }
+export function decodeValues(dtype: NpyDtype, raw: Uint8Array, count: number, scratch: () => Float64Array): Values {
+  swapToNative(dtype, raw, count);
+  if (dtype.kind === 'f' && dtype.size === 4) return new Float32Array(raw.buffer, raw.byteOffset, count);
+  if (dtype.kind === 'f' && dtype.size === 8) return new Float64Array(raw.buffer, raw.byteOffset, count);
+  const out = scratch();
+  decodeNative(dtype, raw, count, out, 0);
+  return out.subarray(0, count);
+}
+
+function swapToNative(dtype: NpyDtype, raw: Uint8Array, count: number): void {
+  if (dtype.littleEndian || dtype.size === 1) return;
+  const b = Buffer.from(raw.buffer, raw.byteOffset, count * dtype.size);
+  if (dtype.size === 2) b.swap16();
+  else if (dtype.size === 4) b.swap32();
+  else b.swap64();
+}
+
+function decodeNative(dtype: NpyDtype, raw: Uint8Array, count: number, out: Float64Array, outOffset: number): void {
   const { buffer, byteOffset } = raw;
   const dst = out.subarray(outOffset, outOffset + count);
   switch (dtype.kind + dtype.size) {
@@ -88,7 +100,7 @@ function decodeHalf(src: Uint16Array, dst: Float64Array): void {
 }
 
 /** Encodes values[start, start + count) as little-endian float32 or float64 into `out` (rounding once). */
-export function encode(values: Float64Array, start: number, count: number, descr: string, out: Uint8Array, outOffset: number): number {
+export function encode(values: Values, start: number, count: number, descr: string, out: Uint8Array, outOffset: number): number {
   const src = values.subarray(start, start + count);
   if (descr === '<f4') new Float32Array(out.buffer, out.byteOffset + outOffset, count).set(src);
   else new Float64Array(out.buffer, out.byteOffset + outOffset, count).set(src);

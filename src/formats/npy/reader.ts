@@ -4,7 +4,7 @@ import { TsnormError } from '../../errors.js';
 import { type ByteSource, openInput, readFully } from '../../io/byte-source.js';
 import { removeTempFile, tempPath } from '../../io/temp-files.js';
 import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
-import { type NpyDtype, decode, parseDtype } from './dtype.js';
+import { type NpyDtype, decodeValues, parseDtype } from './dtype.js';
 import { NpyHeaderError, PREAMBLE_BYTES, headerLength, parseHeader } from './header.js';
 
 export interface NpyReaderOptions {
@@ -14,6 +14,19 @@ export interface NpyReaderOptions {
 
 /** About 8 MB of float64 per group: big reads, small memory. */
 export const DEFAULT_BUDGET = 1 << 20;
+
+/** Raw bytes of one group, and (for types other than float32/64) their values decoded to float64. */
+class GroupBuffer {
+  readonly raw: Uint8Array;
+  private values: Float64Array | undefined;
+  constructor(private readonly count: number, size: number) {
+    this.raw = new Uint8Array(new ArrayBuffer(count * size));
+  }
+  decoded(): Float64Array {
+    this.values ??= new Float64Array(this.count);
+    return this.values;
+  }
+}
 
 /** A run of the flat C-order data [start, start + count), cut so that it lies in one instance. */
 interface Span {
@@ -146,7 +159,7 @@ export class NpyReader implements SeriesReader {
     let which = 0;
     let position = this.bodyStart;
     let next: Promise<{ blocks: Block[] }> | null = null;
-    const load = (group: Span[], buf: { raw: Uint8Array; values: Float64Array }) => {
+    const load = (group: Span[], buf: GroupBuffer) => {
       const count = group.reduce((a, s) => a + s.channelCount * s.stepCount, 0);
       const at = position;
       position += count * this.dtype.size;
@@ -165,12 +178,11 @@ export class NpyReader implements SeriesReader {
     await this.checkStreamEnd();
   }
 
-  private allocate(): { raw: Uint8Array; values: Float64Array } {
-    const count = Math.min(this.budget, Math.max(1, this.n * this.c * this.l));
-    return { raw: new Uint8Array(new ArrayBuffer(count * this.dtype.size)), values: new Float64Array(count) };
+  private allocate(count = Math.min(this.budget, Math.max(1, this.n * this.c * this.l))): GroupBuffer {
+    return new GroupBuffer(count, this.dtype.size);
   }
 
-  private async readGroup(group: Span[], count: number, position: number, buf: { raw: Uint8Array; values: Float64Array }): Promise<{ blocks: Block[] }> {
+  private async readGroup(group: Span[], count: number, position: number, buf: GroupBuffer): Promise<{ blocks: Block[] }> {
     await this.readRaw(group[0]!, count, position, buf.raw);
     return this.decodeGroup(group, count, buf);
   }
@@ -185,12 +197,12 @@ export class NpyReader implements SeriesReader {
     }
   }
 
-  private decodeGroup(group: Span[], count: number, buf: { raw: Uint8Array; values: Float64Array }): { blocks: Block[] } {
-    decode(this.dtype, buf.raw, count, buf.values, 0);
+  private decodeGroup(group: Span[], count: number, buf: GroupBuffer): { blocks: Block[] } {
+    const values = decodeValues(this.dtype, buf.raw, count, () => buf.decoded());
     let offset = 0;
     const blocks = group.map((s): Block => {
       const b: Block = {
-        instance: s.instance, values: buf.values, offset,
+        instance: s.instance, values, offset,
         channelStride: this.l, stepStride: 1,
         firstChannel: s.firstChannel, channelCount: s.channelCount, firstStep: s.firstStep, stepCount: s.stepCount,
       };
@@ -234,7 +246,7 @@ export class NpyReader implements SeriesReader {
     const { l, budget } = this;
     const size = this.dtype.size;
     const seriesStart = this.bodyStart + (instance * this.c + channel) * l * size;
-    const buf = { raw: new Uint8Array(new ArrayBuffer(budget * size)), values: new Float64Array(budget) };
+    const buf = this.allocate(budget);
     let spill: { path: string; fd: number } | null = null;
     let passes = 0;
     const self = this;

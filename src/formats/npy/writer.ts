@@ -1,4 +1,4 @@
-import { type Block, channelStart } from '../../core/block.js';
+import { type Block, type Values, channelStart } from '../../core/block.js';
 import { TsnormError } from '../../errors.js';
 import type { ByteSink } from '../../io/byte-sink.js';
 import type { SeriesLayout, SeriesWriter } from '../types.js';
@@ -34,6 +34,10 @@ export class NpyWriter implements SeriesWriter {
 
   get name(): string {
     return this.sink.name;
+  }
+
+  get valueType(): 'float32' | 'float64' {
+    return this.descr === '<f4' ? 'float32' : 'float64';
   }
 
   private get itemSize(): number {
@@ -96,7 +100,7 @@ export class NpyWriter implements SeriesWriter {
   }
 
   /** Encodes values[start, start + count) into the current buffer, writing buffers out as they fill. */
-  private async put(values: Float64Array, start: number, count: number): Promise<void> {
+  private async put(values: Values, start: number, count: number): Promise<void> {
     const size = this.itemSize;
     while (count > 0) {
       const room = (CHUNK_BYTES - this.fill) / size;
