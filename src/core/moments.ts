@@ -8,19 +8,27 @@ import type { Values } from './block.js';
  */
 export class ChannelMoments {
   readonly count: Float64Array;
-  readonly mean: Float64Array;
+  /** The mean as an unevaluated sum hi + lo: merging many small pieces then loses no digits. */
+  private readonly meanHi: Float64Array;
+  private readonly meanLo: Float64Array;
   readonly m2: Float64Array;
 
   constructor(readonly channels: number) {
     this.count = new Float64Array(channels);
-    this.mean = new Float64Array(channels);
+    this.meanHi = new Float64Array(channels);
+    this.meanLo = new Float64Array(channels);
     this.m2 = new Float64Array(channels);
   }
 
   reset(): void {
     this.count.fill(0);
-    this.mean.fill(0);
+    this.meanHi.fill(0);
+    this.meanLo.fill(0);
     this.m2.fill(0);
+  }
+
+  mean(c: number): number {
+    return this.meanHi[c]! + this.meanLo[c]!;
   }
 
   /**
@@ -86,14 +94,23 @@ export class ChannelMoments {
     if (n === 0) return;
     if (na === 0) {
       this.count[c] = n;
-      this.mean[c] = mean;
+      this.meanHi[c] = mean;
+      this.meanLo[c] = 0;
       this.m2[c] = m2;
       return;
     }
     const total = na + n;
-    const delta = mean - this.mean[c]!;
+    const hi = this.meanHi[c]!;
+    const lo = this.meanLo[c]!;
+    const delta = mean - hi - lo;
+    const step = (delta * n) / total;
+    // TwoSum: hi + step exactly as sum + err, the err kept in lo.
+    const sum = hi + step;
+    const back = sum - hi;
+    const err = hi - (sum - back) + (step - back);
     this.count[c] = total;
-    this.mean[c] = delta === 0 ? this.mean[c]! : this.mean[c]! + (delta * n) / total;
+    this.meanHi[c] = sum;
+    this.meanLo[c] = lo + err;
     this.m2[c] = this.m2[c]! + m2 + (delta * delta * na * n) / total;
   }
 

@@ -31,7 +31,7 @@ export class RunningStats {
   /** Records one instance's statistics into the batch under way. */
   observe(moments: ChannelMoments): void {
     for (let c = 0; c < this.channels; c++) {
-      this.batchMean[c]! += moments.mean[c]!;
+      this.batchMean[c]! += moments.mean(c);
       this.batchVar[c]! += moments.unbiasedVariance(c);
     }
     this.batchInstances++;

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { ChannelMoments } from '../../src/core/moments.js';
+
+/** Deterministic pseudo-random numbers (xorshift), so failures reproduce. */
+function random(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Mean and M2 by the textbook two-pass formula over exact float64 values, for comparison. */
+function naive(xs: number[]): { mean: number; m2: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { mean, m2: xs.reduce((a, x) => a + (x - mean) ** 2, 0) };
+}
+
+describe('ChannelMoments', () => {
+  it('agrees with the two-pass formula on one chunk', () => {
+    const r = random(1);
+    const xs = Array.from({ length: 1001 }, () => r() * 10 - 3);
+    const m = new ChannelMoments(1);
+    m.add(0, Float64Array.from(xs), 0, xs.length, 1);
+    const want = naive(xs);
+    expect(m.count[0]).toBe(1001);
+    expect(m.mean(0)).toBeCloseTo(want.mean, 13);
+    expect(m.m2[0]! / want.m2).toBeCloseTo(1, 12);
+  });
+
+  it('gives the same result however the series is cut into chunks', () => {
+    const r = random(2);
+    const xs = Float64Array.from({ length: 5003 }, () => 1e6 + r());
+    const whole = new ChannelMoments(1);
+    whole.add(0, xs, 0, xs.length, 1);
+    for (const cut of [1, 2, 7, 1000, 4096]) {
+      const m = new ChannelMoments(1);
+      for (let i = 0; i < xs.length; i += cut) m.add(0, xs, i, Math.min(cut, xs.length - i), 1);
+      expect(m.count[0]).toBe(xs.length);
+      expect(Math.abs(m.mean(0) - whole.mean(0))).toBeLessThan(1e-10);
+      expect(m.variance(0) / whole.variance(0)).toBeCloseTo(1, 9);
+    }
+  });
+
+  it('keeps digits far from zero where a float32 sum would not', () => {
+    const r = random(3);
+    const noise = Array.from({ length: 3000 }, () => r() - 0.5);
+    const xs = Float64Array.from(noise, (e) => 1e6 + e);
+    const m = new ChannelMoments(1);
+    m.add(0, xs, 0, xs.length, 1);
+    // The spread of the noise alone, computed without the offset.
+    const want = naive(noise);
+    expect(m.variance(0) / (want.m2 / noise.length)).toBeCloseTo(1, 8);
+  });
+
+  it('reads strided (time-major) data', () => {
+    const r = random(4);
+    const c = 3;
+    const l = 101;
+    const rows = Float64Array.from({ length: c * l }, () => r());
+    const m = new ChannelMoments(c);
+    for (let ch = 0; ch < c; ch++) m.add(ch, rows, ch, l, c);
+    for (let ch = 0; ch < c; ch++) {
+      const series = Array.from({ length: l }, (_, t) => rows[t * c + ch]!);
+      expect(m.mean(ch)).toBeCloseTo(naive(series).mean, 14);
+      expect(m.m2[ch]! / naive(series).m2).toBeCloseTo(1, 12);
+    }
+  });
+
+  it('gives a constant series exactly its value as mean and zero variance', () => {
+    for (const v of [0.1, 1e6 + 0.1, -3.3, 0]) {
+      const m = new ChannelMoments(1);
+      const xs = new Float64Array(57).fill(v);
+      m.add(0, xs, 0, 20, 1);
+      m.add(0, xs, 20, 37, 1);
+      expect(m.mean(0)).toBe(v);
+      expect(m.m2[0]).toBe(0);
+    }
+  });
+
+  it('propagates NaN by default, and skips it when asked', () => {
+    const xs = Float64Array.of(1, 2, NaN, 4);
+    const m = new ChannelMoments(1);
+    m.add(0, xs, 0, 4, 1);
+    expect(m.mean(0)).toBeNaN();
+    const s = new ChannelMoments(1);
+    s.add(0, xs, 0, 4, 1, true);
+    expect(s.count[0]).toBe(3);
+    expect(s.mean(0)).toBeCloseTo(7 / 3, 15);
+    expect(s.variance(0)).toBeCloseTo(naive([1, 2, 4]).m2 / 3, 14);
+  });
+
+  it('gives unbiased variance with L - 1', () => {
+    const m = new ChannelMoments(1);
+    m.add(0, Float64Array.of(1, 2, 3, 4), 0, 4, 1);
+    expect(m.unbiasedVariance(0)).toBeCloseTo(naive([1, 2, 3, 4]).m2 / 3, 15);
+  });
+});
