@@ -33,7 +33,23 @@ function normalizationFlags(cmd: Command, which: { output: boolean; training: bo
       .addOption(new Option('--to <format>', 'output format (default: by extension, else the input\'s)').choices(['csv', 'tsv', 'npy', 'arrow']))
       .addOption(new Option('--dtype <dtype>', 'NPY/Arrow output dtype (default: float64 for float64 input, else float32)').choices(['float32', 'float64']));
   }
+  csvFlags(cmd, which.output);
   cmd.addOption(new Option('--budget <values>', 'values held in memory per group (testing the streaming paths)').hideHelp());
+  return cmd;
+}
+
+/** Flags of the text formats (SPEC.md, Layouts). */
+function csvFlags(cmd: Command, output: boolean): Command {
+  cmd
+    .option('--id <col>', 'CSV long layout: consecutive rows with equal values in COL form one instance')
+    .option('--channels <a,b,...>', 'CSV: the channel columns (default: every numeric column but --id and --keep)')
+    .option('--keep <a,b,...>', 'CSV: numeric columns that pass through unchanged (a timestamp, say)')
+    .addOption(new Option('--layout <layout>', 'CSV: long (a row per time step) or wide (a row per series)').choices(['long', 'wide']))
+    .option('--num-channels <c>', 'CSV wide layout: consecutive rows that form one instance (default 1)')
+    .option('--delimiter <char>', 'CSV: field delimiter (default , for .csv, tab for .tsv; "tab" works)')
+    .option('--no-header', 'CSV: the input has no header row (columns are named 1, 2, ...)');
+  if (output) cmd.option('--precision <n>', 'CSV output: significant digits (default: shortest text that reads back as the same double)');
+  cmd.addOption(new Option('--spill-bytes <n>', 'bytes of one CSV instance held in memory before it spills to a temporary file').hideHelp());
   return cmd;
 }
 
@@ -73,7 +89,8 @@ export function buildProgram(act: (command: CommandName, inputs: string[], raw: 
     .addOption(new Option('--from <format>', 'input format').choices(['csv', 'tsv', 'npy', 'arrow']))
     .addOption(new Option('--to <format>', 'output format').choices(['csv', 'tsv', 'npy', 'arrow']))
     .addOption(new Option('--dtype <dtype>', 'NPY/Arrow output dtype').choices(['float32', 'float64']))
-    .addOption(new Option('--budget <values>').hideHelp())
+    .addOption(new Option('--budget <values>').hideHelp());
+  csvFlags(program.commands[program.commands.length - 1]!, true)
     .action((input: string, opts: RawOptions) => act('convert', [input], opts));
 
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'tsnorm: ')) });

@@ -1,6 +1,7 @@
 import type { NanPolicy } from '../core/engine.js';
 import { parseFormat } from '../formats/detect.js';
 import { TsnormError } from '../errors.js';
+import type { CsvOptions } from '../formats/registry.js';
 import type { Plan } from '../pipeline/plan.js';
 import { checkEps, checkMomentum, loadParams } from '../stats-file.js';
 
@@ -20,6 +21,16 @@ export interface RawOptions {
   to?: string;
   nan?: string;
   budget?: string;
+  // CSV/TSV
+  id?: string;
+  channels?: string;
+  keep?: string;
+  layout?: string;
+  numChannels?: string;
+  delimiter?: string;
+  header?: boolean;
+  precision?: string;
+  spillBytes?: string;
 }
 
 export type Command = Plan['command'];
@@ -68,8 +79,10 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
   const output = command === 'fit' ? undefined : { path: raw.output ?? '-', format: to, dtype };
   if (output && output.path !== '-' && raw.saveStats && output.path === raw.saveStats) throw new TsnormError(`-o and --save-stats name the same file: ${output.path}`);
 
+  const csv = resolveCsv(raw);
   return {
     command,
+    csv,
     inputs: paths.map((path) => ({ path, format: from })),
     output,
     eps,
@@ -95,4 +108,36 @@ function oneOf<T extends string>(v: string, choices: readonly T[], flag: string)
   const found = choices.find((c) => c === v);
   if (found === undefined) throw new TsnormError(`${flag}: expected one of ${choices.join(', ')}, got '${v}'`);
   return found;
+}
+
+function names(v: string | undefined, flag: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  const list = v.split(',').map((s) => s.trim());
+  if (list.some((s) => s === '')) throw new TsnormError(`${flag}: expected comma-separated column names, got '${v}'`);
+  return list;
+}
+
+function resolveCsv(raw: RawOptions): CsvOptions {
+  const layout = oneOf(raw.layout ?? 'long', ['long', 'wide'] as const, '--layout');
+  const numChannels = raw.numChannels === undefined ? undefined : positiveInteger(raw.numChannels, '--num-channels');
+  if (numChannels !== undefined && layout !== 'wide') throw new TsnormError('--num-channels goes with --layout wide');
+  if (layout === 'wide' && (raw.id !== undefined || raw.channels !== undefined)) throw new TsnormError('--layout wide: rows are series; --id and --channels are for the long layout');
+  let delimiter = raw.delimiter;
+  if (delimiter !== undefined) {
+    delimiter = ({ '\\t': '\t', tab: '\t', comma: ',', semicolon: ';', space: ' ', pipe: '|' } as Record<string, string>)[delimiter] ?? delimiter;
+    if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') throw new TsnormError(`--delimiter: expected one character (or tab), got '${raw.delimiter}'`);
+  }
+  const precision = raw.precision === undefined ? undefined : positiveInteger(raw.precision, '--precision');
+  if (precision !== undefined && precision > 17) throw new TsnormError('--precision: at most 17 significant digits (17 already round-trips every float64)');
+  return {
+    layout,
+    id: raw.id,
+    channels: names(raw.channels, '--channels'),
+    keep: names(raw.keep, '--keep'),
+    numChannels,
+    delimiter,
+    header: raw.header !== false,
+    precision,
+    budgetBytes: raw.spillBytes === undefined ? undefined : positiveInteger(raw.spillBytes, '--spill-bytes'),
+  };
 }

@@ -1,32 +1,75 @@
 import { TsnormError } from '../errors.js';
 import { openOutput } from '../io/byte-sink.js';
 import { openInput } from '../io/byte-source.js';
+import { GunzipSource, gzipSink, isGzip } from '../io/gzip.js';
+import { LongCsvReader } from './csv/long-reader.js';
+import { WideCsvReader } from './csv/wide-reader.js';
+import { CsvWriter } from './csv/writer.js';
 import { formatFromPath, sniffFormat } from './detect.js';
 import { NpyReader } from './npy/reader.js';
 import { NpyWriter } from './npy/writer.js';
 import type { FormatName, SeriesReader, SeriesWriter } from './types.js';
 
+/** Options of the text formats (SPEC.md, Layouts). */
+export interface CsvOptions {
+  readonly layout: 'long' | 'wide';
+  readonly id?: string | undefined;
+  readonly channels?: readonly string[] | undefined;
+  readonly keep?: readonly string[] | undefined;
+  readonly numChannels?: number | undefined;
+  /** Default: ',' for CSV, tab for TSV. */
+  readonly delimiter?: string | undefined;
+  readonly header: boolean;
+  readonly precision?: number | undefined;
+  /** Bytes of one instance held in memory before spilling. */
+  readonly budgetBytes?: number | undefined;
+}
+
+export const DEFAULT_CSV: CsvOptions = { layout: 'long', header: true };
+
 export interface ReaderOptions {
   readonly format?: FormatName | undefined;
-  /** Most values held in memory per group. */
+  /** Most values held in memory per group (NPY). */
   readonly budget?: number | undefined;
+  readonly csv?: CsvOptions | undefined;
 }
 
 export interface WriterOptions {
   readonly format: FormatName;
   readonly dtype: 'float32' | 'float64';
+  readonly csv?: CsvOptions | undefined;
 }
 
-/** Opens an input path (or `-`) with the reader of its format: as given, else by extension, else by content. */
-export async function openReader(file: string, options: ReaderOptions = {}): Promise<SeriesReader> {
-  const src = await openInput(file);
+export interface OpenedReader {
+  readonly reader: SeriesReader;
+  readonly format: FormatName;
+}
+
+function delimiterOf(format: FormatName, csv: CsvOptions): string {
+  return csv.delimiter ?? (format === 'tsv' ? '\t' : ',');
+}
+
+/**
+ * Opens an input path (or `-`) with the reader of its format: as given, else by extension, else
+ * by content. gzip-compressed input is recognized by its magic bytes and decompressed on the fly.
+ */
+export async function openReader(file: string, options: ReaderOptions = {}): Promise<OpenedReader> {
+  let src = await openInput(file);
   try {
+    if (await isGzip(src)) src = new GunzipSource(src);
     const format = options.format ?? formatFromPath(file) ?? (await sniffFormat(src));
+    const csv = options.csv ?? DEFAULT_CSV;
     switch (format) {
       case 'npy':
-        return await NpyReader.open(src, { budget: options.budget });
+        return { reader: await NpyReader.open(src, { budget: options.budget }), format };
+      case 'csv':
+      case 'tsv': {
+        const common = { ...csv, delimiter: delimiterOf(format, csv) };
+        const reader = csv.layout === 'wide' ? await WideCsvReader.open(src, common) : await LongCsvReader.open(src, common);
+        return { reader, format };
+      }
       default:
-        throw new TsnormError(`${src.name}: ${format.toUpperCase()} input is not supported yet (supported: npy)`);
+        throw new TsnormError(`${src.name}: ${format.toUpperCase()} input is not supported yet (supported: npy, csv, tsv)`);
     }
   } catch (err) {
     await src.close();
@@ -39,14 +82,12 @@ export function outputFormat(file: string, given: FormatName | undefined, inputF
   return given ?? formatFromPath(file) ?? inputFormat;
 }
 
+/** Opens an output path (or `-`); a path ending in .gz is gzip-compressed. */
 export async function openWriter(file: string, options: WriterOptions): Promise<SeriesWriter> {
-  if (options.format !== 'npy') throw new TsnormError(`${file}: ${options.format.toUpperCase()} output is not supported yet (supported: npy)`);
-  const sink = await openOutput(file);
-  return new NpyWriter(sink, options.dtype === 'float32' ? '<f4' : '<f8');
-}
-
-/** The format name of an open reader, for defaulting the output format. */
-export function readerFormat(reader: SeriesReader): FormatName {
-  if (reader instanceof NpyReader) return 'npy';
-  return 'csv';
+  if (options.format === 'arrow') throw new TsnormError(`${file}: ARROW output is not supported yet (supported: npy, csv, tsv)`);
+  let sink = await openOutput(file);
+  if (file.toLowerCase().endsWith('.gz')) sink = gzipSink(sink);
+  if (options.format === 'npy') return new NpyWriter(sink, options.dtype === 'float32' ? '<f4' : '<f8');
+  const csv = options.csv ?? DEFAULT_CSV;
+  return new CsvWriter(sink, { delimiter: delimiterOf(options.format, csv), precision: csv.precision, header: csv.header });
 }

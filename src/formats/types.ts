@@ -32,8 +32,8 @@ export interface StatsUnit {
 }
 
 /**
- * A reader of one input. Groups of blocks or units are yielded in input order; the blocks of one
- * group share a values array, which is valid until the next group is asked for.
+ * A reader of one input. Groups of blocks or units are yielded in input order; their values
+ * arrays are valid until the next group is asked for.
  */
 export interface SeriesReader {
   readonly name: string;
@@ -42,8 +42,8 @@ export interface SeriesReader {
   blocks(): AsyncIterable<readonly Block[]>;
   /** Units for two-pass processing (instance statistics, then transform). */
   units(): AsyncIterable<readonly StatsUnit[]>;
-  /** A position for error messages: the byte offset or line of channel c, step t of an instance. */
-  locate(instance: number, channel: number, step: number): string;
+  /** A position for error messages: the byte offset or line of channel c, step t of a block it yielded. */
+  locate(block: Block, channel: number, step: number): string;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,6 @@
 import type { NanPolicy } from '../core/engine.js';
 import type { Momentum } from '../core/running-stats.js';
+import type { CsvOptions } from '../formats/registry.js';
 import type { FormatName } from '../formats/types.js';
 import type { LoadedParams } from '../stats-file.js';
 
@@ -25,6 +26,8 @@ export interface Plan {
   readonly nan: NanPolicy;
   /** Most values held in memory per group (tests lower it to exercise the streaming paths). */
   readonly budget?: number | undefined;
+  /** Layout and dialect of CSV/TSV input and output. */
+  readonly csv: CsvOptions;
 }
 
 export interface InputPlan {

@@ -4,7 +4,7 @@ import { RunningStats } from '../core/running-stats.js';
 import type { Affine } from '../core/transform.js';
 import { TsnormError } from '../errors.js';
 import { writeFileAtomic } from '../io/byte-sink.js';
-import { openReader, openWriter, outputFormat, readerFormat } from '../formats/registry.js';
+import { openReader, openWriter, outputFormat } from '../formats/registry.js';
 import type { SeriesReader, SeriesWriter } from '../formats/types.js';
 import { type LoadedParams, type StatsFile, formatStats, perChannel } from '../stats-file.js';
 import { DEFAULT_EPS, DEFAULT_MOMENTUM, type Plan } from './plan.js';
@@ -26,7 +26,7 @@ export async function run(plan: Plan): Promise<RunSummary> {
   let instances = 0;
 
   for (const input of plan.inputs) {
-    const reader = await openReader(input.path, { format: input.format, budget: plan.budget });
+    const { reader, format: inputFormat } = await openReader(input.path, { format: input.format, budget: plan.budget, csv: plan.csv });
     let writer: SeriesWriter | undefined;
     try {
       const { layout } = reader;
@@ -44,9 +44,10 @@ export async function run(plan: Plan): Promise<RunSummary> {
         engine.finishStatistics(0, channels, layout.steps, () => reader.name);
       }
       if (plan.output) {
-        const format = outputFormat(plan.output.path, plan.output.format, readerFormat(reader));
+        const format = outputFormat(plan.output.path, plan.output.format, inputFormat);
+        // float64 for float64 input and for text (CSV numbers are float64), float32 otherwise.
         const dtype = plan.output.dtype ?? (layout.dtype?.endsWith('f8') || layout.dtype === undefined ? 'float64' : 'float32');
-        writer = await openWriter(plan.output.path, { format, dtype });
+        writer = await openWriter(plan.output.path, { format, dtype, csv: plan.csv });
         await writer.start(layout);
       }
       if (convert) instances += await copy(reader, writer!);
@@ -114,7 +115,7 @@ function refuseNaN(reader: SeriesReader, block: Block): void {
   const at = findNaN(block);
   if (at) {
     const [c, t] = at;
-    throw new TsnormError(`${reader.name}: missing value at ${reader.locate(block.instance, c, t)} (instance ${block.instance}, channel ${c}, step ${t}) and --nan error`);
+    throw new TsnormError(`${reader.name}: missing value at ${reader.locate(block, c, t)} (instance ${block.instance}, channel ${c}, step ${t}) and --nan error`);
   }
 }
 
@@ -123,6 +124,7 @@ async function twoPasses(reader: SeriesReader, engine: NormEngine, writer: Serie
   const out = new Scratch(writer?.valueType ?? 'float64');
   let instances = 0;
   const ready: Block[] = [];
+  let readyInput: Values | undefined;
   for await (const units of reader.units()) {
     for (const u of units) {
       if (u.firstChannel === 0) engine.startInstance();
@@ -132,6 +134,9 @@ async function twoPasses(reader: SeriesReader, engine: NormEngine, writer: Serie
         engine.accumulate(u.block);
         engine.finishStatistics(u.firstChannel, u.channelCount, u.steps, where);
         if (writer) {
+          // Waiting blocks sit at their input indices in the one output array: another input array must not overwrite them.
+          if (u.block.values !== readyInput && ready.length > 0) await writer.write(ready.splice(0));
+          readyInput = u.block.values;
           const values = out.get(u.block.values.length);
           engine.transform(u.block, values);
           ready.push(withValues(u.block, values));

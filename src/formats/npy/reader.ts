@@ -110,8 +110,9 @@ export class NpyReader implements SeriesReader {
     }
   }
 
-  locate(instance: number, channel: number, step: number): string {
+  locate(block: Block, channel: number, step: number): string {
     const { n, c, l } = this;
+    const instance = block.instance;
     const index = this.fortran
       ? (this.shape.length === 3 ? instance + n * channel + n * c * step : channel + c * step)
       : (instance * c + channel) * l + step;

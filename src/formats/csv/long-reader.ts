@@ -1,0 +1,220 @@
+import type { Block } from '../../core/block.js';
+import { TsnormError } from '../../errors.js';
+import type { ByteSource } from '../../io/byte-source.js';
+import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
+import { type ColumnOptions, positionalNames, resolveColumns } from './columns.js';
+import { parseNumber } from './numbers.js';
+import type { CsvRowsPayload, CsvShape } from './payload.js';
+import { type RecordBatch, cellText } from './records.js';
+import { CsvSpill } from './spill.js';
+import { TextRecords, cellError } from './text-records.js';
+
+export interface CsvReaderOptions extends ColumnOptions {
+  readonly delimiter: string;
+  readonly header: boolean;
+  /** Bytes of one instance held in memory before it spills to a temporary file. */
+  readonly budgetBytes?: number | undefined;
+}
+
+export const DEFAULT_INSTANCE_BUDGET = 64 << 20;
+
+/** The rows after the first `k` of a batch. */
+export function dropRecords(b: RecordBatch, k: number): RecordBatch {
+  return {
+    count: b.count - k, raws: b.raws.slice(k), lines: b.lines.slice(k),
+    spans: b.spans.subarray(k * b.columns * 2), unquoted: b.unquoted.slice(k), columns: b.columns,
+  };
+}
+
+/**
+ * The long layout: a header, one row per time step, channels as columns. Consecutive rows with
+ * the same --id value form an instance (without --id, the whole file is one). Other columns
+ * ride along in each block's payload and are written back byte for byte.
+ */
+export class LongCsvReader implements SeriesReader {
+  readonly layout: SeriesLayout & { readonly csv: CsvShape };
+  private readonly channels: readonly number[];
+  private readonly budget: number;
+  // Instance tracking across batches.
+  private instance = -1;
+  private step = 0;
+  private currentId: string | undefined;
+  private readonly seenIds = new Map<string, number>();
+  private lastLine = 0;
+
+  private constructor(
+    private readonly records: TextRecords,
+    private readonly names: readonly string[],
+    private readonly idColumn: number | undefined,
+    channels: readonly number[],
+    private firstData: RecordBatch | null,
+    headerRaw: string | undefined,
+    options: CsvReaderOptions,
+  ) {
+    this.channels = channels;
+    this.budget = options.budgetBytes ?? DEFAULT_INSTANCE_BUDGET;
+    this.layout = {
+      channels: channels.length,
+      channelNames: options.header ? channels.map((c) => names[c]!) : undefined,
+      unbatched: idColumn === undefined,
+      csv: {
+        layout: 'long', valueColumns: channels, columns: names.length, headerRaw, delimiter: options.delimiter,
+        terminator: records.splitter.terminator ?? '\n', bom: records.bom,
+      },
+    };
+  }
+
+  get name(): string {
+    return this.records.name;
+  }
+
+  static async open(source: ByteSource, options: CsvReaderOptions): Promise<LongCsvReader> {
+    const records = new TextRecords(source, options.delimiter);
+    let first = await records.next();
+    if (!first) throw new TsnormError(`${source.name}: empty input: expected ${options.header ? 'a header row' : 'rows of numbers'}`);
+    let names: string[];
+    let headerRaw: string | undefined;
+    if (options.header) {
+      names = Array.from({ length: first.columns }, (_, i) => cellText(first!, 0, i));
+      headerRaw = first.raws[0];
+      first = first.count > 1 ? dropRecords(first, 1) : await records.next();
+    } else {
+      names = positionalNames(first.columns);
+    }
+    const cols = resolveColumns(source.name, names, options, first);
+    return new LongCsvReader(records, names, cols.id, cols.channels, first, headerRaw, options);
+  }
+
+  locate(block: Block, channel: number, step: number): string {
+    const p = block.payload as CsvRowsPayload;
+    return `line ${p.lines[p.first + step - block.firstStep]}, column '${this.names[this.channels[channel]!]}'`;
+  }
+
+  close(): Promise<void> {
+    return this.records.close();
+  }
+
+  /** Blocks of rows as they arrive: one group per batch read, cut where the instance changes. */
+  async *blocks(): AsyncIterable<readonly Block[]> {
+    let batch = this.firstData;
+    this.firstData = null;
+    for (; batch; batch = await this.records.next()) yield this.blocksOf(batch);
+  }
+
+  /**
+   * One unit per instance: its blocks held in memory, or spilled to a temporary file once they
+   * pass the budget. An instance's unit is yielded when the next instance starts (or at the end).
+   */
+  async *units(): AsyncIterable<readonly StatsUnit[]> {
+    let pieces: Block[] = [];
+    let bytes = 0;
+    let steps = 0;
+    let spill: CsvSpill | null = null;
+    const spills: CsvSpill[] = [];
+    const C = this.channels.length;
+    const finish = (): StatsUnit => {
+      const held = pieces;
+      const spilled = spill;
+      const unit: StatsUnit = {
+        instance: held[0]?.instance ?? this.instance, firstChannel: 0, channelCount: C, steps, endsInstance: true,
+        ...(spilled === null && held.length === 1
+          ? { block: held[0] }
+          : { async *pass() { yield* spilled ? spilled.read() : held; } }),
+      };
+      pieces = [];
+      bytes = 0;
+      steps = 0;
+      spill = null;
+      return unit;
+    };
+    try {
+      for await (const blocks of this.blocks()) {
+        const done: StatsUnit[] = [];
+        for (const b of blocks) {
+          if (steps > 0 && b.firstStep === 0) done.push(finish());
+          steps += b.stepCount;
+          if (spill) { spill.write(b); continue; }
+          pieces.push(b);
+          bytes += blockBytes(b);
+          if (bytes > this.budget) {
+            spill = new CsvSpill();
+            spills.push(spill);
+            for (const p of pieces) spill.write(p);
+            pieces = [];
+          }
+        }
+        if (done.length > 0) yield done;
+        // Spill files of instances already processed are no longer needed.
+        while (spills.length > (spill ? 1 : 0)) await spills.shift()!.remove();
+      }
+      if (steps > 0) yield [finish()];
+    } finally {
+      for (const s of spills) await s.remove();
+    }
+  }
+
+  private blocksOf(batch: RecordBatch): Block[] {
+    const C = this.channels.length;
+    const values = new Float64Array(batch.count * C);
+    const payload = (first: number): CsvRowsPayload => ({ kind: 'csv-rows', raws: batch.raws, lines: batch.lines, spans: batch.spans, columns: batch.columns, first });
+    const blocks: Block[] = [];
+    let runStart = 0;
+    const flush = (end: number): void => {
+      if (end > runStart) {
+        blocks.push({
+          instance: this.instance, values, offset: runStart * C, channelStride: 1, stepStride: C,
+          firstChannel: 0, channelCount: C, firstStep: this.step, stepCount: end - runStart, payload: payload(runStart),
+        });
+        this.step += end - runStart;
+      }
+      runStart = end;
+    };
+    for (let r = 0; r < batch.count; r++) {
+      if (this.startsInstance(batch, r)) {
+        flush(r);
+        this.instance++;
+        this.step = 0;
+      }
+      for (let k = 0; k < C; k++) {
+        const col = this.channels[k]!;
+        const text = cellText(batch, r, col);
+        const x = parseNumber(text);
+        if (x === undefined) throw cellError(this.name, batch.lines[r]!, this.names[col]!, `'${text}' is not a number (a channel column; pass it through with --keep, or choose --channels)`);
+        values[r * C + k] = x;
+      }
+    }
+    flush(batch.count);
+    return blocks;
+  }
+
+  /** Whether row r begins a new instance; refuses an id that comes back after another. */
+  private startsInstance(batch: RecordBatch, r: number): boolean {
+    const line = batch.lines[r]!;
+    if (this.idColumn === undefined) {
+      this.lastLine = line;
+      return this.instance < 0;
+    }
+    const id = cellText(batch, r, this.idColumn);
+    if (this.instance >= 0 && id === this.currentId) {
+      this.lastLine = line;
+      return false;
+    }
+    const before = this.seenIds.get(id);
+    if (before !== undefined) {
+      throw new TsnormError(`${this.name}: line ${line}: id '${id}' appears again after other ids (its rows began at line ${before}; ` +
+        `line ${this.lastLine} has id '${this.currentId}'); the rows of one instance must be contiguous (sort by id first)`);
+    }
+    this.seenIds.set(id, line);
+    this.currentId = id;
+    this.lastLine = line;
+    return true;
+  }
+}
+
+/** Rough memory a block of rows holds: values, spans, and the row texts (UTF-16). */
+function blockBytes(b: Block): number {
+  const p = b.payload as CsvRowsPayload;
+  let text = 0;
+  for (let r = p.first; r < p.first + b.stepCount; r++) text += p.raws[r]!.length * 2 + 40;
+  return b.stepCount * (b.channelCount * 8 + p.columns * 8) + text;
+}

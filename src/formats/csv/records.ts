@@ -1,0 +1,210 @@
+import { parse as parseCsv } from 'csv-parse/sync';
+import { TsnormError } from '../../errors.js';
+
+/**
+ * Records of a delimited text, found in chunks as they arrive: a pure state machine (no I/O).
+ * Each record keeps its raw text (without the line terminator) and the [start, end) span of
+ * every cell in it, so that a writer can replace some cells and copy every other byte. Plain
+ * text (no quote character) is split here; a region with quotes is handed to csv-parse, which
+ * validates and unquotes it.
+ */
+export interface RecordBatch {
+  /** Number of records. */
+  count: number;
+  /** Raw text of each record, without its line terminator. */
+  raws: string[];
+  /** 1-based line number where each record starts. */
+  lines: number[];
+  /** Cell spans: record r, column i is raws[r].slice(spans[(r*columns + i)*2], spans[(r*columns + i)*2 + 1]). */
+  spans: Int32Array;
+  /** For records that had quotes: their unquoted cells (the raw span then includes the quotes). */
+  unquoted: (string[] | undefined)[];
+  columns: number;
+}
+
+export function cellText(batch: RecordBatch, r: number, i: number): string {
+  const u = batch.unquoted[r];
+  if (u) return u[i]!;
+  const k = (r * batch.columns + i) * 2;
+  return batch.raws[r]!.slice(batch.spans[k]!, batch.spans[k + 1]!);
+}
+
+export class RecordSplitter {
+  private carry = '';
+  private line = 1;
+  /** Line terminator of the first record: '\r\n' or '\n'. */
+  terminator: '\n' | '\r\n' | undefined;
+  private readonly quote = '"';
+
+  /** `columns` is set once the header (first record) is known. */
+  constructor(
+    readonly name: string,
+    readonly delimiter: string,
+    public columns = 0,
+  ) {}
+
+  /** Complete records in `text` (appended to what was left over); the rest waits for more. */
+  push(text: string): RecordBatch {
+    this.carry += text;
+    return this.split(false);
+  }
+
+  /** The last record, at the end of the input. */
+  finish(): RecordBatch {
+    return this.split(true);
+  }
+
+  private split(atEnd: boolean): RecordBatch {
+    const text = this.carry;
+    const end = atEnd ? text.length : this.completeEnd(text);
+    this.carry = text.slice(end);
+    const region = text.slice(0, end);
+    const batch: RecordBatch = { count: 0, raws: [], lines: [], spans: new Int32Array(0), unquoted: [], columns: this.columns };
+    if (region.length === 0) return batch;
+    if (region.indexOf(this.quote) < 0) this.splitPlain(region, atEnd, batch);
+    else this.splitQuoted(region, batch);
+    return batch;
+  }
+
+  /** End of the last complete record: after the last newline outside quotes. */
+  private completeEnd(text: string): number {
+    const lastNl = text.lastIndexOf('\n');
+    if (lastNl < 0) return 0;
+    if (text.indexOf(this.quote) < 0) return lastNl + 1;
+    let inQuotes = false;
+    let end = 0;
+    for (let i = 0; i < text.length; i++) {
+      const ch = text.charCodeAt(i);
+      if (ch === 34) inQuotes = !inQuotes;
+      else if (ch === 10 && !inQuotes) end = i + 1;
+    }
+    return end;
+  }
+
+  private ensureSpans(batch: RecordBatch, records: number): void {
+    const need = records * Math.max(1, batch.columns) * 2;
+    if (batch.spans.length < need) {
+      const grown = new Int32Array(Math.max(need, batch.spans.length * 2));
+      grown.set(batch.spans.subarray(0, batch.count * batch.columns * 2));
+      batch.spans = grown;
+    }
+  }
+
+  private splitPlain(region: string, atEnd: boolean, batch: RecordBatch): void {
+    const delim = this.delimiter.charCodeAt(0);
+    let start = 0;
+    while (start < region.length) {
+      let nl = region.indexOf('\n', start);
+      if (nl < 0) {
+        if (!atEnd) break;
+        nl = region.length;
+      }
+      let stop = nl;
+      if (stop > start && region.charCodeAt(stop - 1) === 13) stop--;
+      if (this.terminator === undefined) this.terminator = stop < nl ? '\r\n' : '\n';
+      const raw = region.slice(start, stop);
+      const line = this.line++;
+      start = nl + 1;
+      if (raw.length === 0) continue; // blank lines are skipped
+      if (batch.columns === 0) batch.columns = this.columns = countCells(raw, delim);
+      this.ensureSpans(batch, batch.count + 1);
+      const spans = batch.spans;
+      let k = batch.count * batch.columns * 2;
+      const last = batch.columns - 1;
+      let cellStart = 0;
+      let cells = 0;
+      for (let i = raw.indexOf(this.delimiter); i >= 0; i = raw.indexOf(this.delimiter, cellStart)) {
+        if (cells === last) throw this.raggedError(line, countCells(raw, delim), batch.columns);
+        spans[k++] = cellStart;
+        spans[k++] = i;
+        cellStart = i + 1;
+        cells++;
+      }
+      spans[k++] = cellStart;
+      spans[k++] = raw.length;
+      if (cells !== last) throw this.raggedError(line, cells + 1, batch.columns);
+      batch.raws.push(raw);
+      batch.lines.push(line);
+      batch.unquoted.push(undefined);
+      batch.count++;
+    }
+  }
+
+  private splitQuoted(region: string, batch: RecordBatch): void {
+    type Parsed = { record: string[]; raw: string; info: { lines: number } };
+    let parsed: Parsed[];
+    try {
+      parsed = parseCsv(region, {
+        delimiter: this.delimiter, raw: true, info: true, relax_column_count: true,
+        skip_empty_lines: true, record_delimiter: ['\r\n', '\n'],
+      }) as unknown as Parsed[];
+    } catch (err) {
+      throw this.csvParseError(err, region);
+    }
+    const startLine = this.line;
+    for (const p of parsed) {
+      const raw = p.raw.replace(/\n$/, '').replace(/\r$/, '');
+      if (this.terminator === undefined) this.terminator = /\r\n?$/.test(p.raw) ? '\r\n' : '\n';
+      const lines = (raw.match(/\n/g)?.length ?? 0) + 1;
+      const line = startLine + p.info.lines - lines;
+      if (batch.columns === 0) batch.columns = this.columns = p.record.length;
+      if (p.record.length !== batch.columns) throw this.raggedError(line, p.record.length, batch.columns);
+      this.ensureSpans(batch, batch.count + 1);
+      quotedSpans(raw, this.delimiter, batch.spans, batch.count * batch.columns * 2, batch.columns);
+      batch.raws.push(raw);
+      batch.lines.push(line);
+      batch.unquoted.push(p.record);
+      batch.count++;
+    }
+    this.line += (region.match(/\n/g)?.length ?? 0);
+  }
+
+  private raggedError(line: number, got: number, want: number): TsnormError {
+    return new TsnormError(`${this.name}: line ${line}: ${got} cell${got === 1 ? '' : 's'}, expected ${want} (as in the header)`);
+  }
+
+  private csvParseError(err: unknown, region: string): TsnormError {
+    const e = err as { code?: string; message?: string; lines?: number };
+    const line = this.line + (e.lines ?? 1) - 1;
+    if (e.code === 'CSV_QUOTE_NOT_CLOSED') {
+      const open = unmatchedQuote(region);
+      const at = this.line + (region.slice(0, open).match(/\n/g)?.length ?? 0);
+      return new TsnormError(`${this.name}: line ${at}: unterminated quoted field (a " opens here and is never closed)`);
+    }
+    const what = (e.message ?? String(err)).replace(/^Invalid (Opening|Closing) Quote: /, '').replace(/ at line \d+.*$/, '');
+    return new TsnormError(`${this.name}: line ${line}: malformed quoting: ${what}`);
+  }
+}
+
+function countCells(raw: string, delim: number): number {
+  let n = 1;
+  for (let i = 0; i < raw.length; i++) if (raw.charCodeAt(i) === delim) n++;
+  return n;
+}
+
+/** Cell spans of a record that may contain quoted cells (quotes included in the span). */
+function quotedSpans(raw: string, delimiter: string, spans: Int32Array, k: number, columns: number): void {
+  const delim = delimiter.charCodeAt(0);
+  let inQuotes = false;
+  let cellStart = 0;
+  let cells = 0;
+  for (let i = 0; i < raw.length && cells < columns - 1; i++) {
+    const ch = raw.charCodeAt(i);
+    if (ch === 34) inQuotes = !inQuotes;
+    else if (ch === delim && !inQuotes) {
+      spans[k++] = cellStart;
+      spans[k++] = i;
+      cellStart = i + 1;
+      cells++;
+    }
+  }
+  spans[k++] = cellStart;
+  spans[k++] = raw.length;
+}
+
+/** Position of the quote left open at the end of `text`. */
+function unmatchedQuote(text: string): number {
+  let open = -1;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 34) open = open < 0 ? i : -1;
+  return Math.max(0, open);
+}

@@ -1,0 +1,79 @@
+import { TsnormError } from '../../errors.js';
+import type { ByteSource } from '../../io/byte-source.js';
+import { type RecordBatch, RecordSplitter } from './records.js';
+
+/** Bytes asked for per read: big enough for throughput, small enough that live rows pass at once. */
+const READ_BYTES = 1 << 20;
+
+/**
+ * Batches of records from a byte source, decoded as UTF-8 (a BOM is noted and dropped). A read
+ * returns what has arrived, so from a pipe each batch holds the complete rows available now.
+ */
+export class TextRecords {
+  readonly splitter: RecordSplitter;
+  bom = false;
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  private readonly buf = new Uint8Array(READ_BYTES);
+  private position = 0;
+  private ended = false;
+  private first = true;
+
+  constructor(
+    private readonly source: ByteSource,
+    delimiter: string,
+  ) {
+    this.splitter = new RecordSplitter(source.name, delimiter);
+  }
+
+  get name(): string {
+    return this.source.name;
+  }
+
+  close(): Promise<void> {
+    return this.source.close();
+  }
+
+  /** The next batch with at least one record, or null at the end. */
+  async next(): Promise<RecordBatch | null> {
+    while (!this.ended) {
+      const n = await this.source.read(this.buf, 0, this.buf.length, this.position);
+      this.position += n;
+      let text: string;
+      if (n === 0) {
+        this.ended = true;
+        text = this.decoder.decode();
+      } else {
+        let bytes = this.buf.subarray(0, n);
+        if (this.first && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+          this.bom = true;
+          bytes = bytes.subarray(3);
+        }
+        text = this.decoder.decode(bytes, { stream: true });
+      }
+      this.first = false;
+      const batch = this.ended ? this.finish(text) : this.splitter.push(text);
+      if (batch.count > 0) return batch;
+    }
+    return null;
+  }
+
+  private finish(text: string): RecordBatch {
+    const a = this.splitter.push(text);
+    const b = this.splitter.finish();
+    if (a.count === 0) return b;
+    if (b.count === 0) return a;
+    // Rare: the last line had no terminator; join the two batches.
+    const spans = new Int32Array((a.count + b.count) * a.columns * 2);
+    spans.set(a.spans.subarray(0, a.count * a.columns * 2));
+    spans.set(b.spans.subarray(0, b.count * b.columns * 2), a.count * a.columns * 2);
+    return {
+      count: a.count + b.count, raws: [...a.raws, ...b.raws], lines: [...a.lines, ...b.lines],
+      spans, unquoted: [...a.unquoted, ...b.unquoted], columns: a.columns,
+    };
+  }
+}
+
+/** An error for a value in a CSV cell. */
+export function cellError(name: string, line: number, column: string, what: string): TsnormError {
+  return new TsnormError(`${name}: line ${line}, column '${column}': ${what}`);
+}
