@@ -71,7 +71,7 @@ export class NormEngine {
     }
     const { eps, affine } = this.settings;
     for (let c = firstChannel; c < firstChannel + channelCount; c++) {
-      this.transformer.set(c, this.moments.mean(c), this.moments.variance(c), eps, affine);
+      this.transformer.set(c, this.moments.mean(c), this.moments.variance(c), eps, affine, this.moments.meanLow(c));
     }
   }
 

@@ -31,6 +31,11 @@ export class ChannelMoments {
     return this.meanHi[c]! + this.meanLo[c]!;
   }
 
+  /** The low part of the mean (mean(c) rounds it away): centring with it keeps digits far from zero. */
+  meanLow(c: number): number {
+    return this.meanLo[c]! - (this.mean(c) - this.meanHi[c]!);
+  }
+
   /**
    * Adds `steps` values of channel `c`: values[offset + k * stride] for k in [0, steps).
    * NaN propagates (torch's behaviour) unless `skipNaN`, which leaves missing values out.
@@ -76,33 +81,36 @@ export class ChannelMoments {
       drift = d0 + d1;
       sq = q0 + q1;
     }
-    let mean = rough + drift / n;
+    // The chunk's mean as rough + drift / n: two parts, so its rounding is not lost.
+    let mean = rough;
+    let meanLow = drift / n;
     let m2 = sq - (drift * drift) / n;
     if (m2 < 0) m2 = 0;
-    // A constant chunk must have exactly its value as mean and zero spread, so that a constant
-    // series normalizes to exactly 0; rounding can leave a residue of the order of ulp(mean).
+    // A constant chunk has exactly its value as mean and zero spread.
     if (sq <= n * 1e-28 * rough * rough && isConstant(values, offset, end, stride, skipNaN)) {
       mean = firstValue(values, offset, end, stride);
+      meanLow = 0;
       m2 = 0;
     }
-    this.merge(c, n, mean, m2);
+    this.merge(c, n, mean, m2, meanLow);
   }
 
-  /** Chan et al.: combine the moments of channel c with those of another piece. */
-  merge(c: number, n: number, mean: number, m2: number): void {
+  /** Chan et al.: combine the moments of channel c with those of another piece (mean = mean + meanLow). */
+  merge(c: number, n: number, mean: number, m2: number, meanLow = 0): void {
     const na = this.count[c]!;
     if (n === 0) return;
     if (na === 0) {
+      const s = mean + meanLow;
       this.count[c] = n;
-      this.meanHi[c] = mean;
-      this.meanLo[c] = 0;
+      this.meanHi[c] = s;
+      this.meanLo[c] = meanLow - (s - mean);
       this.m2[c] = m2;
       return;
     }
     const total = na + n;
     const hi = this.meanHi[c]!;
     const lo = this.meanLo[c]!;
-    const delta = mean - hi - lo;
+    const delta = mean - hi + (meanLow - lo);
     const step = (delta * n) / total;
     // TwoSum: hi + step exactly as sum + err, the err kept in lo.
     const sum = hi + step;

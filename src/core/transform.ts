@@ -7,19 +7,23 @@ import type { Values } from './block.js';
  */
 export class ChannelTransform {
   readonly center: Float64Array;
+  /** What the centre's double leaves out (its rounding error): subtracted after it. */
+  readonly centerLow: Float64Array;
   readonly scale: Float64Array;
   readonly shift: Float64Array;
 
   constructor(readonly channels: number) {
     this.center = new Float64Array(channels);
+    this.centerLow = new Float64Array(channels);
     this.scale = new Float64Array(channels).fill(1);
     this.shift = new Float64Array(channels);
   }
 
-  /** Sets channel c from a mean and a (biased) variance. */
-  set(c: number, mean: number, variance: number, eps: number, affine?: Affine): void {
+  /** Sets channel c from a mean (mean + meanLow) and a (biased) variance. */
+  set(c: number, mean: number, variance: number, eps: number, affine?: Affine, meanLow = 0): void {
     const w = affine ? affine.weight[c]! : 1;
     this.center[c] = mean;
+    this.centerLow[c] = meanLow;
     this.scale[c] = w / Math.sqrt(variance + eps);
     this.shift[c] = affine ? affine.bias[c]! : 0;
   }
@@ -39,16 +43,17 @@ export class ChannelTransform {
     dstStride: number,
   ): void {
     const m = this.center[c]!;
+    const lo = this.centerLow[c]!;
     const s = this.scale[c]!;
     const b = this.shift[c]!;
     if (srcStride === 1 && dstStride === 1) {
       const delta = dstOffset - srcOffset;
       const end = srcOffset + steps;
-      for (let i = srcOffset; i < end; i++) dst[i + delta] = (src[i]! - m) * s + b;
+      for (let i = srcOffset; i < end; i++) dst[i + delta] = (src[i]! - m - lo) * s + b;
       return;
     }
     for (let k = 0, i = srcOffset, j = dstOffset; k < steps; k++, i += srcStride, j += dstStride) {
-      dst[j] = (src[i]! - m) * s + b;
+      dst[j] = (src[i]! - m - lo) * s + b;
     }
   }
 }
