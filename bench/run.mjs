@@ -1,0 +1,204 @@
+#!/usr/bin/env node
+// Side-by-side benchmark: tsnorm against what a user would reach for instead (../shared/bench:
+// torch, numpy, pandas, Miller) and against `cp` of the same file, in one run, as ratios.
+//
+//   npm run bench [-- --only npy|csv] [--repeat K] [--data DIR] [--miller] [--keep]
+//
+// Wall time is the median of K runs; peak RSS is the largest seen (GNU time's %M). Outputs are
+// removed before each run so that no command pays for replacing an older file.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+const only = opt('--only');
+const repeat = Number(opt('--repeat', '3'));
+const data = path.resolve(opt('--data', path.join(root, 'bench/data')));
+const out = path.join(root, 'bench/out');
+const shared = path.resolve(root, '../shared/bench');
+const python = '/usr/bin/python3';
+const gnuTime = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+const tsnorm = [process.execPath, path.join(root, 'bin/tsnorm.js')];
+fs.mkdirSync(data, { recursive: true });
+fs.mkdirSync(out, { recursive: true });
+
+function have(cmd, probe) {
+  return spawnSync(cmd[0], [...cmd.slice(1), ...probe], { stdio: 'ignore' }).status === 0;
+}
+const hasPy = (mod) => fs.existsSync(python) && have([python], ['-c', `import ${mod}`]);
+
+/** Runs a command once: wall seconds and peak RSS in MB (null without GNU time). */
+function runOnce(cmd, stdoutFile) {
+  const argv = gnuTime ? [gnuTime, '-f', '%M', ...cmd] : cmd;
+  const fd = stdoutFile ? fs.openSync(stdoutFile, 'w') : 'ignore';
+  const t0 = performance.now();
+  const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+  const wall = (performance.now() - t0) / 1000;
+  if (typeof fd === 'number') fs.closeSync(fd);
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const rss = gnuTime ? Number(r.stderr.trim().split('\n').pop()) / 1024 : null;
+  return { wall, rss };
+}
+
+function measure(label, cmd, { outputs = [], stdoutFile, times = repeat } = {}) {
+  const walls = [];
+  let rss = 0;
+  for (let i = 0; i < times; i++) {
+    for (const f of outputs) fs.rmSync(f, { force: true });
+    const r = runOnce(cmd, stdoutFile);
+    walls.push(r.wall);
+    rss = Math.max(rss, r.rss ?? 0);
+  }
+  walls.sort((a, b) => a - b);
+  const row = { label, wall: walls[Math.floor(walls.length / 2)], rss: gnuTime ? rss : null, runs: times };
+  console.log(`  ${label.padEnd(34)} ${row.wall.toFixed(2).padStart(7)} s  ${row.rss === null ? '   ?' : row.rss.toFixed(0).padStart(5)} MB`);
+  return row;
+}
+
+/** Max |a - b| over two float32/float64 C-order NPY files, read a few MB at a time. */
+function npyMaxAbsDiff(fileA, fileB) {
+  const open = (f) => {
+    const fd = fs.openSync(f, 'r');
+    const head = Buffer.alloc(12);
+    fs.readSync(fd, head, 0, 12, 0);
+    const major = head[6];
+    const hlen = major === 1 ? head.readUInt16LE(8) : head.readUInt32LE(8);
+    const start = (major === 1 ? 10 : 12) + hlen;
+    const text = Buffer.alloc(hlen);
+    fs.readSync(fd, text, 0, hlen, major === 1 ? 10 : 12);
+    const size = /'<f8'/.test(text.toString('latin1')) ? 8 : 4;
+    return { fd, start, size, count: (fs.fstatSync(fd).size - start) / size };
+  };
+  const a = open(fileA);
+  const b = open(fileB);
+  if (a.count !== b.count) return Infinity;
+  const chunk = 1 << 20;
+  const ba = Buffer.alloc(chunk * 8);
+  const bb = Buffer.alloc(chunk * 8);
+  let worst = 0;
+  for (let i = 0; i < a.count; i += chunk) {
+    const k = Math.min(chunk, a.count - i);
+    fs.readSync(a.fd, ba, 0, k * a.size, a.start + i * a.size);
+    fs.readSync(b.fd, bb, 0, k * b.size, b.start + i * b.size);
+    const va = a.size === 4 ? new Float32Array(ba.buffer, 0, k) : new Float64Array(ba.buffer, 0, k);
+    const vb = b.size === 4 ? new Float32Array(bb.buffer, 0, k) : new Float64Array(bb.buffer, 0, k);
+    for (let j = 0; j < k; j++) worst = Math.max(worst, Math.abs(va[j] - vb[j]));
+  }
+  fs.closeSync(a.fd);
+  fs.closeSync(b.fd);
+  return worst;
+}
+
+/** Max |a - b| over the numeric cells of two CSV files with the same rows (read line by line). */
+async function csvMaxAbsDiff(fileA, fileB) {
+  const la = readline.createInterface({ input: fs.createReadStream(fileA), crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const lb = readline.createInterface({ input: fs.createReadStream(fileB), crlfDelay: Infinity })[Symbol.asyncIterator]();
+  let worst = 0;
+  let line = 0;
+  for (;;) {
+    const [x, y] = [await la.next(), await lb.next()];
+    if (x.done || y.done) return x.done === y.done ? worst : Infinity;
+    if (line++ === 0) continue;
+    const ca = x.value.split(',');
+    const cb = y.value.split(',');
+    for (let i = 2; i < ca.length; i++) worst = Math.max(worst, Math.abs(Number(ca[i]) - Number(cb[i])));
+  }
+}
+
+function ensureData() {
+  const npy = path.join(data, 'big.npy');
+  const csv = path.join(data, 'big.csv');
+  if (fs.existsSync(npy) && fs.existsSync(csv)) return { npy, csv };
+  if (fs.existsSync(path.join(shared, 'gen.py')) && hasPy('numpy')) {
+    console.log(`generating ${data}/big.npy and big.csv with ../shared/bench/gen.py ...`);
+    const r = spawnSync(python, [path.join(shared, 'gen.py'), data], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('gen.py failed');
+  } else {
+    console.log('note: ../shared/bench/gen.py or numpy missing: generating big.npy with Node (CSV section skipped)');
+    const N = 128, C = 16, L = 65536;
+    const header = Buffer.from("{'descr': '<f4', 'fortran_order': False, 'shape': (128, 16, 65536), }");
+    const pad = 64 - ((10 + header.length + 1) % 64);
+    const h = Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]), Buffer.alloc(2), header, Buffer.alloc(pad, 0x20), Buffer.from('\n')]);
+    h.writeUInt16LE(h.length - 10, 8);
+    const fd = fs.openSync(npy, 'w');
+    fs.writeSync(fd, h);
+    let s = 7;
+    const rand = () => { s = (s * 1103515245 + 12345) >>> 0; return s / 2 ** 32; };
+    const series = new Float32Array(L);
+    for (let q = 0; q < N * C; q++) {
+      for (let i = 0; i < L; i++) series[i] = Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand()) * 3 + 10;
+      fs.writeSync(fd, new Uint8Array(series.buffer));
+    }
+    fs.closeSync(fd);
+  }
+  return { npy, csv: fs.existsSync(csv) ? csv : null };
+}
+
+const results = { date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, npy: {}, csv: {} };
+const files = ensureData();
+console.log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores, node ${process.version}; median of ${repeat} runs`);
+if (!gnuTime) console.log('note: /usr/bin/time (GNU time) not found: peak RSS not measured (apt-get install -y time)');
+
+if (only !== 'csv') {
+  console.log(`\nNPY: ${files.npy} (${(fs.statSync(files.npy).size / 2 ** 20).toFixed(0)} MiB, 128 x 16 x 65536 float32)`);
+  spawnSync('cat', [files.npy], { stdio: ['ignore', 'ignore', 'ignore'] }); // warm the page cache
+  const o = (name) => path.join(out, name);
+  const rows = {};
+  rows.cp = measure('cp', ['cp', files.npy, o('cp.npy')], { outputs: [o('cp.npy')] });
+  rows.tsnorm = measure('tsnorm normalize', [...tsnorm, 'normalize', files.npy, '-o', o('tsnorm.npy')], { outputs: [o('tsnorm.npy')] });
+  runOnce([...tsnorm, 'fit', files.npy, '--save-stats', o('stats.json')]);
+  rows.apply = measure('tsnorm apply (eval)', [...tsnorm, 'apply', files.npy, '-o', o('apply.npy'), '--stats', o('stats.json')], { outputs: [o('apply.npy')] });
+  if (hasPy('torch')) rows.torch = measure('torch (torch_norm.py)', [python, path.join(shared, 'torch_norm.py'), files.npy, o('torch.npy')], { outputs: [o('torch.npy')] });
+  else console.log('  torch: skipped (python3-torch not installed)');
+  if (hasPy('numpy') && fs.existsSync(path.join(shared, 'numpy_norm.py'))) rows.numpy = measure('numpy (numpy_norm.py)', [python, path.join(shared, 'numpy_norm.py'), files.npy, o('numpy.npy')], { outputs: [o('numpy.npy')] });
+  else console.log('  numpy: skipped (numpy or ../shared/bench missing)');
+  const t = rows.tsnorm;
+  console.log('\n  ratios (tsnorm normalize):');
+  if (rows.torch) console.log(`    vs torch  ${(t.wall / rows.torch.wall).toFixed(2)} x wall   target <= 0.5  ${t.wall / rows.torch.wall <= 0.5 ? 'met' : 'NOT met'}`);
+  if (rows.numpy) console.log(`    vs numpy  ${(t.wall / rows.numpy.wall).toFixed(2)} x wall`);
+  console.log(`    vs cp     ${(t.wall / rows.cp.wall).toFixed(2)} x wall   target <= 3    ${t.wall / rows.cp.wall <= 3 ? 'met' : 'NOT met'}`);
+  if (t.rss !== null) console.log(`    peak RSS  ${t.rss.toFixed(0)} MB        target < 150   ${t.rss < 150 ? 'met' : 'NOT met'}`);
+  if (rows.numpy) {
+    const d = npyMaxAbsDiff(o('tsnorm.npy'), o('numpy.npy'));
+    console.log(`    max |tsnorm - numpy| = ${d.toExponential(2)} (both float32 output of float64 statistics)`);
+    results.npy.maxAbsDiffNumpy = d;
+  }
+  results.npy.rows = rows;
+}
+
+if (only !== 'npy' && files.csv) {
+  console.log(`\nCSV: ${files.csv} (${(fs.statSync(files.csv).size / 1e6).toFixed(0)} MB, 1,048,576 rows, id,t + 8 channels)`);
+  const o = (name) => path.join(out, name);
+  const rows = {};
+  rows.tsnorm = measure('tsnorm normalize --id id --keep t', [...tsnorm, 'normalize', files.csv, '-o', o('tsnorm.csv'), '--id', 'id', '--keep', 't'], { outputs: [o('tsnorm.csv')] });
+  runOnce([...tsnorm, 'fit', files.csv, '--save-stats', o('csv-stats.json'), '--id', 'id', '--keep', 't']);
+  rows.apply = measure('tsnorm apply (eval)', [...tsnorm, 'apply', files.csv, '-o', o('apply.csv'), '--stats', o('csv-stats.json'), '--id', 'id', '--keep', 't'], { outputs: [o('apply.csv')] });
+  if (hasPy('pandas')) rows.pandas = measure('pandas (pandas_norm.py)', [python, path.join(shared, 'pandas_norm.py'), files.csv, o('pandas.csv')], { outputs: [o('pandas.csv')] });
+  else console.log('  pandas: skipped (python3-pandas not installed)');
+  if (args.includes('--miller') && spawnSync('mlr', ['--version']).status === 0) {
+    rows.miller = measure('Miller (mlr_norm.mlr), 1 run', ['mlr', '--icsv', '--ocsv', 'put', '-q', '-f', path.join(shared, 'mlr_norm.mlr'), files.csv], { stdoutFile: o('mlr.csv'), times: 1 });
+  } else console.log('  Miller: skipped (pass --miller; it takes ~90 s and ~11 GB)');
+  const t = rows.tsnorm;
+  const mrows = 1048576 / 1e6;
+  console.log('\n  ratios (tsnorm normalize):');
+  if (rows.pandas) console.log(`    vs pandas ${(t.wall / rows.pandas.wall).toFixed(2)} x wall   target <= 0.33 ${t.wall / rows.pandas.wall <= 1 / 3 ? 'met' : 'NOT met'}`);
+  if (rows.miller) console.log(`    vs Miller ${(t.wall / rows.miller.wall).toFixed(3)} x wall`);
+  if (t.rss !== null) console.log(`    peak RSS  ${t.rss.toFixed(0)} MB        target < 200   ${t.rss < 200 ? 'met' : 'NOT met'}`);
+  console.log(`    throughput: normalize ${(mrows / t.wall).toFixed(2)} M rows/s, apply (eval) ${(mrows / rows.apply.wall).toFixed(2)} M rows/s`);
+  if (rows.pandas) {
+    const d = await csvMaxAbsDiff(o('tsnorm.csv'), o('pandas.csv'));
+    console.log(`    max |tsnorm - pandas| = ${d.toExponential(2)} (target 1e-9)`);
+    results.csv.maxAbsDiffPandas = d;
+  }
+  results.csv.rows = rows;
+}
+
+fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+fs.writeFileSync(path.join(root, 'bench/results/latest.json'), JSON.stringify(results, null, 2) + '\n');
+if (!args.includes('--keep')) fs.rmSync(out, { recursive: true, force: true });
+console.log('\nresults: bench/results/latest.json');
