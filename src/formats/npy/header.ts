@@ -54,13 +54,16 @@ export function parseHeader(bytes: Uint8Array): NpyHeader {
   return { version: major, descr, fortranOrder: fortran, shape: shape as number[], dataOffset: total };
 }
 
-/** Header bytes for a C-order array, padded so the data starts on a 64-byte boundary (numpy does the same). */
-export function formatHeader(descr: string, shape: readonly number[]): Uint8Array {
+/**
+ * Header bytes for a C-order array, padded so the data starts on a 64-byte boundary (numpy does
+ * the same), and to at least `minLength` bytes (a header written before the shape is known).
+ */
+export function formatHeader(descr: string, shape: readonly number[], minLength = 0): Uint8Array {
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
   const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
   let version: 1 | 2 = 1;
   let pre = 10;
-  let len = Math.ceil((pre + dict.length + 1) / 64) * 64;
+  let len = Math.max(minLength, Math.ceil((pre + dict.length + 1) / 64) * 64);
   if (len - pre > 0xffff) {
     version = 2;
     pre = 12;

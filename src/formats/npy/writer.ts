@@ -1,23 +1,35 @@
 import { type Block, type Values, channelStart } from '../../core/block.js';
 import { TsnormError } from '../../errors.js';
 import type { ByteSink } from '../../io/byte-sink.js';
+import { SpoolSink } from '../../io/spool-sink.js';
 import type { SeriesLayout, SeriesWriter } from '../types.js';
 import { encode } from './dtype.js';
 import { formatHeader } from './header.js';
 
 /** Output bytes collected before each write call. */
 const CHUNK_BYTES = 4 << 20;
+/** Header size reserved when the shape is known only at the end (CSV input): room for any shape. */
+const DEFERRED_HEADER_BYTES = 128;
 
 /**
- * Writes (N, C, L) or (C, L) NPY, C order, little-endian float32 or float64. Blocks must arrive
- * in C order (instance, channel, step), as the NPY reader and the pipeline produce them. Values
- * are encoded into one of two buffers while the other is being written, so writing overlaps
- * the computation of the next group.
+ * Writes (N, C, L) or (C, L) NPY, C order, little-endian float32 or float64. Channel-major blocks
+ * must arrive in C order (instance, channel, step), as the NPY reader and the pipeline produce
+ * them; time-major blocks (CSV rows) are collected per instance and written channel by channel.
+ * When the shape is not known up front, the header is written last, into reserved space (through
+ * a spool file for stdout). Values are encoded into one of two buffers while the other is being
+ * written, so writing overlaps the computation of the next group.
  */
 export class NpyWriter implements SeriesWriter {
-  private shape: number[] = [];
   private channels = 0;
-  private steps = 0;
+  /** Steps per instance: from the layout, or from the first instance when the shape is deferred. */
+  private steps: number | undefined;
+  private unbatched = false;
+  private deferred = false;
+  private instances = 0;
+  /** The time-major instance being collected: its rows, C values each. */
+  private collecting: { instance: number; rows: Float64Array; steps: number } | null = null;
+  private lengthKnown = false;
+  private sink: ByteSink;
   private readonly buffers = [new Uint8Array(new ArrayBuffer(CHUNK_BYTES)), new Uint8Array(new ArrayBuffer(CHUNK_BYTES))];
   private inFlight: (Promise<void> | null)[] = [null, null];
   private which = 0;
@@ -25,12 +37,13 @@ export class NpyWriter implements SeriesWriter {
   /** Index, in the flat C-order output, of the next value expected. */
   private next = 0;
   private total = 0;
-  private gather = new Float64Array(0);
 
   constructor(
-    private readonly sink: ByteSink,
+    sink: ByteSink,
     private readonly descr: '<f4' | '<f8',
-  ) {}
+  ) {
+    this.sink = sink;
+  }
 
   get name(): string {
     return this.sink.name;
@@ -45,58 +58,105 @@ export class NpyWriter implements SeriesWriter {
   }
 
   async start(layout: SeriesLayout): Promise<void> {
-    if (layout.instances === undefined || layout.steps === undefined) {
-      throw new TsnormError(`${this.name}: NPY output needs instances of equal length known in advance`);
-    }
     this.channels = layout.channels;
     this.steps = layout.steps;
-    this.shape = layout.unbatched ? [layout.channels, layout.steps] : [layout.instances, layout.channels, layout.steps];
-    this.total = layout.instances * layout.channels * layout.steps;
-    await this.sink.write(formatHeader(this.descr, this.shape));
+    this.unbatched = layout.unbatched;
+    this.lengthKnown = layout.steps !== undefined;
+    if (layout.instances !== undefined && layout.steps !== undefined) {
+      this.total = layout.instances * layout.channels * layout.steps;
+      await this.sink.write(formatHeader(this.descr, this.shapeOf(layout.instances, layout.steps)));
+      return;
+    }
+    this.deferred = true;
+    this.total = -1;
+    if (!this.sink.writeAt) this.sink = new SpoolSink(this.sink);
+    await this.sink.write(new Uint8Array(DEFERRED_HEADER_BYTES));
+  }
+
+  private shapeOf(instances: number, steps: number): number[] {
+    return this.unbatched ? [this.channels, steps] : [instances, this.channels, steps];
   }
 
   async write(blocks: readonly Block[]): Promise<void> {
     for (const b of blocks) {
-      const wholeSeries = b.firstStep === 0 && b.stepCount === this.steps;
-      if (b.stepStride === 1 && (b.channelCount === 1 || (wholeSeries && b.channelStride === b.stepCount))) {
-        // Channel-major and contiguous in the output: one run of values.
-        const count = b.channelCount * b.stepCount;
-        this.expect(b, b.firstChannel);
-        await this.put(b.values, channelStart(b, b.firstChannel), count);
-        this.next += count;
-        continue;
-      }
-      for (let c = b.firstChannel; c < b.firstChannel + b.channelCount; c++) {
-        this.expect(b, c);
-        const start = channelStart(b, c);
-        if (b.stepStride === 1) await this.put(b.values, start, b.stepCount);
-        else await this.put(this.gathered(b, start), 0, b.stepCount);
-        this.next += b.stepCount;
-      }
+      // Rows of all channels (CSV), or pieces of unknown length: hold the instance until complete.
+      if (b.stepStride !== 1 || !this.lengthKnown) await this.collect(b);
+      else await this.writeChannelMajor(b);
+    }
+  }
+
+  private async writeChannelMajor(b: Block): Promise<void> {
+    const wholeSeries = b.firstStep === 0 && b.stepCount === this.steps;
+    if (b.channelCount === 1 || (wholeSeries && b.channelStride === b.stepCount)) {
+      // Contiguous in the output: one run of values.
+      const count = b.channelCount * b.stepCount;
+      this.expect(b, b.firstChannel);
+      await this.put(b.values, channelStart(b, b.firstChannel), count);
+      this.next += count;
+      return;
+    }
+    for (let c = b.firstChannel; c < b.firstChannel + b.channelCount; c++) {
+      this.expect(b, c);
+      await this.put(b.values, channelStart(b, c), b.stepCount);
+      this.next += b.stepCount;
     }
   }
 
   private expect(b: Block, c: number): void {
+    if (this.steps === undefined) this.steps = b.stepCount;
     const at = (b.instance * this.channels + c) * this.steps + b.firstStep;
     if (at !== this.next) throw new TsnormError(`${this.name}: internal: NPY output out of order (value ${at}, expected ${this.next})`);
+    this.instances = Math.max(this.instances, b.instance + 1);
+  }
+
+  /** Rows of a time-major instance, held until it is complete. */
+  private async collect(b: Block): Promise<void> {
+    if (this.collecting && this.collecting.instance !== b.instance) await this.flushInstance();
+    const C = this.channels;
+    const pending = (this.collecting ??= { instance: b.instance, rows: new Float64Array(C * Math.max(16, b.stepCount)), steps: 0 });
+    if (pending.rows.length < (pending.steps + b.stepCount) * C) {
+      const grown = new Float64Array(Math.max(pending.rows.length * 2, (pending.steps + b.stepCount) * C));
+      grown.set(pending.rows.subarray(0, pending.steps * C));
+      pending.rows = grown;
+    }
+    for (let t = 0; t < b.stepCount; t++) {
+      for (let c = 0; c < C; c++) pending.rows[(pending.steps + t) * C + c] = b.values[b.offset + c * b.channelStride + t * b.stepStride]!;
+    }
+    pending.steps += b.stepCount;
+  }
+
+  private async flushInstance(): Promise<void> {
+    const pending = this.collecting;
+    if (!pending) return;
+    this.collecting = null;
+    const L = pending.steps;
+    if (this.steps === undefined) this.steps = L;
+    if (L !== this.steps) {
+      throw new TsnormError(`${this.name}: NPY needs instances of equal length: instance 0 has ${this.steps} steps, instance ${pending.instance} has ${L} ` +
+        '(write CSV instead, or cut the series to one length)');
+    }
+    const C = this.channels;
+    const values = new Float64Array(C * L);
+    for (let t = 0; t < L; t++) for (let c = 0; c < C; c++) values[c * L + t] = pending.rows[t * C + c]!;
+    await this.writeChannelMajor({ instance: pending.instance, values, offset: 0, channelStride: L, stepStride: 1, firstChannel: 0, channelCount: C, firstStep: 0, stepCount: L });
   }
 
   async finish(): Promise<void> {
-    if (this.next !== this.total) throw new TsnormError(`${this.name}: internal: wrote ${this.next} of ${this.total} values`);
+    await this.flushInstance();
+    if (this.total >= 0 && this.next !== this.total) throw new TsnormError(`${this.name}: internal: wrote ${this.next} of ${this.total} values`);
     await this.flush();
     await Promise.all(this.inFlight);
+    if (this.deferred) {
+      const header = formatHeader(this.descr, this.shapeOf(this.instances, this.steps ?? 0), DEFERRED_HEADER_BYTES);
+      if (header.length !== DEFERRED_HEADER_BYTES) throw new TsnormError(`${this.name}: internal: NPY header does not fit the reserved space`);
+      await this.sink.writeAt!(header, 0);
+    }
     await this.sink.commit();
   }
 
   async abort(): Promise<void> {
     await Promise.allSettled(this.inFlight);
     await this.sink.abort();
-  }
-
-  private gathered(b: Block, start: number): Float64Array {
-    if (this.gather.length < b.stepCount) this.gather = new Float64Array(b.stepCount);
-    for (let t = 0, i = start; t < b.stepCount; t++, i += b.stepStride) this.gather[t] = b.values[i]!;
-    return this.gather;
   }
 
   /** Encodes values[start, start + count) into the current buffer, writing buffers out as they fill. */
