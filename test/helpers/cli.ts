@@ -9,6 +9,7 @@ export const BIN = path.join(ROOT, 'bin/tsnorm.js');
 export const FIXTURES = path.join(ROOT, 'fixtures');
 
 export interface CliResult {
+  pid: number;
   status: number | null;
   stdout: Buffer;
   stderr: string;
@@ -21,7 +22,7 @@ export function tsnorm(args: string[], options: { input?: Buffer | string; cwd?:
     cwd: options.cwd ?? ROOT,
     maxBuffer: 1 << 30,
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
+  return { pid: r.pid ?? 0, status: r.status, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
 }
 
 /** The same, with stdin redirected from a file (a seekable stdin, as `tsnorm - < file`). */
@@ -29,7 +30,7 @@ export function tsnormWithStdinFile(args: string[], stdinFile: string): CliResul
   const fd = fs.openSync(stdinFile, 'r');
   try {
     const r = spawnSync(process.execPath, [BIN, ...args], { stdio: [fd, 'pipe', 'pipe'], maxBuffer: 1 << 30 });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
+    return { pid: r.pid ?? 0, status: r.status, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
   } finally {
     fs.closeSync(fd);
   }
