@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { parseNumber, numberFormatter } from '../../src/formats/csv/numbers.js';
+import { RecordSplitter, cellText } from '../../src/formats/csv/records.js';
+
+const cells = (s: RecordSplitter, text: string[]) => {
+  const out: string[][] = [];
+  for (const t of text) {
+    const b = s.push(t);
+    for (let r = 0; r < b.count; r++) out.push(Array.from({ length: b.columns }, (_, i) => cellText(b, r, i)));
+  }
+  const b = s.finish();
+  for (let r = 0; r < b.count; r++) out.push(Array.from({ length: b.columns }, (_, i) => cellText(b, r, i)));
+  return out;
+};
+
+describe('RecordSplitter', () => {
+  it('gives the same records however the text is cut into chunks', () => {
+    const text = 'id,t,note\r\na,1,"x, ""y"""\r\na,2,"multi\nline"\r\nb,3,plain\r\n';
+    const whole = cells(new RecordSplitter('f', ','), [text]);
+    expect(whole).toEqual([['id', 't', 'note'], ['a', '1', 'x, "y"'], ['a', '2', 'multi\nline'], ['b', '3', 'plain']]);
+    for (let cut = 1; cut < text.length; cut++) {
+      expect(cells(new RecordSplitter('f', ','), [text.slice(0, cut), text.slice(cut)])).toEqual(whole);
+    }
+  });
+
+  it('keeps the raw text and the spans of quoted cells', () => {
+    const s = new RecordSplitter('f', ',');
+    const b = s.push('a,b\n"q,1",2\n');
+    expect(b.raws[1]).toBe('"q,1",2');
+    expect(b.raws[1]!.slice(b.spans[4]!, b.spans[5]!)).toBe('"q,1"');
+    expect(s.terminator).toBe('\n');
+  });
+
+  it('numbers the lines of records that follow a multi-line cell', () => {
+    const s = new RecordSplitter('f', ',');
+    const b = s.push('a,b\n"x\ny",1\nz,2\n');
+    expect(b.lines).toEqual([1, 2, 4]);
+  });
+});
+
+describe('CSV numbers', () => {
+  it.each([['1.5', 1.5], [' -2e3 ', -2000], ['0', 0], ['0.25', 0.25], ['-0', -0], ['inf', Infinity], ['-Infinity', -Infinity], ['.5', 0.5]])('reads %j', (text, value) => {
+    expect(parseNumber(text)).toBe(value);
+  });
+  it.each(['', 'NaN', 'nan', 'NA'])('reads %j as missing', (text) => {
+    expect(parseNumber(text)).toBeNaN();
+  });
+  it.each(['abc', '0x10', '1,5', '1.2.3', '0b1'])('refuses %j', (text) => {
+    expect(parseNumber(text)).toBeUndefined();
+  });
+  it('writes the shortest text that reads back as the same double, and missing as empty', () => {
+    const fmt = numberFormatter();
+    for (const x of [0.1, 1 / 3, -1.2247356859083902, 1e-300, 123456789012345680000]) expect(Number(fmt(x))).toBe(x);
+    expect(fmt(0.1)).toBe('0.1');
+    expect(fmt(NaN)).toBe('');
+    expect(numberFormatter(3)(1 / 3)).toBe('0.333');
+  });
+});
