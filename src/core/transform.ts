@@ -1,4 +1,5 @@
 import type { Values } from './block.js';
+import { kernelReady, transformF32 } from './kernels/kernels.js';
 
 /**
  * The per-channel affine map InstanceNorm1d applies: y = (x - center) * scale + shift, with
@@ -46,6 +47,10 @@ export class ChannelTransform {
     const lo = this.centerLow[c]!;
     const s = this.scale[c]!;
     const b = this.shift[c]!;
+    if (srcStride === 1 && dstStride === 1 && kernelReady(src) && kernelReady(dst)) {
+      transformF32(src, srcOffset, steps, dst, dstOffset, m, lo, s, b);
+      return;
+    }
     if (srcStride === 1 && dstStride === 1) {
       const delta = dstOffset - srcOffset;
       const end = srcOffset + steps;

@@ -1,5 +1,6 @@
 import { type Block, type Values, findNaN, withValues } from '../core/block.js';
 import { NormEngine } from '../core/engine.js';
+import { allocateValues, releaseValues } from '../core/kernels/kernels.js';
 import { RunningStats } from '../core/running-stats.js';
 import type { Affine } from '../core/transform.js';
 import { TsnormError } from '../errors.js';
@@ -28,6 +29,7 @@ export async function run(plan: Plan): Promise<RunSummary> {
   for (const input of plan.inputs) {
     const { reader, format: inputFormat } = await openReader(input.path, { format: input.format, budget: plan.budget, csv: plan.csv });
     let writer: SeriesWriter | undefined;
+    let out: Scratch | undefined;
     try {
       const { layout } = reader;
       const channels = layout.channels;
@@ -50,15 +52,17 @@ export async function run(plan: Plan): Promise<RunSummary> {
         writer = await openWriter(plan.output.path, { format, dtype, csv: plan.csv });
         await writer.start(layout);
       }
+      out = new Scratch(writer?.valueType ?? 'float64');
       if (convert) instances += await copy(reader, writer!);
-      else if (engine.usesInstanceStats) instances += await twoPasses(reader, engine, writer, plan.nan === 'error');
-      else instances += await onePass(reader, engine, writer!, plan.nan === 'error');
+      else if (engine.usesInstanceStats) instances += await twoPasses(reader, engine, writer, out, plan.nan === 'error');
+      else instances += await onePass(reader, engine, writer!, out, plan.nan === 'error');
       engine.finishBatch();
       await writer?.finish();
     } catch (err) {
       await writer?.abort();
       throw err;
     } finally {
+      out?.release();
       await reader.close();
     }
   }
@@ -99,15 +103,21 @@ function loadRunning(plan: Plan, channels: number, momentum: RunningStats['momen
   });
 }
 
-/** A reusable output array at least as long as `length`, of the type the writer takes. */
+/** A reusable output array at least as long as `length`, of the type the writer takes (in kernel memory). */
 class Scratch {
   private array: Values;
   constructor(private readonly type: 'float32' | 'float64') {
-    this.array = type === 'float32' ? new Float32Array(0) : new Float64Array(0);
+    this.array = allocateValues(type, 0);
   }
   get(length: number): Values {
-    if (this.array.length < length) this.array = this.type === 'float32' ? new Float32Array(length) : new Float64Array(length);
+    if (this.array.length < length) {
+      releaseValues(this.array);
+      this.array = allocateValues(this.type, length);
+    }
     return this.array;
+  }
+  release(): void {
+    releaseValues(this.array);
   }
 }
 
@@ -120,8 +130,7 @@ function refuseNaN(reader: SeriesReader, block: Block): void {
 }
 
 /** Training (or no running stats): per instance, statistics first, then the transform. */
-async function twoPasses(reader: SeriesReader, engine: NormEngine, writer: SeriesWriter | undefined, nanIsError: boolean): Promise<number> {
-  const out = new Scratch(writer?.valueType ?? 'float64');
+async function twoPasses(reader: SeriesReader, engine: NormEngine, writer: SeriesWriter | undefined, out: Scratch, nanIsError: boolean): Promise<number> {
   let instances = 0;
   const ready: Block[] = [];
   let readyInput: Values | undefined;
@@ -167,8 +176,7 @@ async function twoPasses(reader: SeriesReader, engine: NormEngine, writer: Serie
 }
 
 /** Eval with running stats: each block transformed and written as it arrives. */
-async function onePass(reader: SeriesReader, engine: NormEngine, writer: SeriesWriter, nanIsError: boolean): Promise<number> {
-  const out = new Scratch(writer.valueType);
+async function onePass(reader: SeriesReader, engine: NormEngine, writer: SeriesWriter, out: Scratch, nanIsError: boolean): Promise<number> {
   const count = new InstanceCounter();
   for await (const blocks of reader.blocks()) {
     const transformed = blocks.map((b) => {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Block } from '../../core/block.js';
+import { allocateBytes, releaseValues } from '../../core/kernels/kernels.js';
 import { TsnormError } from '../../errors.js';
 import { type ByteSource, openInput, readFully } from '../../io/byte-source.js';
 import { removeTempFile, tempPath } from '../../io/temp-files.js';
@@ -17,14 +18,18 @@ export const DEFAULT_BUDGET = 1 << 20;
 
 /** Raw bytes of one group, and (for types other than float32/64) their values decoded to float64. */
 class GroupBuffer {
+  /** In the kernels' memory, so float32 data goes to the SIMD kernels without a copy. */
   readonly raw: Uint8Array;
   private values: Float64Array | undefined;
   constructor(private readonly count: number, size: number) {
-    this.raw = new Uint8Array(new ArrayBuffer(count * size));
+    this.raw = allocateBytes(count * size);
   }
   decoded(): Float64Array {
     this.values ??= new Float64Array(this.count);
     return this.values;
+  }
+  release(): void {
+    releaseValues(this.raw);
   }
 }
 
@@ -49,6 +54,7 @@ export class NpyReader implements SeriesReader {
   private readonly l: number;
   private readonly budget: number;
   private readonly temps: string[] = [];
+  private readonly buffers: GroupBuffer[] = [];
   /** Where the C-order data is read from, and at which byte it starts. */
   private body: ByteSource;
   private bodyStart: number;
@@ -150,6 +156,7 @@ export class NpyReader implements SeriesReader {
     await this.source.close();
     if (this.body !== this.source) await this.body.close();
     for (const t of this.temps) await removeTempFile(t);
+    for (const b of this.buffers.splice(0)) b.release();
   }
 
   /** Groups of blocks covering the data in order: whole instances, whole series or series pieces. */
@@ -180,7 +187,9 @@ export class NpyReader implements SeriesReader {
   }
 
   private allocate(count = Math.min(this.budget, Math.max(1, this.n * this.c * this.l))): GroupBuffer {
-    return new GroupBuffer(count, this.dtype.size);
+    const buf = new GroupBuffer(count, this.dtype.size);
+    this.buffers.push(buf);
+    return buf;
   }
 
   private async readGroup(group: Span[], count: number, position: number, buf: GroupBuffer): Promise<{ blocks: Block[] }> {
