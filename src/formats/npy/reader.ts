@@ -55,6 +55,7 @@ export class NpyReader implements SeriesReader {
   private readonly budget: number;
   private readonly temps: string[] = [];
   private readonly buffers: GroupBuffer[] = [];
+  private seriesBuffer: GroupBuffer | undefined;
   /** Where the C-order data is read from, and at which byte it starts. */
   private body: ByteSource;
   private bodyStart: number;
@@ -256,7 +257,8 @@ export class NpyReader implements SeriesReader {
     const { l, budget } = this;
     const size = this.dtype.size;
     const seriesStart = this.bodyStart + (instance * this.c + channel) * l * size;
-    const buf = this.allocate(budget);
+    // Series units run one after another: they share one buffer.
+    const buf = (this.seriesBuffer ??= this.allocate(budget));
     let spill: { path: string; fd: number } | null = null;
     let passes = 0;
     const self = this;
