@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseNumber, numberFormatter } from '../../src/formats/csv/numbers.js';
+import { numberFormatter, parseDecimalAt, parseNumber } from '../../src/formats/csv/numbers.js';
 import { RecordSplitter, cellText } from '../../src/formats/csv/records.js';
 
 const cells = (s: RecordSplitter, text: string[]) => {
@@ -54,5 +54,33 @@ describe('CSV numbers', () => {
     expect(fmt(0.1)).toBe('0.1');
     expect(fmt(NaN)).toBe('');
     expect(numberFormatter(3)(1 / 3)).toBe('0.333');
+  });
+});
+
+describe('parseDecimalAt (the fast path of CSV reading)', () => {
+  it('gives exactly what Number() gives, or declines', () => {
+    let seed = 42;
+    const rand = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32; };
+    const samples = ['1.5', '-0', '0', '-2e3', '1e22', '1e23', '123456789012345', '1234567890123456', '.5', '5.', '-.5e-3', '1e-22', '00012.50', '-0.0', '+3'];
+    for (let t = 0; t < 50_000; t++) {
+      const s = (rand() * 10 ** (rand() * 12 - 6)).toFixed(Math.floor(rand() * 14));
+      samples.push(s, `-${s}`, `${s}e${Math.floor(rand() * 50) - 25}`);
+    }
+    let fast = 0;
+    for (const s of samples) {
+      const x = parseDecimalAt(s, 0, s.length);
+      if (x === undefined) continue;
+      fast++;
+      expect(Object.is(x, Number(s))).toBe(true);
+    }
+    expect(fast).toBeGreaterThan(samples.length / 2);
+  });
+
+  it.each(['', 'abc', '1.2.3', '1e', 'nan', ' 1', '1 ', '0x10', '1234567890123456', '1e23'])('declines %j', (s) => {
+    expect(parseDecimalAt(s, 0, s.length)).toBeUndefined();
+  });
+
+  it('reads inside a longer text', () => {
+    expect(parseDecimalAt('a,12.25,b', 2, 7)).toBe(12.25);
   });
 });

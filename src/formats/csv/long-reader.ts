@@ -3,7 +3,7 @@ import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
 import { type ColumnOptions, positionalNames, resolveColumns } from './columns.js';
-import { parseNumber } from './numbers.js';
+import { parseDecimalAt, parseNumber } from './numbers.js';
 import type { CsvRowsPayload, CsvShape } from './payload.js';
 import { type RecordBatch, cellText } from './records.js';
 import { CsvSpill } from './spill.js';
@@ -175,8 +175,16 @@ export class LongCsvReader implements SeriesReader {
         this.instance++;
         this.step = 0;
       }
+      const raw = batch.unquoted[r] ? undefined : batch.raws[r]!;
+      const spanBase = r * batch.columns * 2;
       for (let k = 0; k < C; k++) {
         const col = this.channels[k]!;
+        // Plain cells are read in place; quoted, missing and unusual ones through parseNumber.
+        const fast = raw === undefined ? undefined : parseDecimalAt(raw, batch.spans[spanBase + col * 2]!, batch.spans[spanBase + col * 2 + 1]!);
+        if (fast !== undefined) {
+          values[r * C + k] = fast;
+          continue;
+        }
         const text = cellText(batch, r, col);
         const x = parseNumber(text);
         if (x === undefined) throw cellError(this.name, batch.lines[r]!, this.names[col]!, `'${text}' is not a number (a channel column; pass it through with --keep, or choose --channels)`);

@@ -24,6 +24,64 @@ export function parseNumber(text: string): number | undefined {
   return DECIMAL.test(t) ? Number(t) : undefined;
 }
 
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * The number in text[start, end) when it is a plain decimal of at most 15 significant digits and
+ * a small exponent: then digits * 10^e (or / 10^-e) is one correctly rounded operation on two
+ * exact doubles (Clinger's fast path), the same double Number() gives. Anything else, including
+ * empty and missing cells, returns undefined: the caller falls back to parseNumber.
+ */
+export function parseDecimalAt(text: string, start: number, end: number): number | undefined {
+  let i = start;
+  let negative = false;
+  let c = text.charCodeAt(i);
+  if (c === 45 /* - */ || c === 43 /* + */) {
+    negative = c === 45;
+    c = text.charCodeAt(++i);
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let exponent = 0;
+  let seen = false;
+  for (; i < end; c = text.charCodeAt(++i)) {
+    if (c >= 48 && c <= 57) {
+      seen = true;
+      if (mantissa === 0 && c === 48) continue; // leading zeros count for nothing
+      mantissa = mantissa * 10 + (c - 48);
+      digits++;
+    } else break;
+  }
+  if (c === 46 /* . */ && i < end) {
+    for (c = text.charCodeAt(++i); i < end; c = text.charCodeAt(++i)) {
+      if (c >= 48 && c <= 57) {
+        seen = true;
+        exponent--;
+        if (mantissa === 0 && c === 48) continue;
+        mantissa = mantissa * 10 + (c - 48);
+        digits++;
+      } else break;
+    }
+  }
+  if (!seen || digits > 15) return undefined;
+  if ((c === 101 || c === 69) /* e E */ && i < end) {
+    let e = 0;
+    let eNeg = false;
+    c = text.charCodeAt(++i);
+    if (c === 45 || c === 43) {
+      eNeg = c === 45;
+      c = text.charCodeAt(++i);
+    }
+    const first = i;
+    for (; i < end && c >= 48 && c <= 57; c = text.charCodeAt(++i)) e = e * 10 + (c - 48);
+    if (i === first || e > 400) return undefined;
+    exponent += eNeg ? -e : e;
+  }
+  if (i !== end || exponent > 22 || exponent < -22) return undefined;
+  const x = exponent >= 0 ? mantissa * POW10[exponent]! : mantissa / POW10[-exponent]!;
+  return negative ? -x : x;
+}
+
 /** A formatter for output cells. */
 export function numberFormatter(precision?: number): (x: number) => string {
   if (precision === undefined) return (x) => (x === x ? String(x) : '');
