@@ -2,12 +2,12 @@ import type { Block } from '../../core/block.js';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
-import { type ColumnOptions, positionalNames, resolveColumns } from './columns.js';
+import { type ColumnOptions, resolveColumns } from './columns.js';
 import { parseDecimalAt, parseNumber } from './numbers.js';
 import type { CsvRowsPayload, CsvShape } from './payload.js';
 import { type RecordBatch, cellText } from './records.js';
 import { CsvSpill } from './spill.js';
-import { TextRecords, cellError } from './text-records.js';
+import { type TextRecords, cellError, startCsv } from './text-records.js';
 
 export interface CsvReaderOptions extends ColumnOptions {
   readonly delimiter: string;
@@ -17,14 +17,6 @@ export interface CsvReaderOptions extends ColumnOptions {
 }
 
 export const DEFAULT_INSTANCE_BUDGET = 64 << 20;
-
-/** The rows after the first `k` of a batch. */
-export function dropRecords(b: RecordBatch, k: number): RecordBatch {
-  return {
-    count: b.count - k, raws: b.raws.slice(k), lines: b.lines.slice(k),
-    spans: b.spans.subarray(k * b.columns * 2), unquoted: b.unquoted.slice(k), columns: b.columns,
-  };
-}
 
 /**
  * The long layout: a header, one row per time step, channels as columns. Consecutive rows with
@@ -69,18 +61,7 @@ export class LongCsvReader implements SeriesReader {
   }
 
   static async open(source: ByteSource, options: CsvReaderOptions): Promise<LongCsvReader> {
-    const records = new TextRecords(source, options.delimiter);
-    let first = await records.next();
-    if (!first) throw new TsnormError(`${source.name}: empty input: expected ${options.header ? 'a header row' : 'rows of numbers'}`);
-    let names: string[];
-    let headerRaw: string | undefined;
-    if (options.header) {
-      names = Array.from({ length: first.columns }, (_, i) => cellText(first!, 0, i));
-      headerRaw = first.raws[0];
-      first = first.count > 1 ? dropRecords(first, 1) : await records.next();
-    } else {
-      names = positionalNames(first.columns);
-    }
+    const { records, names, headerRaw, first } = await startCsv(source, options.delimiter, options.header);
     const cols = resolveColumns(source.name, names, options, first);
     return new LongCsvReader(records, names, cols.id, cols.channels, first, headerRaw, options);
   }

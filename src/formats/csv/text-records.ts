@@ -1,6 +1,7 @@
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
-import { type RecordBatch, RecordSplitter } from './records.js';
+import { positionalNames } from './columns.js';
+import { type RecordBatch, RecordSplitter, cellText } from './records.js';
 
 /** Bytes asked for per read: big enough for throughput, small enough that live rows pass at once. */
 const READ_BYTES = 1 << 20;
@@ -76,4 +77,31 @@ export class TextRecords {
 /** An error for a value in a CSV cell. */
 export function cellError(name: string, line: number, column: string, what: string): TsnormError {
   return new TsnormError(`${name}: line ${line}, column '${column}': ${what}`);
+}
+
+/** The rows after the first `k` of a batch. */
+export function dropRecords(b: RecordBatch, k: number): RecordBatch {
+  return {
+    count: b.count - k, raws: b.raws.slice(k), lines: b.lines.slice(k),
+    spans: b.spans.subarray(k * b.columns * 2), unquoted: b.unquoted.slice(k), columns: b.columns,
+  };
+}
+
+/** An opened CSV input: its column names and header, and the first rows of data (for sniffing). */
+export interface CsvStart {
+  readonly records: TextRecords;
+  readonly names: string[];
+  readonly headerRaw: string | undefined;
+  readonly first: RecordBatch | null;
+}
+
+/** Reads the header (or names the columns 1, 2, ... without one) and the first batch of rows. */
+export async function startCsv(source: ByteSource, delimiter: string, header: boolean): Promise<CsvStart> {
+  const records = new TextRecords(source, delimiter);
+  const batch = await records.next();
+  if (!batch) throw new TsnormError(`${source.name}: empty input: expected ${header ? 'a header row' : 'rows of numbers'}`);
+  if (!header) return { records, names: positionalNames(batch.columns), headerRaw: undefined, first: batch };
+  const names = Array.from({ length: batch.columns }, (_, i) => cellText(batch, 0, i));
+  const first = batch.count > 1 ? dropRecords(batch, 1) : await records.next();
+  return { records, names, headerRaw: batch.raws[0], first };
 }

@@ -2,12 +2,10 @@ import type { Block } from '../../core/block.js';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
-import { positionalNames } from './columns.js';
-import { dropRecords } from './long-reader.js';
 import { parseNumber } from './numbers.js';
 import type { CsvRowsPayload, CsvShape } from './payload.js';
 import { type RecordBatch, cellText } from './records.js';
-import { TextRecords, cellError } from './text-records.js';
+import { type TextRecords, cellError, startCsv } from './text-records.js';
 
 export interface WideCsvOptions {
   readonly delimiter: string;
@@ -54,18 +52,7 @@ export class WideCsvReader implements SeriesReader {
   }
 
   static async open(source: ByteSource, options: WideCsvOptions): Promise<WideCsvReader> {
-    const records = new TextRecords(source, options.delimiter);
-    let first = await records.next();
-    if (!first) throw new TsnormError(`${source.name}: empty input: expected ${options.header ? 'a header row' : 'rows of numbers'}`);
-    let names: string[];
-    let headerRaw: string | undefined;
-    if (options.header) {
-      names = Array.from({ length: first.columns }, (_, i) => cellText(first!, 0, i));
-      headerRaw = first.raws[0];
-      first = first.count > 1 ? dropRecords(first, 1) : await records.next();
-    } else {
-      names = positionalNames(first.columns);
-    }
+    const { records, names, headerRaw, first } = await startCsv(source, options.delimiter, options.header);
     const keep = new Set<number>();
     for (const k of options.keep ?? []) {
       const i = names.indexOf(k);
