@@ -63,15 +63,20 @@ export class NormEngine {
    * transform for this instance. `steps` is the instance's length; `where` names it in errors.
    */
   finishStatistics(firstChannel: number, channelCount: number, steps: number, where: () => string): void {
-    if (steps <= 1) {
+    this.checkSteps(steps, where);
+    const { eps, affine } = this.settings;
+    for (let c = firstChannel; c < firstChannel + channelCount; c++) {
+      this.transformer.set(c, this.moments.mean(c), this.moments.variance(c), eps, affine, this.moments.meanLow(c));
+    }
+  }
+
+  /** Refuses series too short for instance statistics (before any output, when the length is known up front). */
+  checkSteps(steps: number, where: () => string): void {
+    if (this.usesInstanceStats && steps <= 1) {
       throw new TsnormError(
         `${where()}: ${steps} time step${steps === 1 ? '' : 's'}; normalizing with instance statistics (training) ` +
           `needs more than one time step per series (torch: "Expected more than 1 spatial element when training")`,
       );
-    }
-    const { eps, affine } = this.settings;
-    for (let c = firstChannel; c < firstChannel + channelCount; c++) {
-      this.transformer.set(c, this.moments.mean(c), this.moments.variance(c), eps, affine, this.moments.meanLow(c));
     }
   }
 

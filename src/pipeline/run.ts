@@ -42,9 +42,7 @@ export async function run(plan: Plan): Promise<RunSummary> {
       }
       const engine = new NormEngine({ channels, eps, affine, training: plan.training, running, batchSize: plan.batchSize, nan: plan.nan });
       const convert = plan.command === 'convert';
-      if (!convert && engine.usesInstanceStats && layout.steps !== undefined && layout.steps <= 1) {
-        engine.finishStatistics(0, channels, layout.steps, () => reader.name);
-      }
+      if (!convert && layout.steps !== undefined) engine.checkSteps(layout.steps, () => reader.name);
       if (plan.output) {
         const format = outputFormat(plan.output.path, plan.output.format, inputFormat);
         // float64 for float64 input and for text (CSV numbers are float64), float32 otherwise.
