@@ -177,6 +177,26 @@ describe('CSV errors', () => {
   });
 });
 
+describe('determinism', () => {
+  it('a pipe that stalls mid-file gives the same bytes as the file', async () => {
+    const file = path.join(tmp.dir, 'many.csv');
+    const rows = ['id,t,a,b'];
+    for (let n = 0; n < 4; n++) for (let t = 0; t < 3000; t++) rows.push(`s${n},${t},${Math.sin(t * 0.37 + n) * 3 + 1e3},${Math.cos(t * 0.11) * 1e-3}`);
+    fs.writeFileSync(file, rows.join('\n') + '\n');
+    const args = ['--id', 'id', '--keep', 't'];
+    const fromFile = tsnorm(['normalize', file, ...args]).stdout;
+    const bytes = fs.readFileSync(file);
+    const child = startTsnorm(['normalize', '-', '--from', 'csv', ...args]);
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
+    child.stdin.write(bytes.subarray(0, 100_003));
+    await new Promise((r) => setTimeout(r, 300));
+    child.stdin.end(bytes.subarray(100_003));
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+    expect(Buffer.concat(chunks).equals(fromFile)).toBe(true);
+  });
+});
+
 describe('live streams', () => {
   it('apply writes each row as soon as it is complete', async () => {
     const stats = path.join(tmp.dir, 'live.json');

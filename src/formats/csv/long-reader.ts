@@ -93,6 +93,9 @@ export class LongCsvReader implements SeriesReader {
     let spill: CsvSpill | null = null;
     const spills: CsvSpill[] = [];
     const C = this.channels.length;
+    // Statistics are merged from the pieces reads produce: whole reads make them the same from a
+    // pipe as from a file, run after run (a live stream needs no statistics, so loses nothing).
+    this.records.fillReads = true;
     const finish = (): StatsUnit => {
       const held = pieces;
       const spilled = spill;
@@ -207,3 +210,4 @@ function blockBytes(b: Block): number {
   for (let r = p.first; r < p.first + b.stepCount; r++) text += p.raws[r]!.length * 2 + 40;
   return b.stepCount * (b.channelCount * 8 + p.columns * 8) + text;
 }
+

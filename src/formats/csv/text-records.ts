@@ -1,10 +1,14 @@
 import { TsnormError } from '../../errors.js';
-import type { ByteSource } from '../../io/byte-source.js';
+import { type ByteSource, readFully } from '../../io/byte-source.js';
 import { positionalNames } from './columns.js';
 import { type RecordBatch, RecordSplitter, cellText } from './records.js';
 
-/** Bytes asked for per read: big enough for throughput, small enough that live rows pass at once. */
-const READ_BYTES = 1 << 20;
+/**
+ * Bytes asked for per read. Small batches die young in V8's heap: 64 KB against 1 MB took the
+ * 100 MB benchmark from 5.9 s / 230 MB to 4.3 s / 130 MB. From a pipe a read returns what has
+ * arrived, so live rows pass at once either way.
+ */
+const READ_BYTES = 64 << 10;
 
 /**
  * Batches of records from a byte source, decoded as UTF-8 (a BOM is noted and dropped). A read
@@ -13,6 +17,8 @@ const READ_BYTES = 1 << 20;
 export class TextRecords {
   readonly splitter: RecordSplitter;
   bom = false;
+  /** Wait for whole reads (READ_BYTES) instead of taking what has arrived. */
+  fillReads = false;
   private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   private readonly buf = new Uint8Array(READ_BYTES);
   private position = 0;
@@ -37,7 +43,9 @@ export class TextRecords {
   /** The next batch with at least one record, or null at the end. */
   async next(): Promise<RecordBatch | null> {
     while (!this.ended) {
-      const n = await this.source.read(this.buf, 0, this.buf.length, this.position);
+      const n = this.fillReads
+        ? await readFully(this.source, this.buf, 0, this.buf.length, this.position)
+        : await this.source.read(this.buf, 0, this.buf.length, this.position);
       this.position += n;
       let text: string;
       if (n === 0) {
