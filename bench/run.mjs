@@ -5,7 +5,8 @@
 //   npm run bench [-- --only npy|csv] [--repeat K] [--data DIR] [--miller] [--keep]
 //
 // Wall time is the median of K runs; peak RSS is the largest seen (GNU time's %M). Outputs are
-// removed before each run so that no command pays for replacing an older file.
+// removed and the page cache's dirty pages flushed (sync, untimed) before each run, so that no
+// command pays for replacing an older file or for another command's writeback.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -50,6 +51,8 @@ function measure(label, cmd, { outputs = [], stdoutFile, times = repeat } = {}) 
   let rss = 0;
   for (let i = 0; i < times; i++) {
     for (const f of outputs) fs.rmSync(f, { force: true });
+    // Untimed: flush what earlier runs left dirty, so no command pays for another's writeback.
+    spawnSync('sync');
     const r = runOnce(cmd, stdoutFile);
     walls.push(r.wall);
     rss = Math.max(rss, r.rss ?? 0);
