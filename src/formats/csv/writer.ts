@@ -105,6 +105,7 @@ export class CsvWriter implements SeriesWriter {
     const { values, offset } = b;
     const fmt = this.format;
     const order = this.cellOrder;
+    const delimiter = this.options.delimiter;
     const lines: string[] = [];
     for (let i = 0; i < rows; i++) {
       const r = p.first + i;
@@ -114,9 +115,12 @@ export class CsvWriter implements SeriesWriter {
       if (sameDelimiter) {
         let line = '';
         let pos = 0;
+        let prev = -2;
         for (const [k, col] of order) {
-          line += raw.slice(pos, p.spans[base + col * 2]!) + fmt(values[at + k * cellStride]!);
+          // Between adjacent value cells there is exactly one delimiter: no need to cut it out.
+          line += (col === prev + 1 ? delimiter : raw.slice(pos, p.spans[base + col * 2]!)) + fmt(values[at + k * cellStride]!);
           pos = p.spans[base + col * 2 + 1]!;
+          prev = col;
         }
         lines.push(line + raw.slice(pos));
       } else {
