@@ -116,6 +116,19 @@ describe('CSV output options', () => {
     expect(asCsv).toEqual(asTsv);
   });
 
+  it('--delimiter reads and writes another separator', () => {
+    const semi = path.join(tmp.dir, 'semi.txt');
+    const comma = path.join(tmp.dir, 'comma.csv');
+    const rows = ['a;b', '1.5;2', '2.5;4', '4;8'];
+    fs.writeFileSync(semi, rows.join('\n') + '\n');
+    fs.writeFileSync(comma, rows.join('\n').replace(/;/g, ',') + '\n');
+    const a = tsnorm(['normalize', semi, '--from', 'csv', '--delimiter', ';']);
+    const b = tsnorm(['normalize', comma]);
+    expect(a.stderr).toBe('');
+    expect(a.stdout.toString().replace(/;/g, ',')).toBe(b.stdout.toString());
+    expect(a.stdout.toString().split('\n')[0]).toBe('a;b');
+  });
+
   it('missing values are written as empty cells', () => {
     const out = fs.readFileSync(write(['normalize', path.join(FIXTURES, 'csv/missing_ignore/input.csv'), '--nan', 'ignore']), 'utf8');
     expect(out.split('\n')[4]).toMatch(/^,/);

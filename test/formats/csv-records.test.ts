@@ -1,4 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
+import { FIXTURES } from '../helpers/cli.js';
 import { numberFormatter, parseDecimalAt, parseNumber } from '../../src/formats/csv/numbers.js';
 import { RecordSplitter, cellText } from '../../src/formats/csv/records.js';
 
@@ -35,6 +40,22 @@ describe('RecordSplitter', () => {
     const s = new RecordSplitter('f', ',');
     const b = s.push('a,b\n"x\ny",1\nz,2\n');
     expect(b.lines).toEqual([1, 2, 4]);
+  });
+});
+
+describe('our splitter against csv-parse on the whole CSV corpus', () => {
+  const files = fs.readdirSync(path.join(FIXTURES, 'csv')).map((d) => {
+    const meta = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'csv', d, 'case.json'), 'utf8'));
+    return path.join(FIXTURES, 'csv', d, meta.input as string);
+  });
+  it.each(files.map((f) => [path.relative(FIXTURES, f), f]))('%s', (_name, file) => {
+    const bytes = fs.readFileSync(file);
+    const text = (bytes[0] === 0x1f ? zlib.gunzipSync(bytes) : bytes).toString('utf8').replace(/^\uFEFF/, '');
+    const delimiter = file.includes('.tsv') ? '\t' : ',';
+    const want = parse(text, { delimiter, skip_empty_lines: true }) as string[][];
+    // Fed in pieces of 1000 characters, as reads would cut it.
+    const pieces = Array.from({ length: Math.ceil(text.length / 1000) }, (_, i) => text.slice(i * 1000, (i + 1) * 1000));
+    expect(cells(new RecordSplitter('f', delimiter), pieces)).toEqual(want);
   });
 });
 
