@@ -2,13 +2,11 @@ import { TsnormError } from '../errors.js';
 import { openOutput } from '../io/byte-sink.js';
 import { openInput } from '../io/byte-source.js';
 import { GunzipSource, gzipSink, isGzip } from '../io/gzip.js';
-import { LongCsvReader } from './csv/long-reader.js';
-import { WideCsvReader } from './csv/wide-reader.js';
-import { CsvWriter } from './csv/writer.js';
 import { formatFromPath, sniffFormat } from './detect.js';
-import { NpyReader } from './npy/reader.js';
-import { NpyWriter } from './npy/writer.js';
 import type { FormatName, SeriesReader, SeriesWriter } from './types.js';
+
+// Each format's modules (and their libraries) are loaded when that format is used: start-up
+// stays light, and an NPY job never loads the CSV parser.
 
 /** Options of the text formats (SPEC.md, Layouts). */
 export interface CsvOptions {
@@ -60,13 +58,19 @@ export async function openReader(file: string, options: ReaderOptions = {}): Pro
     const format = options.format ?? formatFromPath(file) ?? (await sniffFormat(src));
     const csv = options.csv ?? DEFAULT_CSV;
     switch (format) {
-      case 'npy':
+      case 'npy': {
+        const { NpyReader } = await import('./npy/reader.js');
         return { reader: await NpyReader.open(src, { budget: options.budget }), format };
+      }
       case 'csv':
       case 'tsv': {
         const common = { ...csv, delimiter: delimiterOf(format, csv) };
-        const reader = csv.layout === 'wide' ? await WideCsvReader.open(src, common) : await LongCsvReader.open(src, common);
-        return { reader, format };
+        if (csv.layout === 'wide') {
+          const { WideCsvReader } = await import('./csv/wide-reader.js');
+          return { reader: await WideCsvReader.open(src, common), format };
+        }
+        const { LongCsvReader } = await import('./csv/long-reader.js');
+        return { reader: await LongCsvReader.open(src, common), format };
       }
       default:
         throw new TsnormError(`${src.name}: ${format.toUpperCase()} input is not supported yet (supported: npy, csv, tsv)`);
@@ -87,7 +91,11 @@ export async function openWriter(file: string, options: WriterOptions): Promise<
   if (options.format === 'arrow') throw new TsnormError(`${file}: ARROW output is not supported yet (supported: npy, csv, tsv)`);
   let sink = await openOutput(file);
   if (file.toLowerCase().endsWith('.gz')) sink = gzipSink(sink);
-  if (options.format === 'npy') return new NpyWriter(sink, options.dtype === 'float32' ? '<f4' : '<f8');
+  if (options.format === 'npy') {
+    const { NpyWriter } = await import('./npy/writer.js');
+    return new NpyWriter(sink, options.dtype === 'float32' ? '<f4' : '<f8');
+  }
   const csv = options.csv ?? DEFAULT_CSV;
+  const { CsvWriter } = await import('./csv/writer.js');
   return new CsvWriter(sink, { delimiter: delimiterOf(options.format, csv), precision: csv.precision, header: csv.header });
 }
