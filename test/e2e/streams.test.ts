@@ -52,6 +52,24 @@ describe('stdin and stdout', () => {
   });
 });
 
+describe('interrupted runs', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s removes the temporary output file', async (signal) => {
+    const dir = fs.mkdtempSync(path.join(tmp.dir, 'sig-'));
+    const out = path.join(dir, 'out.npy');
+    const child = startTsnorm(['normalize', '-', '-o', out, '--from', 'npy']);
+    const bytes = fs.readFileSync(input('long_series'));
+    child.stdin.write(bytes.subarray(0, 200_000)); // the header and part of the data; the pipe stays open
+    const started = Date.now();
+    while (!fs.readdirSync(dir).some((f) => f.endsWith('.tmp'))) {
+      expect(Date.now() - started).toBeLessThan(5000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill(signal);
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
 describe('streaming paths give the same bytes as the default', () => {
   const run = (args: string[], options: { input?: Buffer } = {}) => {
     const r = tsnorm(args, options);
