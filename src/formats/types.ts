@@ -53,7 +53,10 @@ export interface SeriesWriter {
   /** The array type the writer takes without conversion: the pipeline transforms straight into it. */
   readonly valueType: 'float32' | 'float64';
   start(layout: SeriesLayout): Promise<void>;
-  /** Resolves when the blocks' values arrays may be reused by the caller. */
+  /**
+   * Writes blocks in order. The writer may go on using their values arrays until the next call
+   * to write() resolves (or finish()): callers alternate between two output arrays.
+   */
   write(blocks: readonly Block[]): Promise<void>;
   finish(): Promise<void>;
   abort(): Promise<void>;

@@ -101,21 +101,30 @@ function loadRunning(plan: Plan, channels: number, momentum: RunningStats['momen
   });
 }
 
-/** A reusable output array at least as long as `length`, of the type the writer takes (in kernel memory). */
+/**
+ * Output arrays of the type the writer takes (in kernel memory), two in turn: a writer may go on
+ * using the array of its last write while the next one is computed into the other.
+ */
 class Scratch {
-  private array: Values;
+  private readonly arrays: Values[];
+  private current = 0;
   constructor(private readonly type: 'float32' | 'float64') {
-    this.array = allocateValues(type, 0);
+    this.arrays = [allocateValues(type, 0), allocateValues(type, 0)];
   }
   get(length: number): Values {
-    if (this.array.length < length) {
-      releaseValues(this.array);
-      this.array = allocateValues(this.type, length);
+    if (this.arrays[this.current]!.length < length) {
+      releaseValues(this.arrays[this.current]!);
+      this.arrays[this.current] = allocateValues(this.type, length);
     }
-    return this.array;
+    return this.arrays[this.current]!;
+  }
+  /** Writes the blocks and turns to the other array. */
+  async write(writer: SeriesWriter, blocks: readonly Block[]): Promise<void> {
+    await writer.write(blocks);
+    this.current ^= 1;
   }
   release(): void {
-    releaseValues(this.array);
+    for (const a of this.arrays) releaseValues(a);
   }
 }
 
@@ -142,14 +151,14 @@ async function twoPasses(reader: SeriesReader, engine: NormEngine, writer: Serie
         engine.finishStatistics(u.firstChannel, u.channelCount, u.steps, where);
         if (writer) {
           // Waiting blocks sit at their input indices in the one output array: another input array must not overwrite them.
-          if (u.block.values !== readyInput && ready.length > 0) await writer.write(ready.splice(0));
+          if (u.block.values !== readyInput && ready.length > 0) await out.write(writer, ready.splice(0));
           readyInput = u.block.values;
           const values = out.get(u.block.values.length);
           engine.transform(u.block, values);
           ready.push(withValues(u.block, values));
         }
       } else if (u.pass) {
-        if (writer && ready.length > 0) await writer.write(ready.splice(0));
+        if (writer && ready.length > 0) await out.write(writer, ready.splice(0));
         for await (const b of u.pass()) {
           if (nanIsError) refuseNaN(reader, b);
           engine.accumulate(b);
@@ -159,7 +168,7 @@ async function twoPasses(reader: SeriesReader, engine: NormEngine, writer: Serie
           for await (const b of u.pass()) {
             const values = out.get(b.values.length);
             engine.transform(b, values);
-            await writer.write([withValues(b, values)]);
+            await out.write(writer, [withValues(b, values)]);
           }
         }
       }
@@ -168,7 +177,7 @@ async function twoPasses(reader: SeriesReader, engine: NormEngine, writer: Serie
         instances++;
       }
     }
-    if (writer && ready.length > 0) await writer.write(ready.splice(0));
+    if (writer && ready.length > 0) await out.write(writer, ready.splice(0));
   }
   return instances;
 }
@@ -184,7 +193,7 @@ async function onePass(reader: SeriesReader, engine: NormEngine, writer: SeriesW
       engine.transform(b, values);
       return withValues(b, values);
     });
-    await writer.write(transformed);
+    await out.write(writer, transformed);
   }
   return count.total;
 }
@@ -194,6 +203,8 @@ async function copy(reader: SeriesReader, writer: SeriesWriter): Promise<number>
   for await (const blocks of reader.blocks()) {
     for (const b of blocks) count.see(b);
     await writer.write(blocks);
+    // These are the reader's own buffers, which it refills: the writer must be done with them.
+    await writer.write([]);
   }
   return count.total;
 }

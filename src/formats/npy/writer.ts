@@ -8,6 +8,8 @@ import { formatHeader } from './header.js';
 
 /** Output bytes collected before each write call. */
 const CHUNK_BYTES = 4 << 20;
+/** Runs at least this long are written straight from the caller's array. */
+const DIRECT_BYTES = 256 << 10;
 /** Header size reserved when the shape is known only at the end (CSV input): room for any shape. */
 const DEFERRED_HEADER_BYTES = 128;
 
@@ -32,6 +34,8 @@ export class NpyWriter implements SeriesWriter {
   private sink: ByteSink;
   private readonly buffers = [new Uint8Array(new ArrayBuffer(CHUNK_BYTES)), new Uint8Array(new ArrayBuffer(CHUNK_BYTES))];
   private inFlight: (Promise<void> | null)[] = [null, null];
+  /** Writes straight from the current call's values arrays (the caller's previous array is then free). */
+  private direct: Promise<void>[] = [];
   private which = 0;
   private fill = 0;
   /** Index, in the flat C-order output, of the next value expected. */
@@ -78,11 +82,14 @@ export class NpyWriter implements SeriesWriter {
   }
 
   async write(blocks: readonly Block[]): Promise<void> {
+    const previous = this.direct;
+    this.direct = [];
     for (const b of blocks) {
       // Rows of all channels (CSV), or pieces of unknown length: hold the instance until complete.
       if (b.stepStride !== 1 || !this.lengthKnown) await this.collect(b);
       else await this.writeChannelMajor(b);
     }
+    await Promise.all(previous);
   }
 
   private async writeChannelMajor(b: Block): Promise<void> {
@@ -90,8 +97,16 @@ export class NpyWriter implements SeriesWriter {
     if (b.channelCount === 1 || (wholeSeries && b.channelStride === b.stepCount)) {
       // Contiguous in the output: one run of values.
       const count = b.channelCount * b.stepCount;
+      const start = channelStart(b, b.firstChannel);
       this.expect(b, b.firstChannel);
-      await this.put(b.values, channelStart(b, b.firstChannel), count);
+      if (count * this.itemSize >= DIRECT_BYTES && (b.values instanceof Float32Array) === (this.descr === '<f4')) {
+        // Already in the output's type: written from the caller's array, without a copy.
+        await this.flush();
+        const bytes = new Uint8Array(b.values.buffer, b.values.byteOffset + start * this.itemSize, count * this.itemSize);
+        this.direct.push(this.sink.write(bytes));
+      } else {
+        await this.put(b.values, start, count);
+      }
       this.next += count;
       return;
     }
@@ -145,7 +160,7 @@ export class NpyWriter implements SeriesWriter {
     await this.flushInstance();
     if (this.total >= 0 && this.next !== this.total) throw new TsnormError(`${this.name}: internal: wrote ${this.next} of ${this.total} values`);
     await this.flush();
-    await Promise.all(this.inFlight);
+    await Promise.all([...this.inFlight, ...this.direct]);
     if (this.deferred) {
       const header = formatHeader(this.descr, this.shapeOf(this.instances, this.steps ?? 0), DEFERRED_HEADER_BYTES);
       if (header.length !== DEFERRED_HEADER_BYTES) throw new TsnormError(`${this.name}: internal: NPY header does not fit the reserved space`);
@@ -155,7 +170,7 @@ export class NpyWriter implements SeriesWriter {
   }
 
   async abort(): Promise<void> {
-    await Promise.allSettled(this.inFlight);
+    await Promise.allSettled([...this.inFlight, ...this.direct]);
     await this.sink.abort();
   }
 
