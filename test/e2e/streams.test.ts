@@ -96,6 +96,23 @@ describe('streaming paths give the same bytes as the default', () => {
   });
 });
 
+describe('output written without a copy (runs of 256 KB and more)', () => {
+  it('convert of a long float32 series keeps every value', async () => {
+    const out = path.join(tmp.dir, 'long-copy.npy');
+    expect(tsnorm(['convert', input('long_series'), '-o', out]).status).toBe(0);
+    const [a, b] = [await readNpy(input('long_series')), await readNpy(out)];
+    expect(b.dtype).toBe('<f4');
+    expect(b.shape).toEqual(a.shape);
+    expect(Buffer.from(new Float64Array(b.data).buffer).equals(Buffer.from(new Float64Array(a.data).buffer))).toBe(true);
+  });
+
+  it('to stdout as to a file', () => {
+    const out = path.join(tmp.dir, 'long-norm.npy');
+    expect(tsnorm(['normalize', input('long_series'), '-o', out]).status).toBe(0);
+    expect(tsnorm(['normalize', input('long_series')]).stdout.equals(fs.readFileSync(out))).toBe(true);
+  });
+});
+
 describe('running stats files', () => {
   it('--stats and --save-stats may name the same file: fitting twice continues', () => {
     const s = path.join(tmp.dir, 'same.json');
