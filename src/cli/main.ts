@@ -93,6 +93,12 @@ export function buildProgram(act: (command: CommandName, inputs: string[], raw: 
   csvFlags(program.commands[program.commands.length - 1]!, true)
     .action((input: string, opts: RawOptions) => act('convert', [input], opts));
 
+  // Commands of SPEC.md not built yet: say so, instead of reading the name as an input file.
+  for (const name of ['inspect', 'check', 'stats', 'inverse']) {
+    program.command(name, { hidden: true }).allowUnknownOption().allowExcessArguments().argument('[args...]')
+      .action(() => { throw new TsnormError(`'${name}' is not available in this version yet (see README: Commands)`); });
+  }
+
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'tsnorm: ')) });
   return program;
 }
