@@ -16,3 +16,13 @@ export class TsnormError extends Error {
 export function inputError(where: string, what: string): TsnormError {
   return new TsnormError(`${where}: ${what}`, 2);
 }
+
+/**
+ * The promise, marked as handled: work started ahead (a prefetch, a write in flight) that nobody
+ * awaits because another error stopped the run must not end the process as an unhandled
+ * rejection. Awaiting it still sees its error.
+ */
+export function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}

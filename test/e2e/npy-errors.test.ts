@@ -32,6 +32,22 @@ describe('malformed NPY files', () => {
   });
 });
 
+describe('an error while the next group is being read', () => {
+  it('stops with one line, even when the read ahead fails too', () => {
+    // A NaN in the first group (--nan error) and a pipe that ends early: the prefetch of a later
+    // group fails after the run has stopped, and must not surface as a crash.
+    // nan_propagates is (4, 3, 50) float32 with a NaN in instance 1; a budget of 150 values reads one
+    // instance per group, so the group read ahead while instance 1 fails is instance 2, cut short here.
+    const bytes = Buffer.from(fs.readFileSync(path.join(FIXTURES, 'cases/nan_propagates/input.npy')));
+    const instanceBytes = 3 * 50 * 4;
+    const cut = bytes.length - 2 * instanceBytes + 10;
+    const r = tsnorm(['normalize', '-', '--nan', 'error', '--budget', '150'], { input: bytes.subarray(0, cut) });
+    expect(r.status).toBe(2);
+    expect(isOneLineError(r.stderr)).toBe(true);
+    expect(r.stderr).toContain('missing value at byte');
+  });
+});
+
 describe('files and paths', () => {
   it('a missing input', () => {
     expectFailure(tsnorm(['normalize', path.join(tmp.dir, 'nope.npy')]), 'nope.npy: no such file');

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Block } from '../../core/block.js';
 import { allocateBytes, releaseValues } from '../../core/kernels/kernels.js';
-import { TsnormError } from '../../errors.js';
+import { TsnormError, handled } from '../../errors.js';
 import { type ByteSource, openInput, readFully } from '../../io/byte-source.js';
 import { removeTempFile, tempPath } from '../../io/temp-files.js';
 import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
@@ -172,7 +172,7 @@ export class NpyReader implements SeriesReader {
       const count = group.reduce((a, s) => a + s.channelCount * s.stepCount, 0);
       const at = position;
       position += count * this.dtype.size;
-      return this.readGroup(group, count, at, buf);
+      return handled(this.readGroup(group, count, at, buf));
     };
     const iterator = spans[Symbol.iterator]();
     let pending = iterator.next();

@@ -1,5 +1,5 @@
 import { type Block, type Values, channelStart } from '../../core/block.js';
-import { TsnormError } from '../../errors.js';
+import { TsnormError, handled } from '../../errors.js';
 import type { ByteSink } from '../../io/byte-sink.js';
 import { SpoolSink } from '../../io/spool-sink.js';
 import type { SeriesLayout, SeriesWriter } from '../types.js';
@@ -103,7 +103,7 @@ export class NpyWriter implements SeriesWriter {
         // Already in the output's type: written from the caller's array, without a copy.
         await this.flush();
         const bytes = new Uint8Array(b.values.buffer, b.values.byteOffset + start * this.itemSize, count * this.itemSize);
-        this.direct.push(this.sink.write(bytes));
+        this.direct.push(handled(this.sink.write(bytes)));
       } else {
         await this.put(b.values, start, count);
       }
@@ -190,7 +190,7 @@ export class NpyWriter implements SeriesWriter {
   private async flush(): Promise<void> {
     if (this.fill === 0) return;
     const buf = this.buffers[this.which]!.subarray(0, this.fill);
-    this.inFlight[this.which] = this.sink.write(buf);
+    this.inFlight[this.which] = handled(this.sink.write(buf));
     this.which ^= 1;
     this.fill = 0;
     // The other buffer is about to be refilled: its write must have completed.
