@@ -65,12 +65,21 @@ export class StreamSource implements ByteSource {
   private readonly chunks: AsyncIterator<Buffer>;
   private pending: Buffer | null = null;
   private ended = false;
+  /** An error the stream raised before anyone read from it (the iterator listens only once read). */
+  private failure: unknown;
 
   constructor(
     readonly name: string,
     private readonly stream: Readable,
   ) {
+    stream.on('error', (err) => { this.failure ??= err; });
     this.chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  private async nextChunk(): Promise<IteratorResult<Buffer>> {
+    const next = await this.chunks.next();
+    if (this.failure !== undefined) throw this.failure;
+    return next;
   }
 
   async read(buf: Uint8Array, offset: number, length: number): Promise<number> {
@@ -78,7 +87,7 @@ export class StreamSource implements ByteSource {
       if (this.ended) return 0;
       let next: IteratorResult<Buffer>;
       try {
-        next = await this.chunks.next();
+        next = await this.nextChunk();
       } catch (err) {
         throw ioError(this.name, err);
       }
@@ -94,7 +103,7 @@ export class StreamSource implements ByteSource {
   async peek(n: number): Promise<Uint8Array> {
     let have = this.pending ?? Buffer.alloc(0);
     while (have.length < n && !this.ended) {
-      const next = await this.chunks.next();
+      const next = await this.nextChunk();
       if (next.done) this.ended = true;
       else have = Buffer.concat([have, next.value]);
     }

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import { TsnormError } from '../errors.js';
 import type { ByteSink } from './byte-sink.js';
@@ -26,7 +26,10 @@ export class GunzipSource implements ByteSource {
         yield buf.slice(0, n);
       }
     }
-    this.inner = new StreamSource(compressed.name, Readable.from(chunks()).pipe(zlib.createGunzip()));
+    // pipeline, not pipe: it listens for errors on both streams and ends the other on one.
+    const gunzip = zlib.createGunzip();
+    pipeline(Readable.from(chunks()), gunzip, () => undefined);
+    this.inner = new StreamSource(compressed.name, gunzip);
   }
 
   get name(): string {

@@ -190,6 +190,22 @@ describe('CSV errors', () => {
   });
 });
 
+describe('corrupt gzip input', () => {
+  const good = fs.readFileSync(path.join(FIXTURES, 'csv/gzip_input/input.csv.gz'));
+  it.each([
+    ['garbage after the magic bytes', Buffer.concat([good.subarray(0, 4), Buffer.from('garbage, not deflate data at all')]), 'corrupt gzip data'],
+    ['cut short', good.subarray(0, 300), 'corrupt gzip data (unexpected end of file)'],
+  ])('%s: one line, exit 2, as a path and from a pipe', (_what, bytes, message) => {
+    const file = path.join(tmp.dir, `bad-${bytes.length}.csv.gz`);
+    fs.writeFileSync(file, bytes);
+    for (const r of [tsnorm([file, '--id', 'device', '--keep', 'ts']), tsnorm(['-', '--id', 'device', '--keep', 'ts'], { input: bytes })]) {
+      expect(r.status).toBe(2);
+      expect(isOneLineError(r.stderr)).toBe(true);
+      expect(r.stderr).toContain(message);
+    }
+  });
+});
+
 describe('determinism', () => {
   it('a pipe that stalls mid-file gives the same bytes as the file', async () => {
     const file = path.join(tmp.dir, 'many.csv');
