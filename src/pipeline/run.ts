@@ -39,6 +39,8 @@ export async function run(plan: Plan): Promise<RunSummary> {
         running = plan.trackRunningStats ? loadRunning(plan, channels, momentum, layout.channelNames) : undefined;
       } else if (channels !== first.channels) {
         throw new TsnormError(`${reader.name}: has ${channels} channels, but ${first.name} has ${first.channels}`);
+      } else if (first.names && layout.channelNames && first.names.join('\u0000') !== layout.channelNames.join('\u0000')) {
+        throw new TsnormError(`${reader.name}: channels [${layout.channelNames.join(', ')}] differ from ${first.name}'s [${first.names.join(', ')}]`);
       }
       const engine = new NormEngine({ channels, eps, affine, training: plan.training, running, batchSize: plan.batchSize, nan: plan.nan });
       const convert = plan.command === 'convert';

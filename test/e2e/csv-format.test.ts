@@ -190,6 +190,19 @@ describe('CSV errors', () => {
   });
 });
 
+describe('fit over several CSV files', () => {
+  it('refuses files whose channels differ, and writes no stats', () => {
+    const dir = fs.mkdtempSync(path.join(tmp.dir, 'fit-'));
+    fs.writeFileSync(path.join(dir, 'a.csv'), 'a,b\n1,2\n3,5\n');
+    fs.writeFileSync(path.join(dir, 'b.csv'), 'a,c\n1,2\n3,5\n');
+    const r = tsnorm(['fit', path.join(dir, 'a.csv'), path.join(dir, 'b.csv'), '--save-stats', path.join(dir, 's.json')]);
+    expect(r.status).toBe(2);
+    expect(isOneLineError(r.stderr)).toBe(true);
+    expect(r.stderr).toContain("b.csv: channels [a, c] differ from");
+    expect(fs.readdirSync(dir).sort()).toEqual(['a.csv', 'b.csv']);
+  });
+});
+
 describe('corrupt gzip input', () => {
   const good = fs.readFileSync(path.join(FIXTURES, 'csv/gzip_input/input.csv.gz'));
   it.each([
