@@ -4,6 +4,7 @@ import type { ByteSink } from '../../io/byte-sink.js';
 import type { SeriesLayout, SeriesWriter } from '../types.js';
 import { numberFormatter } from './numbers.js';
 import { type CsvShape, isCsvRows } from './payload.js';
+import { RowBytes } from './row-bytes.js';
 
 export interface CsvWriterOptions {
   readonly delimiter: string;
@@ -13,8 +14,8 @@ export interface CsvWriterOptions {
   readonly header?: boolean | undefined;
 }
 
-/** Text collected before each write to the sink. */
-const FLUSH_CHARS = 1 << 20;
+/** Bytes collected before each write to the sink. */
+const FLUSH_BYTES = 1 << 20;
 
 /**
  * Writes CSV/TSV rows. Rows that came from a CSV reader are written back with their value cells
@@ -23,21 +24,22 @@ const FLUSH_CHARS = 1 << 20;
  */
 export class CsvWriter implements SeriesWriter {
   readonly valueType = 'float64' as const;
+  /** Numbers as text, for rows rebuilt as strings (another delimiter). */
   private readonly format: (x: number) => string;
+  private readonly out: RowBytes;
   private shape: CsvShape | undefined;
   private channels = 0;
   private unbatched = false;
   private terminator = '\n';
   /** Value cells in the order they appear in a row: [index of the value, column]. */
   private cellOrder: [number, number][] = [];
-  private text: string[] = [];
-  private chars = 0;
 
   constructor(
     private readonly sink: ByteSink,
     private readonly options: CsvWriterOptions,
   ) {
     this.format = numberFormatter(options.precision);
+    this.out = new RowBytes(options.precision === undefined ? undefined : this.format);
   }
 
   get name(): string {
@@ -53,11 +55,11 @@ export class CsvWriter implements SeriesWriter {
       this.shape = shape;
       this.terminator = shape.terminator;
       this.cellOrder = shape.valueColumns.map((col, k): [number, number] => [k, col]).sort((a, b) => a[1] - b[1]);
-      if (shape.bom) this.push('\uFEFF');
-      if (shape.headerRaw !== undefined && header) this.push(this.redelimit(shape.headerRaw, null) + this.terminator);
+      if (shape.bom) this.out.text('\uFEFF');
+      if (shape.headerRaw !== undefined && header) this.out.text(this.redelimit(shape.headerRaw, null) + this.terminator);
     } else if (header) {
       const names = layout.channelNames ?? Array.from({ length: layout.channels }, (_, c) => `c${c}`);
-      this.push([...(layout.unbatched ? [] : ['id']), 't', ...names].join(this.options.delimiter) + '\n');
+      this.out.text([...(layout.unbatched ? [] : ['id']), 't', ...names].join(this.options.delimiter) + '\n');
     }
   }
 
@@ -65,7 +67,7 @@ export class CsvWriter implements SeriesWriter {
     for (const b of blocks) {
       if (isCsvRows(b.payload) && this.shape) this.rewriteRows(b);
       else this.generateRows(b);
-      if (this.chars >= FLUSH_CHARS) await this.flush();
+      if (this.out.length >= FLUSH_BYTES) await this.flush();
     }
     // Rows from a live stream go out as soon as they are complete.
     await this.flush();
@@ -80,17 +82,9 @@ export class CsvWriter implements SeriesWriter {
     await this.sink.abort();
   }
 
-  private push(s: string): void {
-    this.text.push(s);
-    this.chars += s.length;
-  }
-
   private async flush(): Promise<void> {
-    if (this.text.length === 0) return;
-    const data = Buffer.from(this.text.join(''), 'utf8');
-    this.text = [];
-    this.chars = 0;
-    await this.sink.write(data);
+    if (this.out.length === 0) return;
+    await this.sink.write(this.out.take());
   }
 
   /** The block's rows with their value cells replaced. */
@@ -103,32 +97,33 @@ export class CsvWriter implements SeriesWriter {
     const cellStride = long ? b.channelStride : b.stepStride;
     const sameDelimiter = this.options.delimiter === this.shape.delimiter;
     const { values, offset } = b;
-    const fmt = this.format;
     const order = this.cellOrder;
+    const out = this.out;
     const delimiter = this.options.delimiter;
-    const lines: string[] = [];
+    const terminator = this.terminator;
     for (let i = 0; i < rows; i++) {
       const r = p.first + i;
       const raw = p.raws[r]!;
       const base = r * p.columns * 2;
       const at = offset + i * rowStride;
       if (sameDelimiter) {
-        let line = '';
         let pos = 0;
         let prev = -2;
         for (const [k, col] of order) {
           // Between adjacent value cells there is exactly one delimiter: no need to cut it out.
-          line += (col === prev + 1 ? delimiter : raw.slice(pos, p.spans[base + col * 2]!)) + fmt(values[at + k * cellStride]!);
+          if (col === prev + 1) out.text(delimiter);
+          else out.text(raw, pos, p.spans[base + col * 2]!);
+          out.number(values[at + k * cellStride]!);
           pos = p.spans[base + col * 2 + 1]!;
           prev = col;
         }
-        lines.push(line + raw.slice(pos));
+        out.text(raw, pos);
       } else {
-        const replaced = new Map(order.map(([k, col]) => [col, fmt(values[at + k * cellStride]!)]));
-        lines.push(this.redelimit(raw, { spans: p.spans, base, columns: p.columns, replaced }));
+        const replaced = new Map(order.map(([k, col]) => [col, this.format(values[at + k * cellStride]!)]));
+        out.text(this.redelimit(raw, { spans: p.spans, base, columns: p.columns, replaced }));
       }
+      out.text(terminator);
     }
-    this.push(lines.join(this.terminator) + this.terminator);
   }
 
   /** Long-layout rows for data without CSV rows of its own (NPY, Arrow): instance, step, channels. */
@@ -137,15 +132,20 @@ export class CsvWriter implements SeriesWriter {
       throw new TsnormError(`${this.name}: cannot write CSV rows from a piece of one channel: the instance is too large to hold; write NPY instead`);
     }
     const d = this.options.delimiter;
-    const fmt = this.format;
-    const lines: string[] = [];
+    const out = this.out;
     for (let t = 0; t < b.stepCount; t++) {
-      let line = this.unbatched ? String(b.firstStep + t) : `${b.instance}${d}${b.firstStep + t}`;
+      if (!this.unbatched) {
+        out.text(String(b.instance));
+        out.text(d);
+      }
+      out.text(String(b.firstStep + t));
       const at = b.offset + t * b.stepStride;
-      for (let c = 0; c < b.channelCount; c++) line += d + fmt(b.values[at + c * b.channelStride]!);
-      lines.push(line);
+      for (let c = 0; c < b.channelCount; c++) {
+        out.text(d);
+        out.number(b.values[at + c * b.channelStride]!);
+      }
+      out.byte(10);
     }
-    this.push(lines.join('\n') + '\n');
   }
 
   /** A row rebuilt with the output delimiter; cells that would then be ambiguous are quoted. */
