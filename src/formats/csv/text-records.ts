@@ -20,7 +20,10 @@ export class TextRecords {
   /** Wait for whole reads (READ_BYTES) instead of taking what has arrived. */
   fillReads = false;
   private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  private readonly buf = new Uint8Array(READ_BYTES);
+  /** Two buffers: the next read fills one while the rows of the other are being split and used. */
+  private buf = new Uint8Array(READ_BYTES);
+  private spare = new Uint8Array(READ_BYTES);
+  private ahead: Promise<number> | null = null;
   private position = 0;
   private ended = false;
   private first = true;
@@ -36,23 +39,41 @@ export class TextRecords {
     return this.source.name;
   }
 
-  close(): Promise<void> {
-    return this.source.close();
+  async close(): Promise<void> {
+    // A read in flight still uses the file: let it end first (its outcome no longer matters).
+    await this.ahead?.catch(() => 0);
+    this.ahead = null;
+    await this.source.close();
+  }
+
+  private readInto(buf: Uint8Array): Promise<number> {
+    return this.fillReads
+      ? readFully(this.source, buf, 0, buf.length, this.position)
+      : this.source.read(buf, 0, buf.length, this.position);
   }
 
   /** The next batch with at least one record, or null at the end. */
   async next(): Promise<RecordBatch | null> {
     while (!this.ended) {
-      const n = this.fillReads
-        ? await readFully(this.source, this.buf, 0, this.buf.length, this.position)
-        : await this.source.read(this.buf, 0, this.buf.length, this.position);
+      let n = await (this.ahead ?? this.readInto(this.buf));
+      this.ahead = null;
+      // A read started before fillReads was set may be short: top it up (batches must not depend
+      // on how a pipe's data happened to arrive).
+      if (this.fillReads && n > 0 && n < this.buf.length) n += await readFully(this.source, this.buf, n, this.buf.length - n, this.position + n);
       this.position += n;
+      if (n > 0) {
+        // Read ahead into the spare buffer while this one is decoded and its rows are used. A
+        // failure surfaces when the next batch is asked for; if none is, it is ignored.
+        [this.buf, this.spare] = [this.spare, this.buf];
+        this.ahead = this.readInto(this.buf);
+        this.ahead.catch(() => undefined);
+      }
       let text: string;
       if (n === 0) {
         this.ended = true;
         text = this.decoder.decode();
       } else {
-        let bytes = this.buf.subarray(0, n);
+        let bytes = this.spare.subarray(0, n);
         if (this.first && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
           this.bom = true;
           bytes = bytes.subarray(3);
