@@ -33,49 +33,53 @@ const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
  * empty and missing cells, returns undefined: the caller falls back to parseNumber.
  */
 export function parseDecimalAt(text: string, start: number, end: number): number | undefined {
+  // Every charCodeAt stays inside [start, end): reading past the string's end gives NaN, which
+  // made V8 deoptimize this loop on the last cell of each row (25% slower).
   let i = start;
-  let negative = false;
+  if (i >= end) return undefined;
   let c = text.charCodeAt(i);
-  if (c === 45 /* - */ || c === 43 /* + */) {
-    negative = c === 45;
-    c = text.charCodeAt(++i);
+  const negative = c === 45; /* - */
+  if (negative || c === 43 /* + */) {
+    if (++i >= end) return undefined;
+    c = text.charCodeAt(i);
   }
   let mantissa = 0;
   let digits = 0;
   let exponent = 0;
   let seen = false;
-  for (; i < end; c = text.charCodeAt(++i)) {
-    if (c >= 48 && c <= 57) {
-      seen = true;
-      if (mantissa === 0 && c === 48) continue; // leading zeros count for nothing
-      mantissa = mantissa * 10 + (c - 48);
+  // c is -1 once the cell has been read to its end.
+  for (;;) {
+    const d = c - 48;
+    if (d < 0 || d > 9) break;
+    seen = true;
+    if (mantissa !== 0 || d !== 0) { // leading zeros count for nothing
+      mantissa = mantissa * 10 + d;
       digits++;
-    } else break;
+    }
+    c = ++i < end ? text.charCodeAt(i) : -1;
   }
-  if (c === 46 /* . */ && i < end) {
-    for (c = text.charCodeAt(++i); i < end; c = text.charCodeAt(++i)) {
-      if (c >= 48 && c <= 57) {
-        seen = true;
-        exponent--;
-        if (mantissa === 0 && c === 48) continue;
-        mantissa = mantissa * 10 + (c - 48);
+  if (c === 46 /* . */) {
+    for (c = ++i < end ? text.charCodeAt(i) : -1; ; c = ++i < end ? text.charCodeAt(i) : -1) {
+      const d = c - 48;
+      if (d < 0 || d > 9) break;
+      seen = true;
+      exponent--;
+      if (mantissa !== 0 || d !== 0) {
+        mantissa = mantissa * 10 + d;
         digits++;
-      } else break;
+      }
     }
   }
   if (!seen || digits > 15) return undefined;
-  if ((c === 101 || c === 69) /* e E */ && i < end) {
+  if (c === 101 || c === 69 /* e E */) {
     let e = 0;
-    let eNeg = false;
-    c = text.charCodeAt(++i);
-    if (c === 45 || c === 43) {
-      eNeg = c === 45;
-      c = text.charCodeAt(++i);
-    }
+    c = ++i < end ? text.charCodeAt(i) : -1;
+    const eNegative = c === 45;
+    if (eNegative || c === 43) c = ++i < end ? text.charCodeAt(i) : -1;
     const first = i;
-    for (; i < end && c >= 48 && c <= 57; c = text.charCodeAt(++i)) e = e * 10 + (c - 48);
+    for (; c >= 48 && c <= 57; c = ++i < end ? text.charCodeAt(i) : -1) e = e * 10 + (c - 48);
     if (i === first || e > 400) return undefined;
-    exponent += eNeg ? -e : e;
+    exponent += eNegative ? -e : e;
   }
   if (i !== end || exponent > 22 || exponent < -22) return undefined;
   const x = exponent >= 0 ? mantissa * POW10[exponent]! : mantissa / POW10[-exponent]!;
