@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChannelMoments } from '../../src/core/moments.js';
+import { random } from '../helpers/random.js';
 
-/** Deterministic pseudo-random numbers (xorshift), so failures reproduce. */
-function random(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Mean and M2 by the textbook two-pass formula over exact float64 values, for comparison. */
 function naive(xs: number[]): { mean: number; m2: number } {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { RYU_WASM_BASE64 } from '../../src/formats/csv/dtoa/ryu-wasm.js';
 import { shortestModule } from '../../src/formats/csv/dtoa/shortest.js';
 import { RowBytes } from '../../src/formats/csv/row-bytes.js';
+import { xorshift32 } from '../helpers/random.js';
 // @ts-expect-error: a plain .mjs build script without type declarations
 import { compileRyu, ryuTables } from '../../scripts/build-kernels.mjs';
 
@@ -17,17 +18,6 @@ function shortestText(): (x: number) => string {
   return (x) => {
     const end = ryu.writeShortest(x, at);
     return Buffer.from(new Uint8Array(ryu.memory.buffer, at, end - at)).toString('latin1');
-  };
-}
-
-/** Deterministic 32-bit words (xorshift32). */
-function words(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s;
   };
 }
 
@@ -78,7 +68,7 @@ describe('shortest float64 text (Ryu in WebAssembly)', () => {
   });
 
   it('writes a million random doubles as String(x) does', () => {
-    const next = words(20261126);
+    const next = xorshift32(20261126);
     const f = new Float64Array(1);
     const u = new Uint32Array(f.buffer);
     function* values(): Generator<number> {
@@ -113,7 +103,7 @@ describe('RowBytes', () => {
   it('grows past its first memory page and keeps what it holds', () => {
     const out = new RowBytes();
     const expected: string[] = [];
-    const next = words(7);
+    const next = xorshift32(7);
     for (let i = 0; i < 200_000; i++) {
       const x = (next() / 2 ** 32 - 0.5) * 1e3;
       out.number(x);

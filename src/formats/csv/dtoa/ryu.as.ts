@@ -231,27 +231,26 @@ function decimalLength17(v: u64): i32 {
   return end;
 }
 
+// Writes exactly eight digits of v < 10^8 (leading zeros included) so that they end at `end`.
+@inline function writeEightDigits(v: u32, end: usize): usize {
+  for (let n = 0; n < 4; n++) {
+    const q = v / 100;
+    end -= 2;
+    store<u16>(end, load<u16>(DIGIT_PAIRS + ((v - q * 100) << 1)));
+    v = q;
+  }
+  return end;
+}
+
 function writeDigits(v: u64, end: usize): void {
+  // Up to 17 digits: the low eight, and the middle eight, in 32-bit arithmetic.
   if (v >= 100000000) {
-    // The last eight digits in 32-bit arithmetic, with their leading zeros.
     const q = v / 100000000;
-    let low = <u32>(v - q * 100000000);
-    for (let n = 0; n < 4; n++) {
-      const r = low / 100;
-      end -= 2;
-      store<u16>(end, load<u16>(DIGIT_PAIRS + ((low - r * 100) << 1)));
-      low = r;
-    }
+    end = writeEightDigits(<u32>(v - q * 100000000), end);
     v = q;
     if (v >= 100000000) {
       const q2 = v / 100000000;
-      let mid = <u32>(v - q2 * 100000000);
-      for (let n = 0; n < 4; n++) {
-        const r = mid / 100;
-        end -= 2;
-        store<u16>(end, load<u16>(DIGIT_PAIRS + ((mid - r * 100) << 1)));
-        mid = r;
-      }
+      end = writeEightDigits(<u32>(v - q2 * 100000000), end);
       v = q2;
     }
   }
