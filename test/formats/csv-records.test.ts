@@ -36,6 +36,15 @@ describe('RecordSplitter', () => {
     expect(s.terminator).toBe('\n');
   });
 
+  it('drops blank lines before a quoted record from its raw text, and numbers its line', () => {
+    for (const nl of ['\r\n', '\n']) {
+      const s = new RecordSplitter('f', ',');
+      const b = s.push(`a,b${nl}1,x${nl}${nl}${nl}2,"y,z"${nl}3,w${nl}`);
+      expect(b.raws).toEqual(['a,b', '1,x', '2,"y,z"', '3,w']);
+      expect(b.lines).toEqual([1, 2, 5, 6]);
+    }
+  });
+
   it('numbers the lines of records that follow a multi-line cell', () => {
     const s = new RecordSplitter('f', ',');
     const b = s.push('a,b\n"x\ny",1\nz,2\n');

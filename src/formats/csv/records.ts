@@ -143,7 +143,8 @@ export class RecordSplitter {
     }
     const startLine = this.line;
     for (const p of parsed) {
-      const raw = p.raw.replace(/\n$/, '').replace(/\r$/, '');
+      // csv-parse's raw text keeps the \r of a skipped blank CRLF line before the record.
+      const raw = p.raw.replace(/^[\r\n]+/, '').replace(/\n$/, '').replace(/\r$/, '');
       if (this.terminator === undefined) this.terminator = /\r\n?$/.test(p.raw) ? '\r\n' : '\n';
       const lines = (raw.match(/\n/g)?.length ?? 0) + 1;
       const line = startLine + p.info.lines - lines;
