@@ -30,6 +30,8 @@ export interface ReaderOptions {
   /** Most values held in memory per group (NPY). */
   readonly budget?: number | undefined;
   readonly csv?: CsvOptions | undefined;
+  /** Rows are used as they arrive, without statistics (eval, convert): see CsvReaderOptions.live. */
+  readonly live?: boolean | undefined;
 }
 
 export interface WriterOptions {
@@ -64,7 +66,7 @@ export async function openReader(file: string, options: ReaderOptions = {}): Pro
       }
       case 'csv':
       case 'tsv': {
-        const common = { ...csv, delimiter: delimiterOf(format, csv) };
+        const common = { ...csv, delimiter: delimiterOf(format, csv), live: options.live };
         if (csv.layout === 'wide') {
           const { WideCsvReader } = await import('./csv/wide-reader.js');
           return { reader: await WideCsvReader.open(src, common), format };

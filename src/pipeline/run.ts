@@ -26,8 +26,11 @@ export async function run(plan: Plan): Promise<RunSummary> {
   let affine: Affine | undefined;
   let instances = 0;
 
+  // One pass without instance statistics (eval with running stats, or convert): rows can be
+  // written as they arrive. See NormEngine.usesInstanceStats.
+  const live = plan.command === 'convert' || (!plan.training && plan.trackRunningStats);
   for (const input of plan.inputs) {
-    const { reader, format: inputFormat } = await openReader(input.path, { format: input.format, budget: plan.budget, csv: plan.csv });
+    const { reader, format: inputFormat } = await openReader(input.path, { format: input.format, budget: plan.budget, csv: plan.csv, live });
     let writer: SeriesWriter | undefined;
     let out: Scratch | undefined;
     try {

@@ -239,6 +239,44 @@ describe('determinism', () => {
   });
 });
 
+describe('determinism of statistics over any delivery', () => {
+  const series = (): string => {
+    const rows = ['id,t,a'];
+    for (let n = 0; n < 2; n++) for (let t = 0; t < 12_000; t++) rows.push(`s${n},${t},${Math.sin(t * 1.3 + n) * 1e3}`);
+    return rows.join('\n') + '\n';
+  };
+
+  it('a pipe whose first bytes come alone gives the same output and stats as the file', async () => {
+    const file = path.join(tmp.dir, 'first-bytes.csv');
+    fs.writeFileSync(file, series());
+    const args = ['--id', 'id', '--keep', 't', '--track-running-stats'];
+    const fromFile = tsnorm(['normalize', file, ...args, '--save-stats', path.join(tmp.dir, 'f1.json')]);
+    expect(fromFile.status).toBe(0);
+    const child = startTsnorm(['normalize', '-', '--from', 'csv', ...args, '--save-stats', path.join(tmp.dir, 'f2.json')]);
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
+    const bytes = fs.readFileSync(file);
+    // The header and part of a row first: the batches must not start from what came first.
+    child.stdin.write(bytes.subarray(0, 100));
+    await new Promise((r) => setTimeout(r, 300));
+    child.stdin.end(bytes.subarray(100));
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+    expect(Buffer.concat(chunks).equals(fromFile.stdout)).toBe(true);
+    expect(fs.readFileSync(path.join(tmp.dir, 'f2.json'), 'utf8')).toBe(fs.readFileSync(path.join(tmp.dir, 'f1.json'), 'utf8'));
+  });
+
+  it('gzip input gives the same output as the uncompressed file', () => {
+    const file = path.join(tmp.dir, 'plain.csv');
+    fs.writeFileSync(file, series());
+    fs.writeFileSync(`${file}.gz`, zlib.gzipSync(fs.readFileSync(file)));
+    const plain = tsnorm(['normalize', file, '--id', 'id', '--keep', 't']);
+    const gz = tsnorm(['normalize', `${file}.gz`, '--id', 'id', '--keep', 't']);
+    expect(plain.status).toBe(0);
+    expect(gz.status).toBe(0);
+    expect(gz.stdout.equals(plain.stdout)).toBe(true);
+  });
+});
+
 describe('live streams', () => {
   it('apply writes each row as soon as it is complete', async () => {
     const stats = path.join(tmp.dir, 'live.json');
@@ -265,5 +303,34 @@ describe('live streams', () => {
     expect(rows[0]).toBe(head);
     expect(rows.length).toBe(4);
     expect(rows[1]!.startsWith(lines[1]!.split(',')[0]!)).toBe(true);
+  });
+
+  it('apply stops at a bad row while its input pipe stays open', async () => {
+    const stats = path.join(tmp.dir, 'open-pipe.json');
+    fs.writeFileSync(path.join(tmp.dir, 'open-pipe.csv'), 'dev,ts,ax\nd0,1,1.5\nd0,2,1\nd0,3,2\n');
+    expect(tsnorm(['fit', path.join(tmp.dir, 'open-pipe.csv'), '--id', 'dev', '--keep', 'ts', '--save-stats', stats]).status).toBe(0);
+    const child = startTsnorm(['apply', '--stats', stats, '--keep', 'ts', '--channels', 'ax', '--from', 'csv']);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdin.write('dev,ts,ax\nd0,1,1.5\nd0,2,x\n');
+    // stdin is never ended: the error must not wait for more input.
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(2);
+    expect(stderr).toMatch(/line 3, column 'ax': 'x' is not a number/);
+    child.stdin.destroy();
+  });
+
+  it('apply ends quietly when its reader goes away, while its input pipe stays open', async () => {
+    const stats = path.join(tmp.dir, 'open-pipe2.json');
+    fs.writeFileSync(path.join(tmp.dir, 'open-pipe2.csv'), 'dev,ts,ax\nd0,1,1.5\nd0,2,1\nd0,3,2\n');
+    expect(tsnorm(['fit', path.join(tmp.dir, 'open-pipe2.csv'), '--id', 'dev', '--keep', 'ts', '--save-stats', stats]).status).toBe(0);
+    const child = startTsnorm(['apply', '--stats', stats, '--keep', 'ts', '--channels', 'ax', '--from', 'csv']);
+    child.stdout.once('data', () => {
+      // What `| head -1` does: close the reading end, then more rows come.
+      child.stdout.destroy();
+      setTimeout(() => child.stdin.write('d0,3,1\nd0,4,2\n'), 100);
+    });
+    child.stdin.write('dev,ts,ax\nd0,1,1.5\nd0,2,1\n');
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+    child.stdin.destroy();
   });
 });

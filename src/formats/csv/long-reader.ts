@@ -14,6 +14,12 @@ export interface CsvReaderOptions extends ColumnOptions {
   readonly header: boolean;
   /** Bytes of one instance held in memory before it spills to a temporary file. */
   readonly budgetBytes?: number | undefined;
+  /**
+   * Rows are used as they arrive and no statistics are computed (eval, convert): reads from a
+   * pipe take what has arrived. Otherwise reads wait for whole 64 KB pieces, so that the results
+   * are the same bits from a pipe, a gzip stream or a file.
+   */
+  readonly live?: boolean | undefined;
 }
 
 export const DEFAULT_INSTANCE_BUDGET = 64 << 20;
@@ -61,7 +67,7 @@ export class LongCsvReader implements SeriesReader {
   }
 
   static async open(source: ByteSource, options: CsvReaderOptions): Promise<LongCsvReader> {
-    const { records, names, headerRaw, first } = await startCsv(source, options.delimiter, options.header);
+    const { records, names, headerRaw, first } = await startCsv(source, options.delimiter, options.header, options.live ?? false);
     const cols = resolveColumns(source.name, names, options, first);
     return new LongCsvReader(records, names, cols.id, cols.channels, first, headerRaw, options);
   }
@@ -94,7 +100,7 @@ export class LongCsvReader implements SeriesReader {
     const spills: CsvSpill[] = [];
     const C = this.channels.length;
     // Statistics are merged from the pieces reads produce: whole reads make them the same from a
-    // pipe as from a file, run after run (a live stream needs no statistics, so loses nothing).
+    // pipe as from a file (a reader opened live is set to them from here on).
     this.records.fillReads = true;
     const finish = (): StatsUnit => {
       const held = pieces;

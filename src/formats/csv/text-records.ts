@@ -17,8 +17,11 @@ const READ_BYTES = 64 << 10;
 export class TextRecords {
   readonly splitter: RecordSplitter;
   bom = false;
-  /** Wait for whole reads (READ_BYTES) instead of taking what has arrived. */
-  fillReads = false;
+  /**
+   * Wait for whole reads (READ_BYTES) instead of taking what has arrived: then the batches, and
+   * so the order in which statistics are merged, do not depend on how a pipe delivered the data.
+   */
+  fillReads: boolean;
   private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   /** Two buffers: the next read fills one while the rows of the other are being split and used. */
   private buf = new Uint8Array(READ_BYTES);
@@ -31,8 +34,10 @@ export class TextRecords {
   constructor(
     private readonly source: ByteSource,
     delimiter: string,
+    fillReads = false,
   ) {
     this.splitter = new RecordSplitter(source.name, delimiter);
+    this.fillReads = fillReads;
   }
 
   get name(): string {
@@ -40,8 +45,9 @@ export class TextRecords {
   }
 
   async close(): Promise<void> {
-    // A read in flight still uses the file: let it end first (its outcome no longer matters).
-    await this.ahead?.catch(() => 0);
+    // A read in flight on a file still uses its descriptor: let it end first (it ends at once;
+    // its outcome no longer matters). On a pipe it may wait for data that never comes: close now.
+    if (this.source.seekable) await this.ahead?.catch(() => 0);
     this.ahead = null;
     await this.source.close();
   }
@@ -57,8 +63,7 @@ export class TextRecords {
     while (!this.ended) {
       let n = await (this.ahead ?? this.readInto(this.buf));
       this.ahead = null;
-      // A read started before fillReads was set may be short: top it up (batches must not depend
-      // on how a pipe's data happened to arrive).
+      // A read started before fillReads was set may be short: top it up.
       if (this.fillReads && n > 0 && n < this.buf.length) n += await readFully(this.source, this.buf, n, this.buf.length - n, this.position + n);
       this.position += n;
       if (n > 0) {
@@ -124,9 +129,12 @@ export interface CsvStart {
   readonly first: RecordBatch | null;
 }
 
-/** Reads the header (or names the columns 1, 2, ... without one) and the first batch of rows. */
-export async function startCsv(source: ByteSource, delimiter: string, header: boolean): Promise<CsvStart> {
-  const records = new TextRecords(source, delimiter);
+/**
+ * Reads the header (or names the columns 1, 2, ... without one) and the first batch of rows.
+ * `live`: rows are used as they arrive (no statistics), so reads take what has arrived.
+ */
+export async function startCsv(source: ByteSource, delimiter: string, header: boolean, live: boolean): Promise<CsvStart> {
+  const records = new TextRecords(source, delimiter, !live);
   const batch = await records.next();
   if (!batch) throw new TsnormError(`${source.name}: empty input: expected ${header ? 'a header row' : 'rows of numbers'}`);
   if (!header) return { records, names: positionalNames(batch.columns), headerRaw: undefined, first: batch };

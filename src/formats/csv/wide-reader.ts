@@ -13,6 +13,8 @@ export interface WideCsvOptions {
   readonly keep?: readonly string[] | undefined;
   /** Consecutive rows that form one instance (default 1). */
   readonly numChannels?: number | undefined;
+  /** As for the long layout (a series is one row here, so statistics never depend on reads). */
+  readonly live?: boolean | undefined;
 }
 
 /**
@@ -52,7 +54,7 @@ export class WideCsvReader implements SeriesReader {
   }
 
   static async open(source: ByteSource, options: WideCsvOptions): Promise<WideCsvReader> {
-    const { records, names, headerRaw, first } = await startCsv(source, options.delimiter, options.header);
+    const { records, names, headerRaw, first } = await startCsv(source, options.delimiter, options.header, options.live ?? false);
     const keep = new Set<number>();
     for (const k of options.keep ?? []) {
       const i = names.indexOf(k);
