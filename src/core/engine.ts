@@ -19,6 +19,11 @@ export interface NormSettings {
   readonly nan: NanPolicy;
 }
 
+/** torch: F.instance_norm(use_input_stats = training or not track_running_stats). */
+export function usesInstanceStats(training: boolean, tracksRunningStats: boolean): boolean {
+  return training || !tracksRunningStats;
+}
+
 /**
  * InstanceNorm1d over blocks, with no I/O. For each instance the caller feeds its blocks to
  * `accumulate`, calls `finishStatistics`, then feeds them again to `transform` (statistics
@@ -33,8 +38,7 @@ export class NormEngine {
 
   constructor(readonly settings: NormSettings) {
     const { channels, running, training, eps, affine } = settings;
-    // torch: F.instance_norm(use_input_stats = training or not track_running_stats)
-    this.usesInstanceStats = training || running === undefined;
+    this.usesInstanceStats = usesInstanceStats(training, running !== undefined);
     this.moments = new ChannelMoments(channels);
     this.transformer = new ChannelTransform(channels);
     if (!this.usesInstanceStats && running) {

@@ -1,5 +1,5 @@
 import { type Block, type Values, findNaN, withValues } from '../core/block.js';
-import { NormEngine } from '../core/engine.js';
+import { NormEngine, usesInstanceStats } from '../core/engine.js';
 import { allocateValues, releaseValues } from '../core/kernels/kernels.js';
 import { RunningStats } from '../core/running-stats.js';
 import type { Affine } from '../core/transform.js';
@@ -26,9 +26,9 @@ export async function run(plan: Plan): Promise<RunSummary> {
   let affine: Affine | undefined;
   let instances = 0;
 
-  // One pass without instance statistics (eval with running stats, or convert): rows can be
-  // written as they arrive. See NormEngine.usesInstanceStats.
-  const live = plan.command === 'convert' || (!plan.training && plan.trackRunningStats);
+  // No instance statistics (eval with running stats, or convert): one pass, rows written as
+  // they arrive.
+  const live = plan.command === 'convert' || !usesInstanceStats(plan.training, plan.trackRunningStats);
   for (const input of plan.inputs) {
     const { reader, format: inputFormat } = await openReader(input.path, { format: input.format, budget: plan.budget, csv: plan.csv, live });
     let writer: SeriesWriter | undefined;

@@ -91,7 +91,7 @@ describe('RowBytes', () => {
     const out = new RowBytes();
     out.text('ä,€,');
     out.number(-0.1);
-    out.byte(44);
+    out.text(',');
     out.number(NaN);
     out.text('x😀', 0, 3);
     expect(out.take().toString('utf8')).toBe('ä,€,-0.1,x😀');
@@ -107,7 +107,7 @@ describe('RowBytes', () => {
     for (let i = 0; i < 200_000; i++) {
       const x = (next() / 2 ** 32 - 0.5) * 1e3;
       out.number(x);
-      out.byte(10);
+      out.text('\n');
       expected.push(String(x));
     }
     const long = 'é'.repeat(100_000);
@@ -118,7 +118,7 @@ describe('RowBytes', () => {
   it('uses the given formatter instead of the shortest text', () => {
     const out = new RowBytes((x) => (x === x ? x.toPrecision(3) : ''));
     out.number(Math.PI);
-    out.byte(59);
+    out.text(';');
     out.number(NaN);
     expect(out.take().toString()).toBe('3.14;');
   });

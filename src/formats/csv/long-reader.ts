@@ -99,9 +99,8 @@ export class LongCsvReader implements SeriesReader {
     let spill: CsvSpill | null = null;
     const spills: CsvSpill[] = [];
     const C = this.channels.length;
-    // Statistics are merged from the pieces reads produce: whole reads make them the same from a
-    // pipe as from a file (a reader opened live is set to them from here on).
-    this.records.fillReads = true;
+    // Statistics are merged from the pieces reads produce: a reader opened for them (not live)
+    // reads whole pieces, so they are the same from a pipe as from a file.
     const finish = (): StatsUnit => {
       const held = pieces;
       const spilled = spill;

@@ -44,12 +44,6 @@ export class RowBytes {
     this.pos = p;
   }
 
-  /** One ASCII character. */
-  byte(c: number): void {
-    if (this.pos >= this.bytes.length) this.grow(1);
-    this.bytes[this.pos++] = c;
-  }
-
   /** x as String(x) writes it (or as `format` does); NaN as nothing. */
   number(x: number): void {
     if (this.format) {

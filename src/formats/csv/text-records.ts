@@ -21,7 +21,7 @@ export class TextRecords {
    * Wait for whole reads (READ_BYTES) instead of taking what has arrived: then the batches, and
    * so the order in which statistics are merged, do not depend on how a pipe delivered the data.
    */
-  fillReads: boolean;
+  private readonly fillReads: boolean;
   private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   /** Two buffers: the next read fills one while the rows of the other are being split and used. */
   private buf = new Uint8Array(READ_BYTES);
@@ -61,10 +61,8 @@ export class TextRecords {
   /** The next batch with at least one record, or null at the end. */
   async next(): Promise<RecordBatch | null> {
     while (!this.ended) {
-      let n = await (this.ahead ?? this.readInto(this.buf));
+      const n = await (this.ahead ?? this.readInto(this.buf));
       this.ahead = null;
-      // A read started before fillReads was set may be short: top it up.
-      if (this.fillReads && n > 0 && n < this.buf.length) n += await readFully(this.source, this.buf, n, this.buf.length - n, this.position + n);
       this.position += n;
       if (n > 0) {
         // Read ahead into the spare buffer while this one is decoded and its rows are used. A

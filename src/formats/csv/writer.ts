@@ -144,7 +144,7 @@ export class CsvWriter implements SeriesWriter {
         out.text(d);
         out.number(b.values[at + c * b.channelStride]!);
       }
-      out.byte(10);
+      out.text('\n');
     }
   }
 
