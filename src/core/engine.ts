@@ -70,7 +70,8 @@ export class NormEngine {
     this.checkSteps(steps, where);
     const { eps, affine } = this.settings;
     for (let c = firstChannel; c < firstChannel + channelCount; c++) {
-      this.transformer.set(c, this.moments.mean(c), this.moments.variance(c), eps, affine, this.moments.meanLow(c));
+      const m = this.moments;
+      this.transformer.set(c, m.mean(c), m.scaledVariance(c), eps, affine, m.meanLow(c), m.scaleExponent[c]!);
     }
   }
 
