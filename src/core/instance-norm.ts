@@ -132,9 +132,11 @@ export class InstanceNorm1d {
       const mean = check('running_mean', state.running_mean);
       const variance = check('running_var', state.running_var);
       if (variance.some((v) => v < 0)) throw new TsnormError('running_var: variances must be >= 0');
-      this.running = new RunningStats(this.numFeatures, this.momentum, {
-        mean, var: variance, numBatchesTracked: state.num_batches_tracked ?? this.running.numBatchesTracked,
-      });
+      // Without num_batches_tracked the counts carry over, per channel too.
+      const counts = state.num_batches_tracked === undefined
+        ? { numBatchesTracked: this.running.numBatchesTracked, meanUpdates: this.running.meanUpdates, varUpdates: this.running.varUpdates }
+        : { numBatchesTracked: state.num_batches_tracked };
+      this.running = new RunningStats(this.numFeatures, this.momentum, { mean, var: variance, ...counts });
     }
     if (this.affine && (state.weight !== undefined || state.bias !== undefined)) {
       this.weight = check('weight', state.weight);
