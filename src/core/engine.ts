@@ -35,12 +35,16 @@ export class NormEngine {
   private readonly moments: ChannelMoments;
   private readonly transformer: ChannelTransform;
   private instancesInBatch = 0;
+  private blankedSeries = 0;
+  /** Channels of the current instance already counted in nanSeries. */
+  private readonly blankedChannels: Uint8Array;
 
   constructor(readonly settings: NormSettings) {
     const { channels, running, training, eps, affine } = settings;
     this.usesInstanceStats = usesInstanceStats(training, running !== undefined);
     this.moments = new ChannelMoments(channels);
     this.transformer = new ChannelTransform(channels);
+    this.blankedChannels = new Uint8Array(channels);
     if (!this.usesInstanceStats && running) {
       for (let c = 0; c < channels; c++) this.transformer.set(c, running.mean[c]!, running.var[c]!, eps, affine);
     }
@@ -50,9 +54,18 @@ export class NormEngine {
     return this.settings.running;
   }
 
+  /**
+   * Series (instance, channel) whose statistics came out NaN with nan='propagate' (a NaN or an
+   * infinity in them): normalized to all NaN, as torch does, for the caller to report.
+   */
+  get nanSeries(): number {
+    return this.blankedSeries;
+  }
+
   /** Starts the statistics pass of a new instance. */
   startInstance(): void {
     this.moments.reset();
+    this.blankedChannels.fill(0);
   }
 
   accumulate(block: Block): void {
@@ -68,10 +81,16 @@ export class NormEngine {
    */
   finishStatistics(firstChannel: number, channelCount: number, steps: number, where: () => string): void {
     this.checkSteps(steps, where);
-    const { eps, affine } = this.settings;
+    const { eps, affine, nan } = this.settings;
+    const m = this.moments;
     for (let c = firstChannel; c < firstChannel + channelCount; c++) {
-      const m = this.moments;
-      this.transformer.set(c, m.mean(c), m.scaledVariance(c), eps, affine, m.meanLow(c), m.scaleExponent[c]!);
+      const mean = m.mean(c);
+      const variance = m.scaledVariance(c);
+      this.transformer.set(c, mean, variance, eps, affine, m.meanLow(c), m.scaleExponent[c]!);
+      if (nan === 'propagate' && (mean !== mean || variance !== variance) && this.blankedChannels[c] === 0) {
+        this.blankedChannels[c] = 1;
+        this.blankedSeries++;
+      }
     }
   }
 
