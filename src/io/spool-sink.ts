@@ -1,15 +1,13 @@
 import fs from 'node:fs';
 import type { ByteSink } from './byte-sink.js';
-import { ioError } from './byte-source.js';
-import { removeTempFile, tempPath } from './temp-files.js';
+import { createScratchFile, discardTempFile, scratchIo } from './temp-files.js';
 
 /**
  * A sink that collects everything in a temporary file (where it can be patched with writeAt)
  * and hands it to the real sink at commit: for stdout, when the first bytes depend on the end.
  */
 export class SpoolSink implements ByteSink {
-  private readonly path = tempPath(undefined, 'tsnorm-spool');
-  private readonly fd = fs.openSync(this.path, 'w+');
+  private readonly file = createScratchFile('spool');
   private size = 0;
 
   constructor(private readonly target: ByteSink) {}
@@ -23,11 +21,7 @@ export class SpoolSink implements ByteSink {
   }
 
   async writeAt(data: Uint8Array, position: number): Promise<void> {
-    try {
-      fs.writeSync(this.fd, data, 0, data.length, position);
-    } catch (err) {
-      throw ioError(this.path, err);
-    }
+    scratchIo(() => fs.writeSync(this.file.fd, data, 0, data.length, position));
     this.size = Math.max(this.size, position + data.length);
   }
 
@@ -35,7 +29,7 @@ export class SpoolSink implements ByteSink {
     const buf = new Uint8Array(1 << 20);
     try {
       for (let at = 0; at < this.size;) {
-        const n = fs.readSync(this.fd, buf, 0, Math.min(buf.length, this.size - at), at);
+        const n = scratchIo(() => fs.readSync(this.file.fd, buf, 0, Math.min(buf.length, this.size - at), at));
         await this.target.write(buf.subarray(0, n));
         at += n;
       }
@@ -51,7 +45,6 @@ export class SpoolSink implements ByteSink {
   }
 
   private async release(): Promise<void> {
-    try { fs.closeSync(this.fd); } catch { /* closed already */ }
-    await removeTempFile(this.path);
+    await discardTempFile(this.file);
   }
 }

@@ -1,12 +1,20 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { TsnormError } from '../errors.js';
 
 /**
  * Temporary files this process made and has not yet renamed or removed. They are removed on
  * every way out: normal exit, error, SIGINT/SIGTERM/SIGHUP. A failed run leaves nothing behind.
+ *
+ * Two kinds: scratch files (spills, spools, transposed copies) live in one private folder made
+ * with mkdtemp in $TMPDIR, so no other user can guess or pre-create their names; an output's
+ * temporary file lives beside the output (it is renamed over it) under a short name, so that any
+ * output name the filesystem accepts still leaves room for it.
  */
 const live = new Set<string>();
+let scratchDir: string | undefined;
 let hooked = false;
 
 function hook(): void {
@@ -26,14 +34,81 @@ export function removeAllTempFiles(): void {
     try { fs.unlinkSync(p); } catch { /* already gone */ }
   }
   live.clear();
+  if (scratchDir !== undefined) {
+    try { fs.rmSync(scratchDir, { recursive: true, force: true }); } catch { /* best effort on the way out */ }
+    scratchDir = undefined;
+  }
 }
 
-/** A fresh path for a temporary file in `dir` (default: the system's temp dir), registered for cleanup. */
-export function tempPath(dir: string = os.tmpdir(), hint = 'tsnorm'): string {
+/** A short random name part: 12 characters of [a-z0-9]. */
+function randomPart(): string {
+  return crypto.randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, 'x');
+}
+
+/** What $TMPDIR resolves to, for messages. */
+function tmpdirName(): string {
+  return process.env['TMPDIR'] ? `${os.tmpdir()} ($TMPDIR)` : os.tmpdir();
+}
+
+/** A failure of a scratch file (creating, writing, reading) as a one-line error that says what to do. */
+export function scratchError(err: unknown): TsnormError {
+  if (err instanceof TsnormError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    ENOENT: 'the folder does not exist',
+    ENOTDIR: 'it is not a folder',
+    EACCES: 'permission denied',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on device',
+    EDQUOT: 'disk quota exceeded',
+    EIO: 'input/output error',
+  };
+  const what = (code && why[code]) ?? (err as Error).message ?? String(err);
+  return new TsnormError(`temporary file in ${tmpdirName()}: ${what} (set TMPDIR to a writable folder with room for the data)`);
+}
+
+/** A read or write of a scratch file; its failure (a full $TMPDIR, say) as a clear error. */
+export function scratchIo<T>(op: () => T): T {
+  try {
+    return op();
+  } catch (err) {
+    throw scratchError(err);
+  }
+}
+
+/**
+ * A new, empty scratch file in the private folder, opened for reading and writing. `purpose`
+ * only shapes the name. Fails with a clear error when $TMPDIR is missing, read-only or full.
+ */
+export function createScratchFile(purpose: string): { path: string; fd: number } {
   hook();
-  const p = path.join(dir, `.${hint}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
-  live.add(p);
-  return p;
+  try {
+    scratchDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'tsnorm-'));
+    const p = path.join(scratchDir, `${purpose}-${randomPart()}`);
+    const fd = fs.openSync(p, 'wx+', 0o600);
+    live.add(p);
+    return { path: p, fd };
+  } catch (err) {
+    throw scratchError(err);
+  }
+}
+
+/**
+ * A new temporary file beside `target` (same folder, so that it can be renamed over it),
+ * created exclusively with `mode`. Errors are the caller's to word (they concern the output).
+ */
+export function createSiblingTempFile(target: string, mode: number): { path: string; fd: number } {
+  hook();
+  for (let attempt = 0; ; attempt++) {
+    const p = path.join(path.dirname(target), `.tsnorm-${randomPart()}.tmp`);
+    try {
+      const fd = fs.openSync(p, 'wx', mode);
+      live.add(p);
+      return { path: p, fd };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 8) throw err;
+    }
+  }
 }
 
 /** The file at `p` is no longer temporary (renamed into place) or was removed. */
@@ -44,4 +119,10 @@ export function forgetTempPath(p: string): void {
 export async function removeTempFile(p: string): Promise<void> {
   live.delete(p);
   await fs.promises.rm(p, { force: true });
+}
+
+/** Closes a temporary file's descriptor (if still open) and removes the file. */
+export async function discardTempFile(file: { path: string; fd: number }): Promise<void> {
+  try { fs.closeSync(file.fd); } catch { /* closed already */ }
+  await removeTempFile(file.path);
 }

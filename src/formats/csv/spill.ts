@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Block } from '../../core/block.js';
-import { removeTempFile, tempPath } from '../../io/temp-files.js';
+import { createScratchFile, discardTempFile, scratchIo } from '../../io/temp-files.js';
 import type { CsvRowsPayload } from './payload.js';
 
 /**
@@ -8,15 +8,13 @@ import type { CsvRowsPayload } from './payload.js';
  * an instance too large to hold. Each block: a small header, values, spans, row texts.
  */
 export class CsvSpill {
-  private readonly path = tempPath(undefined, 'tsnorm-spill');
-  private readonly fd = fs.openSync(this.path, 'w+');
+  private readonly file = createScratchFile('rows');
   private size = 0;
-  private readonly encoder = new TextEncoder();
 
   write(b: Block): void {
     const p = b.payload as CsvRowsPayload;
     const rows = p.raws.slice(p.first, p.first + rowCount(b));
-    const text = this.encoder.encode(rows.join(''));
+    const text = Buffer.from(rows.join(''), 'latin1');
     const head = Int32Array.of(b.instance, b.firstChannel, b.channelCount, b.firstStep, b.stepCount, p.columns, rows.length, text.length, b.channelStride, b.stepStride);
     const values = Float64Array.from(b.values.subarray(b.offset, b.offset + rows.length * (b.channelStride === 1 ? b.stepStride : b.channelStride)));
     const spans = p.spans.slice(p.first * p.columns * 2, (p.first + rows.length) * p.columns * 2);
@@ -28,7 +26,6 @@ export class CsvSpill {
   /** The blocks back, in the order written. */
   *read(): Iterable<Block> {
     let at = 0;
-    const decoder = new TextDecoder();
     while (at < this.size) {
       const head = new Int32Array(this.take(at, 40).buffer);
       at += 40;
@@ -42,7 +39,8 @@ export class CsvSpill {
       at += rows! * 4;
       const lines = Array.from(new Int32Array(this.take(at, rows! * 4).buffer));
       at += rows! * 4;
-      const text = decoder.decode(this.take(at, textBytes!));
+      const bytes = this.take(at, textBytes!);
+      const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
       at += textBytes!;
       const raws: string[] = [];
       let pos = 0;
@@ -56,18 +54,17 @@ export class CsvSpill {
   }
 
   async remove(): Promise<void> {
-    fs.closeSync(this.fd);
-    await removeTempFile(this.path);
+    await discardTempFile(this.file);
   }
 
   private append(bytes: Uint8Array): void {
-    fs.writeSync(this.fd, bytes, 0, bytes.length, this.size);
+    scratchIo(() => fs.writeSync(this.file.fd, bytes, 0, bytes.length, this.size));
     this.size += bytes.length;
   }
 
   private take(at: number, n: number): Uint8Array {
     const out = new Uint8Array(n);
-    fs.readSync(this.fd, out, 0, n, at);
+    scratchIo(() => fs.readSync(this.file.fd, out, 0, n, at));
     return out;
   }
 }

@@ -3,7 +3,7 @@ import type { Block } from '../../core/block.js';
 import { allocateBytes, releaseValues } from '../../core/kernels/kernels.js';
 import { TsnormError, handled } from '../../errors.js';
 import { type ByteSource, openInput, readFully } from '../../io/byte-source.js';
-import { removeTempFile, tempPath } from '../../io/temp-files.js';
+import { createScratchFile, removeTempFile, scratchIo } from '../../io/temp-files.js';
 import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
 import { type NpyDtype, decodeValues, parseDtype } from './dtype.js';
 import { NpyHeaderError, PREAMBLE_BYTES, headerLength, parseHeader } from './header.js';
@@ -269,19 +269,18 @@ export class NpyReader implements SeriesReader {
         passes++;
         const fromPipe = !self.body.seekable;
         if (fromPipe && passes === 1) {
-          const path = tempPath(undefined, 'tsnorm-spill');
-          spill = { path, fd: fs.openSync(path, 'w+') };
-          self.temps.push(path);
+          spill = createScratchFile('series');
+          self.temps.push(spill.path);
         }
         for (let t = 0; t < l; t += budget) {
           const span = pieces(t);
           const count = span[0]!.stepCount;
           if (fromPipe && passes > 1) {
-            fs.readSync(spill!.fd, buf.raw, 0, count * size, t * size);
+            scratchIo(() => fs.readSync(spill!.fd, buf.raw, 0, count * size, t * size));
           } else {
             await self.readRaw(span[0]!, count, seriesStart + t * size, buf.raw);
             // Kept raw: decoding byte-swaps big-endian data in place.
-            if (fromPipe) fs.writeSync(spill!.fd, buf.raw, 0, count * size, t * size);
+            if (fromPipe) scratchIo(() => fs.writeSync(spill!.fd, buf.raw, 0, count * size, t * size));
           }
           yield self.decodeGroup(span, count, buf).blocks[0]!;
         }
@@ -305,26 +304,28 @@ export class NpyReader implements SeriesReader {
     let input = this.source;
     let inputStart = this.dataOffset;
     if (!input.seekable) {
-      const copy = tempPath(undefined, 'tsnorm-stdin');
-      this.temps.push(copy);
-      const fd = fs.openSync(copy, 'w');
+      const copy = createScratchFile('input');
+      this.temps.push(copy.path);
       const chunk = new Uint8Array(1 << 20);
-      for (let n; (n = await input.read(chunk, 0, chunk.length, 0)) > 0;) fs.writeSync(fd, chunk, 0, n);
-      fs.closeSync(fd);
+      let size = 0;
+      try {
+        for (let n; (n = await input.read(chunk, 0, chunk.length, 0)) > 0; size += n) scratchIo(() => fs.writeSync(copy.fd, chunk, 0, n));
+      } finally {
+        fs.closeSync(copy.fd);
+      }
       const total = this.n * this.c * this.l * this.dtype.size;
-      const size = fs.statSync(copy).size;
       if (size !== total) {
         throw new TsnormError(`${this.name}: ${size < total ? 'truncated' : `${size - total} unexpected bytes after the data`}: ` +
           `shape (${this.shape.join(', ')}) of ${this.dtype.descr} needs ${total} data bytes, the input has ${size}`);
       }
-      input = await openInput(copy);
+      input = await openInput(copy.path);
       inputStart = 0;
     }
-    const out = tempPath(undefined, 'tsnorm-corder');
-    this.temps.push(out);
-    await transposeFortran(input, inputStart, out, this.n * this.c, this.l, this.dtype.size, this.shape.length === 3 ? this.n : this.c, this.budget);
+    const out = createScratchFile('c-order');
+    this.temps.push(out.path);
+    await transposeFortran(input, inputStart, out.fd, this.n * this.c, this.l, this.dtype.size, this.shape.length === 3 ? this.n : this.c, this.budget);
     if (input !== this.source) await input.close();
-    this.body = await openInput(out);
+    this.body = await openInput(out.path);
     this.bodyStart = 0;
   }
 
@@ -345,15 +346,14 @@ function shapeIsStrided(shape: readonly number[]): boolean {
 
 /**
  * Fortran (N, C, L) data is L rows of N*C elements, row element n + N*c. Writes it in C order
- * (series n*C + c, each of L steps) to `outPath`, a tile of rows at a time.
+ * (series n*C + c, each of L steps) to the file `fd` (closed at the end), a tile of rows at a time.
  * `lead` is the extent of the fastest axis (N for 3-D, C for 2-D).
  */
-async function transposeFortran(src: ByteSource, start: number, outPath: string, series: number, steps: number, size: number, lead: number, budget: number): Promise<void> {
+async function transposeFortran(src: ByteSource, start: number, fd: number, series: number, steps: number, size: number, lead: number, budget: number): Promise<void> {
   const rowBytes = series * size;
   const rows = Math.max(1, Math.min(steps, Math.floor((budget * 8) / rowBytes)));
   const tile = new Uint8Array(rows * rowBytes);
   const piece = new Uint8Array(rows * size);
-  const fd = fs.openSync(outPath, 'w');
   const other = series / lead;
   try {
     for (let t0 = 0; t0 < steps; t0 += rows) {
@@ -368,10 +368,11 @@ async function transposeFortran(src: ByteSource, start: number, outPath: string,
           const from = r * rowBytes + f * size;
           for (let b = 0; b < size; b++) piece[r * size + b] = tile[from + b]!;
         }
-        fs.writeSync(fd, piece, 0, k * size, (q * steps + t0) * size);
+        scratchIo(() => fs.writeSync(fd, piece, 0, k * size, (q * steps + t0) * size));
       }
     }
   } finally {
     fs.closeSync(fd);
   }
 }
+
