@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TsnormError } from '../errors.js';
 import { ioError } from './byte-source.js';
-import { forgetTempPath, removeTempFile, tempPath } from './temp-files.js';
+import { createSiblingTempFile, forgetTempPath, removeTempFile } from './temp-files.js';
 
 /**
- * Where output bytes go. A file is written to a temporary file beside it and renamed into place
- * by `commit`, so a failed run never leaves a half-written file and never clobbers its input
- * (even when the output path is the input path). stdout is written as it goes.
+ * Where output bytes go. A regular file is written to a temporary file beside it and renamed into
+ * place by `commit`, so a failed run never leaves a half-written file and never clobbers its input
+ * (even when the output path is the input path). stdout, devices and FIFOs are written as it goes.
  */
 export interface ByteSink {
   readonly name: string;
@@ -27,24 +27,70 @@ export class ClosedOutputError extends Error {
   }
 }
 
-class FileSink implements ByteSink {
+/** Where an output path's bytes go: a regular file replaced atomically, or straight into something else. */
+export type OutputTarget =
+  /** Write a temporary file beside `path` and rename it over `path` (a symbolic link's target, resolved). */
+  | { readonly kind: 'replace'; readonly path: string; readonly mode: number }
+  /** A device, a FIFO, a socket: opened and written as it goes, never replaced. */
+  | { readonly kind: 'direct'; readonly path: string };
+
+/** Decides how `file` is written, without changing anything. Errors say what is wrong with the path. */
+export function outputTarget(file: string): OutputTarget {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(file, { throwIfNoEntry: false });
+  } catch (err) {
+    throw ioError(file, err);
+  }
+  if (st === undefined) {
+    // Nothing there, or a symbolic link to nothing: the file is created (at the link's target).
+    const real = danglingTarget(file);
+    checkFolder(file, real);
+    return { kind: 'replace', path: real, mode: 0o666 };
+  }
+  if (st.isDirectory()) throw new TsnormError(`${file}: is a directory, expected an output file`);
+  if (!st.isFile()) return { kind: 'direct', path: file };
+  return { kind: 'replace', path: fs.realpathSync(file), mode: st.mode & 0o777 };
+}
+
+/** Where a path that does not exist would be created: itself, or the end of its chain of links. */
+function danglingTarget(file: string): string {
+  let p = path.resolve(file);
+  for (let hops = 0; hops < 40; hops++) {
+    let link: string;
+    try {
+      link = fs.readlinkSync(p);
+    } catch {
+      return p; // not a link (or not there): this is the path
+    }
+    p = path.resolve(path.dirname(p), link);
+  }
+  throw new TsnormError(`${file}: too many levels of symbolic links`);
+}
+
+function checkFolder(file: string, real: string): void {
+  const dir = path.dirname(real);
+  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  if (st === undefined) throw new TsnormError(`${file}: the folder ${dir} does not exist (create it first)`);
+  if (!st.isDirectory()) throw new TsnormError(`${file}: ${dir} is not a folder`);
+}
+
+/** A regular file written to a temporary file beside it, renamed into place by commit. */
+class ReplacingFileSink implements ByteSink {
   private position = 0;
   private done = false;
 
   private constructor(
     readonly name: string,
+    private readonly target: string,
     private readonly temp: string,
     private readonly fd: number,
   ) {}
 
-  static async create(file: string): Promise<FileSink> {
-    const dir = path.dirname(path.resolve(file));
+  static create(file: string, target: string, mode: number): ReplacingFileSink {
     try {
-      const st = fs.statSync(file, { throwIfNoEntry: false });
-      if (st?.isDirectory()) throw new TsnormError(`${file}: is a directory, expected an output file`);
-      const temp = tempPath(dir, path.basename(file));
-      const fd = fs.openSync(temp, 'wx', st ? st.mode & 0o777 : 0o666);
-      return new FileSink(file, temp, fd);
+      const temp = createSiblingTempFile(target, mode);
+      return new ReplacingFileSink(file, target, temp.path, temp.fd);
     } catch (err) {
       throw ioError(file, err);
     }
@@ -57,13 +103,7 @@ class FileSink implements ByteSink {
   }
 
   writeAt(data: Uint8Array, position: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const step = (off: number): void => {
-        if (off >= data.length) return resolve();
-        fs.write(this.fd, data, off, data.length - off, position + off, (err, n) => (err ? reject(ioError(this.name, err)) : step(off + n)));
-      };
-      step(0);
-    });
+    return writeAllAt(this.fd, data, position, this.name);
   }
 
   async commit(): Promise<void> {
@@ -71,7 +111,7 @@ class FileSink implements ByteSink {
     this.done = true;
     try {
       fs.closeSync(this.fd);
-      fs.renameSync(this.temp, this.name);
+      fs.renameSync(this.temp, this.target);
       forgetTempPath(this.temp);
     } catch (err) {
       await removeTempFile(this.temp);
@@ -85,6 +125,64 @@ class FileSink implements ByteSink {
     try { fs.closeSync(this.fd); } catch { /* closed already */ }
     await removeTempFile(this.temp);
   }
+}
+
+/**
+ * Something that is not a regular file (a device, a FIFO, /dev/stdout): written straight, in
+ * order. It cannot be replaced or taken back, so it is never renamed over or removed.
+ */
+class DirectSink implements ByteSink {
+  private done = false;
+
+  constructor(
+    readonly name: string,
+    private readonly fd: number,
+    private readonly ownsFd = true,
+  ) {}
+
+  static async create(file: string): Promise<DirectSink> {
+    try {
+      // Asynchronous: opening a FIFO waits for its reader, and must not block the process meanwhile.
+      const fd = await new Promise<number>((resolve, reject) => fs.open(file, 'w', (err, f) => (err ? reject(err) : resolve(f))));
+      return new DirectSink(file, fd);
+    } catch (err) {
+      throw ioError(file, err);
+    }
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    return writeAllAt(this.fd, data, null, this.name);
+  }
+
+  async commit(): Promise<void> {
+    this.close();
+  }
+
+  async abort(): Promise<void> {
+    this.close();
+  }
+
+  private close(): void {
+    if (this.done) return;
+    this.done = true;
+    if (!this.ownsFd) return;
+    try { fs.closeSync(this.fd); } catch { /* closed already */ }
+  }
+}
+
+/** Writes all of `data` at `position` (null: the current position), however many calls it takes. */
+function writeAllAt(fd: number, data: Uint8Array, position: number | null, name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (off: number): void => {
+      if (off >= data.length) return resolve();
+      fs.write(fd, data, off, data.length - off, position === null ? null : position + off, (err, n) => {
+        if (!err) return step(off + n);
+        if (err.code === 'EPIPE') return reject(new ClosedOutputError());
+        reject(ioError(name, err));
+      });
+    };
+    step(0);
+  });
 }
 
 class StdoutSink implements ByteSink {
@@ -112,9 +210,21 @@ class StdoutSink implements ByteSink {
   async abort(): Promise<void> {}
 }
 
-/** Opens a path for atomic writing, or `-` for stdout. */
+/**
+ * Opens an output: `-` is stdout; a regular file (or a new one) is written atomically, through
+ * symbolic links; anything else (a device, a FIFO) is written straight, never replaced.
+ */
 export async function openOutput(file: string): Promise<ByteSink> {
-  return file === '-' ? new StdoutSink() : FileSink.create(file);
+  if (file === '-') return new StdoutSink();
+  // The process's own descriptors by name: written through the descriptor itself, since a socket
+  // (as a parent process may give) cannot be opened again by its /proc path.
+  const own = /^\/(?:dev\/(?:(stdout)|(stderr)|fd\/(\d+))|proc\/self\/fd\/(\d+))$/.exec(file);
+  if (own) {
+    const fd = own[1] ? 1 : own[2] ? 2 : Number(own[3] ?? own[4]);
+    return fd === 1 ? new StdoutSink() : new DirectSink(file, fd, false);
+  }
+  const target = outputTarget(file);
+  return target.kind === 'direct' ? DirectSink.create(file) : ReplacingFileSink.create(file, target.path, target.mode);
 }
 
 /** Writes a small text file atomically (stats files). */

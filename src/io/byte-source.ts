@@ -150,6 +150,12 @@ export function ioError(name: string, err: unknown): TsnormError {
     ENOSPC: 'no space left on device',
     EROFS: 'read-only file system',
     EMFILE: 'too many open files',
+    EIO: 'input/output error',
+    EDQUOT: 'disk quota exceeded',
+    EFBIG: 'file too large for this file system',
+    ENAMETOOLONG: 'file name too long',
+    ELOOP: 'too many levels of symbolic links',
+    ENXIO: 'no reader on the other end (a FIFO or device not open for reading)',
   };
   if (err instanceof TsnormError) return err;
   return new TsnormError(`${name}: ${(e.code && why[e.code]) ?? e.message ?? String(err)}`);
