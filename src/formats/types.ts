@@ -13,6 +13,8 @@ export interface SeriesLayout {
   readonly unbatched: boolean;
   /** Element type of the input, as NPY names it ('<f4', '>i2', ...), when it has one. */
   readonly dtype?: string | undefined;
+  /** How messages name instance i when the format has more to say than its index (a CSV id). */
+  describeInstance?(instance: number): string;
 }
 
 /**

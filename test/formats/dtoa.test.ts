@@ -87,17 +87,31 @@ describe('shortest float64 text (Ryu in WebAssembly)', () => {
 });
 
 describe('RowBytes', () => {
-  it('builds UTF-8 text and numbers, and hands them out once', () => {
+  const taken = (out: RowBytes): Buffer => {
+    const bytes = Buffer.from(out.view());
+    out.clear();
+    return bytes;
+  };
+
+  it('builds UTF-8 text and numbers, and starts again empty once cleared', () => {
     const out = new RowBytes();
     out.text('ä,€,');
     out.number(-0.1);
     out.text(',');
     out.number(NaN);
     out.text('x😀', 0, 3);
-    expect(out.take().toString('utf8')).toBe('ä,€,-0.1,x😀');
+    expect(taken(out).toString('utf8')).toBe('ä,€,-0.1,x😀');
     expect(out.length).toBe(0);
     out.text('a,b', 1);
-    expect(out.take().toString('utf8')).toBe(',b');
+    expect(taken(out).toString('utf8')).toBe(',b');
+  });
+
+  it('writes a byte string (one character per byte) as those bytes, not as UTF-8', () => {
+    const out = new RowBytes();
+    const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2c, 0xff, 0x80]).toString('latin1');
+    out.byteString(latin1);
+    out.byteString('x,yz', 1, 3);
+    expect([...taken(out)]).toEqual([0x63, 0x61, 0x66, 0xe9, 0x2c, 0xff, 0x80, 0x2c, 0x79]);
   });
 
   it('grows past its first memory page and keeps what it holds', () => {
@@ -112,7 +126,7 @@ describe('RowBytes', () => {
     }
     const long = 'é'.repeat(100_000);
     out.text(long);
-    expect(out.take().toString('utf8')).toBe(expected.join('\n') + '\n' + long);
+    expect(taken(out).toString('utf8')).toBe(expected.join('\n') + '\n' + long);
   });
 
   it('uses the given formatter instead of the shortest text', () => {
@@ -120,6 +134,6 @@ describe('RowBytes', () => {
     out.number(Math.PI);
     out.text(';');
     out.number(NaN);
-    expect(out.take().toString()).toBe('3.14;');
+    expect(taken(out).toString()).toBe('3.14;');
   });
 });

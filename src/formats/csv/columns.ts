@@ -9,46 +9,103 @@ export interface ColumnOptions {
 }
 
 export interface ResolvedColumns {
-  readonly names: readonly string[];
+  readonly names: ColumnNames;
   /** Column index of each channel, in channel order. */
   readonly channels: readonly number[];
   readonly id: number | undefined;
 }
 
-/** Without a header, columns are named by their 1-based position: "1", "2", ... */
-export function positionalNames(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => String(i + 1));
+/**
+ * The names of a file's columns: its header's cells, or without a header their 1-based
+ * positions "1", "2", ... (made on demand: a wide row may have millions of columns).
+ */
+export class ColumnNames {
+  private index: Map<string, number> | undefined;
+
+  private constructor(
+    readonly count: number,
+    private readonly header: readonly string[] | undefined,
+  ) {}
+
+  static fromHeader(names: readonly string[]): ColumnNames {
+    return new ColumnNames(names.length, names);
+  }
+
+  static positional(count: number): ColumnNames {
+    return new ColumnNames(count, undefined);
+  }
+
+  name(i: number): string {
+    return this.header ? this.header[i]! : String(i + 1);
+  }
+
+  /**
+   * The column named `name` for `flag`; refuses a name that is not there, or that more than one
+   * column has (either could be meant).
+   */
+  find(name: string, flag: string, file: string): number {
+    if (!this.header) {
+      const i = /^[1-9]\d*$/.test(name) ? Number(name) - 1 : -1;
+      if (i >= 0 && i < this.count) return i;
+      throw new TsnormError(`${file}: ${flag}: no column '${name}': without a header, columns are named by position, 1 to ${this.count}`);
+    }
+    this.index ??= this.buildIndex();
+    const i = this.index.get(name);
+    if (i === undefined) throw new TsnormError(`${file}: ${flag}: no column '${name}'; the columns are: ${this.listed()}`);
+    if (i < 0) throw new TsnormError(`${file}: ${flag}: more than one column is named '${name}'; rename them so that each name is unique`);
+    return i;
+  }
+
+  /** Refuses a name used by more than one column among `columns` (channel names must tell channels apart). */
+  checkUnique(columns: readonly number[], file: string): void {
+    if (!this.header) return;
+    const seen = new Set<string>();
+    for (const c of columns) {
+      const n = this.header[c]!;
+      if (seen.has(n)) throw new TsnormError(`${file}: more than one channel column is named '${n}'; rename them, or pick the channels with --channels`);
+      seen.add(n);
+    }
+  }
+
+  /** The names for a message: the first few, and how many there are. */
+  listed(): string {
+    const shown = Array.from({ length: Math.min(this.count, 20) }, (_, i) => this.name(i)).join(', ');
+    return this.count > 20 ? `${shown}, ... (${this.count} columns)` : shown;
+  }
+
+  private buildIndex(): Map<string, number> {
+    const index = new Map<string, number>();
+    this.header!.forEach((n, i) => index.set(n, index.has(n) ? -1 : i));
+    return index;
+  }
 }
 
 /**
  * Which columns are channels: the --channels given, else every column whose first non-missing
  * cell (in the first rows read) is a number, except the id and --keep columns.
  */
-export function resolveColumns(file: string, names: readonly string[], options: ColumnOptions, sample: RecordBatch | null, skipLeading = 0): ResolvedColumns {
-  const index = (name: string, flag: string): number => {
-    const i = names.indexOf(name);
-    if (i < 0) throw new TsnormError(`${file}: ${flag}: no column '${name}'; the columns are: ${names.join(', ')}`);
-    return i;
-  };
+export function resolveColumns(file: string, names: ColumnNames, options: ColumnOptions, sample: RecordBatch | null, skipLeading = 0): ResolvedColumns {
+  const index = (name: string, flag: string): number => names.find(name, flag, file);
   const id = options.id === undefined ? undefined : index(options.id, '--id');
   const keep = new Set((options.keep ?? []).map((k) => index(k, '--keep')));
   let channels: number[];
   if (options.channels) {
     channels = options.channels.map((c) => index(c, '--channels'));
     for (const c of channels) {
-      if (c === id) throw new TsnormError(`${file}: --channels: '${names[c]}' is the --id column`);
-      if (keep.has(c)) throw new TsnormError(`${file}: --channels: '${names[c]}' is also in --keep`);
+      if (c === id) throw new TsnormError(`${file}: --channels: '${names.name(c)}' is the --id column`);
+      if (keep.has(c)) throw new TsnormError(`${file}: --channels: '${names.name(c)}' is also in --keep`);
     }
   } else {
     channels = [];
-    for (let i = skipLeading; i < names.length; i++) {
+    for (let i = skipLeading; i < names.count; i++) {
       if (i === id || keep.has(i)) continue;
       if (sample && isNumericColumn(sample, i)) channels.push(i);
     }
   }
   if (channels.length === 0) {
-    throw new TsnormError(`${file}: no numeric column to normalize (columns: ${names.join(', ')}); name them with --channels`);
+    throw new TsnormError(`${file}: no numeric column to normalize (columns: ${names.listed()}); name them with --channels`);
   }
+  names.checkUnique(channels, file);
   return { names, channels, id };
 }
 

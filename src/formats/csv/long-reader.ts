@@ -2,10 +2,10 @@ import type { Block } from '../../core/block.js';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
-import { type ColumnOptions, resolveColumns } from './columns.js';
-import { parseDecimalAt, parseNumber } from './numbers.js';
+import { shownText } from './byte-text.js';
+import { type ColumnNames, type ColumnOptions, resolveColumns } from './columns.js';
 import type { CsvRowsPayload, CsvShape } from './payload.js';
-import { type RecordBatch, cellText } from './records.js';
+import { type RecordBatch, cellNumber, cellText } from './records.js';
 import { CsvSpill } from './spill.js';
 import { type TextRecords, cellError, startCsv } from './text-records.js';
 
@@ -38,11 +38,13 @@ export class LongCsvReader implements SeriesReader {
   private step = 0;
   private currentId: string | undefined;
   private readonly seenIds = new Map<string, number>();
+  /** The id of each instance so far, for messages. */
+  private readonly instanceIds: string[] = [];
   private lastLine = 0;
 
   private constructor(
     private readonly records: TextRecords,
-    private readonly names: readonly string[],
+    private readonly names: ColumnNames,
     private readonly idColumn: number | undefined,
     channels: readonly number[],
     private firstData: RecordBatch | null,
@@ -53,10 +55,14 @@ export class LongCsvReader implements SeriesReader {
     this.budget = options.budgetBytes ?? DEFAULT_INSTANCE_BUDGET;
     this.layout = {
       channels: channels.length,
-      channelNames: options.header ? channels.map((c) => names[c]!) : undefined,
+      channelNames: options.header ? channels.map((c) => names.name(c)) : undefined,
       unbatched: idColumn === undefined,
+      describeInstance: (i) => {
+        const id = this.instanceIds[i];
+        return id === undefined ? `instance ${i}` : `instance ${i} (id '${shownText(id)}', from line ${this.seenIds.get(id)})`;
+      },
       csv: {
-        layout: 'long', valueColumns: channels, columns: names.length, headerRaw, delimiter: options.delimiter,
+        layout: 'long', valueColumns: channels, columns: names.count, headerRaw, delimiter: options.delimiter,
         terminator: records.splitter.terminator ?? '\n', bom: records.bom,
       },
     };
@@ -74,7 +80,7 @@ export class LongCsvReader implements SeriesReader {
 
   locate(block: Block, channel: number, step: number): string {
     const p = block.payload as CsvRowsPayload;
-    return `line ${p.lines[p.first + step - block.firstStep]}, column '${this.names[this.channels[channel]!]}'`;
+    return `line ${p.lines[p.first + step - block.firstStep]}, column '${this.names.name(this.channels[channel]!)}'`;
   }
 
   close(): Promise<void> {
@@ -164,19 +170,10 @@ export class LongCsvReader implements SeriesReader {
         this.instance++;
         this.step = 0;
       }
-      const raw = batch.unquoted[r] ? undefined : batch.raws[r]!;
-      const spanBase = r * batch.columns * 2;
       for (let k = 0; k < C; k++) {
         const col = this.channels[k]!;
-        // Plain cells are read in place; quoted, missing and unusual ones through parseNumber.
-        const fast = raw === undefined ? undefined : parseDecimalAt(raw, batch.spans[spanBase + col * 2]!, batch.spans[spanBase + col * 2 + 1]!);
-        if (fast !== undefined) {
-          values[r * C + k] = fast;
-          continue;
-        }
-        const text = cellText(batch, r, col);
-        const x = parseNumber(text);
-        if (x === undefined) throw cellError(this.name, batch.lines[r]!, this.names[col]!, `'${text}' is not a number (a channel column; pass it through with --keep, or choose --channels)`);
+        const x = cellNumber(batch, r, col);
+        if (x === undefined) throw cellError(this.name, batch.lines[r]!, this.names.name(col), `'${shownText(cellText(batch, r, col))}' is not a number (a channel column; pass it through with --keep, or choose --channels)`);
         values[r * C + k] = x;
       }
     }
@@ -198,10 +195,11 @@ export class LongCsvReader implements SeriesReader {
     }
     const before = this.seenIds.get(id);
     if (before !== undefined) {
-      throw new TsnormError(`${this.name}: line ${line}: id '${id}' appears again after other ids (its rows began at line ${before}; ` +
-        `line ${this.lastLine} has id '${this.currentId}'); the rows of one instance must be contiguous (sort by id first)`);
+      throw new TsnormError(`${this.name}: line ${line}: id '${shownText(id)}' appears again after other ids (its rows began at line ${before}; ` +
+        `line ${this.lastLine} has id '${shownText(this.currentId ?? '')}'); the rows of one instance must be contiguous (sort by id first)`);
     }
     this.seenIds.set(id, line);
+    this.instanceIds.push(id);
     this.currentId = id;
     this.lastLine = line;
     return true;

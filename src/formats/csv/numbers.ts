@@ -14,9 +14,14 @@ const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 
 /** The cell's number; NaN for a missing value; undefined when the cell is not a number. */
 export function parseNumber(text: string): number | undefined {
-  const x = +text;
-  // Fast path: a plain decimal (Number() also takes hex, binary and '' which need a closer look).
-  if (x === x && text.length > 0 && text.charCodeAt(0) !== 48 /* 0x.. 0b.. 0o.. */ && x !== 0) return x;
+  // Fast path: Number() agrees with a decimal reading when the text starts with 1-9, a sign or a
+  // point. Number() also reads '0x10', '0b1', '0o7' (after blanks too) and '' as numbers: those
+  // start otherwise and take the strict path.
+  const c = text.charCodeAt(0);
+  if ((c >= 49 && c <= 57) || c === 45 || c === 43 || c === 46) {
+    const x = +text;
+    if (x === x) return x;
+  }
   const t = text.trim();
   if (MISSING.has(t)) return NaN;
   const inf = INFINITE[t];

@@ -1,5 +1,6 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { TsnormError } from '../../errors.js';
+import { parseDecimalAt, parseNumber } from './numbers.js';
 
 /**
  * Records of a delimited text, found in chunks as they arrive: a pure state machine (no I/O).
@@ -29,8 +30,28 @@ export function cellText(batch: RecordBatch, r: number, i: number): string {
   return batch.raws[r]!.slice(batch.spans[k]!, batch.spans[k + 1]!);
 }
 
+/**
+ * The number in record r, column i; NaN for a missing value; undefined when it is not a number.
+ * Plain cells are read in place; quoted, missing and unusual ones through parseNumber.
+ */
+export function cellNumber(batch: RecordBatch, r: number, i: number): number | undefined {
+  if (batch.unquoted[r] === undefined) {
+    const k = (r * batch.columns + i) * 2;
+    const x = parseDecimalAt(batch.raws[r]!, batch.spans[k]!, batch.spans[k + 1]!);
+    if (x !== undefined) return x;
+  }
+  return parseNumber(cellText(batch, r, i));
+}
+
 export class RecordSplitter {
-  private carry = '';
+  /**
+   * Text of the record under way (no complete record in it yet), in pieces: joined once when the
+   * record completes, so a line of any length costs time linear in its length.
+   */
+  private carry: string[] = [];
+  /** Whether the carried text contains a quote, and whether it ends inside a quoted field. */
+  private carryHasQuote = false;
+  private carryInQuotes = false;
   private line = 1;
   /** Line terminator of the first record: '\r\n' or '\n'. */
   terminator: '\n' | '\r\n' | undefined;
@@ -45,20 +66,41 @@ export class RecordSplitter {
 
   /** Complete records in `text` (appended to what was left over); the rest waits for more. */
   push(text: string): RecordBatch {
-    this.carry += text;
-    return this.split(false);
+    const end = this.completeEnd(text);
+    if (end < 0) {
+      // No record ends in this text: keep it, having looked at each of its characters once.
+      if (text.length > 0) this.carry.push(text);
+      return this.split('', false);
+    }
+    // One join, one flat copy (a + would make a rope that is copied again when flattened).
+    if (this.carry.length > 0) this.carry.push(text.slice(0, end));
+    const region = this.carry.length > 0 ? this.takeCarry() : text.slice(0, end);
+    this.keep(text.slice(end));
+    return this.split(region, false);
   }
 
   /** The last record, at the end of the input. */
   finish(): RecordBatch {
-    return this.split(true);
+    return this.split(this.takeCarry(), true);
   }
 
-  private split(atEnd: boolean): RecordBatch {
-    const text = this.carry;
-    const end = atEnd ? text.length : this.completeEnd(text);
-    this.carry = text.slice(end);
-    const region = text.slice(0, end);
+  private takeCarry(): string {
+    const text = this.carry.length === 1 ? this.carry[0]! : this.carry.join('');
+    this.carry = [];
+    this.carryHasQuote = false;
+    this.carryInQuotes = false;
+    return text;
+  }
+
+  private keep(rest: string): void {
+    if (rest.length === 0) return;
+    this.carry.push(rest);
+    const quote = rest.indexOf(this.quote) >= 0;
+    this.carryHasQuote = quote;
+    this.carryInQuotes = quote && quoteParity(rest, 0, rest.length);
+  }
+
+  private split(region: string, atEnd: boolean): RecordBatch {
     const batch: RecordBatch = { count: 0, raws: [], lines: [], spans: new Int32Array(0), unquoted: [], columns: this.columns };
     if (region.length === 0) return batch;
     if (region.indexOf(this.quote) < 0) this.splitPlain(region, atEnd, batch);
@@ -66,17 +108,26 @@ export class RecordSplitter {
     return batch;
   }
 
-  /** End of the last complete record: after the last newline outside quotes. */
+  /**
+   * Where the last complete record in `text` ends (after its newline, outside quotes), given the
+   * carried text before it; -1 when none ends in it. Updates the carried quote state when none does.
+   */
   private completeEnd(text: string): number {
-    const lastNl = text.lastIndexOf('\n');
-    if (lastNl < 0) return 0;
-    if (text.indexOf(this.quote) < 0) return lastNl + 1;
-    let inQuotes = false;
-    let end = 0;
+    const firstQuote = text.indexOf(this.quote);
+    if (firstQuote < 0 && !this.carryHasQuote) {
+      const lastNl = text.lastIndexOf('\n');
+      return lastNl < 0 ? -1 : lastNl + 1;
+    }
+    let inQuotes = this.carryInQuotes;
+    let end = -1;
     for (let i = 0; i < text.length; i++) {
       const ch = text.charCodeAt(i);
       if (ch === 34) inQuotes = !inQuotes;
       else if (ch === 10 && !inQuotes) end = i + 1;
+    }
+    if (end < 0) {
+      this.carryHasQuote ||= firstQuote >= 0;
+      this.carryInQuotes = inQuotes;
     }
     return end;
   }
@@ -201,6 +252,13 @@ function quotedSpans(raw: string, delimiter: string, spans: Int32Array, k: numbe
   }
   spans[k++] = cellStart;
   spans[k++] = raw.length;
+}
+
+/** Whether text[from, to) leaves a quoted field open (an odd number of quotes). */
+function quoteParity(text: string, from: number, to: number): boolean {
+  let open = false;
+  for (let i = text.indexOf('"', from); i >= 0 && i < to; i = text.indexOf('"', i + 1)) open = !open;
+  return open;
 }
 
 /** Position of the quote left open at the end of `text`. */

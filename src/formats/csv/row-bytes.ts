@@ -8,7 +8,7 @@ const encoder = new TextEncoder();
 /**
  * Output text built as UTF-8 bytes, numbers included: they are written by the Ryu module straight
  * into its memory, which holds this buffer, so no string is made per number. Text is copied in
- * char by char while it is ASCII. `take` hands the bytes out as a Buffer of their own.
+ * char by char while it is ASCII.
  */
 export class RowBytes {
   private readonly ryu: ShortestModule;
@@ -16,7 +16,7 @@ export class RowBytes {
   private bytes: Uint8Array;
   private pos: number;
 
-  /** `format` replaces the shortest text (e.g. --precision); it must return '' for NaN. */
+  /** `format` replaces the shortest text (e.g. --precision); it must return '' for NaN; its text is ASCII. */
   constructor(private readonly format?: (x: number) => string) {
     this.ryu = shortestModule();
     this.start = this.ryu.heapStart();
@@ -28,7 +28,7 @@ export class RowBytes {
     return this.pos - this.start;
   }
 
-  /** s[from, to) as UTF-8. */
+  /** Unicode text s[from, to), as UTF-8. */
   text(s: string, from = 0, to = s.length): void {
     if (this.pos + (to - from) * 3 > this.bytes.length) this.grow((to - from) * 3);
     const b = this.bytes;
@@ -44,21 +44,37 @@ export class RowBytes {
     this.pos = p;
   }
 
+  /** A byte string's s[from, to) (one character per byte, as the CSV reader holds text): its bytes. */
+  byteString(s: string, from = 0, to = s.length): void {
+    if (this.pos + (to - from) > this.bytes.length) this.grow(to - from);
+    const b = this.bytes;
+    let p = this.pos;
+    for (let i = from; i < to; i++) b[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
   /** x as String(x) writes it (or as `format` does); NaN as nothing. */
   number(x: number): void {
     if (this.format) {
-      this.text(this.format(x));
+      this.byteString(this.format(x));
       return;
     }
     if (this.pos + NUMBER_ROOM > this.bytes.length) this.grow(NUMBER_ROOM);
     this.pos = this.ryu.writeShortest(x, this.pos);
   }
 
-  /** The bytes so far, copied out; the buffer starts again empty. */
-  take(): Buffer {
-    const out = Buffer.from(this.bytes.subarray(this.start, this.pos));
+  /**
+   * The bytes so far, in place (no copy): valid until this buffer is written to again. Sinks are
+   * done with what they were given when their write resolves, so the writer awaits the write and
+   * then calls clear().
+   */
+  view(): Uint8Array {
+    return this.bytes.subarray(this.start, this.pos);
+  }
+
+  /** Empties the buffer (after the bytes of view() were written). */
+  clear(): void {
     this.pos = this.start;
-    return out;
   }
 
   private grow(need: number): void {

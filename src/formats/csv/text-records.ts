@@ -1,6 +1,7 @@
 import { TsnormError } from '../../errors.js';
 import { type ByteSource, readFully } from '../../io/byte-source.js';
-import { positionalNames } from './columns.js';
+import { shownText } from './byte-text.js';
+import { ColumnNames } from './columns.js';
 import { type RecordBatch, RecordSplitter, cellText } from './records.js';
 
 /**
@@ -11,8 +12,12 @@ import { type RecordBatch, RecordSplitter, cellText } from './records.js';
 const READ_BYTES = 64 << 10;
 
 /**
- * Batches of records from a byte source, decoded as UTF-8 (a BOM is noted and dropped). A read
- * returns what has arrived, so from a pipe each batch holds the complete rows available now.
+ * Batches of records from a byte source. Text is kept as bytes: each byte becomes one character
+ * (latin1 decoding, a plain copy), so UTF-8, Latin-1 or any other ASCII-compatible encoding
+ * passes through byte for byte, and numbers, delimiters and quotes are found all the same. Names
+ * and values shown to people are decoded as UTF-8 where they are valid UTF-8 (see byte-text.ts).
+ * A UTF-8 BOM is noted and dropped. A read returns what has arrived, so from a pipe each batch
+ * holds the complete rows available now.
  */
 export class TextRecords {
   readonly splitter: RecordSplitter;
@@ -22,7 +27,6 @@ export class TextRecords {
    * so the order in which statistics are merged, do not depend on how a pipe delivered the data.
    */
   private readonly fillReads: boolean;
-  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   /** Two buffers: the next read fills one while the rows of the other are being split and used. */
   private buf = new Uint8Array(READ_BYTES);
   private spare = new Uint8Array(READ_BYTES);
@@ -71,17 +75,21 @@ export class TextRecords {
         this.ahead = this.readInto(this.buf);
         this.ahead.catch(() => undefined);
       }
-      let text: string;
+      let text = '';
       if (n === 0) {
         this.ended = true;
-        text = this.decoder.decode();
       } else {
         let bytes = this.spare.subarray(0, n);
-        if (this.first && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-          this.bom = true;
-          bytes = bytes.subarray(3);
+        if (this.first) {
+          refuseNonText(this.name, bytes);
+          if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+            this.bom = true;
+            bytes = bytes.subarray(3);
+          }
         }
-        text = this.decoder.decode(bytes, { stream: true });
+        const nul = bytes.indexOf(0);
+        if (nul >= 0) throw binaryError(this.name, this.position - n + (n - bytes.length) + nul);
+        text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
       }
       this.first = false;
       const batch = this.ended ? this.finish(text) : this.splitter.push(text);
@@ -111,6 +119,20 @@ export function cellError(name: string, line: number, column: string, what: stri
   return new TsnormError(`${name}: line ${line}, column '${column}': ${what}`);
 }
 
+function binaryError(name: string, offset: number): TsnormError {
+  return new TsnormError(`${name}: byte ${offset}: a NUL byte: this is binary data, not CSV/TSV text (give the format with --from if it is NPY or Arrow)`);
+}
+
+/** Inputs that are recognisably not CSV text: say what they are instead of parsing them. */
+function refuseNonText(name: string, head: Uint8Array): void {
+  const starts = (...b: number[]) => b.every((x, i) => head[i] === x);
+  if (starts(0xff, 0xfe) || starts(0xfe, 0xff)) {
+    throw new TsnormError(`${name}: UTF-16 text: tsnorm reads CSV/TSV in UTF-8 or another ASCII-compatible encoding (convert it first: iconv -f UTF-16 -t UTF-8)`);
+  }
+  if (starts(0x50, 0x41, 0x52, 0x31)) throw new TsnormError(`${name}: a Parquet file: Parquet is not supported (supported: npy, csv, tsv; convert it to CSV or NPY first)`);
+  if (starts(0x50, 0x4b, 0x03, 0x04)) throw new TsnormError(`${name}: a zip archive (an .npz?): not supported; extract the .npy or .csv inside it first`);
+}
+
 /** The rows after the first `k` of a batch. */
 export function dropRecords(b: RecordBatch, k: number): RecordBatch {
   return {
@@ -119,10 +141,13 @@ export function dropRecords(b: RecordBatch, k: number): RecordBatch {
   };
 }
 
-/** An opened CSV input: its column names and header, and the first rows of data (for sniffing). */
+/**
+ * An opened CSV input: its column names (as text, for matching flags and for messages), its
+ * header (as bytes, to write back), and the first rows of data (for sniffing).
+ */
 export interface CsvStart {
   readonly records: TextRecords;
-  readonly names: string[];
+  readonly names: ColumnNames;
   readonly headerRaw: string | undefined;
   readonly first: RecordBatch | null;
 }
@@ -135,8 +160,8 @@ export async function startCsv(source: ByteSource, delimiter: string, header: bo
   const records = new TextRecords(source, delimiter, !live);
   const batch = await records.next();
   if (!batch) throw new TsnormError(`${source.name}: empty input: expected ${header ? 'a header row' : 'rows of numbers'}`);
-  if (!header) return { records, names: positionalNames(batch.columns), headerRaw: undefined, first: batch };
-  const names = Array.from({ length: batch.columns }, (_, i) => cellText(batch, 0, i));
+  if (!header) return { records, names: ColumnNames.positional(batch.columns), headerRaw: undefined, first: batch };
+  const names = ColumnNames.fromHeader(Array.from({ length: batch.columns }, (_, i) => shownText(cellText(batch, 0, i))));
   const first = batch.count > 1 ? dropRecords(batch, 1) : await records.next();
   return { records, names, headerRaw: batch.raws[0], first };
 }

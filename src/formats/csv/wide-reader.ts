@@ -2,9 +2,11 @@ import type { Block } from '../../core/block.js';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
+import { shownText } from './byte-text.js';
+import type { ColumnNames } from './columns.js';
 import { parseNumber } from './numbers.js';
 import type { CsvRowsPayload, CsvShape } from './payload.js';
-import { type RecordBatch, cellText } from './records.js';
+import { type RecordBatch, cellNumber, cellText } from './records.js';
 import { type TextRecords, cellError, startCsv } from './text-records.js';
 
 export interface WideCsvOptions {
@@ -25,25 +27,29 @@ export class WideCsvReader implements SeriesReader {
   readonly layout: SeriesLayout & { readonly csv: CsvShape };
   private readonly channels: number;
   private readonly steps: number;
+  private readonly hasHeader: boolean;
   private instance = 0;
-  private pending: { raw: string; line: number; spans: Int32Array; values: Float64Array }[] = [];
+  /** Rows of the instance under way, and its values (C x L, filled as its rows arrive). */
+  private pending: { raw: string; line: number; spans: Int32Array }[] = [];
+  private values = new Float64Array(0);
 
   private constructor(
     private readonly records: TextRecords,
-    private readonly names: readonly string[],
+    private readonly names: ColumnNames,
     private readonly valueColumns: readonly number[],
     private firstData: RecordBatch | null,
     headerRaw: string | undefined,
     options: WideCsvOptions,
   ) {
     this.channels = options.numChannels ?? 1;
+    this.hasHeader = options.header;
     this.steps = valueColumns.length;
     this.layout = {
       channels: this.channels,
       steps: this.steps,
       unbatched: false,
       csv: {
-        layout: 'wide', valueColumns, columns: names.length, headerRaw, delimiter: options.delimiter,
+        layout: 'wide', valueColumns, columns: names.count, headerRaw, delimiter: options.delimiter,
         terminator: records.splitter.terminator ?? '\n', bom: records.bom,
       },
     };
@@ -56,22 +62,18 @@ export class WideCsvReader implements SeriesReader {
   static async open(source: ByteSource, options: WideCsvOptions): Promise<WideCsvReader> {
     const { records, names, headerRaw, first } = await startCsv(source, options.delimiter, options.header, options.live ?? false);
     const keep = new Set<number>();
-    for (const k of options.keep ?? []) {
-      const i = names.indexOf(k);
-      if (i < 0) throw new TsnormError(`${source.name}: --keep: no column '${k}'; the columns are: ${names.join(', ')}`);
-      keep.add(i);
-    }
+    for (const k of options.keep ?? []) keep.add(names.find(k, '--keep', source.name));
     // Leading columns pass through while they are kept or not numeric in the first rows.
     let lead = 0;
-    while (lead < names.length && (keep.has(lead) || (first !== null && !numericInSample(first, lead)))) lead++;
-    if (lead === names.length) throw new TsnormError(`${source.name}: no numeric column: the wide layout needs time steps as numeric columns (columns: ${names.join(', ')})`);
-    const valueColumns = Array.from({ length: names.length - lead }, (_, i) => lead + i);
+    while (lead < names.count && (keep.has(lead) || (first !== null && !numericInSample(first, lead)))) lead++;
+    if (lead === names.count) throw new TsnormError(`${source.name}: no numeric column: the wide layout needs time steps as numeric columns (columns: ${names.listed()})`);
+    const valueColumns = Array.from({ length: names.count - lead }, (_, i) => lead + i);
     return new WideCsvReader(records, names, valueColumns, first, headerRaw, options);
   }
 
   locate(block: Block, channel: number, step: number): string {
     const p = block.payload as CsvRowsPayload;
-    return `line ${p.lines[p.first + channel - block.firstChannel]}, column '${this.names[this.valueColumns[step]!]}'`;
+    return `line ${p.lines[p.first + channel - block.firstChannel]}, column '${this.names.name(this.valueColumns[step]!)}'`;
   }
 
   close(): Promise<void> {
@@ -88,7 +90,9 @@ export class WideCsvReader implements SeriesReader {
     }
     if (this.pending.length > 0) {
       const last = this.pending[this.pending.length - 1]!;
-      throw new TsnormError(`${this.name}: line ${last.line}: the input ends within an instance: ${this.pending.length} row(s) of the ${this.channels} that --num-channels ${this.channels} groups into one`);
+      // The usual cause: a file without a header read with one, so one row is missing.
+      const hint = this.hasHeader ? '; if the first line is data, not column names, add --no-header' : '';
+      throw new TsnormError(`${this.name}: line ${last.line}: the input ends within an instance: ${this.pending.length} row(s) of the ${this.channels} that --num-channels ${this.channels} groups into one${hint}`);
     }
   }
 
@@ -102,16 +106,18 @@ export class WideCsvReader implements SeriesReader {
     const L = this.steps;
     const out: Block[] = [];
     for (let r = 0; r < batch.count; r++) {
-      const values = new Float64Array(L);
+      // Rows are parsed straight into their instance's array: a row may hold millions of steps.
+      const c = this.pending.length;
+      if (c === 0) this.values = new Float64Array(this.channels * L);
+      const values = this.values;
       for (let t = 0; t < L; t++) {
         const col = this.valueColumns[t]!;
-        const text = cellText(batch, r, col);
-        const x = parseNumber(text);
-        if (x === undefined) throw cellError(this.name, batch.lines[r]!, this.names[col]!, `'${text}' is not a number (time steps must be numeric)`);
-        values[t] = x;
+        const x = cellNumber(batch, r, col);
+        if (x === undefined) throw cellError(this.name, batch.lines[r]!, this.names.name(col), `'${shownText(cellText(batch, r, col))}' is not a number (time steps must be numeric)`);
+        values[c * L + t] = x;
       }
       const k = r * batch.columns * 2;
-      this.pending.push({ raw: batch.raws[r]!, line: batch.lines[r]!, spans: batch.spans.slice(k, k + batch.columns * 2), values });
+      this.pending.push({ raw: batch.raws[r]!, line: batch.lines[r]!, spans: batch.spans.subarray(k, k + batch.columns * 2) });
       if (this.pending.length === this.channels) out.push(this.completeInstance(batch.columns));
     }
     return out;
@@ -121,15 +127,14 @@ export class WideCsvReader implements SeriesReader {
     const rows = this.pending;
     this.pending = [];
     const L = this.steps;
-    const values = new Float64Array(rows.length * L);
-    const spans = new Int32Array(rows.length * columns * 2);
-    rows.forEach((row, c) => {
-      values.set(row.values, c * L);
-      spans.set(row.spans, c * columns * 2);
-    });
+    let spans = rows[0]!.spans;
+    if (rows.length > 1) {
+      spans = new Int32Array(rows.length * columns * 2);
+      rows.forEach((row, c) => spans.set(row.spans, c * columns * 2));
+    }
     const payload: CsvRowsPayload = { kind: 'csv-rows', raws: rows.map((r) => r.raw), lines: rows.map((r) => r.line), spans, columns, first: 0 };
     return {
-      instance: this.instance++, values, offset: 0, channelStride: L, stepStride: 1,
+      instance: this.instance++, values: this.values, offset: 0, channelStride: L, stepStride: 1,
       firstChannel: 0, channelCount: this.channels, firstStep: 0, stepCount: L, payload,
     };
   }

@@ -31,8 +31,9 @@ export class CsvWriter implements SeriesWriter {
   private channels = 0;
   private unbatched = false;
   private terminator = '\n';
-  /** Value cells in the order they appear in a row: [index of the value, column]. */
-  private cellOrder: [number, number][] = [];
+  /** Value cells in the order they appear in a row: the index of each value, and its column. */
+  private orderValue = new Int32Array(0);
+  private orderColumn = new Int32Array(0);
 
   constructor(
     private readonly sink: ByteSink,
@@ -54,9 +55,12 @@ export class CsvWriter implements SeriesWriter {
     if (shape) {
       this.shape = shape;
       this.terminator = shape.terminator;
-      this.cellOrder = shape.valueColumns.map((col, k): [number, number] => [k, col]).sort((a, b) => a[1] - b[1]);
+      // Typed arrays, not pairs: a wide row may have millions of value cells.
+      const cols = shape.valueColumns;
+      this.orderValue = Int32Array.from(cols.keys()).sort((a, b) => cols[a]! - cols[b]!);
+      this.orderColumn = this.orderValue.map((k) => cols[k]!);
       if (shape.bom) this.out.text('\uFEFF');
-      if (shape.headerRaw !== undefined && header) this.out.text(this.redelimit(shape.headerRaw, null) + this.terminator);
+      if (shape.headerRaw !== undefined && header) this.out.byteString(this.redelimit(shape.headerRaw, null) + this.terminator);
     } else if (header) {
       const names = layout.channelNames ?? Array.from({ length: layout.channels }, (_, c) => `c${c}`);
       this.out.text([...(layout.unbatched ? [] : ['id']), 't', ...names].join(this.options.delimiter) + '\n');
@@ -65,7 +69,7 @@ export class CsvWriter implements SeriesWriter {
 
   async write(blocks: readonly Block[]): Promise<void> {
     for (const b of blocks) {
-      if (isCsvRows(b.payload) && this.shape) this.rewriteRows(b);
+      if (isCsvRows(b.payload) && this.shape) await this.rewriteRows(b);
       else this.generateRows(b);
       if (this.out.length >= FLUSH_BYTES) await this.flush();
     }
@@ -84,11 +88,12 @@ export class CsvWriter implements SeriesWriter {
 
   private async flush(): Promise<void> {
     if (this.out.length === 0) return;
-    await this.sink.write(this.out.take());
+    await this.sink.write(this.out.view());
+    this.out.clear();
   }
 
   /** The block's rows with their value cells replaced. */
-  private rewriteRows(b: Block): void {
+  private async rewriteRows(b: Block): Promise<void> {
     const p = b.payload;
     if (!isCsvRows(p) || !this.shape) return;
     const long = this.shape.layout === 'long';
@@ -97,7 +102,7 @@ export class CsvWriter implements SeriesWriter {
     const cellStride = long ? b.channelStride : b.stepStride;
     const sameDelimiter = this.options.delimiter === this.shape.delimiter;
     const { values, offset } = b;
-    const order = this.cellOrder;
+    const { orderValue, orderColumn } = this;
     const out = this.out;
     const delimiter = this.options.delimiter;
     const terminator = this.terminator;
@@ -109,20 +114,24 @@ export class CsvWriter implements SeriesWriter {
       if (sameDelimiter) {
         let pos = 0;
         let prev = -2;
-        for (const [k, col] of order) {
+        for (let j = 0; j < orderValue.length; j++) {
+          const k = orderValue[j]!;
+          const col = orderColumn[j]!;
           // Between adjacent value cells there is exactly one delimiter: no need to cut it out.
-          if (col === prev + 1) out.text(delimiter);
-          else out.text(raw, pos, p.spans[base + col * 2]!);
+          if (col === prev + 1) out.byteString(delimiter);
+          else out.byteString(raw, pos, p.spans[base + col * 2]!);
           out.number(values[at + k * cellStride]!);
           pos = p.spans[base + col * 2 + 1]!;
           prev = col;
+          // A wide row may have millions of cells: its text goes out in pieces, not all at once.
+          if ((j & 0xffff) === 0xffff && out.length >= FLUSH_BYTES) await this.flush();
         }
-        out.text(raw, pos);
+        out.byteString(raw, pos);
       } else {
-        const replaced = new Map(order.map(([k, col]) => [col, this.format(values[at + k * cellStride]!)]));
-        out.text(this.redelimit(raw, { spans: p.spans, base, columns: p.columns, replaced }));
+        const replaced = new Map(Array.from(orderValue, (k, j) => [orderColumn[j]!, this.format(values[at + k * cellStride]!)]));
+        out.byteString(this.redelimit(raw, { spans: p.spans, base, columns: p.columns, replaced }));
       }
-      out.text(terminator);
+      out.byteString(terminator);
     }
   }
 
@@ -148,7 +157,10 @@ export class CsvWriter implements SeriesWriter {
     }
   }
 
-  /** A row rebuilt with the output delimiter; cells that would then be ambiguous are quoted. */
+  /**
+   * A row rebuilt with the output delimiter: each cell's value (unquoted), quoted again only
+   * where the new dialect needs it (a delimiter, quote or line break inside).
+   */
   private redelimit(raw: string, cells: { spans: Int32Array; base: number; columns: number; replaced: Map<number, string> } | null): string {
     if (!this.shape || this.options.delimiter === this.shape.delimiter) return raw;
     const out: string[] = [];
@@ -156,11 +168,22 @@ export class CsvWriter implements SeriesWriter {
     const base = cells?.base ?? 0;
     const columns = cells?.columns ?? spans.length / 2;
     for (let i = 0; i < columns; i++) {
-      const v = cells?.replaced.get(i) ?? raw.slice(spans[base + i * 2]!, spans[base + i * 2 + 1]!);
-      out.push(v.includes(this.options.delimiter) && !v.startsWith('"') ? `"${v.replace(/"/g, '""')}"` : v);
+      const v = cells?.replaced.get(i) ?? unquote(raw.slice(spans[base + i * 2]!, spans[base + i * 2 + 1]!));
+      out.push(quoteIfNeeded(v, this.options.delimiter));
     }
     return out.join(this.options.delimiter);
   }
+}
+
+/** The value of a raw cell: without its enclosing quotes, doubled quotes made single. */
+function unquote(cell: string): string {
+  if (cell.length >= 2 && cell.startsWith('"') && cell.endsWith('"')) return cell.slice(1, -1).replace(/""/g, '"');
+  return cell;
+}
+
+/** A value as a cell: quoted (RFC 4180) when it holds the delimiter, a quote or a line break. */
+function quoteIfNeeded(value: string, delimiter: string): string {
+  return value.includes(delimiter) || /["\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 /** Spans of the cells of a header row (quote-aware). */

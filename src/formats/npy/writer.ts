@@ -31,6 +31,7 @@ export class NpyWriter implements SeriesWriter {
   /** The time-major instance being collected: its rows, C values each. */
   private collecting: { instance: number; rows: Float64Array; steps: number } | null = null;
   private lengthKnown = false;
+  private describe: ((instance: number) => string) | undefined;
   private sink: ByteSink;
   private readonly buffers = [new Uint8Array(new ArrayBuffer(CHUNK_BYTES)), new Uint8Array(new ArrayBuffer(CHUNK_BYTES))];
   private inFlight: (Promise<void> | null)[] = [null, null];
@@ -63,6 +64,7 @@ export class NpyWriter implements SeriesWriter {
 
   async start(layout: SeriesLayout): Promise<void> {
     this.channels = layout.channels;
+    this.describe = layout.describeInstance?.bind(layout);
     this.steps = layout.steps;
     this.unbatched = layout.unbatched;
     this.lengthKnown = layout.steps !== undefined;
@@ -147,7 +149,8 @@ export class NpyWriter implements SeriesWriter {
     const L = pending.steps;
     if (this.steps === undefined) this.steps = L;
     if (L !== this.steps) {
-      throw new TsnormError(`${this.name}: NPY needs instances of equal length: instance 0 has ${this.steps} steps, instance ${pending.instance} has ${L} ` +
+      const name = (i: number): string => this.describe?.(i) ?? `instance ${i}`;
+      throw new TsnormError(`${this.name}: NPY needs instances of equal length: ${name(0)} has ${this.steps} steps, ${name(pending.instance)} has ${L} ` +
         '(write CSV instead, or cut the series to one length)');
     }
     const C = this.channels;
