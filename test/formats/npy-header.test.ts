@@ -1,0 +1,105 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { MAX_HEADER_BYTES, NpyHeaderError, headerLength, parseHeader } from '../../src/formats/npy/header.js';
+import { NpyReader } from '../../src/formats/npy/reader.js';
+import { StreamSource } from '../../src/io/byte-source.js';
+import { handMadeNpy, headerDict } from '../helpers/hand-made-npy.js';
+
+function refusal(bytes: Uint8Array): string {
+  try {
+    parseHeader(bytes);
+  } catch (err) {
+    expect(err).toBeInstanceOf(NpyHeaderError);
+    return (err as Error).message;
+  }
+  throw new Error('parseHeader accepted the header');
+}
+
+describe('NPY header: shape dimensions', () => {
+  it.each([
+    ['(-3, -100)', 'dimension 0 of the shape is -3'],
+    ['(3, -1)', 'dimension 1 of the shape is -1'],
+    ['(-1, -3, 100)', 'dimension 0 of the shape is -1'],
+    ['(99999999999999999999, 1)', 'dimension 0 of the shape is 99999999999999999999'],
+  ])('refuses %s', (shape, message) => {
+    const text = refusal(handMadeNpy(headerDict(shape)));
+    expect(text).toContain(message);
+    expect(text).toContain('whole number');
+  });
+
+  it('shows a dimension of a million digits shortened', () => {
+    const text = refusal(handMadeNpy(headerDict(`(${'9'.repeat(1_000_000)}, 1)`), { major: 2 }));
+    expect(text).toContain('dimension 0 of the shape is 99999999999999999999... (1000000 digits)');
+    expect(text.length).toBeLessThan(200);
+  });
+
+  it('still reads zero and Python 2 long dimensions', () => {
+    expect(parseHeader(handMadeNpy(headerDict('(0, 3L, 50)'))).shape).toEqual([0, 3, 50]);
+  });
+});
+
+describe('NPY header: nesting', () => {
+  it('refuses a header nested 200,000 deep without overflowing the stack', () => {
+    expect(refusal(handMadeNpy(headerDict('('.repeat(200_000)), { major: 2 }))).toContain('nested deeper than 32');
+  });
+
+  it('parses 32 levels (the dict and 31 tuples) and refuses 33', () => {
+    // 32 levels parse; the shape is then the wrong kind of value, which is a different message.
+    expect(refusal(handMadeNpy(headerDict(`${'('.repeat(31)}${')'.repeat(31)}`)))).toContain("no 'shape' tuple of integers");
+    expect(refusal(handMadeNpy(headerDict(`${'('.repeat(32)}${')'.repeat(32)}`)))).toContain('nested deeper than 32');
+  });
+});
+
+describe('NPY header: versions', () => {
+  it.each([[1, 5], [2, 1], [3, 255]])('refuses version %i.%i', (major, minor) => {
+    const bytes = handMadeNpy(headerDict('(3, 100)'), { major, minor });
+    expect(refusal(bytes)).toContain(`unsupported NPY format version ${major}.${minor} (supported: 1.0, 2.0, 3.0)`);
+  });
+
+  it.each([1, 2, 3])('reads version %i.0', (major) => {
+    expect(parseHeader(handMadeNpy(headerDict('(3, 100)'), { major })).version).toBe(major);
+  });
+});
+
+describe('NPY header: what follows the dict', () => {
+  it.each([
+    [' garbage\n', '"garbage"'],
+    ['{}\n', '"{}"'],
+    [',\n', '","'],
+    ['\n\n\x00', '"\\u0000"'],
+  ])('refuses %j after the dict', (padding, shown) => {
+    const text = refusal(handMadeNpy(headerDict('(3, 100)'), { padding }));
+    expect(text).toContain('unexpected text after the header dict');
+    expect(text).toContain(shown);
+  });
+
+  it('accepts the padding numpy and other writers use: spaces, tabs, a final newline', () => {
+    for (const padding of ['\n', '   \n', ' \t \r\n', '']) {
+      expect(parseHeader(handMadeNpy(headerDict('(3, 100)'), { padding })).shape).toEqual([3, 100]);
+    }
+  });
+});
+
+describe('NPY header: length', () => {
+  const preamble = (major: number, length: number) => {
+    const b = Buffer.alloc(12);
+    b.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, major, 0]);
+    b.writeUInt32LE(length, 8);
+    return b;
+  };
+
+  it.each([0xffffffff, MAX_HEADER_BYTES])('refuses a v2 header declaring %i bytes, before reading it', (length) => {
+    expect(() => headerLength(preamble(2, length))).toThrow(NpyHeaderError);
+    expect(() => headerLength(preamble(2, length))).toThrow(`NPY header of ${12 + length} bytes is implausibly large (at most ${MAX_HEADER_BYTES})`);
+  });
+
+  it('accepts the longest v1 header and a v3 header just under the cap', () => {
+    expect(headerLength(preamble(1, 0xffff))).toBe(10 + 0xffff);
+    expect(headerLength(preamble(3, MAX_HEADER_BYTES - 12))).toBe(MAX_HEADER_BYTES);
+  });
+
+  it('the reader refuses a 2 MiB header length from a pipe without waiting for the bytes', async () => {
+    const source = new StreamSource('<pipe>', Readable.from([Buffer.from(preamble(2, 2 << 20))]));
+    await expect(NpyReader.open(source)).rejects.toThrow(`<pipe>: NPY header of ${12 + (2 << 20)} bytes is implausibly large`);
+  });
+});
