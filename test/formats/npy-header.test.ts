@@ -1,9 +1,16 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TsnormError } from '../../src/errors.js';
 import { MAX_HEADER_BYTES, NpyHeaderError, headerLength, parseHeader } from '../../src/formats/npy/header.js';
-import { NpyReader } from '../../src/formats/npy/reader.js';
-import { StreamSource } from '../../src/io/byte-source.js';
+import { MAX_CHANNELS, NpyReader } from '../../src/formats/npy/reader.js';
+import { StreamSource, openInput } from '../../src/io/byte-source.js';
+import { tempDir } from '../helpers/cli.js';
 import { handMadeNpy, headerDict } from '../helpers/hand-made-npy.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
 
 function refusal(bytes: Uint8Array): string {
   try {
@@ -102,4 +109,53 @@ describe('NPY header: length', () => {
     const source = new StreamSource('<pipe>', Readable.from([Buffer.from(preamble(2, 2 << 20))]));
     await expect(NpyReader.open(source)).rejects.toThrow(`<pipe>: NPY header of ${12 + (2 << 20)} bytes is implausibly large`);
   });
+});
+
+/** Opens `dict` + `data` as a file, or as a pipe when `pipe` is set. */
+async function open(dict: string, data: Uint8Array = new Uint8Array(0), pipe = false): Promise<NpyReader> {
+  const bytes = handMadeNpy(dict, { data });
+  if (pipe) return NpyReader.open(new StreamSource('<pipe>', Readable.from([bytes])));
+  const file = path.join(fs.mkdtempSync(path.join(tmp.dir, 'npy-')), 'hostile.npy');
+  fs.writeFileSync(file, bytes);
+  return NpyReader.open(await openInput(file));
+}
+
+async function openRefusal(dict: string, data?: Uint8Array, pipe = false): Promise<string> {
+  try {
+    const reader = await open(dict, data, pipe);
+    await reader.close();
+  } catch (err) {
+    expect(err).toBeInstanceOf(TsnormError);
+    return (err as Error).message;
+  }
+  throw new Error('NpyReader.open accepted the file');
+}
+
+describe('NPY reader: from the header to the data', () => {
+  it('refuses negative dimensions whose product matches the data', async () => {
+    const text = await openRefusal(headerDict('(-3, -100)'), new Uint8Array(300 * 4));
+    expect(text).toMatch(/hostile\.npy: dimension 0 of the shape is -3/);
+  });
+
+  it.each([
+    ['(1000000000, 1000000000, 1000000000)', '<f8', false],
+    ['(1000000000, 1000000000, 1000000000)', '<f8', true],
+    ['(0, 100000000000000, 100000000000000)', '<f8', false],
+    ['(100000000000000, 0, 100000000000000)', '|u1', false],
+    ['(1, 1, 4503599627370496)', '<f4', true],
+  ])('refuses shape %s of %s (pipe: %s), whose byte count passes 2^53', async (shape, descr, pipe) => {
+    const text = await openRefusal(headerDict(shape, descr), undefined, pipe);
+    expect(text).toContain(`shape ${shape} of ${descr} is too large`);
+  });
+
+  it.each([
+    ['(0, 1073741824, 2)', false],
+    ['(1, 1099511627776, 1)', true],
+    ['(5, 4294967296, 0)', false],
+  ])('refuses %s channels (pipe: %s) before any memory is set aside for them', async (shape, pipe) => {
+    // From a pipe the data is not known yet: a few bytes of it are enough.
+    const text = await openRefusal(headerDict(shape, '|u1'), pipe ? new Uint8Array(100) : undefined, pipe);
+    expect(text).toContain(`channels: more than tsnorm supports (at most ${MAX_CHANNELS})`);
+  });
+
 });
