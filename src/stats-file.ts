@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Momentum } from './core/running-stats.js';
 import { TsnormError } from './errors.js';
+import { ioError } from './io/byte-source.js';
 
 /**
  * The stats file (SPEC.md, Files): running statistics under torch's state_dict names, so that
@@ -33,15 +34,12 @@ export interface LoadedParams {
   readonly channels?: string[];
 }
 
+/** Largest stats or affine file read: far above any real one, and checked before reading. */
+export const MAX_PARAMS_FILE_BYTES = 64 * 1024 * 1024;
+
 /** Reads a tsnorm stats file, a {running_mean, running_var} file, a torch state_dict as JSON, or an affine file. */
 export function loadParams(file: string): LoadedParams {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new TsnormError(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a JSON file' : (err as Error).message}`);
-  }
+  const text = readParamsFile(file);
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -53,11 +51,11 @@ export function loadParams(file: string): LoadedParams {
   const numbers = (key: string): number[] | undefined => {
     const v = o[key];
     if (v === undefined) return undefined;
-    if (!Array.isArray(v)) throw new TsnormError(`${file}: "${key}" must be an array of numbers`);
-    v.forEach((x, i) => {
-      if (typeof x !== 'number' || !Number.isFinite(x)) {
-        throw new TsnormError(`${file}: "${key}"[${i}] is ${JSON.stringify(x)}, expected a finite number`);
-      }
+    if (!Array.isArray(v)) throw new TsnormError(`${file}: "${key}" must be an array of numbers, got ${describe(v)}`);
+    v.forEach((x: unknown, i) => {
+      // JSON.parse reads 1e400 as Infinity: the file's number is beyond what a float64 holds.
+      if (typeof x === 'number' && !Number.isFinite(x)) throw new TsnormError(`${file}: "${key}"[${i}] is out of float64's range (magnitude above 1.8e308)`);
+      if (typeof x !== 'number') throw new TsnormError(`${file}: "${key}"[${i}] is ${describe(x)}, expected a finite number`);
     });
     return v as number[];
   };
@@ -89,16 +87,85 @@ export function loadParams(file: string): LoadedParams {
   return out;
 }
 
+/**
+ * The file's text. Only a regular file is read, and only up to the cap: /dev/zero, a FIFO or a
+ * huge file would otherwise be read into memory whole (or wait forever for a writer).
+ */
+function readParamsFile(file: string): string {
+  let fd: number;
+  try {
+    // Non-blocking, so that opening a FIFO does not wait for a writer before it can be refused.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw code === 'EISDIR' ? new TsnormError(`${file}: is a directory, expected a JSON file`) : ioError(file, err);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new TsnormError(`${file}: is ${fileKind(st)}, expected a JSON file`);
+    if (st.size > MAX_PARAMS_FILE_BYTES) throw tooLarge(file, st.size);
+    // Read to the end rather than trust st.size: some files (in /proc) report 0 and a file may grow.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, MAX_PARAMS_FILE_BYTES + 1 - total));
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > MAX_PARAMS_FILE_BYTES) throw tooLarge(file, total);
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } catch (err) {
+    throw ioError(file, err);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function tooLarge(file: string, bytes: number): TsnormError {
+  return new TsnormError(`${file}: ${bytes} bytes is too large for a stats or affine file (at most 64 MiB)`);
+}
+
+function fileKind(st: fs.Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * A value (from a file or a flag) as an error message shows it: short, and without
+ * JSON.stringify of containers, which overflows the stack on an array nested a million deep
+ * (JSON.parse itself copes).
+ */
+function describe(v: unknown): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : "a number out of float64's range";
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+  if (v === null || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return 'an array';
+  return 'an object';
+}
+
+/** A plain decimal number as a user writes one: no hex, binary, octal, Infinity or padding, which Number() would take. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function asNumber(v: unknown): unknown {
+  return typeof v === 'string' && DECIMAL.test(v) ? Number(v) : v;
+}
+
 export function checkEps(v: unknown, what: string): number {
-  const x = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof x !== 'number' || !Number.isFinite(x) || !(x > 0)) throw new TsnormError(`${what}: expected a positive number, got ${JSON.stringify(v)}`);
+  const x = asNumber(v);
+  if (typeof x !== 'number' || !Number.isFinite(x) || !(x > 0)) throw new TsnormError(`${what}: expected a positive number, got ${describe(v)}`);
   return x;
 }
 
 export function checkMomentum(v: unknown, what: string): Momentum {
   if (v === 'cumulative') return v;
-  const x = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof x !== 'number' || !(x >= 0 && x <= 1)) throw new TsnormError(`${what}: expected a number in [0, 1] or "cumulative", got ${JSON.stringify(v)}`);
+  const x = asNumber(v);
+  if (typeof x !== 'number' || !(x >= 0 && x <= 1)) throw new TsnormError(`${what}: expected a number in [0, 1] or "cumulative", got ${describe(v)}`);
   return x;
 }
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
+import { BIN, FIXTURES, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
 import { handMadeNpy, headerDict } from '../helpers/hand-made-npy.js';
 
 const tmp = tempDir();
@@ -53,5 +53,32 @@ describe('hostile NPY headers end in a one-line error, not an internal error', (
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(fs.readFileSync(out, 'latin1')).toContain("'shape': (35184372088832, 0, 2)");
+  });
+});
+
+describe('stats and affine files', () => {
+  const dir = path.join(FIXTURES, 'cases/eval_running_stats');
+  const input = path.join(dir, 'input.npy');
+
+  it('--stats /dev/zero is refused before it is read (it used to abort the process)', () => {
+    const r = tsnormWithin(20, ['apply', input, '--stats', '/dev/zero']);
+    expectOneLineError(r, '/dev/zero: is a character device, expected a JSON file');
+  });
+
+  it('--stats naming a FIFO is refused without waiting for a writer', () => {
+    const fifo = path.join(tmp.dir, 'stats.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const r = tsnormWithin(20, ['apply', input, '--stats', fifo]);
+    expectOneLineError(r, `${fifo}: is a FIFO (named pipe), expected a JSON file`);
+  });
+
+  it.each([
+    [['--eps', '0x10'], '--eps: expected a positive number, got "0x10"'],
+    [['--momentum', '0x1', '--track-running-stats'], '--momentum: expected a number in [0, 1] or "cumulative", got "0x1"'],
+    [['--eps', ' 1e-5'], '--eps: expected a positive number, got " 1e-5"'],
+  ])('normalize %j', (flags, message) => {
+    const out = path.join(tmp.dir, 'flags.npy');
+    expectOneLineError(tsnorm(['normalize', input, '-o', out, ...flags]), message);
+    expect(fs.existsSync(out)).toBe(false);
   });
 });

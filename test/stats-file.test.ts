@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TsnormError } from '../src/errors.js';
+import { MAX_PARAMS_FILE_BYTES, checkEps, checkMomentum, loadParams } from '../src/stats-file.js';
+import { tempDir } from './helpers/cli.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+let files = 0;
+/** A stats file holding `text` (an object is written as JSON). */
+function statsFile(content: unknown): string {
+  const file = path.join(tmp.dir, `stats-${files++}.json`);
+  fs.writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+/** The one-line TsnormError that loading `file` ends in. */
+function refusal(file: string): string {
+  try {
+    loadParams(file);
+  } catch (err) {
+    expect(err).toBeInstanceOf(TsnormError);
+    const message = (err as Error).message;
+    expect(message.startsWith(`${file}: `)).toBe(true);
+    expect(message).not.toContain('\n');
+    return message;
+  }
+  throw new Error(`loadParams accepted ${file}`);
+}
+
+const stats3 = { running_mean: [0.5, -1, 2], running_var: [1, 2, 0.25] };
+
+describe('stats files: what kind of file', () => {
+  it('refuses a directory', () => {
+    expect(refusal(tmp.dir)).toContain('is a directory, expected a JSON file');
+  });
+
+  it('refuses a file over the size cap before reading it', () => {
+    const file = path.join(tmp.dir, 'huge.json');
+    fs.writeFileSync(file, '');
+    fs.truncateSync(file, MAX_PARAMS_FILE_BYTES + 1); // sparse: no disk used
+    expect(refusal(file)).toContain(`${MAX_PARAMS_FILE_BYTES + 1} bytes is too large for a stats or affine file (at most 64 MiB)`);
+  });
+
+  it('reads a file exactly at the cap', () => {
+    const text = JSON.stringify(stats3);
+    const file = statsFile(text + ' '.repeat(MAX_PARAMS_FILE_BYTES - text.length));
+    expect(loadParams(file).runningMean).toEqual(stats3.running_mean);
+  });
+
+  it('still names a missing file', () => {
+    expect(refusal(path.join(tmp.dir, 'missing.json'))).toContain('missing.json: no such file');
+  });
+});
+
+describe('stats files: numbers', () => {
+  it.each([
+    [{ ...stats3, running_mean: [0, 1e400, 2] }, '"running_mean"[1] is out of float64\'s range'],
+    [{ ...stats3, running_var: [1, 2, 1e999] }, '"running_var"[2] is out of float64\'s range'],
+    [{ ...stats3, weight: [-1e400, 1, 1], bias: [0, 0, 0] }, '"weight"[0] is out of float64\'s range'],
+  ])('says which key and index is out of range: %j', (content, message) => {
+    // JSON.stringify(content) would write null for the Infinity: write the text as a user's file holds it.
+    const text = JSON.stringify(content).replace('null', '1e400');
+    expect(refusal(statsFile(text))).toContain(message);
+  });
+
+  it('says eps and momentum are out of range, rather than "null"', () => {
+    expect(refusal(statsFile('{"running_mean": [0], "running_var": [1], "eps": 1e400}'))).toContain('"eps": expected a positive number, got a number out of float64\'s range');
+    expect(refusal(statsFile('{"running_mean": [0], "running_var": [1], "momentum": -1e400}'))).toContain('"momentum": expected a number in [0, 1] or "cumulative", got a number out of float64\'s range');
+  });
+
+  it('describes a deeply nested value without overflowing the stack', () => {
+    const text = `{"running_mean": [0, ${'['.repeat(200_000)}${']'.repeat(200_000)}], "running_var": [1, 1]}`;
+    expect(refusal(statsFile(text))).toContain('"running_mean"[1] is an array, expected a finite number');
+  });
+
+  it('shows a long string shortened', () => {
+    const message = refusal(statsFile({ running_mean: ['x'.repeat(10_000)], running_var: [1] }));
+    expect(message).toContain('"running_mean"[0] is "xxxxxxxxxx');
+    expect(message.length).toBeLessThan(300);
+  });
+});
+
+describe('eps and momentum: plain decimal numbers only', () => {
+  it.each(['1e-5', '.5', '0.1', '1', '+2', '5.', '1E-3', '2.5e+1'])('accepts eps %s', (text) => {
+    expect(checkEps(text, '--eps')).toBe(Number(text));
+  });
+
+  it.each(['0x10', '0b1', '0o7', ' 0.1', '0.1 ', '\t1', 'Infinity', '-Infinity', '1e400', '1_000', '', '1e', 'e5', '.', '+', '--1', '0', '-1'])('refuses eps %j', (text) => {
+    expect(() => checkEps(text, '--eps')).toThrow(`--eps: expected a positive number, got ${JSON.stringify(text)}`);
+  });
+
+  it.each(['0', '1', '0.1', '.25', '1e-1', '-0'])('accepts momentum %s', (text) => {
+    expect(checkMomentum(text, '--momentum')).toBe(Number(text));
+  });
+
+  it.each(['0x1', '0b1', ' 0.5', 'Infinity', '1.5', '-0.1', 'NaN'])('refuses momentum %j', (text) => {
+    expect(() => checkMomentum(text, '--momentum')).toThrow(`--momentum: expected a number in [0, 1] or "cumulative", got ${JSON.stringify(text)}`);
+  });
+
+  it('keeps "cumulative", and null momentum in a file', () => {
+    expect(checkMomentum('cumulative', '--momentum')).toBe('cumulative');
+    expect(loadParams(statsFile({ ...stats3, momentum: null })).momentum).toBe('cumulative');
+  });
+
+  it('refuses hex in a file too', () => {
+    expect(refusal(statsFile({ ...stats3, eps: '0x10' }))).toContain('"eps": expected a positive number, got "0x10"');
+  });
+});
