@@ -37,7 +37,10 @@ export interface LoadedParams {
 /** Largest stats or affine file read: far above any real one, and checked before reading. */
 export const MAX_PARAMS_FILE_BYTES = 64 * 1024 * 1024;
 
-/** Reads a tsnorm stats file, a {running_mean, running_var} file, a torch state_dict as JSON, or an affine file. */
+/**
+ * Reads a tsnorm stats file, a {running_mean, running_var} file, a torch state_dict as JSON, or
+ * an affine file, checking that its values are numbers and that its sizes agree with each other.
+ */
 export function loadParams(file: string): LoadedParams {
   const text = readParamsFile(file);
   let obj: unknown;
@@ -84,6 +87,7 @@ export function loadParams(file: string): LoadedParams {
     if (!Array.isArray(ch) || !ch.every((x) => typeof x === 'string')) throw new TsnormError(`${file}: "channels" must be an array of names`);
     out.channels = ch as string[];
   }
+  checkSizesAgree(file, o['num_features'], out);
   return out;
 }
 
@@ -134,6 +138,27 @@ function fileKind(st: fs.Stats): string {
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isSocket()) return 'a socket';
   return 'not a regular file';
+}
+
+/** num_features, the channel names and every per-channel array must tell the same channel count. */
+function checkSizesAgree(file: string, numFeatures: unknown, p: LoadedParams): void {
+  const sizes: { name: string; size: number; kind: 'number' | 'names' | 'values' }[] = [];
+  if (numFeatures !== undefined) {
+    if (typeof numFeatures !== 'number' || !Number.isSafeInteger(numFeatures) || numFeatures < 0) {
+      throw new TsnormError(`${file}: "num_features" must be a whole number >= 0, got ${describe(numFeatures)}`);
+    }
+    sizes.push({ name: 'num_features', size: numFeatures, kind: 'number' });
+  }
+  if (p.channels) sizes.push({ name: 'channels', size: p.channels.length, kind: 'names' });
+  const arrays: [string, number[] | undefined][] = [['running_mean', p.runningMean], ['running_var', p.runningVar], ['weight', p.weight], ['bias', p.bias]];
+  for (const [name, values] of arrays) if (values) sizes.push({ name, size: values.length, kind: 'values' });
+  const first = sizes[0];
+  const other = sizes.find((s) => s.size !== first?.size);
+  if (!first || !other) return;
+  const told = (s: (typeof sizes)[number], unit = true) =>
+    s.kind === 'number' ? `"${s.name}" is ${s.size}` : `"${s.name}" has ${s.size}${unit ? ` ${s.kind === 'names' ? 'name' : 'value'}${s.size === 1 ? '' : 's'}` : ''}`;
+  // "running_mean has 3 values but running_var has 2": the unit is said once when both are arrays.
+  throw new TsnormError(`${file}: ${told(first)} but ${told(other, !(first.kind === 'values' && other.kind === 'values'))}`);
 }
 
 /**

@@ -83,6 +83,27 @@ describe('stats files: numbers', () => {
   });
 });
 
+describe('stats files: sizes that must agree', () => {
+  it.each([
+    [{ ...stats3, num_features: 2 }, '"num_features" is 2 but "running_mean" has 3 values'],
+    [{ num_features: 3, running_mean: [0, 1], running_var: [1, 1] }, '"num_features" is 3 but "running_mean" has 2 values'],
+    [{ ...stats3, channels: ['a', 'b'] }, '"channels" has 2 names but "running_mean" has 3 values'],
+    [{ running_mean: [0, 1], running_var: [1, 1], channels: ['a', 'b', 'c'] }, '"channels" has 3 names but "running_mean" has 2 values'],
+    [{ running_mean: [0, 1, 2], running_var: [1, 1] }, '"running_mean" has 3 values but "running_var" has 2'],
+    [{ ...stats3, weight: [1, 1, 1], bias: [0, 0] }, '"running_mean" has 3 values but "bias" has 2'],
+    [{ weight: [1, 1], bias: [0, 0, 0] }, '"weight" has 2 values but "bias" has 3'],
+    [{ ...stats3, num_features: 2.5 }, '"num_features" must be a whole number >= 0, got 2.5'],
+    [{ num_features: 2, channels: ['a'] }, '"num_features" is 2 but "channels" has 1 name'],
+  ])('refuses %j', (content, message) => {
+    expect(refusal(statsFile(content))).toContain(message);
+  });
+
+  it('accepts a tsnorm stats file whose sizes agree', () => {
+    const p = loadParams(statsFile({ format: 'tsnorm-stats', version: 1, num_features: 3, channels: ['a', 'b', 'c'], eps: 1e-5, momentum: 0.1, ...stats3, num_batches_tracked: 4 }));
+    expect(p).toMatchObject({ runningMean: stats3.running_mean, runningVar: stats3.running_var, channels: ['a', 'b', 'c'], numBatchesTracked: 4, eps: 1e-5, momentum: 0.1 });
+  });
+});
+
 describe('eps and momentum: plain decimal numbers only', () => {
   it.each(['1e-5', '.5', '0.1', '1', '+2', '5.', '1E-3', '2.5e+1'])('accepts eps %s', (text) => {
     expect(checkEps(text, '--eps')).toBe(Number(text));
