@@ -24,9 +24,13 @@ export interface StatsFile {
 /** What an input stats or affine file held, not yet checked against the data's channel count. */
 export interface LoadedParams {
   readonly file: string;
+  /** Where in the file the values were found: '' for top-level keys, else a state_dict prefix such as 'norm.'. */
+  readonly prefix: string;
   readonly runningMean?: number[];
   readonly runningVar?: number[];
   readonly numBatchesTracked?: number;
+  /** Whether the file holds weight and bias (always both or neither: one alone is refused). */
+  readonly hasAffine: boolean;
   readonly weight?: number[];
   readonly bias?: number[];
   readonly eps?: number;
@@ -34,14 +38,33 @@ export interface LoadedParams {
   readonly channels?: string[];
 }
 
+export interface LoadParamsOptions {
+  /**
+   * The state_dict prefix to read, as given to --stats-key: 'norm' or 'norm.' reads
+   * 'norm.running_mean' and so on; '' reads top-level keys. Found from the file when not given.
+   */
+  readonly key?: string;
+  /**
+   * What the file is for, which decides the prefix found when no key is given: 'stats' takes the
+   * one prefix holding running_mean; 'affine' the one holding weight and bias (if several, the
+   * one of them also holding running_mean). Default 'stats'.
+   */
+  readonly purpose?: 'stats' | 'affine';
+}
+
 /** Largest stats or affine file read: far above any real one, and checked before reading. */
 export const MAX_PARAMS_FILE_BYTES = 64 * 1024 * 1024;
 
+/** The keys InstanceNorm1d's state_dict holds, each possibly under a prefix such as 'norm.'. */
+const STATE_KEYS = ['running_mean', 'running_var', 'num_batches_tracked', 'weight', 'bias'] as const;
+type StateKey = (typeof STATE_KEYS)[number];
+
 /**
- * Reads a tsnorm stats file, a {running_mean, running_var} file, a torch state_dict as JSON, or
- * an affine file, checking that its values are numbers and that its sizes agree with each other.
+ * Reads a tsnorm stats file, a {running_mean, running_var} file, a torch state_dict as JSON
+ * (keys prefixed or not), or an affine file, checking that its values are numbers and that its
+ * sizes agree with each other.
  */
-export function loadParams(file: string): LoadedParams {
+export function loadParams(file: string, options: LoadParamsOptions = {}): LoadedParams {
   const text = readParamsFile(file);
   let obj: unknown;
   try {
@@ -51,7 +74,9 @@ export function loadParams(file: string): LoadedParams {
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new TsnormError(`${file}: expected a JSON object`);
   const o = obj as Record<string, unknown>;
-  const numbers = (key: string): number[] | undefined => {
+  const prefix = choosePrefix(file, o, options);
+  const numbers = (name: StateKey): number[] | undefined => {
+    const key = prefix + name;
     const v = o[key];
     if (v === undefined) return undefined;
     if (!Array.isArray(v)) throw new TsnormError(`${file}: "${key}" must be an array of numbers, got ${describe(v)}`);
@@ -62,7 +87,7 @@ export function loadParams(file: string): LoadedParams {
     });
     return v as number[];
   };
-  const out: { -readonly [K in keyof LoadedParams]: LoadedParams[K] } = { file };
+  const out: { -readonly [K in keyof LoadedParams]: LoadedParams[K] } = { file, prefix, hasAffine: false };
   const runningMean = numbers('running_mean');
   const runningVar = numbers('running_var');
   const weight = numbers('weight');
@@ -70,16 +95,20 @@ export function loadParams(file: string): LoadedParams {
   if (runningMean) out.runningMean = runningMean;
   if (runningVar) {
     const neg = runningVar.findIndex((v) => v < 0);
-    if (neg >= 0) throw new TsnormError(`${file}: "running_var"[${neg}] is ${runningVar[neg]}, variances must be >= 0`);
+    if (neg >= 0) throw new TsnormError(`${file}: "${prefix}running_var"[${neg}] is ${runningVar[neg]}, variances must be >= 0`);
     out.runningVar = runningVar;
   }
-  if (weight) out.weight = weight;
-  if (bias) out.bias = bias;
-  const nbt = o['num_batches_tracked'];
-  if (nbt !== undefined) {
-    if (typeof nbt !== 'number' || !Number.isInteger(nbt) || nbt < 0) throw new TsnormError(`${file}: "num_batches_tracked" must be a whole number >= 0`);
-    out.numBatchesTracked = nbt;
+  if ((weight === undefined) !== (bias === undefined)) {
+    const [has, lacks] = weight ? ['weight', 'bias'] : ['bias', 'weight'];
+    throw new TsnormError(`${file}: has "${prefix}${has}" but no "${prefix}${lacks}": an affine transform needs both`);
   }
+  if (weight && bias) {
+    out.weight = weight;
+    out.bias = bias;
+    out.hasAffine = true;
+  }
+  const nbt = o[prefix + 'num_batches_tracked'];
+  if (nbt !== undefined) out.numBatchesTracked = batchCount(nbt, `${file}: "${prefix}num_batches_tracked"`);
   if (o['eps'] !== undefined) out.eps = checkEps(o['eps'], `${file}: "eps"`);
   if (o['momentum'] !== undefined) out.momentum = checkMomentum(o['momentum'] === null ? 'cumulative' : o['momentum'], `${file}: "momentum"`);
   const ch = o['channels'];
@@ -140,6 +169,55 @@ function fileKind(st: fs.Stats): string {
   return 'not a regular file';
 }
 
+/**
+ * The prefix under which the file holds the norm layer's keys: the one given, else the only
+ * candidate for the purpose, else top level. Several candidates and no key: refused, not guessed.
+ */
+function choosePrefix(file: string, o: Record<string, unknown>, options: LoadParamsOptions): string {
+  const held = new Map<string, Set<StateKey>>();
+  for (const key of Object.keys(o)) {
+    for (const name of STATE_KEYS) {
+      if (key === name || key.endsWith(`.${name}`)) {
+        const prefix = key.slice(0, key.length - name.length);
+        if (!held.has(prefix)) held.set(prefix, new Set());
+        held.get(prefix)!.add(name);
+      }
+    }
+  }
+  const holds = (prefix: string, ...names: StateKey[]) => names.every((n) => held.get(prefix)?.has(n));
+  const listed = (prefixes: Iterable<string>) => [...prefixes].sort().map(prefixName).join(', ');
+  if (options.key !== undefined) {
+    const bare = options.key.replace(/\.$/, '');
+    const prefix = bare === '' ? '' : `${bare}.`;
+    if (held.has(prefix)) return prefix;
+    const there = held.size > 0 ? `prefixes in the file: ${listed(held.keys())}` : `it has no ${STATE_KEYS.join(', ')} under any prefix`;
+    throw new TsnormError(`${file}: no keys under prefix "${prefix}" (--stats-key ${JSON.stringify(options.key)}); ${there}`);
+  }
+  const prefixes = [...held.keys()];
+  if (options.purpose === 'affine') {
+    const affine = prefixes.filter((p) => holds(p, 'weight', 'bias'));
+    if (affine.length <= 1) return affine[0] ?? '';
+    const withStats = affine.filter((p) => holds(p, 'running_mean'));
+    if (withStats.length === 1) return withStats[0]!;
+    throw new TsnormError(`${file}: "weight" and "bias" under several prefixes (${listed(withStats.length > 1 ? withStats : affine)}): pick one with --stats-key`);
+  }
+  const stats = prefixes.filter((p) => holds(p, 'running_mean'));
+  if (stats.length <= 1) return stats[0] ?? '';
+  throw new TsnormError(`${file}: "running_mean" under several prefixes (${listed(stats)}): pick one with --stats-key`);
+}
+
+/** A prefix as --stats-key takes it. */
+function prefixName(prefix: string): string {
+  return prefix === '' ? '"" (top-level keys)' : prefix.slice(0, -1);
+}
+
+/** torch saves num_batches_tracked as a 0-d tensor: a number, or a list of one from some converters. */
+function batchCount(v: unknown, what: string): number {
+  const n = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new TsnormError(`${what} must be a whole number >= 0, got ${describe(v)}`);
+  return n;
+}
+
 /** num_features, the channel names and every per-channel array must tell the same channel count. */
 function checkSizesAgree(file: string, numFeatures: unknown, p: LoadedParams): void {
   const sizes: { name: string; size: number; kind: 'number' | 'names' | 'values' }[] = [];
@@ -150,8 +228,8 @@ function checkSizesAgree(file: string, numFeatures: unknown, p: LoadedParams): v
     sizes.push({ name: 'num_features', size: numFeatures, kind: 'number' });
   }
   if (p.channels) sizes.push({ name: 'channels', size: p.channels.length, kind: 'names' });
-  const arrays: [string, number[] | undefined][] = [['running_mean', p.runningMean], ['running_var', p.runningVar], ['weight', p.weight], ['bias', p.bias]];
-  for (const [name, values] of arrays) if (values) sizes.push({ name, size: values.length, kind: 'values' });
+  const arrays: [StateKey, number[] | undefined][] = [['running_mean', p.runningMean], ['running_var', p.runningVar], ['weight', p.weight], ['bias', p.bias]];
+  for (const [name, values] of arrays) if (values) sizes.push({ name: p.prefix + name, size: values.length, kind: 'values' });
   const first = sizes[0];
   const other = sizes.find((s) => s.size !== first?.size);
   if (!first || !other) return;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TsnormError } from '../src/errors.js';
-import { MAX_PARAMS_FILE_BYTES, checkEps, checkMomentum, loadParams } from '../src/stats-file.js';
+import { type LoadParamsOptions, MAX_PARAMS_FILE_BYTES, checkEps, checkMomentum, loadParams } from '../src/stats-file.js';
 import { tempDir } from './helpers/cli.js';
 
 const tmp = tempDir();
@@ -17,9 +17,9 @@ function statsFile(content: unknown): string {
 }
 
 /** The one-line TsnormError that loading `file` ends in. */
-function refusal(file: string): string {
+function refusal(file: string, options?: LoadParamsOptions): string {
   try {
-    loadParams(file);
+    loadParams(file, options);
   } catch (err) {
     expect(err).toBeInstanceOf(TsnormError);
     const message = (err as Error).message;
@@ -101,6 +101,80 @@ describe('stats files: sizes that must agree', () => {
   it('accepts a tsnorm stats file whose sizes agree', () => {
     const p = loadParams(statsFile({ format: 'tsnorm-stats', version: 1, num_features: 3, channels: ['a', 'b', 'c'], eps: 1e-5, momentum: 0.1, ...stats3, num_batches_tracked: 4 }));
     expect(p).toMatchObject({ runningMean: stats3.running_mean, runningVar: stats3.running_var, channels: ['a', 'b', 'c'], numBatchesTracked: 4, eps: 1e-5, momentum: 0.1 });
+  });
+});
+
+describe('stats files: a torch state_dict with prefixed keys', () => {
+  const norm = { 'norm.running_mean': [1, 2], 'norm.running_var': [3, 4], 'norm.weight': [5, 6], 'norm.bias': [7, 8], 'norm.num_batches_tracked': 9 };
+  const conv = { 'conv.weight': [[[0.1, 0.2]], [[0.3, 0.4]]], 'conv.bias': [0.5, 0.6] };
+
+  it('finds the one prefix that holds running_mean', () => {
+    const p = loadParams(statsFile({ ...conv, ...norm }));
+    expect(p).toMatchObject({ prefix: 'norm.', runningMean: [1, 2], runningVar: [3, 4], weight: [5, 6], bias: [7, 8], numBatchesTracked: 9, hasAffine: true });
+  });
+
+  it('for --affine, prefers the one prefix with weight and bias that also holds running_mean', () => {
+    const p = loadParams(statsFile({ ...conv, ...norm }), { purpose: 'affine' });
+    expect(p).toMatchObject({ prefix: 'norm.', weight: [5, 6], bias: [7, 8] });
+  });
+
+  it('for --affine, takes the only prefix with weight and bias', () => {
+    const p = loadParams(statsFile({ 'encoder.norm.weight': [5, 6], 'encoder.norm.bias': [7, 8], 'encoder.conv.weight': [[[1]]] }), { purpose: 'affine' });
+    expect(p).toMatchObject({ prefix: 'encoder.norm.', weight: [5, 6], bias: [7, 8], hasAffine: true });
+  });
+
+  it('refuses to guess between several prefixes, and lists them', () => {
+    const two = { ...norm, 'norm2.running_mean': [0, 0], 'norm2.running_var': [1, 1] };
+    expect(refusal(statsFile(two))).toContain('"running_mean" under several prefixes (norm, norm2): pick one with --stats-key');
+    const affine = { ...conv, 'norm.weight': [5, 6], 'norm.bias': [7, 8] };
+    expect(refusal(statsFile(affine), { purpose: 'affine' })).toContain('"weight" and "bias" under several prefixes (conv, norm): pick one with --stats-key');
+  });
+
+  it.each(['norm2', 'norm2.'])('takes a prefix given as %j', (key) => {
+    const two = { ...norm, 'norm2.running_mean': [0, 0], 'norm2.running_var': [1, 1] };
+    expect(loadParams(statsFile(two), { key })).toMatchObject({ prefix: 'norm2.', runningMean: [0, 0], runningVar: [1, 1], hasAffine: false });
+  });
+
+  it('refuses an unknown prefix, listing the ones there are', () => {
+    expect(refusal(statsFile({ ...conv, ...norm }), { key: 'decoder' })).toContain('no keys under prefix "decoder." (--stats-key "decoder"); prefixes in the file: conv, norm');
+    expect(refusal(statsFile(stats3), { key: 'norm.' })).toContain('no keys under prefix "norm." (--stats-key "norm."); prefixes in the file: "" (top-level keys)');
+    expect(refusal(statsFile({ eps: 1e-5 }), { key: 'norm' })).toContain('it has no running_mean, running_var, num_batches_tracked, weight, bias under any prefix');
+  });
+
+  it('an empty key means the top-level keys', () => {
+    expect(loadParams(statsFile({ ...stats3, 'norm.running_mean': [9, 9, 9], 'norm.running_var': [1, 1, 1] }), { key: '' })).toMatchObject({ prefix: '', runningMean: stats3.running_mean });
+  });
+
+  it('names the full key in errors', () => {
+    expect(refusal(statsFile({ ...norm, 'norm.running_var': [3, -4] }))).toContain('"norm.running_var"[1] is -4, variances must be >= 0');
+  });
+
+  it.each([[9, 9], [[9], 9], [0, 0]])('reads num_batches_tracked %j', (value, count) => {
+    expect(loadParams(statsFile({ ...norm, 'norm.num_batches_tracked': value })).numBatchesTracked).toBe(count);
+  });
+
+  it.each([[[1, 2]], [-1], [1.5], [[]], ['7']])('refuses num_batches_tracked %j', (value) => {
+    expect(refusal(statsFile({ ...norm, 'norm.num_batches_tracked': value }))).toContain('"norm.num_batches_tracked" must be a whole number >= 0');
+  });
+
+  it('keeps reading unprefixed keys as before', () => {
+    expect(loadParams(statsFile({ ...stats3, num_batches_tracked: 2 }))).toMatchObject({ prefix: '', runningMean: stats3.running_mean, numBatchesTracked: 2 });
+  });
+});
+
+describe('stats files: weight and bias', () => {
+  it('says whether they were present', () => {
+    expect(loadParams(statsFile(stats3)).hasAffine).toBe(false);
+    const p = loadParams(statsFile({ ...stats3, weight: [1, 2, 3], bias: [4, 5, 6] }));
+    expect(p).toMatchObject({ hasAffine: true, weight: [1, 2, 3], bias: [4, 5, 6] });
+  });
+
+  it.each([
+    [{ ...stats3, weight: [1, 2, 3] }, 'has "weight" but no "bias": an affine transform needs both'],
+    [{ ...stats3, bias: [1, 2, 3] }, 'has "bias" but no "weight": an affine transform needs both'],
+    [{ 'norm.running_mean': [0], 'norm.running_var': [1], 'norm.bias': [1] }, 'has "norm.bias" but no "norm.weight"'],
+  ])('refuses only one of them: %j', (content, message) => {
+    expect(refusal(statsFile(content))).toContain(message);
   });
 });
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, FIXTURES, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
 import { handMadeNpy, headerDict } from '../helpers/hand-made-npy.js';
+import { maxRelativeError, readNpy } from '../helpers/npy.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -80,5 +81,21 @@ describe('stats and affine files', () => {
     const out = path.join(tmp.dir, 'flags.npy');
     expectOneLineError(tsnorm(['normalize', input, '-o', out, ...flags]), message);
     expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('a torch state_dict with prefixed keys works as --stats, its prefix found', async () => {
+    const statsIn = JSON.parse(fs.readFileSync(path.join(dir, 'stats_in.json'), 'utf8'));
+    const sd = path.join(tmp.dir, 'model_state_dict.json');
+    fs.writeFileSync(sd, JSON.stringify({
+      'conv.weight': [[[0.5]], [[0.25]], [[2]]], 'conv.bias': [1, 2, 3],
+      'norm.running_mean': statsIn.running_mean, 'norm.running_var': statsIn.running_var, 'norm.num_batches_tracked': 3,
+    }));
+    const out = path.join(tmp.dir, 'prefixed.npy');
+    const r = tsnorm(['apply', input, '-o', out, '--stats', sd]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const got = await readNpy(out);
+    const want = await readNpy(path.join(dir, 'expected.npy'));
+    expect(maxRelativeError(got.data, want.data)).toBeLessThanOrEqual(1e-6);
   });
 });
