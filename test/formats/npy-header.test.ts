@@ -158,4 +158,12 @@ describe('NPY reader: from the header to the data', () => {
     expect(text).toContain(`channels: more than tsnorm supports (at most ${MAX_CHANNELS})`);
   });
 
+  it.each([['(1000000000, 2, 0)', false], ['(1000000, 16777216, 0)', true]])('reads an empty Fortran-order array %s (pipe: %s) without transposing it', async (shape, pipe) => {
+    // A transposition tile holds one step of every series: 1.6e10 or 1.3e14 bytes here, for no data.
+    const reader = await open(`{'descr': '<f8', 'fortran_order': True, 'shape': ${shape}, }`, undefined, pipe);
+    const blocks: unknown[] = [];
+    for await (const group of reader.blocks()) blocks.push(...group);
+    await reader.close();
+    expect(blocks).toEqual([]);
+  });
 });

@@ -122,7 +122,9 @@ export class NpyReader implements SeriesReader {
         if (have < dataBytes) fail(`truncated: ${shapeText}, the file has ${have} (ends at byte ${source.size})`);
         if (have > dataBytes) fail(`${have - dataBytes} unexpected bytes after the data: ${shapeText}, the file has ${have}`);
       }
-      const reader = new NpyReader(source, dtype, shape, header.dataOffset, header.fortranOrder && shapeIsStrided(shape), options.budget ?? DEFAULT_BUDGET);
+      // An empty array has nothing to transpose: its tile would be a row of every series, of any size.
+      const fortran = header.fortranOrder && shapeIsStrided(shape) && dataBytes > 0;
+      const reader = new NpyReader(source, dtype, shape, header.dataOffset, fortran, options.budget ?? DEFAULT_BUDGET);
       return reader;
     } catch (err) {
       if (err instanceof NpyHeaderError) throw new TsnormError(`${source.name}: ${err.message}`);
