@@ -20,6 +20,15 @@ export class NpyHeaderError extends Error {}
 /** Bytes needed before the header dict can be parsed: magic, version and length. */
 export const PREAMBLE_BYTES = 12;
 
+/**
+ * Longest header accepted, preamble included. numpy refuses headers over 10,000 bytes unless told
+ * otherwise; 1 MiB is generous, and a declared length is checked before anything is allocated.
+ */
+export const MAX_HEADER_BYTES = 1 << 20;
+
+/** Deepest nesting of ( [ { the header parser follows; numpy's headers need 2. */
+export const MAX_HEADER_NESTING = 32;
+
 /** Length of the whole header (preamble + dict), from its first 12 bytes. */
 export function headerLength(preamble: Uint8Array): number {
   if (preamble.length < 10) throw new NpyHeaderError('file too short to be NPY (no header)');
@@ -28,12 +37,14 @@ export function headerLength(preamble: Uint8Array): number {
   }
   const major = preamble[6]!;
   const minor = preamble[7]!;
-  if (major === 1) return 10 + (preamble[8]! | (preamble[9]! << 8));
-  if (major === 2 || major === 3) {
-    if (preamble.length < 12) throw new NpyHeaderError('file too short to be NPY (truncated header)');
-    return 12 + (preamble[8]! | (preamble[9]! << 8) | (preamble[10]! << 16)) + preamble[11]! * 2 ** 24;
+  if ((major !== 1 && major !== 2 && major !== 3) || minor !== 0) {
+    throw new NpyHeaderError(`unsupported NPY format version ${major}.${minor} (supported: 1.0, 2.0, 3.0)`);
   }
-  throw new NpyHeaderError(`unsupported NPY format version ${major}.${minor} (supported: 1.0, 2.0, 3.0)`);
+  if (major === 1) return 10 + (preamble[8]! | (preamble[9]! << 8));
+  if (preamble.length < 12) throw new NpyHeaderError('file too short to be NPY (truncated header)');
+  const total = 12 + (preamble[8]! | (preamble[9]! << 8) | (preamble[10]! << 16)) + preamble[11]! * 2 ** 24;
+  if (total > MAX_HEADER_BYTES) throw new NpyHeaderError(`NPY header of ${total} bytes is implausibly large (at most ${MAX_HEADER_BYTES})`);
+  return total;
 }
 
 export function parseHeader(bytes: Uint8Array): NpyHeader {
@@ -50,7 +61,16 @@ export function parseHeader(bytes: Uint8Array): NpyHeader {
   if (Array.isArray(descr)) throw new NpyHeaderError('structured dtype (a record array) is not supported: expected a plain numeric array');
   if (typeof descr !== 'string') throw new NpyHeaderError("header has no 'descr' string");
   if (typeof fortran !== 'boolean') throw new NpyHeaderError("header has no 'fortran_order' True/False");
-  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number')) throw new NpyHeaderError("header has no 'shape' tuple of integers");
+  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' || typeof d === 'bigint')) {
+    throw new NpyHeaderError("header has no 'shape' tuple of integers");
+  }
+  // Negative dimensions can multiply to the data's element count, and sizes past 2^53 are not exact.
+  const bad = shape.findIndex((d) => typeof d !== 'number' || d < 0);
+  if (bad >= 0) {
+    const written = String(shape[bad]);
+    const shown = written.length > 30 ? `${written.slice(0, 20)}... (${written.replace('-', '').length} digits)` : written;
+    throw new NpyHeaderError(`dimension ${bad} of the shape is ${shown}: dimensions must be whole numbers >= 0 and at most 2^53 - 1`);
+  }
   return { version: major, descr, fortranOrder: fortran, shape: shape as number[], dataOffset: total };
 }
 
@@ -89,7 +109,11 @@ function latin1(bytes: Uint8Array): string {
   return s;
 }
 
-type PyValue = string | number | boolean | null | PyValue[] | Map<string, PyValue>;
+/** Integers past 2^53 stay exact as bigint, so that a message can show them as written. */
+type PyValue = string | number | bigint | boolean | null | PyValue[] | Map<string, PyValue>;
+
+/** Python's whitespace between tokens (no Unicode spaces: Python would not accept them either). */
+const isSpace = (ch: string | undefined): boolean => ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\f';
 
 /** A small parser for the Python literals numpy writes in headers. */
 function parseDict(text: string): Map<string, PyValue> {
@@ -97,10 +121,12 @@ function parseDict(text: string): Map<string, PyValue> {
   const fail = (what: string): never => {
     throw new NpyHeaderError(`malformed header dict (${what} at character ${i}): ${JSON.stringify(text.trim().slice(0, 80))}`);
   };
-  const ws = (): void => { while (i < text.length && /\s/.test(text[i]!)) i++; };
-  const value = (): PyValue => {
+  const ws = (): void => { while (isSpace(text[i])) i++; };
+  // depth counts the containers open around this value: a hostile header must not exhaust the stack.
+  const value = (depth: number): PyValue => {
     ws();
     const ch = text[i];
+    if ((ch === '(' || ch === '[' || ch === '{') && depth >= MAX_HEADER_NESTING) fail(`nested deeper than ${MAX_HEADER_NESTING}`);
     if (ch === "'" || ch === '"') {
       const end = text.indexOf(ch, i + 1);
       if (end < 0) fail('unterminated string');
@@ -115,7 +141,7 @@ function parseDict(text: string): Map<string, PyValue> {
       for (;;) {
         ws();
         if (text[i] === close) { i++; return items; }
-        items.push(value());
+        items.push(value(depth + 1));
         ws();
         if (text[i] === ',') i++;
         else if (text[i] !== close) fail(`expected ',' or '${close}'`);
@@ -127,12 +153,12 @@ function parseDict(text: string): Map<string, PyValue> {
       for (;;) {
         ws();
         if (text[i] === '}') { i++; return map; }
-        const key = value();
+        const key = value(depth + 1);
         if (typeof key !== 'string') fail('expected a string key');
         ws();
         if (text[i] !== ':') fail("expected ':'");
         i++;
-        map.set(key as string, value());
+        map.set(key as string, value(depth + 1));
         ws();
         if (text[i] === ',') i++;
         else if (text[i] !== '}') fail("expected ',' or '}'");
@@ -144,9 +170,15 @@ function parseDict(text: string): Map<string, PyValue> {
     if (m[0] === 'True') return true;
     if (m[0] === 'False') return false;
     if (m[0] === 'None') return null;
-    return Number.parseInt(m[0], 10);
+    const n = BigInt(m[0].replace('L', ''));
+    return Number.isSafeInteger(Number(n)) ? Number(n) : n;
   };
-  const v = value();
+  const v = value(0);
   if (!(v instanceof Map)) fail('expected a dict');
+  // numpy pads the dict with spaces and a newline; anything else means a damaged or doctored header.
+  ws();
+  if (i < text.length) {
+    throw new NpyHeaderError(`unexpected text after the header dict at character ${i}: ${JSON.stringify(text.slice(i).trimEnd().slice(0, 40))}`);
+  }
   return v as Map<string, PyValue>;
 }

@@ -16,6 +16,12 @@ export interface NpyReaderOptions {
 /** About 8 MB of float64 per group: big reads, small memory. */
 export const DEFAULT_BUDGET = 1 << 20;
 
+/**
+ * Most channels accepted. Each channel's statistics are set aside in memory before any data is
+ * read, so an empty array, or a pipe whose data is yet to come, could otherwise ask for any amount.
+ */
+export const MAX_CHANNELS = 1 << 24;
+
 /** Raw bytes of one group, and (for types other than float32/64) their values decoded to float64. */
 class GroupBuffer {
   /** In the kernels' memory, so float32 data goes to the SIMD kernels without a copy. */
@@ -89,7 +95,6 @@ export class NpyReader implements SeriesReader {
       const pre = new Uint8Array(PREAMBLE_BYTES);
       const got = await readFully(source, pre, 0, PREAMBLE_BYTES, 0);
       const total = headerLength(pre.subarray(0, got));
-      if (total > 1 << 24) fail(`NPY header of ${total} bytes is implausibly large`);
       const head = new Uint8Array(total);
       head.set(pre.subarray(0, Math.min(got, total)));
       if (total > got) {
@@ -102,14 +107,24 @@ export class NpyReader implements SeriesReader {
       if (shape.length !== 2 && shape.length !== 3) {
         fail(`expected a 2-D (C, L) or 3-D (N, C, L) array, got a ${shape.length}-D array of shape (${shape.join(', ')}${shape.length === 1 ? ',' : ''})`);
       }
+      const shapeName = `shape (${shape.join(', ')})`;
+      // Zero dimensions aside, the size must be exact as a number (numpy's "array is too big", at 2^53).
+      const describedBytes = shape.reduce((a, d) => a * Math.max(d, 1), dtype.size);
+      if (describedBytes > Number.MAX_SAFE_INTEGER) fail(`${shapeName} of ${header.descr} is too large: more than 2^53 bytes`);
+      const channels = shape.length === 3 ? shape[1]! : shape[0]!;
+      if (channels > MAX_CHANNELS) {
+        fail(`${shapeName} has ${channels} channels: more than tsnorm supports (at most ${MAX_CHANNELS})`);
+      }
       const dataBytes = shape.reduce((a, b) => a * b, 1) * dtype.size;
       if (source.size !== undefined) {
         const have = source.size - header.dataOffset;
-        const shapeText = `shape (${shape.join(', ')}) of ${header.descr} needs ${dataBytes} data bytes`;
+        const shapeText = `${shapeName} of ${header.descr} needs ${dataBytes} data bytes`;
         if (have < dataBytes) fail(`truncated: ${shapeText}, the file has ${have} (ends at byte ${source.size})`);
         if (have > dataBytes) fail(`${have - dataBytes} unexpected bytes after the data: ${shapeText}, the file has ${have}`);
       }
-      const reader = new NpyReader(source, dtype, shape, header.dataOffset, header.fortranOrder && shapeIsStrided(shape), options.budget ?? DEFAULT_BUDGET);
+      // An empty array has nothing to transpose: its tile would be a row of every series, of any size.
+      const fortran = header.fortranOrder && shapeIsStrided(shape) && dataBytes > 0;
+      const reader = new NpyReader(source, dtype, shape, header.dataOffset, fortran, options.budget ?? DEFAULT_BUDGET);
       return reader;
     } catch (err) {
       if (err instanceof NpyHeaderError) throw new TsnormError(`${source.name}: ${err.message}`);
@@ -142,13 +157,12 @@ export class NpyReader implements SeriesReader {
       return;
     }
     // A series longer than the budget: one unit per series, read twice (or spilled, from a pipe).
+    // Counted in series, not instances: an empty array may declare any number of instances.
     await this.prepareBody();
-    for (let i = 0; i < this.n; i++) {
-      for (let ch = 0; ch < c; ch++) {
-        const unit = this.seriesUnit(i, ch);
-        yield [unit];
-        await unit.release();
-      }
+    for (let series = 0; series < this.n * c; series++) {
+      const unit = this.seriesUnit(Math.floor(series / c), series % c);
+      yield [unit];
+      await unit.release();
     }
     await this.checkStreamEnd();
   }
