@@ -23,6 +23,10 @@ export interface FixtureCase {
   expected_stats?: string;
   output_dtype?: string;
   expect_error?: string;
+  /** "fit-default": run as `tsnorm fit` with no --momentum and no --batch-size. */
+  cli?: 'fit-default';
+  /** The state_dict layer to pick with --stats-key. */
+  stats_key?: string;
 }
 
 export function loadCases(): FixtureCase[] {
@@ -39,7 +43,8 @@ export function caseArgs(c: FixtureCase, input: string, extra: string[], output:
   if (c.affine) common.push('--affine', path.join(c.dir, c.affine));
   if (c.nan) common.push('--nan', c.nan);
   const batch = c.batch_size ? ['--batch-size', String(c.batch_size)] : [];
-  const statsIn = c.stats_in ? ['--stats', path.join(c.dir, c.stats_in)] : [];
+  const statsIn = c.stats_in ? ['--stats', path.join(c.dir, c.stats_in), ...(c.stats_key ? ['--stats-key', c.stats_key] : [])] : [];
+  if (c.cli === 'fit-default') return ['fit', input, ...extra, '--save-stats', statsOut, ...common, ...statsIn];
   if (c.track_running_stats && c.training && extra.length > 0) {
     return ['fit', input, ...extra, '--save-stats', statsOut, '--momentum', String(c.momentum), ...common, ...statsIn, ...batch];
   }
