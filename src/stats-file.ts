@@ -17,6 +17,12 @@ export interface StatsFile {
   running_mean: number[];
   running_var: number[];
   num_batches_tracked: number;
+  /**
+   * Per channel, the updates running_mean and running_var received, when some channel missed
+   * some (--nan ignore with series that had no values): `cumulative` continues from these.
+   */
+  mean_updates?: number[];
+  var_updates?: number[];
   weight?: number[];
   bias?: number[];
 }
@@ -29,6 +35,9 @@ export interface LoadedParams {
   readonly runningMean?: number[];
   readonly runningVar?: number[];
   readonly numBatchesTracked?: number;
+  /** Per channel, the updates running_mean and running_var received, when the file records them. */
+  readonly meanUpdates?: number[];
+  readonly varUpdates?: number[];
   /** Whether the file holds weight and bias (always both or neither: one alone is refused). */
   readonly hasAffine: boolean;
   readonly weight?: number[];
@@ -75,8 +84,9 @@ export function loadParams(file: string, options: LoadParamsOptions = {}): Loade
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new TsnormError(`${file}: expected a JSON object`);
   const o = obj as Record<string, unknown>;
   const prefix = choosePrefix(file, o, options);
-  const numbers = (name: StateKey): number[] | undefined => {
-    const key = prefix + name;
+  // state_dict keys take the layer's prefix; tsnorm's own keys (mean_updates, ...) are top-level.
+  const numbers = (name: StateKey | 'mean_updates' | 'var_updates'): number[] | undefined => {
+    const key = name === 'mean_updates' || name === 'var_updates' ? name : prefix + name;
     const v = o[key];
     if (v === undefined) return undefined;
     if (!Array.isArray(v)) throw new TsnormError(`${file}: "${key}" must be an array of numbers, got ${describe(v)}`);
@@ -109,6 +119,12 @@ export function loadParams(file: string, options: LoadParamsOptions = {}): Loade
   }
   const nbt = o[prefix + 'num_batches_tracked'];
   if (nbt !== undefined) out.numBatchesTracked = batchCount(nbt, `${file}: "${prefix}num_batches_tracked"`);
+  for (const [key, field] of [['mean_updates', 'meanUpdates'], ['var_updates', 'varUpdates']] as const) {
+    const counts = o[key] === undefined ? undefined : numbers(key);
+    const bad = counts?.findIndex((k) => !Number.isSafeInteger(k) || k < 0) ?? -1;
+    if (bad >= 0) throw new TsnormError(`${file}: "${key}"[${bad}] is ${counts![bad]}, expected a whole number >= 0`);
+    if (counts) out[field] = counts;
+  }
   if (o['eps'] !== undefined) out.eps = checkEps(o['eps'], `${file}: "eps"`);
   if (o['momentum'] !== undefined) out.momentum = checkMomentum(o['momentum'] === null ? 'cumulative' : o['momentum'], `${file}: "momentum"`);
   const ch = o['channels'];
@@ -190,6 +206,9 @@ function choosePrefix(file: string, o: Record<string, unknown>, options: LoadPar
     const bare = options.key.replace(/\.$/, '');
     const prefix = bare === '' ? '' : `${bare}.`;
     if (held.has(prefix)) return prefix;
+    // --stats-key names a layer of whichever file is a state_dict: a plain file (only top-level
+    // keys) given beside it, say --affine a.json, is read as it is.
+    if (held.size === 1 && held.has('')) return '';
     const there = held.size > 0 ? `prefixes in the file: ${listed(held.keys())}` : `it has no ${STATE_KEYS.join(', ')} under any prefix`;
     throw new TsnormError(`${file}: no keys under prefix "${prefix}" (--stats-key ${JSON.stringify(options.key)}); ${there}`);
   }
@@ -230,6 +249,7 @@ function checkSizesAgree(file: string, numFeatures: unknown, p: LoadedParams): v
   if (p.channels) sizes.push({ name: 'channels', size: p.channels.length, kind: 'names' });
   const arrays: [StateKey, number[] | undefined][] = [['running_mean', p.runningMean], ['running_var', p.runningVar], ['weight', p.weight], ['bias', p.bias]];
   for (const [name, values] of arrays) if (values) sizes.push({ name: p.prefix + name, size: values.length, kind: 'values' });
+  for (const [name, values] of [['mean_updates', p.meanUpdates], ['var_updates', p.varUpdates]] as const) if (values) sizes.push({ name, size: values.length, kind: 'values' });
   const first = sizes[0];
   const other = sizes.find((s) => s.size !== first?.size);
   if (!first || !other) return;
@@ -292,6 +312,7 @@ export function formatStats(s: StatsFile, file: string): string {
     ...(s.channels ? { channels: s.channels } : {}),
     eps: s.eps, momentum: s.momentum,
     running_mean: s.running_mean, running_var: s.running_var, num_batches_tracked: s.num_batches_tracked,
+    ...(s.mean_updates ? { mean_updates: s.mean_updates, var_updates: s.var_updates } : {}),
     ...(s.weight ? { weight: s.weight, bias: s.bias } : {}),
   };
   return JSON.stringify(ordered, null, 2) + '\n';

@@ -137,8 +137,11 @@ describe('stats files: a torch state_dict with prefixed keys', () => {
 
   it('refuses an unknown prefix, listing the ones there are', () => {
     expect(refusal(statsFile({ ...conv, ...norm }), { key: 'decoder' })).toContain('no keys under prefix "decoder." (--stats-key "decoder"); prefixes in the file: conv, norm');
-    expect(refusal(statsFile(stats3), { key: 'norm.' })).toContain('no keys under prefix "norm." (--stats-key "norm."); prefixes in the file: "" (top-level keys)');
     expect(refusal(statsFile({ eps: 1e-5 }), { key: 'norm' })).toContain('it has no running_mean, running_var, num_batches_tracked, weight, bias under any prefix');
+  });
+
+  it('a key given for a file that has only top-level keys reads it as it is (a plain file beside a state_dict)', () => {
+    expect(loadParams(statsFile(stats3), { key: 'norm.' })).toMatchObject({ prefix: '', runningMean: stats3.running_mean });
   });
 
   it('an empty key means the top-level keys', () => {

@@ -1,24 +1,29 @@
+import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { TsnormError } from '../errors.js';
+import { TsnormError, printable } from '../errors.js';
 import { ClosedOutputError } from '../io/byte-sink.js';
 import { removeAllTempFiles } from '../io/temp-files.js';
 import { run } from '../pipeline/run.js';
 import { type Command as CommandName, type RawOptions, resolvePlan } from './resolve.js';
 
-const VERSION = '0.1.0';
+const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const COMMANDS = ['normalize', 'fit', 'apply', 'convert', 'inspect', 'check', 'stats', 'inverse', 'help'];
 
 /** Flags shared by the commands that normalize (SPEC.md, Commands). */
 function normalizationFlags(cmd: Command, which: { output: boolean; training: boolean; eval: boolean }): Command {
   if (which.output) cmd.option('-o, --output <file>', 'output file, - for stdout', '-');
   cmd
     .option('--eps <e>', 'added to the variance for numerical stability (default 1e-5, or the stats file\'s)')
-    .option('--affine <file>', 'JSON with per-channel "weight" and "bias" (a stats file or state_dict JSON works too)');
+    .option('--affine <file>', 'JSON with per-channel "weight" and "bias" (a stats file or state_dict JSON works too)')
+    .option('--no-affine', 'do not apply the "weight" and "bias" a --stats file holds');
   if (which.training) {
     cmd
       .option('--momentum <m>', 'running-stats momentum in [0, 1], or "cumulative" (default 0.1)')
       .option('--batch-size <b>', 'instances per running-stats update (default: the whole input)');
   }
-  cmd.option('--stats <file>', which.training ? 'running stats to start from' : 'running stats to apply');
+  cmd
+    .option('--stats <file>', which.training ? 'running stats to start from' : 'running stats to apply')
+    .option('--stats-key <prefix>', 'the layer of a model state_dict to take (e.g. "norm" for norm.running_mean), when it holds several');
   if (which.training) cmd.option('--save-stats <file>', 'where to write the updated running stats (may equal --stats)');
   if (which.eval) {
     cmd
@@ -46,52 +51,58 @@ function csvFlags(cmd: Command, output: boolean): Command {
     .option('--keep <a,b,...>', 'CSV: numeric columns that pass through unchanged (a timestamp, say)')
     .addOption(new Option('--layout <layout>', 'CSV: long (a row per time step) or wide (a row per series)').choices(['long', 'wide']))
     .option('--num-channels <c>', 'CSV wide layout: consecutive rows that form one instance (default 1)')
-    .option('--delimiter <char>', 'CSV: field delimiter (default , for .csv, tab for .tsv; "tab" works)')
+    .option('--delimiter <char>', 'CSV: the input\'s field delimiter (default , for .csv, tab for .tsv; "tab" works)')
     .option('--no-header', 'CSV: the input has no header row (columns are named 1, 2, ...)');
-  if (output) cmd.option('--precision <n>', 'CSV output: significant digits (default: shortest text that reads back as the same double)');
+  if (output) {
+    cmd
+      .option('--output-delimiter <char>', 'CSV output: field delimiter (default: the input\'s for CSV to CSV, else , for .csv and tab for .tsv)')
+      .option('--precision <n>', 'CSV output: significant digits (default: shortest text that reads back as the same double)');
+  }
   cmd.addOption(new Option('--spill-bytes <n>', 'bytes of one CSV instance held in memory before it spills to a temporary file').hideHelp());
   return cmd;
 }
 
-export function buildProgram(act: (command: CommandName, inputs: string[], raw: RawOptions) => Promise<void>): Command {
+type Act = (command: CommandName, inputs: string[] | string | undefined, raw: RawOptions, cmd: Command) => Promise<void>;
+
+export function buildProgram(act: Act): Command {
   const program = new Command('tsnorm')
     .description('torch.nn.InstanceNorm1d for time-series files: exact (float64), streaming, in pipelines.')
     .version(VERSION)
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'tsnorm: ')) });
+    .configureOutput({ outputError: (str, write) => write(commanderError(str)) });
 
   normalizationFlags(
     program.command('normalize', { isDefault: true })
       .description('normalize each series with its own statistics (forward pass); the default command')
-      .argument('[input]', 'input file, - for stdin', '-'),
+      .argument('[input]', 'input file, - for stdin (the default)'),
     { output: true, training: true, eval: true },
-  ).action((input: string, opts: RawOptions) => act('normalize', [input], opts));
+  ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('normalize', input, opts, cmd));
 
   normalizationFlags(
     program.command('fit')
       .description('training pass over the inputs in order; writes the running statistics (--save-stats), no output')
       .argument('<inputs...>', 'input files, in order (- for stdin)'),
     { output: false, training: true, eval: false },
-  ).action((inputs: string[], opts: RawOptions) => act('fit', inputs, opts));
+  ).action((inputs: string[], opts: RawOptions, cmd: Command) => act('fit', inputs, opts, cmd));
 
   normalizationFlags(
     program.command('apply')
       .description('eval pass: normalize with running statistics (--stats); one streaming pass')
-      .argument('[input]', 'input file, - for stdin', '-'),
+      .argument('[input]', 'input file, - for stdin (the default)'),
     { output: true, training: false, eval: false },
-  ).action((input: string, opts: RawOptions) => act('apply', [input], opts));
+  ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('apply', input, opts, cmd));
 
   program.command('convert')
     .description('change format or dtype without normalizing')
-    .argument('[input]', 'input file, - for stdin', '-')
+    .argument('[input]', 'input file, - for stdin (the default)')
     .option('-o, --output <file>', 'output file, - for stdout', '-')
     .addOption(new Option('--from <format>', 'input format').choices(['csv', 'tsv', 'npy', 'arrow']))
     .addOption(new Option('--to <format>', 'output format').choices(['csv', 'tsv', 'npy', 'arrow']))
     .addOption(new Option('--dtype <dtype>', 'NPY/Arrow output dtype').choices(['float32', 'float64']))
     .addOption(new Option('--budget <values>').hideHelp());
   csvFlags(program.commands[program.commands.length - 1]!, true)
-    .action((input: string, opts: RawOptions) => act('convert', [input], opts));
+    .action((input: string | undefined, opts: RawOptions, cmd: Command) => act('convert', input, opts, cmd));
 
   // Commands of SPEC.md not built yet: say so, instead of reading the name as an input file.
   for (const name of ['inspect', 'check', 'stats', 'inverse']) {
@@ -99,16 +110,59 @@ export function buildProgram(act: (command: CommandName, inputs: string[], raw: 
       .action(() => { throw new TsnormError(`'${name}' is not available in this version yet (see README: Commands)`); });
   }
 
-  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'tsnorm: ')) });
+  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ outputError: (str, write) => write(commanderError(str)) });
   return program;
+}
+
+/** commander's error line, in our form: `tsnorm: ...`, escaped to one line. */
+function commanderError(str: string): string {
+  return `tsnorm: ${printable(str.trim().replace(/^error: /, ''))}\n`;
+}
+
+/** Help was shown instead of running (no input and a terminal on stdin): a usage error. */
+class UsageShown extends Error {}
+
+/**
+ * A first word that is neither a command nor a file but looks like a mistyped command
+ * (`normalise`, `fitt`): say so, instead of reading it as an input file.
+ */
+function mistypedCommand(argv: readonly string[]): string | undefined {
+  const word = argv[0];
+  if (word === undefined || word.startsWith('-') || COMMANDS.includes(word) || fs.existsSync(word)) return undefined;
+  const near = COMMANDS.filter((c) => editDistance(word.toLowerCase(), c) <= Math.min(2, Math.floor(c.length / 3)) || (word.length >= 3 && c.startsWith(word.toLowerCase())));
+  return near[0];
+}
+
+/** Levenshtein distance, with a swap of two neighbours counting as one edit. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 /** Runs the command line; resolves to the exit code. Errors are one line on stderr, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram(async (command, inputs, raw) => {
-    await run(resolvePlan(command, inputs, raw));
+  const program = buildProgram(async (command, given, raw, cmd) => {
+    const inputs = given === undefined ? [] : typeof given === 'string' ? [given] : given;
+    // No input named and a person at the keyboard: show how to use it rather than wait silently.
+    if (inputs.length === 0 && process.stdin.isTTY) {
+      process.stderr.write(cmd.helpInformation());
+      throw new UsageShown();
+    }
+    const summary = await run(resolvePlan(command, inputs, raw));
+    if (summary.nanSeries > 0) {
+      process.stderr.write(`tsnorm: note: ${summary.nanSeries} series (instance, channel) had missing values and are all NaN in the output, as torch does; --nan ignore leaves missing values out of the statistics instead\n`);
+    }
   });
   try {
+    const typo = mistypedCommand(argv);
+    if (typo !== undefined) throw new TsnormError(`unknown command '${argv[0]}' (and no such file): did you mean '${typo}'? (tsnorm --help lists the commands)`);
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
@@ -117,14 +171,15 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version end with exit code 0; usage errors were already printed by commander.
       return err.exitCode === 0 ? 0 : 2;
     }
+    if (err instanceof UsageShown) return 2;
     if (err instanceof ClosedOutputError) return 0;
     if (err instanceof TsnormError) {
-      process.stderr.write(`tsnorm: ${err.message}\n`);
+      process.stderr.write(`tsnorm: ${printable(err.message)}\n`);
       return err.exitCode;
     }
     const e = err as NodeJS.ErrnoException;
     if (e?.code === 'EPIPE') return 0;
-    process.stderr.write(`tsnorm: internal error: ${e?.message ?? String(err)} (please report it with the command that caused it)\n`);
+    process.stderr.write(`tsnorm: internal error: ${printable(e?.message ?? String(err))} (please report it with the command that caused it)\n`);
     if (process.env['TSNORM_DEBUG']) process.stderr.write(`${e?.stack ?? ''}\n`);
     return 70;
   }

@@ -1,18 +1,23 @@
+import path from 'node:path';
 import type { NanPolicy } from '../core/engine.js';
-import { parseFormat } from '../formats/detect.js';
+import type { Momentum } from '../core/running-stats.js';
 import { TsnormError } from '../errors.js';
+import { FORMATS, formatFromPath, parseFormat } from '../formats/detect.js';
 import type { CsvOptions } from '../formats/registry.js';
-import type { Plan } from '../pipeline/plan.js';
-import { checkEps, checkMomentum, loadParams } from '../stats-file.js';
+import { type FileRole, checkDistinctFiles } from '../io/same-file.js';
+import { DEFAULT_EPS, DEFAULT_MOMENTUM, type Plan } from '../pipeline/plan.js';
+import { type LoadedParams, checkEps, checkMomentum, loadParams } from '../stats-file.js';
 
 /** The flags commander hands over, as strings and booleans, before any checking. */
 export interface RawOptions {
   output?: string;
   eps?: string;
   momentum?: string;
-  affine?: string;
+  /** A file, or false for --no-affine. */
+  affine?: string | false;
   trackRunningStats?: boolean;
   stats?: string;
+  statsKey?: string;
   saveStats?: string;
   eval?: boolean;
   batchSize?: string;
@@ -28,6 +33,7 @@ export interface RawOptions {
   layout?: string;
   numChannels?: string;
   delimiter?: string;
+  outputDelimiter?: string;
   header?: boolean;
   precision?: string;
   spillBytes?: string;
@@ -35,17 +41,25 @@ export interface RawOptions {
 
 export type Command = Plan['command'];
 
+/** Flags that only mean something for CSV/TSV input, and for CSV/TSV output. */
+const TEXT_INPUT_FLAGS = {
+  id: '--id', channels: '--channels', keep: '--keep', layout: '--layout', numChannels: '--num-channels',
+  delimiter: '--delimiter', spillBytes: '--spill-bytes',
+} as const;
+const TEXT_OUTPUT_FLAGS = { precision: '--precision', outputDelimiter: '--output-delimiter' } as const;
+
 /**
  * Turns raw flags into a Plan, checking every value and every combination before anything is
- * read. Parameter files (--stats, --affine) are loaded here so that a bad file fails first.
+ * read. Parameter files (--stats, --affine) are loaded here so that a bad file fails first, and
+ * the files a run touches are compared, so that no output replaces a file the run reads.
  */
 export function resolvePlan(command: Command, inputs: string[], raw: RawOptions): Plan {
   const paths = inputs.length > 0 ? inputs : ['-'];
   if (command !== 'fit' && paths.length > 1) throw new TsnormError(`${command} takes one input, got ${paths.length}: ${paths.join(' ')}`);
   if (paths.filter((p) => p === '-').length > 1) throw new TsnormError('stdin (-) can be read only once');
-  const eps = raw.eps === undefined ? undefined : checkEps(raw.eps, '--eps');
-  const momentum = raw.momentum === undefined ? undefined : checkMomentum(raw.momentum, '--momentum');
-  const batchSize = raw.batchSize === undefined ? undefined : positiveInteger(raw.batchSize, '--batch-size');
+  const givenEps = raw.eps === undefined ? undefined : checkEps(raw.eps, '--eps');
+  const givenMomentum = raw.momentum === undefined ? undefined : checkMomentum(raw.momentum, '--momentum');
+  const givenBatch = raw.batchSize === undefined ? undefined : positiveInteger(raw.batchSize, '--batch-size');
   const budget = raw.budget === undefined ? undefined : positiveInteger(raw.budget, '--budget');
   const nan: NanPolicy = oneOf(raw.nan ?? 'propagate', ['propagate', 'ignore', 'error'] as const, '--nan');
   const dtype = raw.dtype === undefined ? undefined : oneOf(raw.dtype, ['float32', 'float64'] as const, '--dtype');
@@ -66,24 +80,40 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
     track = true;
     if (!raw.stats) throw new TsnormError('apply needs --stats FILE (the running statistics to apply)');
   }
-  if (command === 'convert' && (raw.stats || raw.affine || raw.saveStats || raw.eval || raw.trackRunningStats)) {
+  if (command === 'convert' && (raw.stats || raw.affine !== undefined || raw.saveStats || raw.eval || raw.trackRunningStats || raw.eps !== undefined || raw.nan !== undefined)) {
     throw new TsnormError('convert changes format only; it takes no normalization flags');
   }
   if (!training && track && !raw.stats) throw new TsnormError('--eval with running statistics needs --stats FILE');
   if (raw.saveStats && !training) throw new TsnormError('--save-stats: eval mode does not change the running statistics; nothing to save');
-  if (batchSize !== undefined && !track) throw new TsnormError('--batch-size only matters with running statistics (--track-running-stats)');
+  if (givenBatch !== undefined && !(track && training)) throw new TsnormError('--batch-size only matters when running statistics are updated (--track-running-stats, --save-stats, or fit)');
+  if (givenMomentum !== undefined && !(track && training)) throw new TsnormError('--momentum only matters when running statistics are updated (--track-running-stats, --save-stats, or fit)');
+  if (raw.statsKey !== undefined && raw.stats === undefined && typeof raw.affine !== 'string') throw new TsnormError('--stats-key picks a layer in a --stats or --affine file; neither is given');
 
-  const stats = raw.stats === undefined ? undefined : loadParams(raw.stats);
+  const key = raw.statsKey === undefined ? {} : { key: raw.statsKey };
+  const stats = raw.stats === undefined ? undefined : loadParams(raw.stats, { ...key, purpose: 'stats' });
   if (stats && (!stats.runningMean || !stats.runningVar)) throw new TsnormError(`${raw.stats}: expected "running_mean" and "running_var"`);
-  const affine = raw.affine === undefined ? undefined : loadParams(raw.affine);
-  const output = command === 'fit' ? undefined : { path: raw.output ?? '-', format: to, dtype };
-  if (output && output.path !== '-' && raw.saveStats && output.path === raw.saveStats) throw new TsnormError(`-o and --save-stats name the same file: ${output.path}`);
+  // A state_dict's weight and bias are applied as the module they came from would apply them.
+  let affine: LoadedParams | undefined;
+  if (typeof raw.affine === 'string') affine = loadParams(raw.affine, { ...key, purpose: 'affine' });
+  else if (raw.affine === undefined && stats?.hasAffine) affine = stats;
+  if (command === 'convert' && raw.statsKey !== undefined) throw new TsnormError('convert changes format only; it takes no normalization flags');
+
+  const eps = givenEps ?? stats?.eps ?? DEFAULT_EPS;
+  // fit learns the data's own statistics by default: every instance weighs the same.
+  const momentum: Momentum = givenMomentum ?? stats?.momentum ?? (command === 'fit' ? 'cumulative' : DEFAULT_MOMENTUM);
+  const batchSize = givenBatch ?? (command === 'fit' && givenMomentum === undefined && momentum === 'cumulative' ? 1 : undefined);
+
+  const outputPath = command === 'fit' ? undefined : raw.output ?? '-';
+  checkDistinctFiles(fileRoles(paths, raw, outputPath));
+  const output = outputPath === undefined ? undefined : { path: outputPath, format: to ?? outputFormatOf(outputPath), dtype };
 
   const csv = resolveCsv(raw);
   return {
     command,
     csv,
-    inputs: paths.map((path) => ({ path, format: from })),
+    textInputFlags: givenFlags(raw, TEXT_INPUT_FLAGS, raw.header === false ? ['--no-header'] : []),
+    textOutputFlags: givenFlags(raw, TEXT_OUTPUT_FLAGS, []),
+    inputs: paths.map((p) => ({ path: p, format: from })),
     output,
     eps,
     momentum,
@@ -98,9 +128,32 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
   };
 }
 
+/** The format an output path's extension names; an extension that names none is refused, not guessed. */
+function outputFormatOf(file: string): Plan['inputs'][number]['format'] {
+  if (file === '-') return undefined;
+  const known = formatFromPath(file);
+  if (known) return known;
+  const ext = path.extname(path.basename(file).replace(/\.gz$/i, ''));
+  if (ext === '') return undefined;
+  throw new TsnormError(`${file}: '${ext}' names no format tsnorm writes (${FORMATS.join(', ')}); use a known extension, or name the format with --to`);
+}
+
+function fileRoles(inputs: readonly string[], raw: RawOptions, output: string | undefined): FileRole[] {
+  const roles: FileRole[] = inputs.map((p) => ({ role: 'input', flag: 'INPUT', path: p }));
+  if (output !== undefined) roles.push({ role: 'output', flag: '-o', path: output });
+  if (raw.stats !== undefined) roles.push({ role: 'stats', flag: '--stats', path: raw.stats });
+  if (typeof raw.affine === 'string') roles.push({ role: 'affine', flag: '--affine', path: raw.affine });
+  if (raw.saveStats !== undefined) roles.push({ role: 'save-stats', flag: '--save-stats', path: raw.saveStats });
+  return roles;
+}
+
+function givenFlags(raw: RawOptions, flags: Readonly<Record<string, string>>, extra: string[]): string[] {
+  return [...Object.entries(flags).filter(([k]) => raw[k as keyof RawOptions] !== undefined).map(([, flag]) => flag), ...extra];
+}
+
 function positiveInteger(v: string, flag: string): number {
   const x = Number(v);
-  if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(x) || x < 1) throw new TsnormError(`${flag}: expected a whole number >= 1, got '${v}'`);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(x) || x < 1) throw new TsnormError(`${flag}: expected a whole number >= 1, got '${v}'`);
   return x;
 }
 
@@ -117,16 +170,18 @@ function names(v: string | undefined, flag: string): string[] | undefined {
   return list;
 }
 
+function delimiter(v: string | undefined, flag: string): string | undefined {
+  if (v === undefined) return undefined;
+  const d = ({ '\\t': '\t', tab: '\t', comma: ',', semicolon: ';', space: ' ', pipe: '|' } as Record<string, string>)[v] ?? v;
+  if (d.length !== 1 || d === '"' || d === '\n' || d === '\r' || d === '\0') throw new TsnormError(`${flag}: expected one character (or tab), got '${v}'`);
+  return d;
+}
+
 function resolveCsv(raw: RawOptions): CsvOptions {
   const layout = oneOf(raw.layout ?? 'long', ['long', 'wide'] as const, '--layout');
   const numChannels = raw.numChannels === undefined ? undefined : positiveInteger(raw.numChannels, '--num-channels');
   if (numChannels !== undefined && layout !== 'wide') throw new TsnormError('--num-channels goes with --layout wide');
   if (layout === 'wide' && (raw.id !== undefined || raw.channels !== undefined)) throw new TsnormError('--layout wide: rows are series; --id and --channels are for the long layout');
-  let delimiter = raw.delimiter;
-  if (delimiter !== undefined) {
-    delimiter = ({ '\\t': '\t', tab: '\t', comma: ',', semicolon: ';', space: ' ', pipe: '|' } as Record<string, string>)[delimiter] ?? delimiter;
-    if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') throw new TsnormError(`--delimiter: expected one character (or tab), got '${raw.delimiter}'`);
-  }
   const precision = raw.precision === undefined ? undefined : positiveInteger(raw.precision, '--precision');
   if (precision !== undefined && precision > 17) throw new TsnormError('--precision: at most 17 significant digits (17 already round-trips every float64)');
   return {
@@ -135,7 +190,8 @@ function resolveCsv(raw: RawOptions): CsvOptions {
     channels: names(raw.channels, '--channels'),
     keep: names(raw.keep, '--keep'),
     numChannels,
-    delimiter,
+    delimiter: delimiter(raw.delimiter, '--delimiter'),
+    outputDelimiter: delimiter(raw.outputDelimiter, '--output-delimiter'),
     header: raw.header !== false,
     precision,
     budgetBytes: raw.spillBytes === undefined ? undefined : positiveInteger(raw.spillBytes, '--spill-bytes'),

@@ -15,8 +15,10 @@ export interface CsvOptions {
   readonly channels?: readonly string[] | undefined;
   readonly keep?: readonly string[] | undefined;
   readonly numChannels?: number | undefined;
-  /** Default: ',' for CSV, tab for TSV. */
+  /** The input's delimiter. Default: ',' for CSV, tab for TSV. */
   readonly delimiter?: string | undefined;
+  /** The output's. Default: the input's when both are of one format (CSV to CSV), else the output format's. */
+  readonly outputDelimiter?: string | undefined;
   readonly header: boolean;
   readonly precision?: number | undefined;
   /** Bytes of one instance held in memory before spilling. */
@@ -36,6 +38,8 @@ export interface ReaderOptions {
 
 export interface WriterOptions {
   readonly format: FormatName;
+  /** The input's format: CSV written from CSV keeps the input's delimiter unless told otherwise. */
+  readonly inputFormat: FormatName;
   readonly dtype: 'float32' | 'float64';
   readonly csv?: CsvOptions | undefined;
 }
@@ -47,6 +51,10 @@ export interface OpenedReader {
 
 function delimiterOf(format: FormatName, csv: CsvOptions): string {
   return csv.delimiter ?? (format === 'tsv' ? '\t' : ',');
+}
+
+function outputDelimiterOf(format: FormatName, inputFormat: FormatName, csv: CsvOptions): string {
+  return csv.outputDelimiter ?? (format === inputFormat ? delimiterOf(format, csv) : format === 'tsv' ? '\t' : ',');
 }
 
 /**
@@ -91,6 +99,9 @@ export function outputFormat(file: string, given: FormatName | undefined, inputF
 /** Opens an output path (or `-`); a path ending in .gz is gzip-compressed. */
 export async function openWriter(file: string, options: WriterOptions): Promise<SeriesWriter> {
   if (options.format === 'arrow') throw new TsnormError(`${file}: ARROW output is not supported yet (supported: npy, csv, tsv)`);
+  if (file === '-' && options.format === 'npy' && process.stdout.isTTY) {
+    throw new TsnormError('not writing binary NPY data to a terminal: redirect stdout (> out.npy), pipe it, or give -o FILE (or --to csv to read it)');
+  }
   let sink = await openOutput(file);
   if (file.toLowerCase().endsWith('.gz')) sink = gzipSink(sink);
   if (options.format === 'npy') {
@@ -99,5 +110,5 @@ export async function openWriter(file: string, options: WriterOptions): Promise<
   }
   const csv = options.csv ?? DEFAULT_CSV;
   const { CsvWriter } = await import('./csv/writer.js');
-  return new CsvWriter(sink, { delimiter: delimiterOf(options.format, csv), precision: csv.precision, header: csv.header });
+  return new CsvWriter(sink, { delimiter: outputDelimiterOf(options.format, options.inputFormat, csv), precision: csv.precision, header: csv.header });
 }

@@ -13,21 +13,25 @@ export interface Plan {
   readonly inputs: readonly InputPlan[];
   /** Absent for `fit`, which writes no normalized output. */
   readonly output?: OutputPlan | undefined;
-  /** Explicit --eps; otherwise the stats file's, otherwise 1e-5. */
-  readonly eps?: number | undefined;
-  /** Explicit --momentum; otherwise the stats file's, otherwise 0.1. */
-  readonly momentum?: Momentum | undefined;
+  /** --eps; otherwise the stats file's, otherwise 1e-5. */
+  readonly eps: number;
+  /** --momentum; otherwise the stats file's, otherwise 0.1 (`cumulative` for fit). */
+  readonly momentum: Momentum;
   readonly training: boolean;
   readonly trackRunningStats: boolean;
   readonly stats?: LoadedParams | undefined;
   readonly affine?: LoadedParams | undefined;
   readonly saveStats?: string | undefined;
+  /** Instances per running-stats update; undefined: one update per input. */
   readonly batchSize?: number | undefined;
   readonly nan: NanPolicy;
   /** Most values held in memory per group (tests lower it to exercise the streaming paths). */
   readonly budget?: number | undefined;
   /** Layout and dialect of CSV/TSV input and output. */
   readonly csv: CsvOptions;
+  /** The CSV/TSV flags given (as typed): refused when the input, resp. the output, is not CSV/TSV. */
+  readonly textInputFlags: readonly string[];
+  readonly textOutputFlags: readonly string[];
 }
 
 export interface InputPlan {

@@ -6,25 +6,27 @@ import type { Affine } from '../core/transform.js';
 import { TsnormError } from '../errors.js';
 import { writeFileAtomic } from '../io/byte-sink.js';
 import { openReader, openWriter, outputFormat } from '../formats/registry.js';
-import type { SeriesReader, SeriesWriter } from '../formats/types.js';
+import type { FormatName, SeriesReader, SeriesWriter } from '../formats/types.js';
 import { type LoadedParams, type StatsFile, formatStats, perChannel } from '../stats-file.js';
-import { DEFAULT_EPS, DEFAULT_MOMENTUM, type Plan } from './plan.js';
+import type { Plan } from './plan.js';
 
 /** What a run did, for the CLI to report. */
 export interface RunSummary {
   readonly instances: number;
+  /** Series (instance, channel) that missing values made all NaN (--nan propagate, instance statistics). */
+  readonly nanSeries: number;
   readonly channels: number;
   readonly stats?: StatsFile | undefined;
 }
 
 /** Runs a plan: each input through reader -> core -> writer, in order; then saves the running stats. */
 export async function run(plan: Plan): Promise<RunSummary> {
-  const eps = plan.eps ?? plan.stats?.eps ?? DEFAULT_EPS;
-  const momentum = plan.momentum ?? plan.stats?.momentum ?? DEFAULT_MOMENTUM;
+  const { eps, momentum } = plan;
   let first: { name: string; channels: number; names?: readonly string[] | undefined } | undefined;
   let running: RunningStats | undefined;
   let affine: Affine | undefined;
   let instances = 0;
+  let nanSeries = 0;
 
   // No instance statistics (eval with running stats, or convert): one pass, rows written as
   // they arrive.
@@ -36,6 +38,8 @@ export async function run(plan: Plan): Promise<RunSummary> {
     try {
       const { layout } = reader;
       const channels = layout.channels;
+      const outFormat = plan.output && outputFormat(plan.output.path, plan.output.format, inputFormat);
+      checkFlagsApply(plan, reader.name, inputFormat, outFormat);
       if (!first) {
         first = { name: reader.name, channels, names: layout.channelNames };
         affine = plan.affine && loadAffine(plan.affine, channels);
@@ -48,11 +52,10 @@ export async function run(plan: Plan): Promise<RunSummary> {
       const engine = new NormEngine({ channels, eps, affine, training: plan.training, running, batchSize: plan.batchSize, nan: plan.nan });
       const convert = plan.command === 'convert';
       if (!convert && layout.steps !== undefined) engine.checkSteps(layout.steps, () => reader.name);
-      if (plan.output) {
-        const format = outputFormat(plan.output.path, plan.output.format, inputFormat);
+      if (plan.output && outFormat) {
         // float64 for float64 input and for text (CSV numbers are float64), float32 otherwise.
         const dtype = plan.output.dtype ?? (layout.dtype?.endsWith('f8') || layout.dtype === undefined ? 'float64' : 'float32');
-        writer = await openWriter(plan.output.path, { format, dtype, csv: plan.csv });
+        writer = await openWriter(plan.output.path, { format: outFormat, inputFormat, dtype, csv: plan.csv });
         await writer.start(layout);
       }
       out = new Scratch(writer?.valueType ?? 'float64');
@@ -60,6 +63,7 @@ export async function run(plan: Plan): Promise<RunSummary> {
       else if (engine.usesInstanceStats) instances += await twoPasses(reader, engine, writer, out, plan.nan === 'error');
       else instances += await onePass(reader, engine, writer!, out, plan.nan === 'error');
       engine.finishBatch();
+      nanSeries += engine.nanSeries;
       await writer?.finish();
     } catch (err) {
       await writer?.abort();
@@ -78,16 +82,32 @@ export async function run(plan: Plan): Promise<RunSummary> {
       eps, momentum,
       running_mean: Array.from(running.mean), running_var: Array.from(running.var),
       num_batches_tracked: running.numBatchesTracked,
+      ...(running.updatesMatchBatches() ? {} : { mean_updates: Array.from(running.meanUpdates), var_updates: Array.from(running.varUpdates) }),
       ...(affine ? { weight: Array.from(affine.weight), bias: Array.from(affine.bias) } : {}),
     };
     if (plan.saveStats) await writeFileAtomic(plan.saveStats, formatStats(stats, plan.saveStats));
   }
-  return { instances, channels: first?.channels ?? 0, stats };
+  return { instances, nanSeries, channels: first?.channels ?? 0, stats };
+}
+
+const isText = (f: FormatName): boolean => f === 'csv' || f === 'tsv';
+
+/** Refuses flags that mean nothing for these formats, instead of ignoring them silently. */
+function checkFlagsApply(plan: Plan, inputName: string, input: FormatName, output: FormatName | undefined): void {
+  if (!isText(input) && plan.textInputFlags.length > 0) {
+    throw new TsnormError(`${plan.textInputFlags.join(', ')}: for CSV/TSV input, and ${inputName} is ${input.toUpperCase()}`);
+  }
+  if (output !== undefined && !isText(output) && plan.textOutputFlags.length > 0) {
+    throw new TsnormError(`${plan.textOutputFlags.join(', ')}: for CSV/TSV output, and ${plan.output?.path === '-' ? 'the output' : plan.output?.path} is ${output.toUpperCase()}`);
+  }
+  if (output !== undefined && isText(output) && plan.output?.dtype !== undefined) {
+    throw new TsnormError(`--dtype: for NPY output; CSV/TSV numbers are written as float64 text (see --precision)`);
+  }
 }
 
 function loadAffine(p: LoadedParams, channels: number): Affine {
   if (!p.weight && !p.bias) throw new TsnormError(`${p.file}: has no "weight" and "bias" (expected {"weight": [...], "bias": [...]})`);
-  return { weight: perChannel(p.weight, 'weight', channels, p.file), bias: perChannel(p.bias, 'bias', channels, p.file) };
+  return { weight: perChannel(p.weight, `${p.prefix}weight`, channels, p.file), bias: perChannel(p.bias, `${p.prefix}bias`, channels, p.file) };
 }
 
 function loadRunning(plan: Plan, channels: number, momentum: RunningStats['momentum'], names?: readonly string[]): RunningStats {
@@ -100,9 +120,11 @@ function loadRunning(plan: Plan, channels: number, momentum: RunningStats['momen
     throw new TsnormError(`${s.file}: channels [${s.channels.join(', ')}] differ from the input's [${names.join(', ')}]`);
   }
   return new RunningStats(channels, momentum, {
-    mean: perChannel(s.runningMean, 'running_mean', channels, s.file),
-    var: perChannel(s.runningVar, 'running_var', channels, s.file),
+    mean: perChannel(s.runningMean, `${s.prefix}running_mean`, channels, s.file),
+    var: perChannel(s.runningVar, `${s.prefix}running_var`, channels, s.file),
     numBatchesTracked: s.numBatchesTracked ?? 0,
+    ...(s.meanUpdates ? { meanUpdates: perChannel(s.meanUpdates, 'mean_updates', channels, s.file) } : {}),
+    ...(s.varUpdates ? { varUpdates: perChannel(s.varUpdates, 'var_updates', channels, s.file) } : {}),
   });
 }
 

@@ -94,7 +94,7 @@ describe('running statistics with --nan ignore', () => {
     writeNpy(file, [2, 2, 4], flat(X));
     const summary = await run({
       command: 'fit', inputs: [{ path: file }], training: true, trackRunningStats: true,
-      momentum: 0.1, nan: 'ignore', budget: 3, csv: DEFAULT_CSV,
+      eps: 1e-5, momentum: 0.1, nan: 'ignore', budget: 3, csv: DEFAULT_CSV, textInputFlags: [], textOutputFlags: [],
     });
     expect(summary.stats?.running_mean).toEqual(library.stateDict().running_mean);
     expect(summary.stats?.running_var).toEqual(library.stateDict().running_var);

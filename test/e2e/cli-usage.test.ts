@@ -1,0 +1,125 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, FIXTURES, ROOT, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
+
+// The command line as a new user meets it: typos, flags that do not apply, terminals.
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const basic = path.join(FIXTURES, 'cases/basic/input.npy');
+const csv = path.join(FIXTURES, 'csv/long_quoted/input.csv');
+
+function expectRefused(r: ReturnType<typeof tsnorm>, mention: string): void {
+  expect(r.status).toBe(2);
+  expect(isOneLineError(r.stderr)).toBe(true);
+  expect(r.stderr).toContain(mention);
+}
+
+describe('mistyped commands get a suggestion', () => {
+  it.each([['normalise', 'normalize'], ['fitt', 'fit'], ['aply', 'apply'], ['convrt', 'convert']])('%s', (typo, meant) => {
+    expectRefused(tsnorm([typo, basic]), `did you mean '${meant}'`);
+  });
+
+  it('a file that exists is read, whatever its name', () => {
+    const dir = fs.mkdtempSync(path.join(tmp.dir, 'named-'));
+    fs.copyFileSync(basic, path.join(dir, 'fitt'));
+    const r = tsnorm(['fitt', '--from', 'npy'], { cwd: dir });
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('flags that do not apply are refused, not ignored', () => {
+  it.each([
+    [['--id', 'x'], '--id: for CSV/TSV input'],
+    [['--keep', 't'], '--keep: for CSV/TSV input'],
+    [['--no-header'], '--no-header: for CSV/TSV input'],
+    [['--layout', 'wide'], '--layout: for CSV/TSV input'],
+  ])('%j on NPY input', (flags, message) => {
+    expectRefused(tsnorm([basic, ...flags]), message);
+  });
+
+  it('--precision and --output-delimiter on NPY output', () => {
+    expectRefused(tsnorm([basic, '--precision', '5', '-o', path.join(tmp.dir, 'p.npy')]), '--precision: for CSV/TSV output');
+    expectRefused(tsnorm([csv, '--id', 'device', '--keep', 'ts', '--output-delimiter', ';', '--to', 'npy', '-o', path.join(tmp.dir, 'p2.npy')]), '--output-delimiter: for CSV/TSV output');
+  });
+
+  it('--dtype on CSV output', () => {
+    expectRefused(tsnorm([basic, '--to', 'csv', '--dtype', 'float32']), '--dtype: for NPY output');
+  });
+
+  it('--momentum without running statistics, as --batch-size', () => {
+    expectRefused(tsnorm([basic, '--momentum', '0.5']), '--momentum only matters when running statistics are updated');
+    expectRefused(tsnorm([basic, '--batch-size', '2']), '--batch-size only matters');
+  });
+
+  it.each([['--eps', '0x10'], ['--momentum', '0x1'], ['--eps', ' 1e-5'], ['--batch-size', ' 2']])('%s %j is not a plain number', (flag, value) => {
+    const r = tsnorm([basic, '--track-running-stats', flag, value]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(flag);
+  });
+});
+
+describe('terminals', () => {
+  // `script` gives the command a pseudo-terminal for stdin and stdout, as a shell in a terminal does.
+  const inTerminal = (command: string) => spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', timeout: 20_000 });
+  const node = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)}`;
+
+  it('binary NPY output to a terminal is refused', () => {
+    const r = inTerminal(`${node} ${JSON.stringify(basic)}; echo "exit=$?"`);
+    expect(r.stdout).toContain('not writing binary NPY data to a terminal');
+    expect(r.stdout).toContain('exit=2');
+    expect(r.stdout).not.toContain('NUMPY');
+  });
+
+  it('CSV output to a terminal is written', () => {
+    const r = inTerminal(`${node} ${JSON.stringify(basic)} --to csv | head -1; echo "exit=$?"`);
+    expect(r.stdout).toContain('id,t,c0');
+  });
+
+  it('no input and a terminal on stdin: the usage, not a silent wait', () => {
+    const r = inTerminal(`${node}; echo "exit=$?"`);
+    expect(r.stdout).toContain('Usage:');
+    expect(r.stdout).toContain('exit=2');
+  });
+});
+
+describe('a checkout that was not built', () => {
+  it('says to build instead of a module trace', () => {
+    const dir = fs.mkdtempSync(path.join(tmp.dir, 'unbuilt-'));
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.copyFileSync(path.join(ROOT, 'bin/tsnorm.js'), path.join(dir, 'bin/tsnorm.js'));
+    const r = spawnSync(process.execPath, [path.join(dir, 'bin/tsnorm.js'), '--version'], { encoding: 'utf8' });
+    expect(r.stderr.trim()).toBe('tsnorm: not built yet: run `npm ci && npm run build` in the checkout first');
+    expect(r.status).toBe(70);
+  });
+});
+
+describe('error lines are one line, whatever the input holds', () => {
+  it('a path with a line break and an escape code', () => {
+    const r = tsnorm([path.join(tmp.dir, 'a\nb\x1b[2Jc.npy')]);
+    expectRefused(r, 'a\\nb\\x1b[2Jc.npy: no such file');
+  });
+
+  it('an unknown option with control characters', () => {
+    const r = tsnorm([basic, '--bad\x07flag']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--bad\\x07flag');
+    expect(r.stderr).not.toContain('\x07');
+  });
+});
+
+describe('--nan propagate says when it blanked series', () => {
+  it('one note with the count and the fix', () => {
+    const r = tsnorm([path.join(FIXTURES, 'cases/nan_propagates/input.npy'), '-o', path.join(tmp.dir, 'nan.npy')]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^tsnorm: note: 1 series \(instance, channel\) had missing values .* --nan ignore/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('no note without missing values, nor with --nan ignore', () => {
+    expect(tsnorm([basic, '-o', path.join(tmp.dir, 'b.npy')]).stderr).toBe('');
+    expect(tsnorm([path.join(FIXTURES, 'cases/nan_propagates/input.npy'), '--nan', 'ignore', '-o', path.join(tmp.dir, 'nan2.npy')]).stderr).toBe('');
+  });
+});
