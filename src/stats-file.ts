@@ -125,6 +125,8 @@ export function loadParams(file: string, options: LoadParamsOptions = {}): Loade
     if (bad >= 0) throw new TsnormError(`${file}: "${key}"[${bad}] is ${counts![bad]}, expected a whole number >= 0`);
     if (counts) out[field] = counts;
   }
+  if (o['format'] !== undefined && o['format'] !== 'tsnorm-stats') throw new TsnormError(`${file}: "format" is ${describe(o['format'])}, expected "tsnorm-stats" (or no "format": a plain or state_dict file)`);
+  if (o['format'] === 'tsnorm-stats' && o['version'] !== 1) throw new TsnormError(`${file}: stats file version ${describe(o['version'])}: this tsnorm reads version 1 (a newer tsnorm wrote it?)`);
   if (o['eps'] !== undefined) out.eps = checkEps(o['eps'], `${file}: "eps"`);
   if (o['momentum'] !== undefined) out.momentum = checkMomentum(o['momentum'] === null ? 'cumulative' : o['momentum'], `${file}: "momentum"`);
   const ch = o['channels'];

@@ -116,7 +116,13 @@ export function buildProgram(act: Act): Command {
 
 /** commander's error line, in our form: `tsnorm: ...`, escaped to one line. */
 function commanderError(str: string): string {
-  return `tsnorm: ${printable(str.trim().replace(/^error: /, ''))}\n`;
+  return `tsnorm: ${errorLine(str.trim().replace(/^error: /, ''))}\n`;
+}
+
+/** An error message as one printable line of sensible length (inputs can put megabytes in one). */
+function errorLine(message: string): string {
+  const line = printable(message);
+  return line.length > 2000 ? `${line.slice(0, 1200)} ... ${line.slice(-600)}` : line;
 }
 
 /** Help was shown instead of running (no input and a terminal on stdin): a usage error. */
@@ -157,12 +163,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     const summary = await run(resolvePlan(command, inputs, raw));
     if (summary.nanSeries > 0) {
-      process.stderr.write(`tsnorm: note: ${summary.nanSeries} series (instance, channel) had missing values and are all NaN in the output, as torch does; --nan ignore leaves missing values out of the statistics instead\n`);
+      process.stderr.write(`tsnorm: note: ${summary.nanSeries} series (instance, channel) had missing or infinite values and are all NaN in the output, as torch does; --nan ignore leaves missing values out of the statistics instead\n`);
     }
   });
   try {
     const typo = mistypedCommand(argv);
     if (typo !== undefined) throw new TsnormError(`unknown command '${argv[0]}' (and no such file): did you mean '${typo}'? (tsnorm --help lists the commands)`);
+    // commander keeps whichever of the two comes last: refuse the contradiction instead.
+    if (argv.includes('--no-affine') && argv.some((a) => a === '--affine' || a.startsWith('--affine='))) throw new TsnormError('--affine and --no-affine contradict each other: give one');
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
@@ -174,7 +182,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageShown) return 2;
     if (err instanceof ClosedOutputError) return 0;
     if (err instanceof TsnormError) {
-      process.stderr.write(`tsnorm: ${printable(err.message)}\n`);
+      process.stderr.write(`tsnorm: ${errorLine(err.message)}\n`);
       return err.exitCode;
     }
     const e = err as NodeJS.ErrnoException;

@@ -88,6 +88,7 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
   if (givenBatch !== undefined && !(track && training)) throw new TsnormError('--batch-size only matters when running statistics are updated (--track-running-stats, --save-stats, or fit)');
   if (givenMomentum !== undefined && !(track && training)) throw new TsnormError('--momentum only matters when running statistics are updated (--track-running-stats, --save-stats, or fit)');
   if (raw.statsKey !== undefined && raw.stats === undefined && typeof raw.affine !== 'string') throw new TsnormError('--stats-key picks a layer in a --stats or --affine file; neither is given');
+  if (raw.affine === false && raw.stats === undefined) throw new TsnormError('--no-affine leaves out the weight and bias of a --stats file; there is none');
 
   const key = raw.statsKey === undefined ? {} : { key: raw.statsKey };
   const stats = raw.stats === undefined ? undefined : loadParams(raw.stats, { ...key, purpose: 'stats' });
@@ -173,7 +174,10 @@ function names(v: string | undefined, flag: string): string[] | undefined {
 function delimiter(v: string | undefined, flag: string): string | undefined {
   if (v === undefined) return undefined;
   const d = ({ '\\t': '\t', tab: '\t', comma: ',', semicolon: ';', space: ' ', pipe: '|' } as Record<string, string>)[v] ?? v;
-  if (d.length !== 1 || d === '"' || d === '\n' || d === '\r' || d === '\0') throw new TsnormError(`${flag}: expected one character (or tab), got '${v}'`);
+  // One ASCII byte that cannot be part of a number, a quote or a line break.
+  if (d.length !== 1 || d.charCodeAt(0) > 0x7e || /[0-9.+\-eE"\n\r\0]/.test(d) || (d < ' ' && d !== '\t')) {
+    throw new TsnormError(`${flag}: expected one ASCII character that cannot be part of a number (',', ';', '|', tab, ...), got '${v}'`);
+  }
   return d;
 }
 

@@ -99,10 +99,11 @@ export function outputFormat(file: string, given: FormatName | undefined, inputF
 /** Opens an output path (or `-`); a path ending in .gz is gzip-compressed. */
 export async function openWriter(file: string, options: WriterOptions): Promise<SeriesWriter> {
   if (options.format === 'arrow') throw new TsnormError(`${file}: ARROW output is not supported yet (supported: npy, csv, tsv)`);
-  if (file === '-' && options.format === 'npy' && process.stdout.isTTY) {
-    throw new TsnormError('not writing binary NPY data to a terminal: redirect stdout (> out.npy), pipe it, or give -o FILE (or --to csv to read it)');
-  }
   let sink = await openOutput(file);
+  if (options.format === 'npy' && sink.isTerminal) {
+    await sink.abort();
+    throw new TsnormError(`${sink.name}: not writing binary NPY data to a terminal: redirect stdout (> out.npy), pipe it, or give -o FILE (or --to csv to read it)`);
+  }
   if (file.toLowerCase().endsWith('.gz')) sink = gzipSink(sink);
   if (options.format === 'npy') {
     const { NpyWriter } = await import('./npy/writer.js');

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import tty from 'node:tty';
 import { TsnormError } from '../errors.js';
 import { ioError } from './byte-source.js';
 import { createSiblingTempFile, forgetTempPath, removeTempFile } from './temp-files.js';
@@ -11,6 +12,8 @@ import { createSiblingTempFile, forgetTempPath, removeTempFile } from './temp-fi
  */
 export interface ByteSink {
   readonly name: string;
+  /** Whether the bytes go to a terminal (binary output there is refused). */
+  readonly isTerminal?: boolean;
   /** Resolves when `data` may be reused by the caller. */
   write(data: Uint8Array): Promise<void>;
   /** Writes at a byte position (files only: patching a header written before the size was known). */
@@ -30,27 +33,35 @@ export class ClosedOutputError extends Error {
 /** Where an output path's bytes go: a regular file replaced atomically, or straight into something else. */
 export type OutputTarget =
   /** Write a temporary file beside `path` and rename it over `path` (a symbolic link's target, resolved). */
-  | { readonly kind: 'replace'; readonly path: string; readonly mode: number }
+  | { readonly kind: 'replace'; readonly path: string; readonly mode: number; readonly uid?: number; readonly gid?: number }
   /** A device, a FIFO, a socket: opened and written as it goes, never replaced. */
   | { readonly kind: 'direct'; readonly path: string };
 
+/** The descriptor a path names when it is one of the process's own: `-` (1), /dev/stdout, /dev/fd/N, /proc/self/fd/N. */
+export function ownDescriptor(file: string): number | undefined {
+  if (file === '-') return 1;
+  const own = /^\/(?:dev\/(?:(stdin)|(stdout)|(stderr)|fd\/(\d+))|proc\/self\/fd\/(\d+))$/.exec(file);
+  if (!own) return undefined;
+  return own[1] ? 0 : own[2] ? 1 : own[3] ? 2 : Number(own[4] ?? own[5]);
+}
+
 /** Decides how `file` is written, without changing anything. Errors say what is wrong with the path. */
 export function outputTarget(file: string): OutputTarget {
-  let st: fs.Stats | undefined;
+  if (file === '') throw new TsnormError('an empty output file name');
   try {
-    st = fs.statSync(file, { throwIfNoEntry: false });
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (st === undefined) {
+      // Nothing there, or a symbolic link to nothing: the file is created (at the link's target).
+      const real = danglingTarget(file);
+      checkFolder(file, real);
+      return { kind: 'replace', path: real, mode: 0o666 };
+    }
+    if (st.isDirectory()) throw new TsnormError(`${file}: is a directory, expected an output file`);
+    if (!st.isFile()) return { kind: 'direct', path: file };
+    return { kind: 'replace', path: fs.realpathSync(file), mode: st.mode & 0o777, uid: st.uid, gid: st.gid };
   } catch (err) {
     throw ioError(file, err);
   }
-  if (st === undefined) {
-    // Nothing there, or a symbolic link to nothing: the file is created (at the link's target).
-    const real = danglingTarget(file);
-    checkFolder(file, real);
-    return { kind: 'replace', path: real, mode: 0o666 };
-  }
-  if (st.isDirectory()) throw new TsnormError(`${file}: is a directory, expected an output file`);
-  if (!st.isFile()) return { kind: 'direct', path: file };
-  return { kind: 'replace', path: fs.realpathSync(file), mode: st.mode & 0o777 };
 }
 
 /** Where a path that does not exist would be created: itself, or the end of its chain of links. */
@@ -70,7 +81,12 @@ function danglingTarget(file: string): string {
 
 function checkFolder(file: string, real: string): void {
   const dir = path.dirname(real);
-  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(dir, { throwIfNoEntry: false });
+  } catch {
+    st = undefined; // ENOTDIR higher up: the folder does not exist either
+  }
   if (st === undefined) throw new TsnormError(`${file}: the folder ${dir} does not exist (create it first)`);
   if (!st.isDirectory()) throw new TsnormError(`${file}: ${dir} is not a folder`);
 }
@@ -87,10 +103,14 @@ class ReplacingFileSink implements ByteSink {
     private readonly fd: number,
   ) {}
 
-  static create(file: string, target: string, mode: number): ReplacingFileSink {
+  static create(file: string, target: Extract<OutputTarget, { kind: 'replace' }>): ReplacingFileSink {
     try {
-      const temp = createSiblingTempFile(target, mode);
-      return new ReplacingFileSink(file, target, temp.path, temp.fd);
+      const temp = createSiblingTempFile(target.path, target.mode);
+      // The new file keeps the old one's owner where the process may give it (root rewriting a user's file).
+      if (target.uid !== undefined && target.gid !== undefined && (target.uid !== process.getuid?.() || target.gid !== process.getgid?.())) {
+        try { fs.fchownSync(temp.fd, target.uid, target.gid); } catch { /* not permitted: the writer's own */ }
+      }
+      return new ReplacingFileSink(file, target.path, temp.path, temp.fd);
     } catch (err) {
       throw ioError(file, err);
     }
@@ -133,12 +153,15 @@ class ReplacingFileSink implements ByteSink {
  */
 class DirectSink implements ByteSink {
   private done = false;
+  readonly isTerminal: boolean;
 
   constructor(
     readonly name: string,
     private readonly fd: number,
     private readonly ownsFd = true,
-  ) {}
+  ) {
+    this.isTerminal = tty.isatty(fd);
+  }
 
   static async create(file: string): Promise<DirectSink> {
     try {
@@ -187,6 +210,7 @@ function writeAllAt(fd: number, data: Uint8Array, position: number | null, name:
 
 class StdoutSink implements ByteSink {
   readonly name = '<stdout>';
+  readonly isTerminal = Boolean(process.stdout.isTTY);
   private closed = false;
 
   constructor(private readonly out: NodeJS.WritableStream = process.stdout) {
@@ -218,13 +242,10 @@ export async function openOutput(file: string): Promise<ByteSink> {
   if (file === '-') return new StdoutSink();
   // The process's own descriptors by name: written through the descriptor itself, since a socket
   // (as a parent process may give) cannot be opened again by its /proc path.
-  const own = /^\/(?:dev\/(?:(stdout)|(stderr)|fd\/(\d+))|proc\/self\/fd\/(\d+))$/.exec(file);
-  if (own) {
-    const fd = own[1] ? 1 : own[2] ? 2 : Number(own[3] ?? own[4]);
-    return fd === 1 ? new StdoutSink() : new DirectSink(file, fd, false);
-  }
+  const fd = ownDescriptor(file);
+  if (fd !== undefined) return fd === 1 ? new StdoutSink() : new DirectSink(file, fd, false);
   const target = outputTarget(file);
-  return target.kind === 'direct' ? DirectSink.create(file) : ReplacingFileSink.create(file, target.path, target.mode);
+  return target.kind === 'direct' ? DirectSink.create(file) : ReplacingFileSink.create(file, target);
 }
 
 /** Writes a small text file atomically (stats files). */

@@ -155,7 +155,10 @@ export function ioError(name: string, err: unknown): TsnormError {
     EFBIG: 'file too large for this file system',
     ENAMETOOLONG: 'file name too long',
     ELOOP: 'too many levels of symbolic links',
-    ENXIO: 'no reader on the other end (a FIFO or device not open for reading)',
+    ENXIO: 'no such device or address (a socket, or a FIFO or device with nothing on the other end)',
+    EPERM: 'operation not permitted',
+    EBUSY: 'device or resource busy',
+    ETXTBSY: 'file busy',
   };
   if (err instanceof TsnormError) return err;
   return new TsnormError(`${name}: ${(e.code && why[e.code]) ?? e.message ?? String(err)}`);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnormError } from '../errors.js';
+import { ownDescriptor } from './byte-sink.js';
 
 /** A file a run reads or writes, under the flag that named it. */
 export interface FileRole {
@@ -10,16 +11,32 @@ export interface FileRole {
   readonly path: string;
 }
 
+/** What a path stands for (`key`), and whether it is written as it goes rather than replaced at the end. */
+export interface FileIdentity {
+  readonly key: string;
+  readonly direct: boolean;
+}
+
 /**
  * What a path stands for, compared by identity rather than by spelling: the device and inode of
  * an existing regular file (so links, `./x` and `$PWD/x` are the same file), else the resolved
- * place where it would be created. Devices, FIFOs and stdin/stdout have none: writing to them
- * destroys nothing.
+ * place where it would be created. stdin/stdout (`-`, /dev/stdout, /dev/fd/N) stand for the file
+ * they are redirected to, if a regular one; stdout otherwise stands for itself (two outputs to
+ * it would mix). Devices and FIFOs have none: writing to them destroys nothing.
  */
-export function fileIdentity(file: string): string | undefined {
-  if (file === '-') return undefined;
-  const st = fs.statSync(file, { throwIfNoEntry: false });
-  if (st) return st.isFile() ? `inode:${st.dev}:${st.ino}` : undefined;
+export function fileIdentity(file: string, role: FileRole['role']): FileIdentity | undefined {
+  const fd = file === '-' ? (role === 'input' ? 0 : 1) : ownDescriptor(file);
+  try {
+    if (fd !== undefined) {
+      const st = fs.fstatSync(fd);
+      if (st.isFile()) return { key: `inode:${st.dev}:${st.ino}`, direct: true };
+      return fd === 0 ? undefined : { key: `fd:${fd}`, direct: true };
+    }
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (st) return st.isFile() ? { key: `inode:${st.dev}:${st.ino}`, direct: false } : undefined;
+  } catch {
+    return undefined; // a path that cannot be looked at (ENOTDIR, ELOOP): opening it says why
+  }
   const full = path.resolve(file);
   let dir = path.dirname(full);
   try {
@@ -27,14 +44,17 @@ export function fileIdentity(file: string): string | undefined {
   } catch {
     // The folder does not exist: the output's own check says so.
   }
-  return `new:${path.join(dir, path.basename(full))}`;
+  return { key: `new:${path.join(dir, path.basename(full))}`, direct: false };
 }
 
-/** Pairs that may name one file: writing the output over its input (in place) and saving stats over the stats read. */
-function allowed(a: FileRole, b: FileRole, sameAsStats: (r: FileRole) => boolean): boolean {
+/**
+ * Pairs that may name one file: the output over its input when it replaces it at the end (in
+ * place; not when written as it goes, as to stdout), and the stats saved over the stats read.
+ */
+function allowed(a: FileRole, b: FileRole, ids: { a: FileIdentity; b: FileIdentity }, sameAsStats: (r: FileRole) => boolean): boolean {
   const pair = new Set([a.role, b.role]);
   if (pair.size === 1) return a.role === 'input' || a.role === 'stats' || a.role === 'affine';
-  if (pair.has('output') && pair.has('input')) return true;
+  if (pair.has('output') && pair.has('input')) return !(a.role === 'output' ? ids.a : ids.b).direct;
   if (pair.has('save-stats') && pair.has('stats')) return true;
   // --affine and --stats may be one file (a state_dict); saving over it is then saving over --stats.
   if (pair.has('stats') && pair.has('affine')) return true;
@@ -48,18 +68,24 @@ function allowed(a: FileRole, b: FileRole, sameAsStats: (r: FileRole) => boolean
  * normalized output over the stats file, the stats over the input data, and so on.
  */
 export function checkDistinctFiles(roles: readonly FileRole[]): void {
-  const ids = roles.map((r) => fileIdentity(r.path));
+  const ids = roles.map((r) => fileIdentity(r.path, r.role));
   const stats = roles.findIndex((r) => r.role === 'stats');
-  const sameAsStats = (r: FileRole): boolean => stats >= 0 && ids[stats] !== undefined && ids[stats] === ids[roles.indexOf(r)];
+  const sameAsStats = (r: FileRole): boolean => stats >= 0 && ids[stats] !== undefined && ids[stats]?.key === ids[roles.indexOf(r)]?.key;
   for (let i = 0; i < roles.length; i++) {
     for (let j = i + 1; j < roles.length; j++) {
-      if (ids[i] === undefined || ids[i] !== ids[j]) continue;
+      const ia = ids[i];
+      const ib = ids[j];
+      if (ia === undefined || ib === undefined || ia.key !== ib.key) continue;
       const a = roles[i]!;
       const b = roles[j]!;
-      if (allowed(a, b, sameAsStats)) continue;
-      const [written, other] = a.role === 'output' || (a.role === 'save-stats' && b.role !== 'output') ? [a, b] : [b, a];
-      const same = a.path === b.path ? `'${a.path}'` : `'${a.path}' and '${b.path}' (the same file)`;
-      throw new TsnormError(`${written.flag} and ${other.flag} name ${same}: writing ${written.flag} would destroy it; choose another file`);
+      if (allowed(a, b, { a: ia, b: ib }, sameAsStats)) continue;
+      const shown = (r: FileRole) => (r.path === '-' ? (r.role === 'input' ? 'stdin' : 'stdout') : `'${r.path}'`);
+      const same = shown(a) === shown(b) ? shown(a) : `${shown(a)} and ${shown(b)} (the same file)`;
+      const writes = (r: FileRole) => r.role === 'output' || r.role === 'save-stats';
+      if (writes(a) && writes(b)) throw new TsnormError(`${a.flag} and ${b.flag} both write to ${same}: the one would overwrite or mix with the other; give them different files`);
+      const [written, other] = writes(a) ? [a, b] : [b, a];
+      const what = other.role === 'input' ? 'the input' : `the ${other.flag} file`;
+      throw new TsnormError(`${written.flag} and ${other.flag} name ${same}: writing ${written.flag} would destroy ${what}; choose another file`);
     }
   }
 }

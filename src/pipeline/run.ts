@@ -42,7 +42,7 @@ export async function run(plan: Plan): Promise<RunSummary> {
       checkFlagsApply(plan, reader.name, inputFormat, outFormat);
       if (!first) {
         first = { name: reader.name, channels, names: layout.channelNames };
-        affine = plan.affine && loadAffine(plan.affine, channels);
+        affine = plan.affine && loadAffine(plan.affine, channels, layout.channelNames);
         running = plan.trackRunningStats ? loadRunning(plan, channels, momentum, layout.channelNames) : undefined;
       } else if (channels !== first.channels) {
         throw new TsnormError(`${reader.name}: has ${channels} channels, but ${first.name} has ${first.channels}`);
@@ -105,8 +105,16 @@ function checkFlagsApply(plan: Plan, inputName: string, input: FormatName, outpu
   }
 }
 
-function loadAffine(p: LoadedParams, channels: number): Affine {
+/** A parameter file that names its channels must name the input's, in order. */
+function checkChannelNames(p: LoadedParams, names: readonly string[] | undefined): void {
+  if (p.channels && names && p.channels.join('\u0000') !== names.join('\u0000')) {
+    throw new TsnormError(`${p.file}: channels [${p.channels.join(', ')}] differ from the input's [${names.join(', ')}]`);
+  }
+}
+
+function loadAffine(p: LoadedParams, channels: number, names: readonly string[] | undefined): Affine {
   if (!p.weight && !p.bias) throw new TsnormError(`${p.file}: has no "weight" and "bias" (expected {"weight": [...], "bias": [...]})`);
+  checkChannelNames(p, names);
   return { weight: perChannel(p.weight, `${p.prefix}weight`, channels, p.file), bias: perChannel(p.bias, `${p.prefix}bias`, channels, p.file) };
 }
 
@@ -116,9 +124,7 @@ function loadRunning(plan: Plan, channels: number, momentum: RunningStats['momen
     if (!plan.training) throw new TsnormError('eval with running statistics needs --stats FILE (running statistics to apply)');
     return new RunningStats(channels, momentum);
   }
-  if (s.channels && names && s.channels.join('\u0000') !== names.join('\u0000')) {
-    throw new TsnormError(`${s.file}: channels [${s.channels.join(', ')}] differ from the input's [${names.join(', ')}]`);
-  }
+  checkChannelNames(s, names);
   return new RunningStats(channels, momentum, {
     mean: perChannel(s.runningMean, `${s.prefix}running_mean`, channels, s.file),
     var: perChannel(s.runningVar, `${s.prefix}running_var`, channels, s.file),
@@ -171,7 +177,7 @@ async function twoPasses(reader: SeriesReader, engine: NormEngine, writer: Serie
   for await (const units of reader.units()) {
     for (const u of units) {
       if (u.firstChannel === 0) engine.startInstance();
-      const where = () => `${reader.name}: instance ${u.instance}`;
+      const where = () => `${reader.name}: ${reader.layout.describeInstance?.(u.instance) ?? `instance ${u.instance}`}`;
       if (u.block) {
         if (nanIsError) refuseNaN(reader, u.block);
         engine.accumulate(u.block);

@@ -61,6 +61,18 @@ describe('flags that do not apply are refused, not ignored', () => {
   });
 });
 
+describe('contradictions', () => {
+  it('--affine with --no-affine, in either order', () => {
+    const affine = path.join(FIXTURES, 'cases/affine/affine.json');
+    expectRefused(tsnorm([basic, '--affine', affine, '--no-affine']), '--affine and --no-affine contradict');
+    expectRefused(tsnorm([basic, '--no-affine', '--affine', affine]), '--affine and --no-affine contradict');
+  });
+
+  it('--no-affine without a --stats file', () => {
+    expectRefused(tsnorm([basic, '--no-affine']), '--no-affine leaves out the weight and bias of a --stats file');
+  });
+});
+
 describe('terminals', () => {
   // `script` gives the command a pseudo-terminal for stdin and stdout, as a shell in a terminal does.
   const inTerminal = (command: string) => spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', timeout: 20_000 });
@@ -71,6 +83,12 @@ describe('terminals', () => {
     expect(r.stdout).toContain('not writing binary NPY data to a terminal');
     expect(r.stdout).toContain('exit=2');
     expect(r.stdout).not.toContain('NUMPY');
+  });
+
+  it('binary NPY output to a terminal named as a file (-o /dev/tty) is refused too', () => {
+    const r = inTerminal(`${node} ${JSON.stringify(basic)} -o /dev/tty; echo "exit=$?"`);
+    expect(r.stdout).toContain('/dev/tty: not writing binary NPY data to a terminal');
+    expect(r.stdout).toContain('exit=2');
   });
 
   it('CSV output to a terminal is written', () => {
@@ -114,7 +132,7 @@ describe('--nan propagate says when it blanked series', () => {
   it('one note with the count and the fix', () => {
     const r = tsnorm([path.join(FIXTURES, 'cases/nan_propagates/input.npy'), '-o', path.join(tmp.dir, 'nan.npy')]);
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/^tsnorm: note: 1 series \(instance, channel\) had missing values .* --nan ignore/);
+    expect(r.stderr).toMatch(/^tsnorm: note: 1 series \(instance, channel\) had missing or infinite values .* --nan ignore/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 

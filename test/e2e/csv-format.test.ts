@@ -178,7 +178,7 @@ describe('CSV errors', () => {
     ['no numeric column', 'a,b\nx,y\n', [], 'no numeric column'],
     ['NPY output from instances of different lengths', 'id,a\nx,1\nx,2\nx,3\ny,3\ny,4\n', ['--id', 'id', '--to', 'npy'], 'equal length'],
     ['--nan error', 'a,b\n1,2\n,3\n4,5\n', ['--nan', 'error'], "missing value at line 3, column 'a'"],
-    ['training on an instance of one row', 'id,a\nx,1\nx,2\ny,3\n', ['--id', 'id'], 'instance 1: 1 time step'],
+    ['training on an instance of one row', 'id,a\nx,1\nx,2\ny,3\n', ['--id', 'id'], "instance 1 (id 'y', from line 4): 1 time step"],
   ])('%s', (_what, input, argv, message) => {
     const dir = fs.mkdtempSync(path.join(tmp.dir, 'err-'));
     const file = path.join(dir, 'in.csv');

@@ -148,7 +148,40 @@ describe('delimiters and quoting', () => {
   });
 });
 
+describe('delimiters that cannot work are refused', () => {
+  it.each([['€'], ['1'], ['.'], ['-'], ['e'], ['"'], ['ab']])('%j', (d) => {
+    const file = write('d.csv', 'a,v\n1,2\n2,3\n');
+    expectRefused(tsnorm([file, '--delimiter', d]), '--delimiter: expected one ASCII character');
+    expectRefused(tsnorm([file, '--output-delimiter', d]), '--output-delimiter: expected one ASCII character');
+  });
+});
+
 describe('messages that point at the fix', () => {
+  it('quotes in the wrong places say how to write them', () => {
+    expectRefused(tsnorm(['-', '--from', 'csv'], { input: 'a,b\n1,5" screen\n' }), 'line 2, cell 2: a quote (") inside a cell that is not quoted');
+    expectRefused(tsnorm(['-', '--from', 'csv'], { input: 'a,b\n1,"ab"c\n' }), 'line 2, cell 2: text after the closing quote');
+  });
+
+  it('lines ended by a lone CR are named as such', () => {
+    expectRefused(tsnorm(['-', '--from', 'csv'], { input: 'a,b\r1,2\r3,4\r' }), 'carriage return (CR) not followed by a line feed');
+  });
+
+  it('a ragged row without a header compares with the first row', () => {
+    expectRefused(tsnorm(['-', '--from', 'csv', '--no-header'], { input: '1,2\n1,2,3\n' }), 'line 2: 3 cells, expected 2 (as in the first row)');
+  });
+
+  it('an instance of one step names its id and line', () => {
+    const file = write('one-step.csv', 'id,v\na,1\na,2\nb ,3\nc,4\nc,5\n');
+    expectRefused(tsnorm([file, '--id', 'id']), "instance 1 (id 'b ', from line 4): 1 time step");
+  });
+
+  it('a huge bad cell is cut short in the message', () => {
+    const file = write('huge-cell.csv', `a,v\n1,2\n2,${'z'.repeat(1 << 20)}\n`);
+    const r = tsnorm([file, '--channels', 'v']);
+    expectRefused(r, `'${'z'.repeat(80)}... (1048576 bytes)' is not a number`);
+    expect(r.stderr.length).toBeLessThan(400);
+  });
+
   it('a wide file that ends within an instance hints at --no-header', () => {
     const file = write('ucr.csv', '1,2,3,4\n5,6,7,8\n9,1,2,3\n2,3,4,5\n');
     expectRefused(tsnorm([file, '--layout', 'wide', '--num-channels', '2']), 'add --no-header');

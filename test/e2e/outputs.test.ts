@@ -98,13 +98,17 @@ describe('symbolic links are written through', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'stats/s.json'), 'utf8')).format).toBe('tsnorm-stats');
   });
 
-  it('keeps the mode of the file it replaces', () => {
+  it('keeps the mode of the file it replaces, and its owner where the user may give it', () => {
     const dir = fresh('mode');
     const out = path.join(dir, 'out.npy');
     fs.writeFileSync(out, 'old');
     fs.chmodSync(out, 0o640);
+    // As root, the file of another user (nobody) stays theirs; otherwise it is the user's own anyway.
+    const owner = process.getuid!() === 0 ? 65534 : process.getuid!();
+    fs.chownSync(out, owner, owner === 65534 ? 65534 : process.getgid!());
     expect(tsnorm([basic, '-o', out]).status).toBe(0);
     expect(fs.statSync(out).mode & 0o777).toBe(0o640);
+    expect(fs.statSync(out).uid).toBe(owner);
   });
 });
 
@@ -113,7 +117,7 @@ describe('one file named twice is compared by identity, not by spelling', () => 
     const dir = fresh('spell');
     fs.mkdirSync(path.join(dir, 'out'));
     const r = tsnorm([basic, '-o', 'out/x.npy', '--save-stats', path.join(dir, 'out/x.npy')], { cwd: dir });
-    expectRefused(r, 'name');
+    expectRefused(r, 'both write to');
     expect(fs.readdirSync(path.join(dir, 'out'))).toEqual([]);
   });
 
@@ -149,6 +153,58 @@ describe('one file named twice is compared by identity, not by spelling', () => 
     const r = tsnorm(['normalize', data, '-o', data, '--stats', stats, '--save-stats', stats]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+});
+
+describe('stdin and stdout are compared as the files they are redirected to', () => {
+  const sh = (script: string, cwd: string) => spawnSync('sh', ['-c', script], { cwd, encoding: 'utf8' });
+  const node = `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(FIXTURES, '../bin/tsnorm.js'))}`;
+
+  it('--save-stats over the file stdin comes from', () => {
+    const dir = fresh('stdin');
+    fs.copyFileSync(basic, path.join(dir, 'a.npy'));
+    const r = sh(`${node} fit - --save-stats a.npy < a.npy`, dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('would destroy the input');
+    expect(fs.readFileSync(path.join(dir, 'a.npy')).equals(fs.readFileSync(basic))).toBe(true);
+  });
+
+  it('output and stats both to stdout', () => {
+    const r = tsnorm([basic, '--save-stats', '-']);
+    expectRefused(r, 'both write to stdout');
+    expect(r.stdout.length).toBe(0);
+    expectRefused(tsnorm([basic, '-o', '/dev/stdout', '--save-stats', '/dev/fd/1']), 'both write to');
+  });
+
+  it('stdout opened on the input file itself (1<>file): refused before anything is written', () => {
+    const dir = fresh('stdout-in');
+    const csv = path.join(dir, 'c.csv');
+    expect(tsnorm(['convert', basic, '-o', csv]).status).toBe(0);
+    const before = fs.readFileSync(csv);
+    for (const out of ['', '-o /dev/stdout']) {
+      const r = sh(`${node} c.csv --id id --keep t ${out} 1<>c.csv`, dir);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('would destroy the input');
+      expect(fs.readFileSync(csv).equals(before)).toBe(true);
+    }
+  });
+});
+
+describe('paths that cannot be used are one clear error, not an internal one', () => {
+  it.each([
+    ['an output under a file', (d: string) => [basic, '-o', path.join(d, 'f.npy', 'x.npy')], 'a component of the path is not a directory'],
+    ['an input under a file', (d: string) => [path.join(d, 'f.npy', 'x.npy')], 'a component of the path is not a directory'],
+    ['stats saved under a file', (d: string) => ['fit', basic, '--save-stats', path.join(d, 'f.npy', 's.json')], 'not a'],
+    ['a symbolic link loop as input', (d: string) => [path.join(d, 'loop1')], 'too many levels of symbolic links'],
+    ['a symbolic link loop as output', (d: string) => [basic, '-o', path.join(d, 'loop1')], 'too many levels of symbolic links'],
+    ['a name longer than 255 bytes', (d: string) => [basic, '-o', path.join(d, `${'a'.repeat(252)}.npy`)], 'file name too long'],
+    ['an empty output name', () => [basic, '-o', ''], 'an empty output file name'],
+  ])('%s', (_what, args, message) => {
+    const dir = fresh('paths');
+    fs.copyFileSync(basic, path.join(dir, 'f.npy'));
+    fs.symlinkSync('loop2', path.join(dir, 'loop1'));
+    fs.symlinkSync('loop1', path.join(dir, 'loop2'));
+    expectRefused(tsnorm(args(dir)), message);
   });
 });
 

@@ -56,6 +56,27 @@ describe('a state_dict given as --stats', () => {
   });
 });
 
+describe('files that are not what they claim', () => {
+  const input = path.join(FIXTURES, 'cases/basic/input.npy');
+
+  it('a stats file of a later version, or another format', () => {
+    const later = writeJson('v2.json', { format: 'tsnorm-stats', version: 2, running_mean: [0, 0, 0], running_var: [1, 1, 1] });
+    const r = tsnorm(['apply', input, '--stats', later]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('this tsnorm reads version 1');
+    const other = writeJson('other.json', { format: 'something-else', running_mean: [0, 0, 0], running_var: [1, 1, 1] });
+    expect(tsnorm(['apply', input, '--stats', other]).stderr).toContain('expected "tsnorm-stats"');
+  });
+
+  it('an --affine file that names other channels than the input\'s', () => {
+    const csv = path.join(FIXTURES, 'csv/long_quoted/input.csv');
+    const affine = writeJson('named-affine.json', { channels: ['p', 'q', 'r'], weight: [1, 1, 1], bias: [0, 0, 0] });
+    const r = tsnorm([csv, '--id', 'device', '--keep', 'ts', '--affine', affine]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('channels [p, q, r] differ from the input');
+  });
+});
+
 describe('continuing a fit', () => {
   it('per-channel update counts (--nan ignore, empty series) carry over: two fits equal one', () => {
     const dir = caseDir('nan_ignore_fit_default');

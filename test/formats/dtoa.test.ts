@@ -129,6 +129,17 @@ describe('RowBytes', () => {
     expect(taken(out).toString('utf8')).toBe(expected.join('\n') + '\n' + long);
   });
 
+  it('writes -0 as "-0", so that it reads back with its sign (String(-0) is "0")', () => {
+    for (const out of [new RowBytes(), new RowBytes((x) => (x === x ? String(Number(x.toPrecision(3))) : ''))]) {
+      out.number(-0);
+      out.text(',');
+      out.number(0);
+      const text = taken(out).toString();
+      expect(text).toBe('-0,0');
+      expect(Object.is(Number(text.split(',')[0]), -0)).toBe(true);
+    }
+  });
+
   it('uses the given formatter instead of the shortest text', () => {
     const out = new RowBytes((x) => (x === x ? x.toPrecision(3) : ''));
     out.number(Math.PI);

@@ -1,4 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { NpyReader } from '../../src/formats/npy/reader.js';
+import { openInput } from '../../src/io/byte-source.js';
 import { decodeValues, parseDtype } from '../../src/formats/npy/dtype.js';
 import { NpyHeaderError, formatHeader, headerLength, parseHeader } from '../../src/formats/npy/header.js';
 
@@ -56,10 +61,39 @@ describe('NPY dtypes', () => {
     expect(Array.from(decodeValues(parseDtype('<f2'), half, 4, () => new Float64Array(4)))).toEqual([1, -2, Infinity, 2 ** -24]);
   });
 
+  it('reads any nonzero bool byte as True (1), as numpy does', () => {
+    const raw = Uint8Array.of(0, 7, 1, 0xff);
+    expect(Array.from(decodeValues(parseDtype('|b1'), raw, 4, () => new Float64Array(4)))).toEqual([0, 1, 1, 1]);
+  });
+
   it('gives float32 data as a view, without a copy', () => {
     const raw = new Uint8Array(new Float32Array([1.5, -2.25]).buffer);
     const v = decodeValues(parseDtype('<f4'), raw, 2, () => { throw new Error('no scratch needed'); });
     expect(v).toBeInstanceOf(Float32Array);
     expect(v.buffer).toBe(raw.buffer);
+  });
+});
+
+describe('NPY reader groups', () => {
+  it('holds at most a few thousand instances per group, however small each is', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnorm-groups-'));
+    try {
+      const file = path.join(dir, 'tiny.npy');
+      const n = 10_000;
+      fs.writeFileSync(file, Buffer.concat([formatHeader('<f4', [n, 1, 2]), Buffer.from(new Float32Array(n * 2).map((_, i) => i).buffer)]));
+      const reader = await NpyReader.open(await openInput(file));
+      let largest = 0;
+      let seen = 0;
+      for await (const units of reader.units()) {
+        largest = Math.max(largest, units.length);
+        seen += units.length;
+      }
+      await reader.close();
+      expect(seen).toBe(n);
+      expect(largest).toBeGreaterThan(1);
+      expect(largest).toBeLessThanOrEqual(4096);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -17,3 +17,9 @@ export function shownText(bytes: string): string {
     return bytes;
   }
 }
+
+/** A cell or id for a message: as text, cut short when long (a bad cell may be megabytes). */
+export function cellForMessage(bytes: string, max = 80): string {
+  const head = shownText(bytes.length > max * 4 ? bytes.slice(0, max * 4) : bytes);
+  return head.length > max ? `${head.slice(0, max)}... (${bytes.length} bytes)` : head;
+}

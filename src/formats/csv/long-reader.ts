@@ -2,7 +2,8 @@ import type { Block } from '../../core/block.js';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
-import { shownText } from './byte-text.js';
+import { cellForMessage } from './byte-text.js';
+import { IdRegistry } from './id-registry.js';
 import { type ColumnNames, type ColumnOptions, resolveColumns } from './columns.js';
 import type { CsvRowsPayload, CsvShape } from './payload.js';
 import { type RecordBatch, cellNumber, cellText } from './records.js';
@@ -37,9 +38,7 @@ export class LongCsvReader implements SeriesReader {
   private instance = -1;
   private step = 0;
   private currentId: string | undefined;
-  private readonly seenIds = new Map<string, number>();
-  /** The id of each instance so far, for messages. */
-  private readonly instanceIds: string[] = [];
+  private readonly ids = new IdRegistry();
   private lastLine = 0;
 
   private constructor(
@@ -58,8 +57,9 @@ export class LongCsvReader implements SeriesReader {
       channelNames: options.header ? channels.map((c) => names.name(c)) : undefined,
       unbatched: idColumn === undefined,
       describeInstance: (i) => {
-        const id = this.instanceIds[i];
-        return id === undefined ? `instance ${i}` : `instance ${i} (id '${shownText(id)}', from line ${this.seenIds.get(id)})`;
+        // Ids are registered in instance order: the i-th id is instance i's.
+        const id = this.ids.idAt(i);
+        return id === undefined ? `instance ${i}` : `instance ${i} (id '${cellForMessage(id)}', from line ${this.ids.lineAt(i)})`;
       },
       csv: {
         layout: 'long', valueColumns: channels, columns: names.count, headerRaw, delimiter: options.delimiter,
@@ -173,7 +173,7 @@ export class LongCsvReader implements SeriesReader {
       for (let k = 0; k < C; k++) {
         const col = this.channels[k]!;
         const x = cellNumber(batch, r, col);
-        if (x === undefined) throw cellError(this.name, batch.lines[r]!, this.names.name(col), `'${shownText(cellText(batch, r, col))}' is not a number (a channel column; pass it through with --keep, or choose --channels)`);
+        if (x === undefined) throw cellError(this.name, batch.lines[r]!, this.names.name(col), `'${cellForMessage(cellText(batch, r, col))}' is not a number (a channel column; pass it through with --keep, or choose --channels)`);
         values[r * C + k] = x;
       }
     }
@@ -193,13 +193,12 @@ export class LongCsvReader implements SeriesReader {
       this.lastLine = line;
       return false;
     }
-    const before = this.seenIds.get(id);
+    const before = this.ids.lineOf(id);
     if (before !== undefined) {
-      throw new TsnormError(`${this.name}: line ${line}: id '${shownText(id)}' appears again after other ids (its rows began at line ${before}; ` +
-        `line ${this.lastLine} has id '${shownText(this.currentId ?? '')}'); the rows of one instance must be contiguous (sort by id first)`);
+      throw new TsnormError(`${this.name}: line ${line}: id '${cellForMessage(id)}' appears again after other ids (its rows began at line ${before}; ` +
+        `line ${this.lastLine} has id '${cellForMessage(this.currentId ?? '')}'); the rows of one instance must be contiguous (sort by id first)`);
     }
-    this.seenIds.set(id, line);
-    this.instanceIds.push(id);
+    this.ids.add(id, line);
     this.currentId = id;
     this.lastLine = line;
     return true;

@@ -53,9 +53,17 @@ export class RecordSplitter {
   private carryHasQuote = false;
   private carryInQuotes = false;
   private line = 1;
+
+  /** The line where the record under way begins. */
+  get currentLine(): number {
+    return this.line;
+  }
   /** Line terminator of the first record: '\r\n' or '\n'. */
   terminator: '\n' | '\r\n' | undefined;
   private readonly quote = '"';
+
+  /** What the first record is, for messages: 'header', or 'first row' without one. */
+  firstRecord = 'header';
 
   /** `columns` is set once the header (first record) is known. */
   constructor(
@@ -212,18 +220,25 @@ export class RecordSplitter {
   }
 
   private raggedError(line: number, got: number, want: number): TsnormError {
-    return new TsnormError(`${this.name}: line ${line}: ${got} cell${got === 1 ? '' : 's'}, expected ${want} (as in the header)`);
+    return new TsnormError(`${this.name}: line ${line}: ${got} cell${got === 1 ? '' : 's'}, expected ${want} (as in the ${this.firstRecord})`);
   }
 
   private csvParseError(err: unknown, region: string): TsnormError {
-    const e = err as { code?: string; message?: string; lines?: number };
+    const e = err as { code?: string; message?: string; lines?: number; index?: number };
     const line = this.line + (e.lines ?? 1) - 1;
     if (e.code === 'CSV_QUOTE_NOT_CLOSED') {
       const open = unmatchedQuote(region);
       const at = this.line + (region.slice(0, open).match(/\n/g)?.length ?? 0);
       return new TsnormError(`${this.name}: line ${at}: unterminated quoted field (a " opens here and is never closed)`);
     }
-    const what = (e.message ?? String(err)).replace(/^Invalid (Opening|Closing) Quote: /, '').replace(/ at line \d+.*$/, '');
+    const cell = typeof e.index === 'number' ? `, cell ${e.index + 1}` : '';
+    if (e.code === 'INVALID_OPENING_QUOTE') {
+      return new TsnormError(`${this.name}: line ${line}${cell}: a quote (") inside a cell that is not quoted: quote the whole cell and double the quote ("5"" screen")`);
+    }
+    if (e.code === 'CSV_INVALID_CLOSING_QUOTE') {
+      return new TsnormError(`${this.name}: line ${line}${cell}: text after the closing quote of a quoted cell: a quote inside a quoted cell is written twice ("")`);
+    }
+    const what = (e.message ?? String(err)).replace(/ at line \d+.*$/, '');
     return new TsnormError(`${this.name}: line ${line}: malformed quoting: ${what}`);
   }
 }

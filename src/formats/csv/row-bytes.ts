@@ -53,8 +53,15 @@ export class RowBytes {
     this.pos = p;
   }
 
-  /** x as String(x) writes it (or as `format` does); NaN as nothing. */
+  /**
+   * x as String(x) writes it (or as `format` does); NaN as nothing; -0 as "-0" (String(-0) is
+   * "0", which reads back as +0: the sign would be lost).
+   */
   number(x: number): void {
+    if (x === 0 && 1 / x < 0) {
+      this.byteString('-0');
+      return;
+    }
     if (this.format) {
       this.byteString(this.format(x));
       return;

@@ -92,10 +92,22 @@ export class TextRecords {
         text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
       }
       this.first = false;
-      const batch = this.ended ? this.finish(text) : this.splitter.push(text);
+      const batch = this.split(text);
       if (batch.count > 0) return batch;
     }
     return null;
+  }
+
+  private split(text: string): RecordBatch {
+    try {
+      return this.ended ? this.finish(text) : this.splitter.push(text);
+    } catch (err) {
+      // V8 strings hold at most ~2^29 characters: a longer record cannot be held as text.
+      if (err instanceof RangeError) {
+        throw new TsnormError(`${this.name}: line ${this.splitter.currentLine}: a record longer than 512 MB (more than tsnorm can hold as one line; an unterminated quote?)`);
+      }
+      throw err;
+    }
   }
 
   private finish(text: string): RecordBatch {
@@ -158,8 +170,13 @@ export interface CsvStart {
  */
 export async function startCsv(source: ByteSource, delimiter: string, header: boolean, live: boolean): Promise<CsvStart> {
   const records = new TextRecords(source, delimiter, !live);
+  if (!header) records.splitter.firstRecord = 'first row';
   const batch = await records.next();
   if (!batch) throw new TsnormError(`${source.name}: empty input: expected ${header ? 'a header row' : 'rows of numbers'}`);
+  // Lines ended by a lone CR (old Mac files) are one line here: say so rather than fail later.
+  if (batch.unquoted[0] === undefined && batch.raws[0]!.includes('\r')) {
+    throw new TsnormError(`${source.name}: line 1 holds a carriage return (CR) not followed by a line feed: lines must end with LF or CRLF (convert with: tr '\\r' '\\n')`);
+  }
   if (!header) return { records, names: ColumnNames.positional(batch.columns), headerRaw: undefined, first: batch };
   const names = ColumnNames.fromHeader(Array.from({ length: batch.columns }, (_, i) => shownText(cellText(batch, 0, i))));
   const first = batch.count > 1 ? dropRecords(batch, 1) : await records.next();

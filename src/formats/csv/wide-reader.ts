@@ -2,7 +2,7 @@ import type { Block } from '../../core/block.js';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
-import { shownText } from './byte-text.js';
+import { cellForMessage } from './byte-text.js';
 import type { ColumnNames } from './columns.js';
 import { parseNumber } from './numbers.js';
 import type { CsvRowsPayload, CsvShape } from './payload.js';
@@ -113,7 +113,7 @@ export class WideCsvReader implements SeriesReader {
       for (let t = 0; t < L; t++) {
         const col = this.valueColumns[t]!;
         const x = cellNumber(batch, r, col);
-        if (x === undefined) throw cellError(this.name, batch.lines[r]!, this.names.name(col), `'${shownText(cellText(batch, r, col))}' is not a number (time steps must be numeric)`);
+        if (x === undefined) throw cellError(this.name, batch.lines[r]!, this.names.name(col), `'${cellForMessage(cellText(batch, r, col))}' is not a number (time steps must be numeric)`);
         values[c * L + t] = x;
       }
       const k = r * batch.columns * 2;

@@ -76,7 +76,9 @@ function decodeNative(dtype: NpyDtype, raw: Uint8Array, count: number, out: Floa
     case 'i1': dst.set(new Int8Array(buffer, byteOffset, count)); return;
     case 'i2': dst.set(new Int16Array(buffer, byteOffset, count)); return;
     case 'i4': dst.set(new Int32Array(buffer, byteOffset, count)); return;
-    case 'u1': case 'b1': dst.set(new Uint8Array(buffer, byteOffset, count)); return;
+    case 'u1': dst.set(new Uint8Array(buffer, byteOffset, count)); return;
+    // numpy reads any nonzero byte of a bool array as True.
+    case 'b1': { const a = new Uint8Array(buffer, byteOffset, count); for (let i = 0; i < count; i++) dst[i] = a[i] === 0 ? 0 : 1; return; }
     case 'u2': dst.set(new Uint16Array(buffer, byteOffset, count)); return;
     case 'u4': dst.set(new Uint32Array(buffer, byteOffset, count)); return;
     case 'i8': { const a = new BigInt64Array(buffer, byteOffset, count); for (let i = 0; i < count; i++) dst[i] = Number(a[i]!); return; }

@@ -13,6 +13,9 @@ export interface NpyReaderOptions {
   budget?: number;
 }
 
+/** Most instances per group, however small they are. */
+const MAX_GROUP_INSTANCES = 4096;
+
 /** About 8 MB of float64 per group: big reads, small memory. */
 export const DEFAULT_BUDGET = 1 << 20;
 
@@ -242,7 +245,9 @@ export class NpyReader implements SeriesReader {
     const { n, c, l, budget } = this;
     if (n * c * l === 0) return;
     if (c * l <= budget) {
-      const per = Math.floor(budget / (c * l));
+      // Each instance of a group becomes objects (spans, blocks, units): millions of tiny
+      // instances in one group would hold hundreds of MB of them.
+      const per = Math.min(Math.floor(budget / (c * l)), MAX_GROUP_INSTANCES);
       for (let i = 0; i < n; i += per) {
         const group: Span[] = [];
         for (let k = i; k < Math.min(n, i + per); k++) group.push({ instance: k, firstChannel: 0, channelCount: c, firstStep: 0, stepCount: l });
