@@ -250,6 +250,22 @@ describe('temporary files need a usable $TMPDIR, and say so when it is not', () 
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('a full $TMPDIR (a 64 KB tmpfs) while spilling a series from a pipe: one line, nothing left', () => {
+    const small = fresh('small-tmp');
+    // Mounting needs root, which this project's CI containers have.
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', small]);
+    expect(mounted.status).toBe(0);
+    try {
+      const bytes = fs.readFileSync(path.join(FIXTURES, 'cases/long_series/input.npy'));
+      const r = run(['-', '--budget', '1000', '-o', '/dev/null'], small, bytes);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim()).toBe(`tsnorm: temporary file in ${small} ($TMPDIR): no space left on device (set TMPDIR to a writable folder with room for the data)`);
+      expect(fs.readdirSync(small)).toEqual([]);
+    } finally {
+      spawnSync('umount', [small]);
+    }
+  });
+
   it('removes its private temporary folder when done', () => {
     const dir = fresh('tmpdir');
     const r = run([path.join(FIXTURES, 'cases/fortran_f4/input.npy'), '-o', '/dev/null'], dir);
