@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { TsnormError, printable } from '../errors.js';
 import { ClosedOutputError } from '../io/byte-sink.js';
 import { removeAllTempFiles } from '../io/temp-files.js';
+import { FORMATS } from '../formats/detect.js';
 import { run } from '../pipeline/run.js';
 import { type Command as CommandName, type RawOptions, resolvePlan } from './resolve.js';
 
@@ -32,10 +33,10 @@ function normalizationFlags(cmd: Command, which: { output: boolean; training: bo
   }
   cmd
     .addOption(new Option('--nan <policy>', 'missing values: propagate (as torch), ignore (skip in statistics), error').choices(['propagate', 'ignore', 'error']))
-    .addOption(new Option('--from <format>', 'input format (default: by extension, else by content)').choices(['csv', 'tsv', 'npy', 'arrow']));
+    .addOption(new Option('--from <format>', 'input format (default: by extension, else by content)').choices(FORMATS));
   if (which.output) {
     cmd
-      .addOption(new Option('--to <format>', 'output format (default: by extension, else the input\'s)').choices(['csv', 'tsv', 'npy', 'arrow']))
+      .addOption(new Option('--to <format>', 'output format (default: by extension, else the input\'s)').choices(FORMATS))
       .addOption(new Option('--dtype <dtype>', 'NPY/Arrow output dtype (default: float64 for float64 input, else float32)').choices(['float32', 'float64']));
   }
   csvFlags(cmd, which.output);
@@ -49,12 +50,14 @@ function csvFlags(cmd: Command, output: boolean): Command {
     .option('--id <col>', 'CSV long layout: consecutive rows with equal values in COL form one instance')
     .option('--channels <a,b,...>', 'CSV: the channel columns (default: every numeric column but --id and --keep)')
     .option('--keep <a,b,...>', 'CSV: numeric columns that pass through unchanged (a timestamp, say)')
-    .addOption(new Option('--layout <layout>', 'CSV: long (a row per time step) or wide (a row per series)').choices(['long', 'wide']))
+    .addOption(new Option('--layout <layout>', 'long (a row per time step), wide (CSV: a row per series) or list (Arrow: a row per instance)').choices(['long', 'wide', 'list']))
     .option('--num-channels <c>', 'CSV wide layout: consecutive rows that form one instance (default 1)')
     .option('--delimiter <char>', 'CSV: the input\'s field delimiter (default , for .csv, tab for .tsv; "tab" works)')
     .option('--no-header', 'CSV: the input has no header row (columns are named 1, 2, ...)');
   if (output) {
     cmd
+      .addOption(new Option('--output-layout <layout>', 'Arrow output: long or list (default: list for list input, else long)').choices(['long', 'list']))
+      .addOption(new Option('--compression <codec>', 'Arrow output: compress record batches (default: none)').choices(['lz4', 'zstd']))
       .option('--output-delimiter <char>', 'CSV output: field delimiter (default: the input\'s for CSV to CSV, else , for .csv and tab for .tsv)')
       .option('--precision <n>', 'CSV output: significant digits (default: shortest text that reads back as the same double)');
   }
@@ -97,8 +100,8 @@ export function buildProgram(act: Act): Command {
     .description('change format or dtype without normalizing')
     .argument('[input]', 'input file, - for stdin (the default)')
     .option('-o, --output <file>', 'output file, - for stdout', '-')
-    .addOption(new Option('--from <format>', 'input format').choices(['csv', 'tsv', 'npy', 'arrow']))
-    .addOption(new Option('--to <format>', 'output format').choices(['csv', 'tsv', 'npy', 'arrow']))
+    .addOption(new Option('--from <format>', 'input format').choices(FORMATS))
+    .addOption(new Option('--to <format>', 'output format').choices(FORMATS))
     .addOption(new Option('--dtype <dtype>', 'NPY/Arrow output dtype').choices(['float32', 'float64']))
     .addOption(new Option('--budget <values>').hideHelp());
   csvFlags(program.commands[program.commands.length - 1]!, true)

@@ -3,9 +3,10 @@ import type { NanPolicy } from '../core/engine.js';
 import type { Momentum } from '../core/running-stats.js';
 import { TsnormError } from '../errors.js';
 import { FORMATS, formatFromPath, parseFormat } from '../formats/detect.js';
-import type { CsvOptions } from '../formats/registry.js';
+import type { TableOptions } from '../formats/registry.js';
+import type { FormatName } from '../formats/types.js';
 import { type FileRole, checkDistinctFiles } from '../io/same-file.js';
-import { DEFAULT_EPS, DEFAULT_MOMENTUM, type Plan } from '../pipeline/plan.js';
+import { DEFAULT_EPS, DEFAULT_MOMENTUM, type FormatFlag, type Plan } from '../pipeline/plan.js';
 import { type LoadedParams, checkEps, checkMomentum, loadParams } from '../stats-file.js';
 
 /** The flags commander hands over, as strings and booleans, before any checking. */
@@ -37,16 +38,30 @@ export interface RawOptions {
   header?: boolean;
   precision?: string;
   spillBytes?: string;
+  compression?: string;
+  outputLayout?: string;
 }
 
 export type Command = Plan['command'];
 
-/** Flags that only mean something for CSV/TSV input, and for CSV/TSV output. */
-const TEXT_INPUT_FLAGS = {
-  id: '--id', channels: '--channels', keep: '--keep', layout: '--layout', numChannels: '--num-channels',
-  delimiter: '--delimiter', spillBytes: '--spill-bytes',
-} as const;
-const TEXT_OUTPUT_FLAGS = { precision: '--precision', outputDelimiter: '--output-delimiter' } as const;
+const TEXT: readonly FormatName[] = ['csv', 'tsv'];
+const TABLES: readonly FormatName[] = ['csv', 'tsv', 'arrow', 'arrows'];
+const ARROW: readonly FormatName[] = ['arrow', 'arrows'];
+
+/** Flags that only mean something for some formats, on the input or the output side. */
+const FORMAT_FLAGS: readonly (FormatFlag & { key: keyof RawOptions })[] = [
+  { key: 'id', flag: '--id', side: 'input', formats: TABLES },
+  { key: 'channels', flag: '--channels', side: 'input', formats: TABLES },
+  { key: 'keep', flag: '--keep', side: 'input', formats: TABLES },
+  { key: 'layout', flag: '--layout', side: 'input', formats: TABLES },
+  { key: 'numChannels', flag: '--num-channels', side: 'input', formats: TEXT },
+  { key: 'delimiter', flag: '--delimiter', side: 'input', formats: TEXT },
+  { key: 'precision', flag: '--precision', side: 'output', formats: TEXT },
+  { key: 'outputDelimiter', flag: '--output-delimiter', side: 'output', formats: TEXT },
+  { key: 'compression', flag: '--compression', side: 'output', formats: ARROW },
+  { key: 'outputLayout', flag: '--output-layout', side: 'output', formats: ARROW },
+  { key: 'dtype', flag: '--dtype', side: 'output', formats: ['npy', 'arrow', 'arrows'] },
+];
 
 /**
  * Turns raw flags into a Plan, checking every value and every combination before anything is
@@ -108,12 +123,16 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
   checkDistinctFiles(fileRoles(paths, raw, outputPath));
   const output = outputPath === undefined ? undefined : { path: outputPath, format: to ?? outputFormatOf(outputPath), dtype };
 
-  const csv = resolveCsv(raw);
+  const table = resolveTable(raw);
   return {
     command,
-    csv,
-    textInputFlags: givenFlags(raw, TEXT_INPUT_FLAGS, raw.header === false ? ['--no-header'] : []),
-    textOutputFlags: givenFlags(raw, TEXT_OUTPUT_FLAGS, []),
+    table,
+    formatFlags: [
+      ...FORMAT_FLAGS.filter((f) => raw[f.key] !== undefined).map(({ flag, side, formats }) => ({ flag, side, formats })),
+      ...(raw.header === false ? [{ flag: '--no-header', side: 'input' as const, formats: TEXT }] : []),
+    ],
+    holdBytes: raw.spillBytes === undefined ? undefined : positiveInteger(raw.spillBytes, '--spill-bytes'),
+    compression: raw.compression === undefined ? undefined : oneOf(raw.compression, ['lz4', 'zstd'] as const, '--compression'),
     inputs: paths.map((p) => ({ path: p, format: from })),
     output,
     eps,
@@ -148,10 +167,6 @@ function fileRoles(inputs: readonly string[], raw: RawOptions, output: string | 
   return roles;
 }
 
-function givenFlags(raw: RawOptions, flags: Readonly<Record<string, string>>, extra: string[]): string[] {
-  return [...Object.entries(flags).filter(([k]) => raw[k as keyof RawOptions] !== undefined).map(([, flag]) => flag), ...extra];
-}
-
 function positiveInteger(v: string, flag: string): number {
   const x = Number(v);
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(x) || x < 1) throw new TsnormError(`${flag}: expected a whole number >= 1, got '${v}'`);
@@ -181,8 +196,9 @@ function delimiter(v: string | undefined, flag: string): string | undefined {
   return d;
 }
 
-function resolveCsv(raw: RawOptions): CsvOptions {
-  const layout = oneOf(raw.layout ?? 'long', ['long', 'wide'] as const, '--layout');
+function resolveTable(raw: RawOptions): TableOptions {
+  const layout = oneOf(raw.layout ?? 'long', ['long', 'wide', 'list'] as const, '--layout');
+  const outputLayout = raw.outputLayout === undefined ? undefined : oneOf(raw.outputLayout, ['long', 'list'] as const, '--output-layout');
   const numChannels = raw.numChannels === undefined ? undefined : positiveInteger(raw.numChannels, '--num-channels');
   if (numChannels !== undefined && layout !== 'wide') throw new TsnormError('--num-channels goes with --layout wide');
   if (layout === 'wide' && (raw.id !== undefined || raw.channels !== undefined)) throw new TsnormError('--layout wide: rows are series; --id and --channels are for the long layout');
@@ -190,6 +206,7 @@ function resolveCsv(raw: RawOptions): CsvOptions {
   if (precision !== undefined && precision > 17) throw new TsnormError('--precision: at most 17 significant digits (17 already round-trips every float64)');
   return {
     layout,
+    outputLayout,
     id: raw.id,
     channels: names(raw.channels, '--channels'),
     keep: names(raw.keep, '--keep'),
@@ -198,6 +215,5 @@ function resolveCsv(raw: RawOptions): CsvOptions {
     outputDelimiter: delimiter(raw.outputDelimiter, '--output-delimiter'),
     header: raw.header !== false,
     precision,
-    budgetBytes: raw.spillBytes === undefined ? undefined : positiveInteger(raw.spillBytes, '--spill-bytes'),
   };
 }

@@ -4,7 +4,9 @@
  * values[offset + (c - firstChannel) * channelStride + (t - firstStep) * stepStride].
  *
  * Readers of every format produce blocks (NPY: channel-major pieces of a series; CSV: rows of
- * all channels, time-major), the core reads and writes them, writers consume them.
+ * all channels, time-major), the core reads and writes them, writers consume them. What else a
+ * block carries through the pipeline (pass-through columns, row text) is the formats' business:
+ * see DataBlock in src/formats/types.ts.
  */
 /** Values as the core reads and writes them: float32 data stays float32 (no copy); everything else is float64. */
 export type Values = Float32Array | Float64Array;
@@ -20,8 +22,6 @@ export interface Block {
   readonly channelCount: number;
   readonly firstStep: number;
   readonly stepCount: number;
-  /** Format-specific data that rides along to the writer (CSV: the rows' other cells). */
-  readonly payload?: unknown;
 }
 
 /** The same rectangle over another array with the same layout (the output of a transform). */

@@ -1,5 +1,6 @@
 import { TsnormError } from '../errors.js';
 import type { Block } from './block.js';
+import { EngineDriver } from './driver.js';
 import { type NanPolicy, NormEngine } from './engine.js';
 import { type Momentum, RunningStats } from './running-stats.js';
 
@@ -85,6 +86,11 @@ export class InstanceNorm1d {
       running: this.running,
       nan: this.nan,
     });
+    const driver = new EngineDriver(engine, {
+      nanIsError: this.nan === 'error',
+      instanceName: (i) => `instance ${i}`,
+      locate: (b, ch, t) => `index ${b.offset + (ch - b.firstChannel) * b.channelStride + t}`,
+    });
     const values = data instanceof Float64Array ? data : Float64Array.from(data);
     const out = new Float64Array(values.length);
     for (let i = 0; i < n; i++) {
@@ -92,16 +98,14 @@ export class InstanceNorm1d {
         instance: i, values, offset: i * c * l, channelStride: l, stepStride: 1,
         firstChannel: 0, channelCount: c, firstStep: 0, stepCount: l,
       };
-      if (this.nan === 'error' && hasNaN(values, block.offset, c * l)) throw new TsnormError(`instance ${i}: missing value (NaN) with nan='error'`);
       if (engine.usesInstanceStats) {
-        engine.startInstance();
-        engine.accumulate(block);
-        engine.finishStatistics(0, c, l, () => `instance ${i}`);
+        driver.see(block);
+        driver.finishUnit(i, 0, c, l);
       }
-      engine.transform(block, out);
-      engine.finishInstance();
+      driver.transform(block, out);
+      driver.endInstance();
     }
-    engine.finishBatch();
+    driver.endInput();
     const result = (data instanceof Float64Array ? out : Float32Array.from(out)) as T;
     return { shape: [...shape], data: result };
   }
@@ -143,9 +147,4 @@ export class InstanceNorm1d {
       this.bias = check('bias', state.bias);
     }
   }
-}
-
-function hasNaN(values: Float64Array, offset: number, count: number): boolean {
-  for (let i = offset; i < offset + count; i++) if (values[i] !== values[i]) return true;
-  return false;
 }

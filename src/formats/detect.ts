@@ -4,7 +4,7 @@ import type { ByteSource } from '../io/byte-source.js';
 import { NPY_MAGIC } from './npy/header.js';
 import type { FormatName } from './types.js';
 
-export const FORMATS: readonly FormatName[] = ['csv', 'tsv', 'npy', 'arrow'];
+export const FORMATS: readonly FormatName[] = ['csv', 'tsv', 'npy', 'arrow', 'arrows'];
 
 const EXTENSIONS: Record<string, FormatName> = {
   '.npy': 'npy',
@@ -12,7 +12,7 @@ const EXTENSIONS: Record<string, FormatName> = {
   '.tsv': 'tsv',
   '.tab': 'tsv',
   '.arrow': 'arrow',
-  '.arrows': 'arrow',
+  '.arrows': 'arrows',
   '.feather': 'arrow',
   '.ipc': 'arrow',
 };
@@ -37,6 +37,6 @@ export async function sniffFormat(src: ByteSource): Promise<FormatName> {
   const text = String.fromCharCode(...head.subarray(0, 6));
   if (text === 'ARROW1') return 'arrow';
   // Arrow stream format: a message starts with the continuation marker 0xFFFFFFFF.
-  if (head.length >= 4 && head[0] === 0xff && head[1] === 0xff && head[2] === 0xff && head[3] === 0xff) return 'arrow';
+  if (head.length >= 4 && head[0] === 0xff && head[1] === 0xff && head[2] === 0xff && head[3] === 0xff) return 'arrows';
   return 'csv';
 }

@@ -6,11 +6,14 @@ import { formatFromPath, sniffFormat } from './detect.js';
 import type { FormatName, SeriesReader, SeriesWriter } from './types.js';
 
 // Each format's modules (and their libraries) are loaded when that format is used: start-up
-// stays light, and an NPY job never loads the CSV parser.
+// stays light, an NPY job never loads the CSV parser, and nothing but Arrow loads apache-arrow.
 
-/** Options of the text formats (SPEC.md, Layouts). */
-export interface CsvOptions {
-  readonly layout: 'long' | 'wide';
+/** Layout options of the table formats (CSV/TSV, Arrow). */
+export interface TableOptions {
+  /** long: a row per time step (all formats); wide: a row per series (CSV/TSV); list: a row per instance (Arrow). */
+  readonly layout: 'long' | 'wide' | 'list';
+  /** Arrow output's layout (default: list for list input, else long). */
+  readonly outputLayout?: 'long' | 'list' | undefined;
   readonly id?: string | undefined;
   readonly channels?: readonly string[] | undefined;
   readonly keep?: readonly string[] | undefined;
@@ -21,18 +24,16 @@ export interface CsvOptions {
   readonly outputDelimiter?: string | undefined;
   readonly header: boolean;
   readonly precision?: number | undefined;
-  /** Bytes of one instance held in memory before spilling. */
-  readonly budgetBytes?: number | undefined;
 }
 
-export const DEFAULT_CSV: CsvOptions = { layout: 'long', header: true };
+export const DEFAULT_TABLE: TableOptions = { layout: 'long', header: true };
 
 export interface ReaderOptions {
   readonly format?: FormatName | undefined;
   /** Most values held in memory per group (NPY). */
   readonly budget?: number | undefined;
-  readonly csv?: CsvOptions | undefined;
-  /** Rows are used as they arrive, without statistics (eval, convert): see CsvReaderOptions.live. */
+  readonly table?: TableOptions | undefined;
+  /** Rows are used as they arrive, without statistics (eval, convert): see the CSV reader's `live`. */
   readonly live?: boolean | undefined;
 }
 
@@ -40,8 +41,10 @@ export interface WriterOptions {
   readonly format: FormatName;
   /** The input's format: CSV written from CSV keeps the input's delimiter unless told otherwise. */
   readonly inputFormat: FormatName;
-  readonly dtype: 'float32' | 'float64';
-  readonly csv?: CsvOptions | undefined;
+  /** The output's value type; default: float64 for float64 input, float32 otherwise. */
+  readonly dtype?: 'float32' | 'float64' | undefined;
+  readonly table?: TableOptions | undefined;
+  readonly compression?: 'lz4' | 'zstd' | undefined;
 }
 
 export interface OpenedReader {
@@ -49,12 +52,12 @@ export interface OpenedReader {
   readonly format: FormatName;
 }
 
-function delimiterOf(format: FormatName, csv: CsvOptions): string {
-  return csv.delimiter ?? (format === 'tsv' ? '\t' : ',');
+function delimiterOf(format: FormatName, table: TableOptions): string {
+  return table.delimiter ?? (format === 'tsv' ? '\t' : ',');
 }
 
-function outputDelimiterOf(format: FormatName, inputFormat: FormatName, csv: CsvOptions): string {
-  return csv.outputDelimiter ?? (format === inputFormat ? delimiterOf(format, csv) : format === 'tsv' ? '\t' : ',');
+function outputDelimiterOf(format: FormatName, inputFormat: FormatName, table: TableOptions): string {
+  return table.outputDelimiter ?? (format === inputFormat ? delimiterOf(format, table) : format === 'tsv' ? '\t' : ',');
 }
 
 /**
@@ -66,7 +69,7 @@ export async function openReader(file: string, options: ReaderOptions = {}): Pro
   try {
     if (await isGzip(src)) src = new GunzipSource(src);
     const format = options.format ?? formatFromPath(file) ?? (await sniffFormat(src));
-    const csv = options.csv ?? DEFAULT_CSV;
+    const table = options.table ?? DEFAULT_TABLE;
     switch (format) {
       case 'npy': {
         const { NpyReader } = await import('./npy/reader.js');
@@ -74,16 +77,21 @@ export async function openReader(file: string, options: ReaderOptions = {}): Pro
       }
       case 'csv':
       case 'tsv': {
-        const common = { ...csv, delimiter: delimiterOf(format, csv), live: options.live };
-        if (csv.layout === 'wide') {
+        if (table.layout === 'list') throw new TsnormError(`${src.name}: --layout list is for Arrow input; CSV/TSV layouts are long and wide`);
+        const common = { ...table, delimiter: delimiterOf(format, table), live: options.live };
+        if (table.layout === 'wide') {
           const { WideCsvReader } = await import('./csv/wide-reader.js');
           return { reader: await WideCsvReader.open(src, common), format };
         }
         const { LongCsvReader } = await import('./csv/long-reader.js');
         return { reader: await LongCsvReader.open(src, common), format };
       }
-      default:
-        throw new TsnormError(`${src.name}: ${format.toUpperCase()} input is not supported yet (supported: npy, csv, tsv)`);
+      case 'arrow':
+      case 'arrows': {
+        if (table.layout === 'wide') throw new TsnormError(`${src.name}: --layout wide is for CSV/TSV input; Arrow layouts are long and list`);
+        const { openArrowReader } = await import('./arrow/reader.js');
+        return { reader: await openArrowReader(src, { ...table, layout: table.layout, live: options.live ?? false }), format };
+      }
     }
   } catch (err) {
     await src.close();
@@ -93,23 +101,38 @@ export async function openReader(file: string, options: ReaderOptions = {}): Pro
 
 /** The output format: as given, else by the output's extension, else the input's. */
 export function outputFormat(file: string, given: FormatName | undefined, inputFormat: FormatName): FormatName {
-  return given ?? formatFromPath(file) ?? inputFormat;
+  const format = given ?? formatFromPath(file) ?? inputFormat;
+  // Arrow to stdout is the stream format (a file needs its footer written after everything).
+  return format === 'arrow' && file === '-' && given === undefined ? 'arrows' : format;
 }
 
 /** Opens an output path (or `-`); a path ending in .gz is gzip-compressed. */
 export async function openWriter(file: string, options: WriterOptions): Promise<SeriesWriter> {
-  if (options.format === 'arrow') throw new TsnormError(`${file}: ARROW output is not supported yet (supported: npy, csv, tsv)`);
   let sink = await openOutput(file);
-  if (options.format === 'npy' && sink.isTerminal) {
+  const binary = options.format === 'npy' || options.format === 'arrow' || options.format === 'arrows';
+  if (binary && sink.isTerminal) {
     await sink.abort();
-    throw new TsnormError(`${sink.name}: not writing binary NPY data to a terminal: redirect stdout (> out.npy), pipe it, or give -o FILE (or --to csv to read it)`);
+    throw new TsnormError(`${sink.name}: not writing binary ${options.format.toUpperCase()} data to a terminal: redirect stdout (> out.${options.format}), pipe it, or give -o FILE (or --to csv to read it)`);
   }
   if (file.toLowerCase().endsWith('.gz')) sink = gzipSink(sink);
-  if (options.format === 'npy') {
-    const { NpyWriter } = await import('./npy/writer.js');
-    return new NpyWriter(sink, options.dtype === 'float32' ? '<f4' : '<f8');
+  const table = options.table ?? DEFAULT_TABLE;
+  switch (options.format) {
+    case 'npy': {
+      const { NpyWriter } = await import('./npy/writer.js');
+      return new NpyWriter(sink, options.dtype);
+    }
+    case 'arrow':
+    case 'arrows': {
+      const { ArrowWriter } = await import('./arrow/writer.js');
+      return new ArrowWriter(sink, {
+        stream: options.format === 'arrows', dtype: options.dtype, compression: options.compression,
+        layout: table.outputLayout ?? (table.layout === 'list' ? 'list' : 'long'),
+      });
+    }
+    case 'csv':
+    case 'tsv': {
+      const { CsvWriter } = await import('./csv/writer.js');
+      return new CsvWriter(sink, { delimiter: outputDelimiterOf(options.format, options.inputFormat, table), precision: table.precision, header: table.header });
+    }
   }
-  const csv = options.csv ?? DEFAULT_CSV;
-  const { CsvWriter } = await import('./csv/writer.js');
-  return new CsvWriter(sink, { delimiter: outputDelimiterOf(options.format, options.inputFormat, csv), precision: csv.precision, header: csv.header });
 }

@@ -1,67 +1,166 @@
 import type { Block } from '../core/block.js';
 
-/** What a reader knows of its data before the values, and what a writer needs to start. */
-export interface SeriesLayout {
+/**
+ * The contract between readers, the pipeline and writers. A reader declares a schema (its columns,
+ * typed, each with a role) and yields blocks in input order: channel values plus the pass-through
+ * columns aligned to the block's rows. The pipeline, not the formats, groups blocks into whole
+ * instances, spills what does not fit in memory, and re-blocks into the orientation a writer
+ * takes. No format knows another: a writer sees only this contract.
+ */
+
+/** Element types, named as numpy and Arrow name them. `list` holds a list of values per cell. */
+export type ElementType =
+  | 'bool' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64'
+  | 'float16' | 'float32' | 'float64' | 'utf8' | 'timestamp' | 'date' | 'list' | 'other';
+
+export type TimeUnit = 's' | 'ms' | 'us' | 'ns';
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly type: ElementType;
+  /** channel: normalized values; id: names the instance of each row; pass: carried through unchanged. */
+  readonly role: 'channel' | 'id' | 'pass';
+  /** For timestamps: the unit of the integer values. */
+  readonly unit?: TimeUnit | undefined;
+  /** For timestamps: the time zone, if any. */
+  readonly timezone?: string | undefined;
+  /** For lists: the element type. */
+  readonly element?: ElementType | undefined;
+  /**
+   * Made up rather than read (NPY has no such columns): the instance's index, or the step's.
+   * Blocks carry no data for it; whoever writes it computes it.
+   */
+  readonly generated?: 'instance' | 'step' | undefined;
+}
+
+/** How a reader's blocks are laid out: rows of all channels (time-major), or series (channel-major). */
+export type Orientation = 'rows' | 'series';
+
+/** What a reader knows before the values, and what a writer needs to start. */
+export interface Schema {
+  /** Every column, in the input's order (channels among them). */
+  readonly columns: readonly ColumnSpec[];
   readonly channels: number;
-  /** Channel names, when the format has them (CSV headers). */
+  /** Channel names, when the format has them. */
   readonly channelNames?: readonly string[] | undefined;
-  /** Number of instances, when known up front (NPY). */
+  /** Number of instances, when known up front. */
   readonly instances?: number | undefined;
-  /** Length of every instance, when they all have the same and it is known (NPY). */
+  /** Length of every instance, when they all have the same and it is known up front. */
   readonly steps?: number | undefined;
   /** (C, L) input: one instance without a batch dimension. */
   readonly unbatched: boolean;
-  /** Element type of the input, as NPY names it ('<f4', '>i2', ...), when it has one. */
-  readonly dtype?: string | undefined;
-  /** How messages name instance i when the format has more to say than its index (a CSV id). */
+  /** Element type of the channel values in the input. */
+  readonly valueType: ElementType;
+  readonly orientation: Orientation;
+  /** The input's text dialect, when blocks carry the rows' original text (see RowText). */
+  readonly textDialect?: TextDialect | undefined;
+  /** How messages name instance i when the format has more to say than its index (an id). */
   describeInstance?(instance: number): string;
 }
 
-/**
- * Channels [firstChannel, firstChannel + channelCount) of one instance, complete: its statistics
- * can be computed from this unit alone. Either in memory (`block`) or too large for that, then
- * `pass()` yields its blocks in order and can be called again for the second pass.
- */
-export interface StatsUnit {
-  readonly instance: number;
-  readonly firstChannel: number;
-  readonly channelCount: number;
-  readonly steps: number;
-  /** The instance's last unit: its statistics are complete after this one. */
-  readonly endsInstance: boolean;
-  readonly block?: Block | undefined;
-  pass?(): AsyncIterable<Block>;
+/** A CSV/TSV dialect: what a text writer needs to write rows back byte for byte. */
+export interface TextDialect {
+  readonly delimiter: string;
+  readonly terminator: '\n' | '\r\n';
+  readonly bom: boolean;
+  /** The header row as read (a byte string: one character per byte), if there was one. */
+  readonly headerRaw: string | undefined;
+  /** Column index of each value cell of a row, in order: the channels (long), or the steps (wide). */
+  readonly valueColumns: readonly number[];
+  readonly columnCount: number;
+  /** wide: a row is a series (its cells are steps); long: a row is a time step (its cells are channels). */
+  readonly rowsAre: 'steps' | 'series';
+}
+
+/** A cell of a pass-through column: typed, null when missing; lists as arrays. */
+export type CellValue = number | bigint | string | boolean | null | readonly CellValue[];
+
+/** One pass-through column over a block's rows. */
+export interface PassColumn {
+  readonly length: number;
+  /** The value of row i, as the column's type says (int64 as bigint or number, timestamps as integers in their unit). */
+  value(i: number): CellValue;
+  /** Row i as (Unicode) text, for text formats: as the source wrote it when it was text; '' when missing. */
+  text(i: number): string;
 }
 
 /**
- * A reader of one input. Groups of blocks or units are yielded in input order; their values
- * arrays are valid until the next group is asked for.
+ * The original text of a block's rows (text inputs): a text writer with the same dialect writes
+ * them back with only the channel cells replaced. Strings are byte strings (one character a byte).
  */
+export interface RowText {
+  readonly raws: readonly string[];
+  /** 1-based line number of each row, for messages. */
+  readonly lines: readonly number[];
+  /** Cell spans, `columns` [start, end) pairs per row. */
+  readonly spans: Int32Array;
+  readonly columns: number;
+  /** Index in raws of the block's first row, and the block's number of rows. */
+  readonly first: number;
+  readonly count: number;
+}
+
+/**
+ * A block as readers yield it and writers take it: the core's rectangle of values, plus for
+ * blocks of rows the pass-through columns (one per non-channel column of the schema that is not
+ * generated, in schema order) and, from text inputs, the rows' text. A series block (channel-major)
+ * of a whole instance may carry `instancePass`: one value per such column for the whole instance.
+ */
+export interface DataBlock extends Block {
+  readonly pass?: readonly PassColumn[] | undefined;
+  readonly rows?: RowText | undefined;
+  /** Steps of the whole instance, when a series reader knows it (instances may differ in length). */
+  readonly instanceSteps?: number | undefined;
+  readonly instancePass?: readonly CellValue[] | undefined;
+}
+
+/** A reader of one input. */
 export interface SeriesReader {
   readonly name: string;
-  readonly layout: SeriesLayout;
-  /** One pass in input order, as soon as data is available (eval, convert). */
-  blocks(): AsyncIterable<readonly Block[]>;
-  /** Units for two-pass processing (instance statistics, then transform). */
-  units(): AsyncIterable<readonly StatsUnit[]>;
+  readonly schema: Schema;
+  /**
+   * Blocks in input order, a group at a time. Blocks of one instance are contiguous; series
+   * blocks of an instance come channel by channel, each series in step order. Values arrays are
+   * valid until the next group is asked for when `reusesBuffers`.
+   */
+  blocks(): AsyncIterable<readonly DataBlock[]>;
+  readonly reusesBuffers: boolean;
+  /** Whether `reread` works (a seekable input). */
+  readonly rereadable: boolean;
+  /**
+   * The series blocks of channels [firstChannel, firstChannel + channelCount) of an instance
+   * again, from a seekable input: a second pass without a spill.
+   */
+  reread?(instance: number, firstChannel: number, channelCount: number): AsyncIterable<DataBlock>;
   /** A position for error messages: the byte offset or line of channel c, step t of a block it yielded. */
-  locate(block: Block, channel: number, step: number): string;
+  locate(block: DataBlock, channel: number, step: number): string;
   close(): Promise<void>;
+}
+
+/** What a writer takes: rows of all channels, or series in C order (instance, channel, step). */
+export interface WriterNeeds {
+  readonly orientation: Orientation;
+  /** Series writers: each block must hold whole series of whole instances (one instance a block). */
+  readonly wholeInstances: boolean;
+  /** Whether the writer writes pass-through columns (else the pipeline need not carry them). */
+  readonly passThrough: boolean;
 }
 
 /** A writer of one output: `start` once, `write` groups of blocks in order, then `finish` or `abort`. */
 export interface SeriesWriter {
   readonly name: string;
+  /** What the writer takes; read after `start` (it may depend on the schema). */
+  readonly needs: WriterNeeds;
   /** The array type the writer takes without conversion: the pipeline transforms straight into it. */
   readonly valueType: 'float32' | 'float64';
-  start(layout: SeriesLayout): Promise<void>;
+  start(schema: Schema): Promise<void>;
   /**
    * Writes blocks in order. The writer may go on using their values arrays until the next call
    * to write() resolves (or finish()): callers alternate between two output arrays.
    */
-  write(blocks: readonly Block[]): Promise<void>;
+  write(blocks: readonly DataBlock[]): Promise<void>;
   finish(): Promise<void>;
   abort(): Promise<void>;
 }
 
-export type FormatName = 'npy' | 'csv' | 'tsv' | 'arrow';
+export type FormatName = 'npy' | 'csv' | 'tsv' | 'arrow' | 'arrows';

@@ -1,6 +1,6 @@
 import type { NanPolicy } from '../core/engine.js';
 import type { Momentum } from '../core/running-stats.js';
-import type { CsvOptions } from '../formats/registry.js';
+import type { TableOptions } from '../formats/registry.js';
 import type { FormatName } from '../formats/types.js';
 import type { LoadedParams } from '../stats-file.js';
 
@@ -27,11 +27,21 @@ export interface Plan {
   readonly nan: NanPolicy;
   /** Most values held in memory per group (tests lower it to exercise the streaming paths). */
   readonly budget?: number | undefined;
-  /** Layout and dialect of CSV/TSV input and output. */
-  readonly csv: CsvOptions;
-  /** The CSV/TSV flags given (as typed): refused when the input, resp. the output, is not CSV/TSV. */
-  readonly textInputFlags: readonly string[];
-  readonly textOutputFlags: readonly string[];
+  /** Layouts of the table formats (CSV/TSV, Arrow) and the CSV/TSV dialect. */
+  readonly table: TableOptions;
+  /** Format-specific flags given (as typed), and the formats they are for: refused for others. */
+  readonly formatFlags: readonly FormatFlag[];
+  /** Bytes of one instance held in memory before it spills to a temporary file (default 64 MB). */
+  readonly holdBytes?: number | undefined;
+  /** Arrow output: compress record batches. */
+  readonly compression?: 'lz4' | 'zstd' | undefined;
+}
+
+export interface FormatFlag {
+  readonly flag: string;
+  /** Whether the flag is about the input or the output. */
+  readonly side: 'input' | 'output';
+  readonly formats: readonly FormatName[];
 }
 
 export interface InputPlan {

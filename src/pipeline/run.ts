@@ -1,4 +1,5 @@
-import { type Block, type Values, findNaN, withValues } from '../core/block.js';
+import type { Values } from '../core/block.js';
+import { EngineDriver } from '../core/driver.js';
 import { NormEngine, usesInstanceStats } from '../core/engine.js';
 import { allocateValues, releaseValues } from '../core/kernels/kernels.js';
 import { RunningStats } from '../core/running-stats.js';
@@ -6,9 +7,11 @@ import type { Affine } from '../core/transform.js';
 import { TsnormError } from '../errors.js';
 import { writeFileAtomic } from '../io/byte-sink.js';
 import { openReader, openWriter, outputFormat } from '../formats/registry.js';
-import type { FormatName, SeriesReader, SeriesWriter } from '../formats/types.js';
+import type { DataBlock, FormatName, SeriesReader, SeriesWriter } from '../formats/types.js';
 import { type LoadedParams, type StatsFile, formatStats, perChannel } from '../stats-file.js';
 import type { Plan } from './plan.js';
+import { Reshaper } from './reshape.js';
+import { type Unit, UnitAssembler } from './units.js';
 
 /** What a run did, for the CLI to report. */
 export interface RunSummary {
@@ -19,9 +22,13 @@ export interface RunSummary {
   readonly stats?: StatsFile | undefined;
 }
 
+/** Bytes of one instance held in memory before it spills to a temporary file. */
+export const DEFAULT_HOLD_BYTES = 64 << 20;
+
 /** Runs a plan: each input through reader -> core -> writer, in order; then saves the running stats. */
 export async function run(plan: Plan): Promise<RunSummary> {
   const { eps, momentum } = plan;
+  const holdBytes = plan.holdBytes ?? DEFAULT_HOLD_BYTES;
   let first: { name: string; channels: number; names?: readonly string[] | undefined } | undefined;
   let running: RunningStats | undefined;
   let affine: Affine | undefined;
@@ -32,40 +39,49 @@ export async function run(plan: Plan): Promise<RunSummary> {
   // they arrive.
   const live = plan.command === 'convert' || !usesInstanceStats(plan.training, plan.trackRunningStats);
   for (const input of plan.inputs) {
-    const { reader, format: inputFormat } = await openReader(input.path, { format: input.format, budget: plan.budget, csv: plan.csv, live });
+    const { reader, format: inputFormat } = await openReader(input.path, { format: input.format, budget: plan.budget, table: plan.table, live });
     let writer: SeriesWriter | undefined;
+    let shaper: Reshaper | undefined;
     let out: Scratch | undefined;
     try {
-      const { layout } = reader;
-      const channels = layout.channels;
+      const { schema } = reader;
+      const channels = schema.channels;
       const outFormat = plan.output && outputFormat(plan.output.path, plan.output.format, inputFormat);
       checkFlagsApply(plan, reader.name, inputFormat, outFormat);
       if (!first) {
-        first = { name: reader.name, channels, names: layout.channelNames };
-        affine = plan.affine && loadAffine(plan.affine, channels, layout.channelNames);
-        running = plan.trackRunningStats ? loadRunning(plan, channels, momentum, layout.channelNames) : undefined;
+        first = { name: reader.name, channels, names: schema.channelNames };
+        affine = plan.affine && loadAffine(plan.affine, channels, schema.channelNames);
+        running = plan.trackRunningStats ? loadRunning(plan, channels, momentum, schema.channelNames) : undefined;
       } else if (channels !== first.channels) {
         throw new TsnormError(`${reader.name}: has ${channels} channels, but ${first.name} has ${first.channels}`);
-      } else if (first.names && layout.channelNames && first.names.join('\u0000') !== layout.channelNames.join('\u0000')) {
-        throw new TsnormError(`${reader.name}: channels [${layout.channelNames.join(', ')}] differ from ${first.name}'s [${first.names.join(', ')}]`);
+      } else if (first.names && schema.channelNames && first.names.join('\u0000') !== schema.channelNames.join('\u0000')) {
+        throw new TsnormError(`${reader.name}: channels [${schema.channelNames.join(', ')}] differ from ${first.name}'s [${first.names.join(', ')}]`);
       }
       const engine = new NormEngine({ channels, eps, affine, training: plan.training, running, batchSize: plan.batchSize, nan: plan.nan });
+      const driver = new EngineDriver(engine, {
+        source: reader.name,
+        nanIsError: plan.nan === 'error',
+        instanceName: (i) => schema.describeInstance?.(i) ?? `instance ${i}`,
+        locate: (b, c, t) => reader.locate(b, c, t),
+      });
       const convert = plan.command === 'convert';
-      if (!convert && layout.steps !== undefined) engine.checkSteps(layout.steps, () => reader.name);
+      if (!convert && schema.steps !== undefined) engine.checkSteps(schema.steps, () => reader.name);
       if (plan.output && outFormat) {
-        // float64 for float64 input and for text (CSV numbers are float64), float32 otherwise.
-        const dtype = plan.output.dtype ?? (layout.dtype?.endsWith('f8') || layout.dtype === undefined ? 'float64' : 'float32');
-        writer = await openWriter(plan.output.path, { format: outFormat, inputFormat, dtype, csv: plan.csv });
-        await writer.start(layout);
+        writer = await openWriter(plan.output.path, { format: outFormat, inputFormat, dtype: plan.output.dtype, table: plan.table, compression: plan.compression });
+        await writer.start(schema);
+        shaper = new Reshaper(writer, schema, holdBytes);
       }
       out = new Scratch(writer?.valueType ?? 'float64');
-      if (convert) instances += await copy(reader, writer!);
-      else if (engine.usesInstanceStats) instances += await twoPasses(reader, engine, writer, out, plan.nan === 'error');
-      else instances += await onePass(reader, engine, writer!, out, plan.nan === 'error');
-      engine.finishBatch();
+      if (convert) await copy(reader, shaper!);
+      else if (engine.usesInstanceStats) await twoPasses(reader, driver, shaper, out, holdBytes);
+      else await onePass(reader, driver, shaper!, out);
+      driver.endInput();
+      instances += driver.finishedInstances;
       nanSeries += engine.nanSeries;
+      await shaper?.finish();
       await writer?.finish();
     } catch (err) {
+      await shaper?.close();
       await writer?.abort();
       throw err;
     } finally {
@@ -90,18 +106,16 @@ export async function run(plan: Plan): Promise<RunSummary> {
   return { instances, nanSeries, channels: first?.channels ?? 0, stats };
 }
 
-const isText = (f: FormatName): boolean => f === 'csv' || f === 'tsv';
-
 /** Refuses flags that mean nothing for these formats, instead of ignoring them silently. */
 function checkFlagsApply(plan: Plan, inputName: string, input: FormatName, output: FormatName | undefined): void {
-  if (!isText(input) && plan.textInputFlags.length > 0) {
-    throw new TsnormError(`${plan.textInputFlags.join(', ')}: for CSV/TSV input, and ${inputName} is ${input.toUpperCase()}`);
-  }
-  if (output !== undefined && !isText(output) && plan.textOutputFlags.length > 0) {
-    throw new TsnormError(`${plan.textOutputFlags.join(', ')}: for CSV/TSV output, and ${plan.output?.path === '-' ? 'the output' : plan.output?.path} is ${output.toUpperCase()}`);
-  }
-  if (output !== undefined && isText(output) && plan.output?.dtype !== undefined) {
-    throw new TsnormError(`--dtype: for NPY output; CSV/TSV numbers are written as float64 text (see --precision)`);
+  for (const side of ['input', 'output'] as const) {
+    const format = side === 'input' ? input : output;
+    if (format === undefined) continue;
+    const wrong = plan.formatFlags.filter((f) => f.side === side && !f.formats.includes(format));
+    if (wrong.length === 0) continue;
+    const name = side === 'input' ? inputName : plan.output?.path === '-' ? 'the output' : plan.output?.path;
+    const formats = [...new Set(wrong.flatMap((f) => f.formats))].map((f) => f.toUpperCase()).join('/');
+    throw new TsnormError(`${wrong.map((f) => f.flag).join(', ')}: for ${formats} ${side}, and ${name} is ${format.toUpperCase()}`);
   }
 }
 
@@ -152,8 +166,8 @@ class Scratch {
     return this.arrays[this.current]!;
   }
   /** Writes the blocks and turns to the other array. */
-  async write(writer: SeriesWriter, blocks: readonly Block[]): Promise<void> {
-    await writer.write(blocks);
+  async write(shaper: Reshaper, blocks: readonly DataBlock[]): Promise<void> {
+    await shaper.write(blocks);
     this.current ^= 1;
   }
   release(): void {
@@ -161,95 +175,88 @@ class Scratch {
   }
 }
 
-function refuseNaN(reader: SeriesReader, block: Block): void {
-  const at = findNaN(block);
-  if (at) {
-    const [c, t] = at;
-    throw new TsnormError(`${reader.name}: missing value at ${reader.locate(block, c, t)} (instance ${block.instance}, channel ${c}, step ${t}) and --nan error`);
+/**
+ * Transformed blocks waiting to be written together: they share one output array (the input's
+ * group, transformed at the same indices), so a whole group goes to the writer in one call.
+ */
+class ReadyBlocks {
+  private blocks: DataBlock[] = [];
+  private input: Values | undefined;
+
+  constructor(
+    private readonly shaper: Reshaper | undefined,
+    private readonly out: Scratch,
+  ) {}
+
+  /** Transforms `b` into the current output array and keeps it for the next flush. */
+  async add(driver: EngineDriver, b: DataBlock): Promise<void> {
+    // Blocks of another input array would land at their own indices in the same output array.
+    if (b.values !== this.input) await this.flush();
+    this.input = b.values;
+    if (!this.shaper) return;
+    const values = this.out.get(b.values.length);
+    driver.transform(b, values);
+    this.blocks.push({ ...b, values });
+  }
+
+  async flush(): Promise<void> {
+    this.input = undefined;
+    if (this.blocks.length === 0) return;
+    await this.out.write(this.shaper!, this.blocks.splice(0));
   }
 }
 
-/** Training (or no running stats): per instance, statistics first, then the transform. */
-async function twoPasses(reader: SeriesReader, engine: NormEngine, writer: SeriesWriter | undefined, out: Scratch, nanIsError: boolean): Promise<number> {
-  let instances = 0;
-  const ready: Block[] = [];
-  let readyInput: Values | undefined;
-  for await (const units of reader.units()) {
-    for (const u of units) {
-      if (u.firstChannel === 0) engine.startInstance();
-      const where = () => `${reader.name}: ${reader.layout.describeInstance?.(u.instance) ?? `instance ${u.instance}`}`;
-      if (u.block) {
-        if (nanIsError) refuseNaN(reader, u.block);
-        engine.accumulate(u.block);
-        engine.finishStatistics(u.firstChannel, u.channelCount, u.steps, where);
-        if (writer) {
-          // Waiting blocks sit at their input indices in the one output array: another input array must not overwrite them.
-          if (u.block.values !== readyInput && ready.length > 0) await out.write(writer, ready.splice(0));
-          readyInput = u.block.values;
-          const values = out.get(u.block.values.length);
-          engine.transform(u.block, values);
-          ready.push(withValues(u.block, values));
-        }
-      } else if (u.pass) {
-        if (writer && ready.length > 0) await out.write(writer, ready.splice(0));
-        for await (const b of u.pass()) {
-          if (nanIsError) refuseNaN(reader, b);
-          engine.accumulate(b);
-        }
-        engine.finishStatistics(u.firstChannel, u.channelCount, u.steps, where);
-        if (writer) {
-          for await (const b of u.pass()) {
-            const values = out.get(b.values.length);
-            engine.transform(b, values);
-            await out.write(writer, [withValues(b, values)]);
-          }
-        }
-      }
-      if (u.endsInstance) {
-        engine.finishInstance();
-        instances++;
-      }
+/** Training (or no running stats): statistics as blocks arrive, then each completed unit transformed. */
+async function twoPasses(reader: SeriesReader, driver: EngineDriver, shaper: Reshaper | undefined, out: Scratch, holdBytes: number): Promise<void> {
+  const units = new UnitAssembler(reader, holdBytes);
+  const ready = new ReadyBlocks(shaper, out);
+  const finish = async (u: Unit): Promise<void> => {
+    driver.finishUnit(u.instance, u.firstChannel, u.channelCount, u.steps);
+    for await (const b of u.replay()) {
+      await ready.add(driver, b);
+      // A spilled or re-read unit may refill one array for each block: write each at once.
+      if (u.streamed) await ready.flush();
     }
-    if (writer && ready.length > 0) await out.write(writer, ready.splice(0));
+    if (u.endsInstance) driver.endInstance();
+    await u.release();
+  };
+  try {
+    for await (const group of reader.blocks()) {
+      for (const b of group) {
+        for (const u of units.before(b)) await finish(u);
+        driver.see(b);
+        for (const u of units.accept(b)) await finish(u);
+      }
+      await ready.flush();
+      units.endOfGroup();
+    }
+    for (const u of units.finish()) await finish(u);
+    await ready.flush();
+  } finally {
+    await units.close();
   }
-  return instances;
 }
 
 /** Eval with running stats: each block transformed and written as it arrives. */
-async function onePass(reader: SeriesReader, engine: NormEngine, writer: SeriesWriter, out: Scratch, nanIsError: boolean): Promise<number> {
-  const count = new InstanceCounter();
-  for await (const blocks of reader.blocks()) {
-    const transformed = blocks.map((b) => {
-      if (nanIsError) refuseNaN(reader, b);
-      count.see(b);
-      const values = out.get(b.values.length);
-      engine.transform(b, values);
-      return withValues(b, values);
-    });
-    await out.write(writer, transformed);
-  }
-  return count.total;
-}
-
-async function copy(reader: SeriesReader, writer: SeriesWriter): Promise<number> {
-  const count = new InstanceCounter();
-  for await (const blocks of reader.blocks()) {
-    for (const b of blocks) count.see(b);
-    await writer.write(blocks);
-    // These are the reader's own buffers, which it refills: the writer must be done with them.
-    await writer.write([]);
-  }
-  return count.total;
-}
-
-/** Counts instances as blocks arrive in order. */
-class InstanceCounter {
-  total = 0;
-  private last = -1;
-  see(b: Block): void {
-    if (b.instance !== this.last) {
-      this.last = b.instance;
-      this.total++;
+async function onePass(reader: SeriesReader, driver: EngineDriver, shaper: Reshaper, out: Scratch): Promise<void> {
+  const ready = new ReadyBlocks(shaper, out);
+  let last = -1;
+  for await (const group of reader.blocks()) {
+    for (const b of group) {
+      if (b.instance !== last && last >= 0) driver.endInstance();
+      last = b.instance;
+      await ready.add(driver, b);
     }
+    await ready.flush();
+  }
+  if (last >= 0) driver.endInstance();
+}
+
+/** Convert: the reader's blocks to the writer as they are. */
+async function copy(reader: SeriesReader, shaper: Reshaper): Promise<void> {
+  for await (const blocks of reader.blocks()) {
+    await shaper.write(blocks);
+    // These are the reader's own buffers, which it refills: the writer must be done with them.
+    await shaper.write([]);
   }
 }

@@ -5,7 +5,7 @@ import type { Block } from '../../src/core/block.js';
 import { NormEngine } from '../../src/core/engine.js';
 import { InstanceNorm1d } from '../../src/core/instance-norm.js';
 import { type Momentum, RunningStats } from '../../src/core/running-stats.js';
-import { DEFAULT_CSV } from '../../src/formats/registry.js';
+import { DEFAULT_TABLE } from '../../src/formats/registry.js';
 import { run } from '../../src/pipeline/run.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -94,7 +94,7 @@ describe('running statistics with --nan ignore', () => {
     writeNpy(file, [2, 2, 4], flat(X));
     const summary = await run({
       command: 'fit', inputs: [{ path: file }], training: true, trackRunningStats: true,
-      eps: 1e-5, momentum: 0.1, nan: 'ignore', budget: 3, csv: DEFAULT_CSV, textInputFlags: [], textOutputFlags: [],
+      eps: 1e-5, momentum: 0.1, nan: 'ignore', budget: 3, table: DEFAULT_TABLE, formatFlags: [],
     });
     expect(summary.stats?.running_mean).toEqual(library.stateDict().running_mean);
     expect(summary.stats?.running_var).toEqual(library.stateDict().running_var);

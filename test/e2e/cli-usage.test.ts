@@ -32,10 +32,10 @@ describe('mistyped commands get a suggestion', () => {
 
 describe('flags that do not apply are refused, not ignored', () => {
   it.each([
-    [['--id', 'x'], '--id: for CSV/TSV input'],
-    [['--keep', 't'], '--keep: for CSV/TSV input'],
+    [['--id', 'x'], '--id: for CSV/TSV/ARROW/ARROWS input'],
+    [['--keep', 't'], '--keep: for CSV/TSV/ARROW/ARROWS input'],
     [['--no-header'], '--no-header: for CSV/TSV input'],
-    [['--layout', 'wide'], '--layout: for CSV/TSV input'],
+    [['--layout', 'wide'], '--layout: for CSV/TSV/ARROW/ARROWS input'],
   ])('%j on NPY input', (flags, message) => {
     expectRefused(tsnorm([basic, ...flags]), message);
   });
@@ -46,7 +46,7 @@ describe('flags that do not apply are refused, not ignored', () => {
   });
 
   it('--dtype on CSV output', () => {
-    expectRefused(tsnorm([basic, '--to', 'csv', '--dtype', 'float32']), '--dtype: for NPY output');
+    expectRefused(tsnorm([basic, '--to', 'csv', '--dtype', 'float32']), '--dtype: for NPY/ARROW/ARROWS output');
   });
 
   it('--momentum without running statistics, as --batch-size', () => {

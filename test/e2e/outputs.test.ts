@@ -257,7 +257,7 @@ describe('temporary files need a usable $TMPDIR, and say so when it is not', () 
     expect(mounted.status).toBe(0);
     try {
       const bytes = fs.readFileSync(path.join(FIXTURES, 'cases/long_series/input.npy'));
-      const r = run(['-', '--budget', '1000', '-o', '/dev/null'], small, bytes);
+      const r = run(['-', '--budget', '1000', '--spill-bytes', '1000', '-o', '/dev/null'], small, bytes);
       expect(r.status).toBe(2);
       expect(r.stderr.trim()).toBe(`tsnorm: temporary file in ${small} ($TMPDIR): no space left on device (set TMPDIR to a writable folder with room for the data)`);
       expect(fs.readdirSync(small)).toEqual([]);

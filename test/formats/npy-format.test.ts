@@ -84,9 +84,9 @@ describe('NPY reader groups', () => {
       const reader = await NpyReader.open(await openInput(file));
       let largest = 0;
       let seen = 0;
-      for await (const units of reader.units()) {
-        largest = Math.max(largest, units.length);
-        seen += units.length;
+      for await (const blocks of reader.blocks()) {
+        largest = Math.max(largest, blocks.length);
+        seen += blocks.length;
       }
       await reader.close();
       expect(seen).toBe(n);

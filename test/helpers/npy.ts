@@ -12,7 +12,8 @@ export interface DenseArray {
 export async function readNpy(file: string, budget?: number): Promise<DenseArray> {
   const reader = await NpyReader.open(await openInput(file), budget === undefined ? {} : { budget });
   try {
-    const { channels: c, instances: n = 1, steps: l = 0, unbatched, dtype } = reader.layout;
+    const { channels: c, instances: n = 1, steps: l = 0, unbatched } = reader.schema;
+    const dtype = reader.dtype.descr;
     const data = new Float64Array(n * c * l);
     for await (const blocks of reader.blocks()) {
       for (const b of blocks) {

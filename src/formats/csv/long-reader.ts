@@ -1,20 +1,16 @@
-import type { Block } from '../../core/block.js';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
-import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
+import type { ColumnSpec, DataBlock, ElementType, RowText, Schema, SeriesReader } from '../types.js';
 import { cellForMessage } from './byte-text.js';
-import { IdRegistry } from './id-registry.js';
 import { type ColumnNames, type ColumnOptions, resolveColumns } from './columns.js';
-import type { CsvRowsPayload, CsvShape } from './payload.js';
+import { IdRegistry } from './id-registry.js';
+import { CsvPassColumn, inferColumnType } from './pass-columns.js';
 import { type RecordBatch, cellNumber, cellText } from './records.js';
-import { CsvSpill } from './spill.js';
 import { type TextRecords, cellError, startCsv } from './text-records.js';
 
 export interface CsvReaderOptions extends ColumnOptions {
   readonly delimiter: string;
   readonly header: boolean;
-  /** Bytes of one instance held in memory before it spills to a temporary file. */
-  readonly budgetBytes?: number | undefined;
   /**
    * Rows are used as they arrive and no statistics are computed (eval, convert): reads from a
    * pipe take what has arrived. Otherwise reads wait for whole 64 KB pieces, so that the results
@@ -23,17 +19,20 @@ export interface CsvReaderOptions extends ColumnOptions {
   readonly live?: boolean | undefined;
 }
 
-export const DEFAULT_INSTANCE_BUDGET = 64 << 20;
-
 /**
  * The long layout: a header, one row per time step, channels as columns. Consecutive rows with
- * the same --id value form an instance (without --id, the whole file is one). Other columns
- * ride along in each block's payload and are written back byte for byte.
+ * the same --id value form an instance (without --id, the whole file is one). Every other column
+ * passes through: blocks carry their rows' text (written back byte for byte by a CSV writer of
+ * the same dialect) and typed views of the other cells (for other formats).
  */
 export class LongCsvReader implements SeriesReader {
-  readonly layout: SeriesLayout & { readonly csv: CsvShape };
+  readonly schema: Schema;
+  /** Each batch is parsed into arrays of its own. */
+  readonly reusesBuffers = false;
+  readonly rereadable = false;
   private readonly channels: readonly number[];
-  private readonly budget: number;
+  /** Column index of each pass-through column (the id among them), in schema order, and its type. */
+  private readonly carried: { column: number; type: ElementType; name: string }[];
   // Instance tracking across batches.
   private instance = -1;
   private step = 0;
@@ -51,19 +50,33 @@ export class LongCsvReader implements SeriesReader {
     options: CsvReaderOptions,
   ) {
     this.channels = channels;
-    this.budget = options.budgetBytes ?? DEFAULT_INSTANCE_BUDGET;
-    this.layout = {
+    const isChannel = new Set(channels);
+    const columns: ColumnSpec[] = [];
+    this.carried = [];
+    for (let i = 0; i < names.count; i++) {
+      if (isChannel.has(i)) {
+        columns.push({ name: names.name(i), type: 'float64', role: 'channel' });
+        continue;
+      }
+      const type = inferColumnType(firstData, i);
+      columns.push({ name: names.name(i), type, role: i === idColumn ? 'id' : 'pass' });
+      this.carried.push({ column: i, type, name: names.name(i) });
+    }
+    this.schema = {
+      columns,
       channels: channels.length,
       channelNames: options.header ? channels.map((c) => names.name(c)) : undefined,
       unbatched: idColumn === undefined,
+      valueType: 'float64',
+      orientation: 'rows',
       describeInstance: (i) => {
         // Ids are registered in instance order: the i-th id is instance i's.
         const id = this.ids.idAt(i);
         return id === undefined ? `instance ${i}` : `instance ${i} (id '${cellForMessage(id)}', from line ${this.ids.lineAt(i)})`;
       },
-      csv: {
-        layout: 'long', valueColumns: channels, columns: names.count, headerRaw, delimiter: options.delimiter,
-        terminator: records.splitter.terminator ?? '\n', bom: records.bom,
+      textDialect: {
+        delimiter: options.delimiter, terminator: records.splitter.terminator ?? '\n', bom: records.bom, headerRaw,
+        valueColumns: channels, columnCount: names.count, rowsAre: 'steps',
       },
     };
   }
@@ -78,9 +91,9 @@ export class LongCsvReader implements SeriesReader {
     return new LongCsvReader(records, names, cols.id, cols.channels, first, headerRaw, options);
   }
 
-  locate(block: Block, channel: number, step: number): string {
-    const p = block.payload as CsvRowsPayload;
-    return `line ${p.lines[p.first + step - block.firstStep]}, column '${this.names.name(this.channels[channel]!)}'`;
+  locate(block: DataBlock, channel: number, step: number): string {
+    const line = block.rows ? block.rows.lines[block.rows.first + step - block.firstStep] : undefined;
+    return `line ${line}, column '${this.names.name(this.channels[channel]!)}'`;
   }
 
   close(): Promise<void> {
@@ -88,77 +101,24 @@ export class LongCsvReader implements SeriesReader {
   }
 
   /** Blocks of rows as they arrive: one group per batch read, cut where the instance changes. */
-  async *blocks(): AsyncIterable<readonly Block[]> {
+  async *blocks(): AsyncIterable<readonly DataBlock[]> {
     let batch = this.firstData;
     this.firstData = null;
     for (; batch; batch = await this.records.next()) yield this.blocksOf(batch);
   }
 
-  /**
-   * One unit per instance: its blocks held in memory, or spilled to a temporary file once they
-   * pass the budget. An instance's unit is yielded when the next instance starts (or at the end).
-   */
-  async *units(): AsyncIterable<readonly StatsUnit[]> {
-    let pieces: Block[] = [];
-    let bytes = 0;
-    let steps = 0;
-    let spill: CsvSpill | null = null;
-    const spills: CsvSpill[] = [];
-    const C = this.channels.length;
-    // Statistics are merged from the pieces reads produce: a reader opened for them (not live)
-    // reads whole pieces, so they are the same from a pipe as from a file.
-    const finish = (): StatsUnit => {
-      const held = pieces;
-      const spilled = spill;
-      const unit: StatsUnit = {
-        instance: held[0]?.instance ?? this.instance, firstChannel: 0, channelCount: C, steps, endsInstance: true,
-        ...(spilled === null && held.length === 1
-          ? { block: held[0] }
-          : { async *pass() { yield* spilled ? spilled.read() : held; } }),
-      };
-      pieces = [];
-      bytes = 0;
-      steps = 0;
-      spill = null;
-      return unit;
-    };
-    try {
-      for await (const blocks of this.blocks()) {
-        const done: StatsUnit[] = [];
-        for (const b of blocks) {
-          if (steps > 0 && b.firstStep === 0) done.push(finish());
-          steps += b.stepCount;
-          if (spill) { spill.write(b); continue; }
-          pieces.push(b);
-          bytes += blockBytes(b);
-          if (bytes > this.budget) {
-            spill = new CsvSpill();
-            spills.push(spill);
-            for (const p of pieces) spill.write(p);
-            pieces = [];
-          }
-        }
-        if (done.length > 0) yield done;
-        // Spill files of instances already processed are no longer needed.
-        while (spills.length > (spill ? 1 : 0)) await spills.shift()!.remove();
-      }
-      if (steps > 0) yield [finish()];
-    } finally {
-      for (const s of spills) await s.remove();
-    }
-  }
-
-  private blocksOf(batch: RecordBatch): Block[] {
+  private blocksOf(batch: RecordBatch): DataBlock[] {
     const C = this.channels.length;
     const values = new Float64Array(batch.count * C);
-    const payload = (first: number): CsvRowsPayload => ({ kind: 'csv-rows', raws: batch.raws, lines: batch.lines, spans: batch.spans, columns: batch.columns, first });
-    const blocks: Block[] = [];
+    const blocks: DataBlock[] = [];
     let runStart = 0;
     const flush = (end: number): void => {
       if (end > runStart) {
+        const rows: RowText = { raws: batch.raws, lines: batch.lines, spans: batch.spans, columns: batch.columns, first: runStart, count: end - runStart };
         blocks.push({
           instance: this.instance, values, offset: runStart * C, channelStride: 1, stepStride: C,
-          firstChannel: 0, channelCount: C, firstStep: this.step, stepCount: end - runStart, payload: payload(runStart),
+          firstChannel: 0, channelCount: C, firstStep: this.step, stepCount: end - runStart, rows,
+          pass: this.carried.map((c) => new CsvPassColumn(rows, c.column, c.type, this.name, c.name)),
         });
         this.step += end - runStart;
       }
@@ -204,12 +164,3 @@ export class LongCsvReader implements SeriesReader {
     return true;
   }
 }
-
-/** Rough memory a block of rows holds: values, spans, and the row texts (UTF-16). */
-function blockBytes(b: Block): number {
-  const p = b.payload as CsvRowsPayload;
-  let text = 0;
-  for (let r = p.first; r < p.first + b.stepCount; r++) text += p.raws[r]!.length * 2 + 40;
-  return b.stepCount * (b.channelCount * 8 + p.columns * 8) + text;
-}
-

@@ -1,15 +1,13 @@
-import type { Block } from '../../core/block.js';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
-import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
+import type { ColumnSpec, DataBlock, RowText, Schema, SeriesReader } from '../types.js';
 import { cellForMessage } from './byte-text.js';
 import type { ColumnNames } from './columns.js';
 import { parseNumber } from './numbers.js';
-import type { CsvRowsPayload, CsvShape } from './payload.js';
 import { type RecordBatch, cellNumber, cellText } from './records.js';
 import { type TextRecords, cellError, startCsv } from './text-records.js';
 
-export interface WideCsvOptions {
+export interface WideTableOptions {
   readonly delimiter: string;
   readonly header: boolean;
   readonly keep?: readonly string[] | undefined;
@@ -24,7 +22,10 @@ export interface WideCsvOptions {
  * non-numeric or --keep columns pass through; --num-channels consecutive rows form one instance.
  */
 export class WideCsvReader implements SeriesReader {
-  readonly layout: SeriesLayout & { readonly csv: CsvShape };
+  readonly schema: Schema;
+  /** Each instance is parsed into an array of its own. */
+  readonly reusesBuffers = false;
+  readonly rereadable = false;
   private readonly channels: number;
   private readonly steps: number;
   private readonly hasHeader: boolean;
@@ -39,18 +40,27 @@ export class WideCsvReader implements SeriesReader {
     private readonly valueColumns: readonly number[],
     private firstData: RecordBatch | null,
     headerRaw: string | undefined,
-    options: WideCsvOptions,
+    options: WideTableOptions,
   ) {
     this.channels = options.numChannels ?? 1;
     this.hasHeader = options.header;
     this.steps = valueColumns.length;
-    this.layout = {
+    // The leading columns pass through to wide text output only (they belong to rows, which are
+    // series): other formats get the instance and the step, as from NPY.
+    this.schema = {
+      columns: [
+        { name: 'id', type: 'int64', role: 'id', generated: 'instance' },
+        { name: 't', type: 'int64', role: 'pass', generated: 'step' },
+        ...Array.from({ length: this.channels }, (_, c): ColumnSpec => ({ name: `c${c}`, type: 'float64', role: 'channel' })),
+      ],
       channels: this.channels,
       steps: this.steps,
       unbatched: false,
-      csv: {
-        layout: 'wide', valueColumns, columns: names.count, headerRaw, delimiter: options.delimiter,
-        terminator: records.splitter.terminator ?? '\n', bom: records.bom,
+      valueType: 'float64',
+      orientation: 'series',
+      textDialect: {
+        delimiter: options.delimiter, terminator: records.splitter.terminator ?? '\n', bom: records.bom, headerRaw,
+        valueColumns, columnCount: names.count, rowsAre: 'series',
       },
     };
   }
@@ -59,7 +69,7 @@ export class WideCsvReader implements SeriesReader {
     return this.records.name;
   }
 
-  static async open(source: ByteSource, options: WideCsvOptions): Promise<WideCsvReader> {
+  static async open(source: ByteSource, options: WideTableOptions): Promise<WideCsvReader> {
     const { records, names, headerRaw, first } = await startCsv(source, options.delimiter, options.header, options.live ?? false);
     const keep = new Set<number>();
     for (const k of options.keep ?? []) keep.add(names.find(k, '--keep', source.name));
@@ -71,9 +81,9 @@ export class WideCsvReader implements SeriesReader {
     return new WideCsvReader(records, names, valueColumns, first, headerRaw, options);
   }
 
-  locate(block: Block, channel: number, step: number): string {
-    const p = block.payload as CsvRowsPayload;
-    return `line ${p.lines[p.first + channel - block.firstChannel]}, column '${this.names.name(this.valueColumns[step]!)}'`;
+  locate(block: DataBlock, channel: number, step: number): string {
+    const line = block.rows ? block.rows.lines[block.rows.first + channel - block.firstChannel] : undefined;
+    return `line ${line}, column '${this.names.name(this.valueColumns[step]!)}'`;
   }
 
   close(): Promise<void> {
@@ -81,7 +91,7 @@ export class WideCsvReader implements SeriesReader {
   }
 
   /** Whole instances (--num-channels rows each) as they complete. */
-  async *blocks(): AsyncIterable<readonly Block[]> {
+  async *blocks(): AsyncIterable<readonly DataBlock[]> {
     let batch = this.firstData;
     this.firstData = null;
     for (; batch; batch = await this.records.next()) {
@@ -96,15 +106,9 @@ export class WideCsvReader implements SeriesReader {
     }
   }
 
-  async *units(): AsyncIterable<readonly StatsUnit[]> {
-    for await (const blocks of this.blocks()) {
-      yield blocks.map((b) => ({ instance: b.instance, firstChannel: 0, channelCount: this.channels, steps: this.steps, endsInstance: true, block: b }));
-    }
-  }
-
-  private instancesOf(batch: RecordBatch): Block[] {
+  private instancesOf(batch: RecordBatch): DataBlock[] {
     const L = this.steps;
-    const out: Block[] = [];
+    const out: DataBlock[] = [];
     for (let r = 0; r < batch.count; r++) {
       // Rows are parsed straight into their instance's array: a row may hold millions of steps.
       const c = this.pending.length;
@@ -123,7 +127,7 @@ export class WideCsvReader implements SeriesReader {
     return out;
   }
 
-  private completeInstance(columns: number): Block {
+  private completeInstance(columns: number): DataBlock {
     const rows = this.pending;
     this.pending = [];
     const L = this.steps;
@@ -132,10 +136,10 @@ export class WideCsvReader implements SeriesReader {
       spans = new Int32Array(rows.length * columns * 2);
       rows.forEach((row, c) => spans.set(row.spans, c * columns * 2));
     }
-    const payload: CsvRowsPayload = { kind: 'csv-rows', raws: rows.map((r) => r.raw), lines: rows.map((r) => r.line), spans, columns, first: 0 };
+    const text: RowText = { raws: rows.map((r) => r.raw), lines: rows.map((r) => r.line), spans, columns, first: 0, count: rows.length };
     return {
       instance: this.instance++, values: this.values, offset: 0, channelStride: L, stepStride: 1,
-      firstChannel: 0, channelCount: this.channels, firstStep: 0, stepCount: L, payload,
+      firstChannel: 0, channelCount: this.channels, firstStep: 0, stepCount: L, instanceSteps: L, rows: text,
     };
   }
 }

@@ -1,9 +1,6 @@
-import type { Block } from '../../core/block.js';
-import { TsnormError } from '../../errors.js';
 import type { ByteSink } from '../../io/byte-sink.js';
-import type { SeriesLayout, SeriesWriter } from '../types.js';
+import type { DataBlock, Schema, SeriesWriter, TextDialect, WriterNeeds } from '../types.js';
 import { numberFormatter } from './numbers.js';
-import { type CsvShape, isCsvRows } from './payload.js';
 import { RowBytes } from './row-bytes.js';
 
 export interface CsvWriterOptions {
@@ -24,12 +21,14 @@ const FLUSH_BYTES = 1 << 20;
  */
 export class CsvWriter implements SeriesWriter {
   readonly valueType = 'float64' as const;
+  needs: WriterNeeds = { orientation: 'rows', wholeInstances: false, passThrough: true };
   /** Numbers as text, for rows rebuilt as strings (another delimiter). */
   private readonly format: (x: number) => string;
   private readonly out: RowBytes;
-  private shape: CsvShape | undefined;
-  private channels = 0;
-  private unbatched = false;
+  /** The input's dialect, when rows come with their text (CSV input): they are rewritten, not made. */
+  private shape: TextDialect | undefined;
+  /** For rows made from values: each column of the schema, in order, and where its cells come from. */
+  private cells: ({ kind: 'channel' | 'pass'; index: number } | { kind: 'generated'; of: 'instance' | 'step' })[] = [];
   private terminator = '\n';
   /** Value cells in the order they appear in a row: the index of each value, and its column. */
   private orderValue = new Int32Array(0);
@@ -47,13 +46,15 @@ export class CsvWriter implements SeriesWriter {
     return this.sink.name;
   }
 
-  async start(layout: SeriesLayout & { csv?: CsvShape }): Promise<void> {
-    this.channels = layout.channels;
-    this.unbatched = layout.unbatched;
+  async start(schema: Schema): Promise<void> {
     const header = this.options.header ?? true;
-    const shape = layout.csv;
+    const shape = schema.textDialect;
     if (shape) {
       this.shape = shape;
+      // Wide rows are series: they come whole, an instance at a time, with their text.
+      this.needs = shape.rowsAre === 'series'
+        ? { orientation: 'series', wholeInstances: true, passThrough: false }
+        : { orientation: 'rows', wholeInstances: false, passThrough: false };
       this.terminator = shape.terminator;
       // Typed arrays, not pairs: a wide row may have millions of value cells.
       const cols = shape.valueColumns;
@@ -61,15 +62,17 @@ export class CsvWriter implements SeriesWriter {
       this.orderColumn = this.orderValue.map((k) => cols[k]!);
       if (shape.bom) this.out.text('\uFEFF');
       if (shape.headerRaw !== undefined && header) this.out.byteString(this.redelimit(shape.headerRaw, null) + this.terminator);
-    } else if (header) {
-      const names = layout.channelNames ?? Array.from({ length: layout.channels }, (_, c) => `c${c}`);
-      this.out.text([...(layout.unbatched ? [] : ['id']), 't', ...names].join(this.options.delimiter) + '\n');
+    } else {
+      let channel = 0;
+      let carried = 0;
+      this.cells = schema.columns.map((c) => (c.generated ? { kind: 'generated', of: c.generated } : c.role === 'channel' ? { kind: 'channel', index: channel++ } : { kind: 'pass', index: carried++ }));
+      if (header) this.out.text(schema.columns.map((c) => quoteIfNeeded(c.name, this.options.delimiter)).join(this.options.delimiter) + '\n');
     }
   }
 
-  async write(blocks: readonly Block[]): Promise<void> {
+  async write(blocks: readonly DataBlock[]): Promise<void> {
     for (const b of blocks) {
-      if (isCsvRows(b.payload) && this.shape) await this.rewriteRows(b);
+      if (b.rows && this.shape) await this.rewriteRows(b);
       else this.generateRows(b);
       if (this.out.length >= FLUSH_BYTES) await this.flush();
     }
@@ -93,11 +96,11 @@ export class CsvWriter implements SeriesWriter {
   }
 
   /** The block's rows with their value cells replaced. */
-  private async rewriteRows(b: Block): Promise<void> {
-    const p = b.payload;
-    if (!isCsvRows(p) || !this.shape) return;
-    const long = this.shape.layout === 'long';
-    const rows = long ? b.stepCount : b.channelCount;
+  private async rewriteRows(b: DataBlock): Promise<void> {
+    const p = b.rows;
+    if (!p || !this.shape) return;
+    const long = this.shape.rowsAre === 'steps';
+    const rows = p.count;
     const rowStride = long ? b.stepStride : b.channelStride;
     const cellStride = long ? b.channelStride : b.stepStride;
     const sameDelimiter = this.options.delimiter === this.shape.delimiter;
@@ -135,25 +138,21 @@ export class CsvWriter implements SeriesWriter {
     }
   }
 
-  /** Long-layout rows for data without CSV rows of its own (NPY, Arrow): instance, step, channels. */
-  private generateRows(b: Block): void {
-    if (b.channelCount !== this.channels) {
-      throw new TsnormError(`${this.name}: cannot write CSV rows from a piece of one channel: the instance is too large to hold; write NPY instead`);
-    }
+  /** Long-layout rows made from values (NPY, Arrow): each column of the schema, in order. */
+  private generateRows(b: DataBlock): void {
     const d = this.options.delimiter;
     const out = this.out;
+    const cells = this.cells;
     for (let t = 0; t < b.stepCount; t++) {
-      if (!this.unbatched) {
-        out.text(String(b.instance));
-        out.text(d);
-      }
-      out.text(String(b.firstStep + t));
       const at = b.offset + t * b.stepStride;
-      for (let c = 0; c < b.channelCount; c++) {
-        out.text(d);
-        out.number(b.values[at + c * b.channelStride]!);
+      for (let j = 0; j < cells.length; j++) {
+        if (j > 0) out.byteString(d);
+        const cell = cells[j]!;
+        if (cell.kind === 'channel') out.number(b.values[at + cell.index * b.channelStride]!);
+        else if (cell.kind === 'generated') out.byteString(String(cell.of === 'instance' ? b.instance : b.firstStep + t));
+        else out.text(quoteIfNeeded(b.pass?.[cell.index]?.text(t) ?? '', d));
       }
-      out.text('\n');
+      out.byteString('\n');
     }
   }
 

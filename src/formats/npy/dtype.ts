@@ -1,4 +1,5 @@
 import type { Values } from '../../core/block.js';
+import type { ElementType } from '../types.js';
 import { NpyHeaderError } from './header.js';
 
 /** A numeric NPY element type. */
@@ -7,7 +8,14 @@ export interface NpyDtype {
   readonly kind: 'f' | 'i' | 'u' | 'b';
   readonly size: 1 | 2 | 4 | 8;
   readonly littleEndian: boolean;
+  /** The same type as the schema names it. */
+  readonly type: ElementType;
 }
+
+const TYPES: Record<string, ElementType> = {
+  f2: 'float16', f4: 'float32', f8: 'float64', i1: 'int8', i2: 'int16', i4: 'int32', i8: 'int64',
+  u1: 'uint8', u2: 'uint16', u4: 'uint32', u8: 'uint64', b1: 'bool',
+};
 
 const UNSUPPORTED: Record<string, string> = {
   c: 'complex numbers',
@@ -36,12 +44,7 @@ export function parseDtype(descr: string): NpyDtype {
     (kind === 'b' && size === 1);
   if (!ok) throw new NpyHeaderError(`unsupported dtype '${descr}': expected float16/32/64 or an integer type`);
   const littleEndian = order === '<' || (order !== '>' && nativeLittle) || size === 1;
-  return { descr, kind: kind as NpyDtype['kind'], size: size as NpyDtype['size'], littleEndian };
-}
-
-/** The output dtype name for float32/float64 output (always little-endian, as numpy writes natively). */
-export function outputDescr(dtype: 'float32' | 'float64'): string {
-  return dtype === 'float32' ? '<f4' : '<f8';
+  return { descr, kind: kind as NpyDtype['kind'], size: size as NpyDtype['size'], littleEndian, type: TYPES[kind + size]! };
 }
 
 /**

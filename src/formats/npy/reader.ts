@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import type { Block } from '../../core/block.js';
 import { allocateBytes, releaseValues } from '../../core/kernels/kernels.js';
 import { TsnormError, handled } from '../../errors.js';
 import { type ByteSource, openInput, readFully } from '../../io/byte-source.js';
 import { createScratchFile, removeTempFile, scratchIo } from '../../io/temp-files.js';
-import type { SeriesLayout, SeriesReader, StatsUnit } from '../types.js';
+import type { ColumnSpec, DataBlock, Schema, SeriesReader } from '../types.js';
 import { type NpyDtype, decodeValues, parseDtype } from './dtype.js';
 import { NpyHeaderError, PREAMBLE_BYTES, headerLength, parseHeader } from './header.js';
 
@@ -57,14 +56,16 @@ interface Span {
  * Fortran-order data is first transposed in tiles into a C-order temporary file.
  */
 export class NpyReader implements SeriesReader {
-  readonly layout: SeriesLayout;
+  readonly schema: Schema;
+  /** Group buffers alternate: a block's values are valid until the next group is read. */
+  readonly reusesBuffers = true;
   private readonly n: number;
   private readonly c: number;
   private readonly l: number;
   private readonly budget: number;
   private readonly temps: string[] = [];
   private readonly buffers: GroupBuffer[] = [];
-  private seriesBuffer: GroupBuffer | undefined;
+  private rereadBuffer: GroupBuffer | undefined;
   /** Where the C-order data is read from, and at which byte it starts. */
   private body: ByteSource;
   private bodyStart: number;
@@ -72,7 +73,7 @@ export class NpyReader implements SeriesReader {
 
   private constructor(
     private readonly source: ByteSource,
-    private readonly dtype: NpyDtype,
+    readonly dtype: NpyDtype,
     private readonly shape: readonly number[],
     private readonly dataOffset: number,
     private readonly fortran: boolean,
@@ -85,7 +86,14 @@ export class NpyReader implements SeriesReader {
     this.budget = Math.max(1, budget);
     this.body = source;
     this.bodyStart = dataOffset;
-    this.layout = { channels: c, instances: n, steps: l, unbatched: shape.length === 2, dtype: dtype.descr };
+    const unbatched = shape.length === 2;
+    // NPY has no columns besides the values: the instance and the step are made up for formats that want them.
+    const columns: ColumnSpec[] = [
+      ...(unbatched ? [] : [{ name: 'id', type: 'int64', role: 'id', generated: 'instance' } as const]),
+      { name: 't', type: 'int64', role: 'pass', generated: 'step' },
+      ...Array.from({ length: c }, (_, k): ColumnSpec => ({ name: `c${k}`, type: dtype.type, role: 'channel' })),
+    ];
+    this.schema = { columns, channels: c, instances: n, steps: l, unbatched, valueType: dtype.type, orientation: 'series' };
   }
 
   get name(): string {
@@ -135,7 +143,7 @@ export class NpyReader implements SeriesReader {
     }
   }
 
-  locate(block: Block, channel: number, step: number): string {
+  locate(block: DataBlock, channel: number, step: number): string {
     const { n, c, l } = this;
     const instance = block.instance;
     const index = this.fortran
@@ -144,30 +152,13 @@ export class NpyReader implements SeriesReader {
     return `byte ${this.dataOffset + index * this.dtype.size}`;
   }
 
-  async *blocks(): AsyncIterable<readonly Block[]> {
+  async *blocks(): AsyncIterable<readonly DataBlock[]> {
     for await (const group of this.groups()) yield group.blocks;
   }
 
-  async *units(): AsyncIterable<readonly StatsUnit[]> {
-    const { c, l } = this;
-    if (l <= this.budget) {
-      for await (const group of this.groups()) {
-        yield group.blocks.map((b) => ({
-          instance: b.instance, firstChannel: b.firstChannel, channelCount: b.channelCount, steps: l,
-          endsInstance: b.firstChannel + b.channelCount === c, block: b,
-        }));
-      }
-      return;
-    }
-    // A series longer than the budget: one unit per series, read twice (or spilled, from a pipe).
-    // Counted in series, not instances: an empty array may declare any number of instances.
-    await this.prepareBody();
-    for (let series = 0; series < this.n * c; series++) {
-      const unit = this.seriesUnit(Math.floor(series / c), series % c);
-      yield [unit];
-      await unit.release();
-    }
-    await this.checkStreamEnd();
+  /** From a file (or a transposed copy of one) the data can be read again; from a pipe it cannot. */
+  get rereadable(): boolean {
+    return this.body.seekable;
   }
 
   async close(): Promise<void> {
@@ -178,13 +169,13 @@ export class NpyReader implements SeriesReader {
   }
 
   /** Groups of blocks covering the data in order: whole instances, whole series or series pieces. */
-  private async *groups(): AsyncIterable<{ blocks: Block[] }> {
+  private async *groups(): AsyncIterable<{ blocks: DataBlock[] }> {
     await this.prepareBody();
     const spans = this.plan();
     const buffers = [this.allocate(), this.allocate()];
     let which = 0;
     let position = this.bodyStart;
-    let next: Promise<{ blocks: Block[] }> | null = null;
+    let next: Promise<{ blocks: DataBlock[] }> | null = null;
     const load = (group: Span[], buf: GroupBuffer) => {
       const count = group.reduce((a, s) => a + s.channelCount * s.stepCount, 0);
       const at = position;
@@ -195,7 +186,7 @@ export class NpyReader implements SeriesReader {
     let pending = iterator.next();
     if (!pending.done) next = load(pending.value, buffers[which]!);
     while (next) {
-      const current: { blocks: Block[] } = await next;
+      const current: { blocks: DataBlock[] } = await next;
       pending = iterator.next();
       which ^= 1;
       next = pending.done ? null : load(pending.value, buffers[which]!);
@@ -210,7 +201,7 @@ export class NpyReader implements SeriesReader {
     return buf;
   }
 
-  private async readGroup(group: Span[], count: number, position: number, buf: GroupBuffer): Promise<{ blocks: Block[] }> {
+  private async readGroup(group: Span[], count: number, position: number, buf: GroupBuffer): Promise<{ blocks: DataBlock[] }> {
     await this.readRaw(group[0]!, count, position, buf.raw);
     return this.decodeGroup(group, count, buf);
   }
@@ -225,11 +216,11 @@ export class NpyReader implements SeriesReader {
     }
   }
 
-  private decodeGroup(group: Span[], count: number, buf: GroupBuffer): { blocks: Block[] } {
+  private decodeGroup(group: Span[], count: number, buf: GroupBuffer): { blocks: DataBlock[] } {
     const values = decodeValues(this.dtype, buf.raw, count, () => buf.decoded());
     let offset = 0;
-    const blocks = group.map((s): Block => {
-      const b: Block = {
+    const blocks = group.map((s): DataBlock => {
+      const b: DataBlock = {
         instance: s.instance, values, offset,
         channelStride: this.l, stepStride: 1,
         firstChannel: s.firstChannel, channelCount: s.channelCount, firstStep: s.firstStep, stepCount: s.stepCount,
@@ -271,46 +262,23 @@ export class NpyReader implements SeriesReader {
     }
   }
 
-  /** One series longer than the budget, as a unit whose pass() can run twice. */
-  private seriesUnit(instance: number, channel: number): StatsUnit & { release(): Promise<void> } {
+  /**
+   * Channels [firstChannel, firstChannel + channelCount) of an instance again, a piece of a
+   * series at a time (the series that were longer than memory), from the file: no spill needed.
+   * All pieces share one buffer: each is used before the next is read.
+   */
+  async *reread(instance: number, firstChannel: number, channelCount: number): AsyncIterable<DataBlock> {
     const { l, budget } = this;
     const size = this.dtype.size;
-    const seriesStart = this.bodyStart + (instance * this.c + channel) * l * size;
-    // Series units run one after another: they share one buffer.
-    const buf = (this.seriesBuffer ??= this.allocate(budget));
-    let spill: { path: string; fd: number } | null = null;
-    let passes = 0;
-    const self = this;
-    const pieces = (t: number) => [{ instance, firstChannel: channel, channelCount: 1, firstStep: t, stepCount: Math.min(budget, l - t) }];
-    return {
-      instance, firstChannel: channel, channelCount: 1, steps: l, endsInstance: channel === this.c - 1,
-      async *pass(): AsyncIterable<Block> {
-        passes++;
-        const fromPipe = !self.body.seekable;
-        if (fromPipe && passes === 1) {
-          spill = createScratchFile('series');
-          self.temps.push(spill.path);
-        }
-        for (let t = 0; t < l; t += budget) {
-          const span = pieces(t);
-          const count = span[0]!.stepCount;
-          if (fromPipe && passes > 1) {
-            scratchIo(() => fs.readSync(spill!.fd, buf.raw, 0, count * size, t * size));
-          } else {
-            await self.readRaw(span[0]!, count, seriesStart + t * size, buf.raw);
-            // Kept raw: decoding byte-swaps big-endian data in place.
-            if (fromPipe) scratchIo(() => fs.writeSync(spill!.fd, buf.raw, 0, count * size, t * size));
-          }
-          yield self.decodeGroup(span, count, buf).blocks[0]!;
-        }
-      },
-      async release(): Promise<void> {
-        if (spill) {
-          fs.closeSync(spill.fd);
-          await removeTempFile(spill.path);
-        }
-      },
-    };
+    const buf = (this.rereadBuffer ??= this.allocate(budget));
+    for (let channel = firstChannel; channel < firstChannel + channelCount; channel++) {
+      const seriesStart = this.bodyStart + (instance * this.c + channel) * l * size;
+      for (let t = 0; t < l; t += budget) {
+        const span = { instance, firstChannel: channel, channelCount: 1, firstStep: t, stepCount: Math.min(budget, l - t) };
+        await this.readRaw(span, span.stepCount, seriesStart + t * size, buf.raw);
+        yield this.decodeGroup([span], span.stepCount, buf).blocks[0]!;
+      }
+    }
   }
 
   /** For Fortran order: a C-order copy in a temporary file. A pipe is first copied to a file. */

@@ -1,8 +1,8 @@
-import { type Block, type Values, channelStart } from '../../core/block.js';
+import { type Values, channelStart } from '../../core/block.js';
 import { TsnormError, handled } from '../../errors.js';
 import type { ByteSink } from '../../io/byte-sink.js';
 import { SpoolSink } from '../../io/spool-sink.js';
-import type { SeriesLayout, SeriesWriter } from '../types.js';
+import type { DataBlock, Schema, SeriesWriter } from '../types.js';
 import { encode } from './dtype.js';
 import { formatHeader } from './header.js';
 
@@ -14,9 +14,8 @@ const DIRECT_BYTES = 256 << 10;
 const DEFERRED_HEADER_BYTES = 128;
 
 /**
- * Writes (N, C, L) or (C, L) NPY, C order, little-endian float32 or float64. Channel-major blocks
- * must arrive in C order (instance, channel, step), as the NPY reader and the pipeline produce
- * them; time-major blocks (CSV rows) are collected per instance and written channel by channel.
+ * Writes (N, C, L) or (C, L) NPY, C order, little-endian float32 or float64. Series blocks arrive
+ * in C order (instance, channel, step): the pipeline re-blocks rows (CSV, Arrow) into series.
  * When the shape is not known up front, the header is written last, into reserved space (through
  * a spool file for stdout). Values are encoded into one of two buffers while the other is being
  * written, so writing overlaps the computation of the next group.
@@ -28,9 +27,6 @@ export class NpyWriter implements SeriesWriter {
   private unbatched = false;
   private deferred = false;
   private instances = 0;
-  /** The time-major instance being collected: its rows, C values each. */
-  private collecting: { instance: number; rows: Float64Array; steps: number } | null = null;
-  private lengthKnown = false;
   private describe: ((instance: number) => string) | undefined;
   private sink: ByteSink;
   private readonly buffers = [new Uint8Array(new ArrayBuffer(CHUNK_BYTES)), new Uint8Array(new ArrayBuffer(CHUNK_BYTES))];
@@ -43,9 +39,14 @@ export class NpyWriter implements SeriesWriter {
   private next = 0;
   private total = 0;
 
+  /** NPY takes whole series (or pieces of them) in C order; it has no place for other columns. */
+  readonly needs = { orientation: 'series', wholeInstances: false, passThrough: false } as const;
+  private descr: '<f4' | '<f8' = '<f8';
+
+  /** `dtype`: the output's; default float64 for float64 input, float32 otherwise. */
   constructor(
     sink: ByteSink,
-    private readonly descr: '<f4' | '<f8',
+    private readonly dtype?: 'float32' | 'float64',
   ) {
     this.sink = sink;
   }
@@ -62,15 +63,15 @@ export class NpyWriter implements SeriesWriter {
     return this.descr === '<f4' ? 4 : 8;
   }
 
-  async start(layout: SeriesLayout): Promise<void> {
-    this.channels = layout.channels;
-    this.describe = layout.describeInstance?.bind(layout);
-    this.steps = layout.steps;
-    this.unbatched = layout.unbatched;
-    this.lengthKnown = layout.steps !== undefined;
-    if (layout.instances !== undefined && layout.steps !== undefined) {
-      this.total = layout.instances * layout.channels * layout.steps;
-      await this.sink.write(formatHeader(this.descr, this.shapeOf(layout.instances, layout.steps)));
+  async start(schema: Schema): Promise<void> {
+    this.descr = (this.dtype ?? (schema.valueType === 'float64' ? 'float64' : 'float32')) === 'float32' ? '<f4' : '<f8';
+    this.channels = schema.channels;
+    this.describe = schema.describeInstance?.bind(schema);
+    this.steps = schema.steps;
+    this.unbatched = schema.unbatched;
+    if (schema.instances !== undefined && schema.steps !== undefined) {
+      this.total = schema.instances * schema.channels * schema.steps;
+      await this.sink.write(formatHeader(this.descr, this.shapeOf(schema.instances, schema.steps)));
       return;
     }
     this.deferred = true;
@@ -83,18 +84,15 @@ export class NpyWriter implements SeriesWriter {
     return this.unbatched ? [this.channels, steps] : [instances, this.channels, steps];
   }
 
-  async write(blocks: readonly Block[]): Promise<void> {
+  async write(blocks: readonly DataBlock[]): Promise<void> {
     const previous = this.direct;
     this.direct = [];
-    for (const b of blocks) {
-      // Rows of all channels (CSV), or pieces of unknown length: hold the instance until complete.
-      if (b.stepStride !== 1 || !this.lengthKnown) await this.collect(b);
-      else await this.writeChannelMajor(b);
-    }
+    for (const b of blocks) await this.writeChannelMajor(b);
     await Promise.all(previous);
   }
 
-  private async writeChannelMajor(b: Block): Promise<void> {
+  private async writeChannelMajor(b: DataBlock): Promise<void> {
+    if (b.firstStep === 0 && b.firstChannel === 0) this.checkLength(b);
     const wholeSeries = b.firstStep === 0 && b.stepCount === this.steps;
     if (b.channelCount === 1 || (wholeSeries && b.channelStride === b.stepCount)) {
       // Contiguous in the output: one run of values.
@@ -119,48 +117,26 @@ export class NpyWriter implements SeriesWriter {
     }
   }
 
-  private expect(b: Block, c: number): void {
+  private expect(b: DataBlock, c: number): void {
     if (this.steps === undefined) this.steps = b.stepCount;
     const at = (b.instance * this.channels + c) * this.steps + b.firstStep;
     if (at !== this.next) throw new TsnormError(`${this.name}: internal: NPY output out of order (value ${at}, expected ${this.next})`);
     this.instances = Math.max(this.instances, b.instance + 1);
   }
 
-  /** Rows of a time-major instance, held until it is complete. */
-  private async collect(b: Block): Promise<void> {
-    if (this.collecting && this.collecting.instance !== b.instance) await this.flushInstance();
-    const C = this.channels;
-    const pending = (this.collecting ??= { instance: b.instance, rows: new Float64Array(C * Math.max(16, b.stepCount)), steps: 0 });
-    if (pending.rows.length < (pending.steps + b.stepCount) * C) {
-      const grown = new Float64Array(Math.max(pending.rows.length * 2, (pending.steps + b.stepCount) * C));
-      grown.set(pending.rows.subarray(0, pending.steps * C));
-      pending.rows = grown;
-    }
-    for (let t = 0; t < b.stepCount; t++) {
-      for (let c = 0; c < C; c++) pending.rows[(pending.steps + t) * C + c] = b.values[b.offset + c * b.channelStride + t * b.stepStride]!;
-    }
-    pending.steps += b.stepCount;
-  }
-
-  private async flushInstance(): Promise<void> {
-    const pending = this.collecting;
-    if (!pending) return;
-    this.collecting = null;
-    const L = pending.steps;
+  /** All instances must have one length: the first instance's (or the shape's). */
+  private checkLength(b: DataBlock): void {
+    const L = b.instanceSteps ?? this.steps;
+    if (L === undefined) return;
     if (this.steps === undefined) this.steps = L;
     if (L !== this.steps) {
       const name = (i: number): string => this.describe?.(i) ?? `instance ${i}`;
-      throw new TsnormError(`${this.name}: NPY needs instances of equal length: ${name(0)} has ${this.steps} steps, ${name(pending.instance)} has ${L} ` +
-        '(write CSV instead, or cut the series to one length)');
+      throw new TsnormError(`${this.name}: NPY needs instances of equal length: ${name(0)} has ${this.steps} steps, ${name(b.instance)} has ${L} ` +
+        '(write CSV or Arrow instead, or cut the series to one length)');
     }
-    const C = this.channels;
-    const values = new Float64Array(C * L);
-    for (let t = 0; t < L; t++) for (let c = 0; c < C; c++) values[c * L + t] = pending.rows[t * C + c]!;
-    await this.writeChannelMajor({ instance: pending.instance, values, offset: 0, channelStride: L, stepStride: 1, firstChannel: 0, channelCount: C, firstStep: 0, stepCount: L });
   }
 
   async finish(): Promise<void> {
-    await this.flushInstance();
     if (this.total >= 0 && this.next !== this.total) throw new TsnormError(`${this.name}: internal: wrote ${this.next} of ${this.total} values`);
     await this.flush();
     await Promise.all([...this.inFlight, ...this.direct]);
