@@ -52,6 +52,8 @@ export interface Schema {
   /** Element type of the channel values in the input. */
   readonly valueType: ElementType;
   readonly orientation: Orientation;
+  /** List layout: the one column that holds all channels as a list of lists (else a column per channel). */
+  readonly nestedChannels?: string | undefined;
   /** The input's text dialect, when blocks carry the rows' original text (see RowText). */
   readonly textDialect?: TextDialect | undefined;
   /** How messages name instance i when the format has more to say than its index (an id). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdRegistry } from '../../src/formats/csv/id-registry.js';
+import { IdRegistry } from '../../src/formats/id-registry.js';
 import { xorshift32 } from '../helpers/random.js';
 
 describe('IdRegistry', () => {

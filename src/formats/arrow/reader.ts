@@ -1,7 +1,525 @@
+import fs from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as A from 'apache-arrow';
+import type { Values } from '../../core/block.js';
+import { allocateValues, releaseValues } from '../../core/kernels/kernels.js';
 import { TsnormError } from '../../errors.js';
-import type { ByteSource } from '../../io/byte-source.js';
-import type { SeriesReader } from '../types.js';
+import { type ByteSource, openInput } from '../../io/byte-source.js';
+import { createScratchFile, removeTempFile, scratchIo } from '../../io/temp-files.js';
+import { IdRegistry } from '../id-registry.js';
+import type { CellValue, ColumnSpec, DataBlock, ElementType, Schema, SeriesReader } from '../types.js';
+import { ArrowPassColumn, cellOf, describeType, isNumericType } from './cells.js';
+import { registerCodecs } from './codecs.js';
 
-export async function openArrowReader(src: ByteSource, _options: unknown): Promise<SeriesReader> {
-  throw new TsnormError(`${src.name}: Arrow input is not built yet`);
+export interface ArrowReaderOptions {
+  readonly layout: 'long' | 'list';
+  readonly id?: string | undefined;
+  readonly channels?: readonly string[] | undefined;
+  readonly keep?: readonly string[] | undefined;
+  /** Batches are used as they arrive (eval, convert). Arrow's record batches are the same however the bytes arrive. */
+  readonly live: boolean;
+}
+
+/**
+ * Opens Arrow IPC input: the file format (Feather v2) from a seekable file is read through its
+ * footer, a record batch at a time; the stream format, and the file format from a pipe (whose
+ * body after the magic is a stream), are read in order. Either way one batch is in memory at a
+ * time. LZ4_FRAME and ZSTD bodies are decompressed by the registered codecs.
+ */
+export async function openArrowReader(input: ByteSource, options: ArrowReaderOptions): Promise<SeriesReader> {
+  registerCodecs();
+  const head = await input.peek(6);
+  const isFile = String.fromCharCode(...head) === 'ARROW1';
+  // The file format is read through its footer, at the end: from a pipe it is copied to a file first.
+  const src = isFile && !input.seekable ? await copyToScratch(input) : input;
+  let reader: A.AsyncRecordBatchStreamReader;
+  try {
+    if (isFile) {
+      await checkFileEnds(src);
+      reader = await A.AsyncRecordBatchFileReader.from(fileHandle(src) as FileHandle) as A.AsyncRecordBatchStreamReader;
+    } else {
+      reader = await A.RecordBatchReader.from(chunksOf(src)) as A.AsyncRecordBatchStreamReader;
+    }
+    // Not destroyed at the end of a stream: what follows it (another stream?) must be looked at.
+    await reader.open({ autoDestroy: false });
+  } catch (err) {
+    await src.close();
+    throw arrowError(src.name, err, isFile);
+  }
+  if (!reader.schema) throw new TsnormError(`${src.name}: empty Arrow input: no schema`);
+  return options.layout === 'list' ? ListArrowReader.open(src, reader, options) : new LongArrowReader(src, reader, options);
+}
+
+/** An Arrow library error as a one-line message naming the input. */
+export function arrowError(name: string, err: unknown, isFile = false): TsnormError {
+  if (err instanceof TsnormError) return err;
+  const why = ((err as Error)?.message ?? String(err)).split('\n')[0]!;
+  const type = /Unrecognized type: "(\w+)"/.exec(why);
+  if (type) return new TsnormError(`${name}: uses an Arrow type that cannot be read here: ${type[1]} (write it with plain lists and strings: polars compat_level=oldest, or pyarrow)`);
+  if (/Expected to read \d+ .*but only read/.test(why)) return new TsnormError(`${name}: truncated Arrow data: ${why}`);
+  if (isFile && err instanceof TypeError) return new TsnormError(`${name}: corrupt Arrow file: its footer cannot be read (${why})`);
+  return new TsnormError(`${name}: not valid Arrow IPC data (truncated or corrupt?): ${why}`);
+}
+
+/** What apache-arrow reads a seekable file through: positional reads of our source. */
+function fileHandle(src: ByteSource): unknown {
+  return {
+    fd: -1,
+    async stat() { return { size: src.size }; },
+    async read(buffer: Uint8Array, offset: number, length: number, position: number) {
+      let got = 0;
+      while (got < length) {
+        const n = await src.read(buffer, offset + got, length - got, position + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return { bytesRead: got, buffer };
+    },
+    async close() {},
+  };
+}
+
+/** The source's bytes in order. */
+async function* chunksOf(src: ByteSource): AsyncIterable<Uint8Array> {
+  let position = 0;
+  for (;;) {
+    const buf = new Uint8Array(1 << 20);
+    const n = await src.read(buf, 0, buf.length, position);
+    if (n === 0) return;
+    position += n;
+    yield buf.subarray(0, n);
+  }
+}
+
+/**
+ * A file ends with its footer, the footer's length and the magic again: a truncated file or a
+ * broken footer is said so here (apache-arrow would fail on a null deep inside).
+ */
+async function checkFileEnds(src: ByteSource): Promise<void> {
+  const size = src.size ?? 0;
+  const tail = new Uint8Array(10);
+  const got = size >= 16 ? await src.read(tail, 0, 10, size - 10) : 0;
+  if (got < 10 || String.fromCharCode(...tail.subarray(4)) !== 'ARROW1') {
+    throw new TsnormError(`${src.name}: truncated Arrow file: it does not end with the footer and the ARROW1 magic (${size} bytes)`);
+  }
+  const footer = new DataView(tail.buffer).getInt32(0, true);
+  if (footer <= 0 || footer > size - 18) throw new TsnormError(`${src.name}: corrupt Arrow file: its footer length (${footer}) does not fit the file (${size} bytes)`);
+}
+
+/** A pipe's bytes in a scratch file (removed with the reader), read like a file. */
+async function copyToScratch(src: ByteSource): Promise<ByteSource> {
+  const file = createScratchFile('arrow');
+  try {
+    const buf = new Uint8Array(1 << 20);
+    for (let n; (n = await src.read(buf, 0, buf.length, 0)) > 0;) scratchIo(() => fs.writeSync(file.fd, buf, 0, n));
+  } finally {
+    fs.closeSync(file.fd);
+    await src.close();
+  }
+  const copy = await openInput(file.path);
+  return {
+    name: src.name, size: copy.size, seekable: true,
+    read: (buf, offset, length, position) => copy.read(buf, offset, length, position),
+    peek: (n) => copy.peek(n),
+    async close() {
+      await copy.close();
+      await removeTempFile(file.path);
+    },
+  };
+}
+
+/** A block of the long layout, with the input row it starts at (for messages). */
+interface ArrowBlock extends DataBlock {
+  readonly row: number;
+}
+
+/** Columns by name, refusing a name given to a flag that is missing or shared. */
+function fieldIndex(schema: A.Schema, name: string, flag: string, file: string): number {
+  const found = schema.fields.flatMap((f, i) => (f.name === name ? [i] : []));
+  if (found.length === 0) throw new TsnormError(`${file}: ${flag}: no column '${name}'; the columns are: ${schema.fields.map((f) => f.name).join(', ')}`);
+  if (found.length > 1) throw new TsnormError(`${file}: ${flag}: more than one column is named '${name}'`);
+  return found[0]!;
+}
+
+/** Reads record batches, refusing a schema that changes. */
+abstract class ArrowReaderBase {
+  readonly reusesBuffers: boolean = false;
+  readonly rereadable = false;
+  protected batchIndex = -1;
+  protected rowsBefore = 0;
+
+  constructor(
+    protected readonly src: ByteSource,
+    protected readonly arrow: A.AsyncRecordBatchStreamReader,
+  ) {}
+
+  get name(): string {
+    return this.src.name;
+  }
+
+  /**
+   * The record batches in order. Streams written one after another are read as one when their
+   * schemas agree; a stream with another schema is refused (its batches cannot be one table).
+   */
+  protected async *batches(): AsyncIterable<A.RecordBatch> {
+    const first = this.arrow.schema;
+    let reader = this.arrow;
+    try {
+      for (;;) {
+        for await (const batch of reader) {
+          // A schema message within a stream switches the reader to it silently: refuse that.
+          if (!(A.util.compareSchemas(first, batch.schema) as boolean)) {
+            throw new TsnormError(`${this.name}: record batch ${this.batchIndex + 2} has another schema than the first (${batch.schema.fields.map((f: A.Field) => `${f.name}: ${f.type}`).join(', ')}): the schema must not change`);
+          }
+          this.batchIndex++;
+          yield batch;
+          this.rowsBefore += batch.numRows;
+        }
+        if (this.arrow.isFile()) return;
+        reader = await reader.reset().open({ autoDestroy: false });
+        if (!reader.schema) return;
+        if (!(A.util.compareSchemas(first, reader.schema) as boolean)) {
+          throw new TsnormError(`${this.name}: after record batch ${this.batchIndex + 1} a stream with another schema follows (${reader.schema.fields.map((f: A.Field) => `${f.name}: ${f.type}`).join(', ')}): the schema must not change`);
+        }
+      }
+    } catch (err) {
+      throw arrowError(this.name, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    try { await this.arrow.cancel(); } catch { /* closing anyway */ }
+    await this.src.close();
+  }
+}
+
+/**
+ * The long layout: a row per time step, channels as numeric columns, an optional --id column
+ * (any type; equal consecutive values form an instance). Each record batch becomes blocks cut
+ * where the instance changes; the channels are copied into one channel-major array per batch
+ * (float32 stays float32), every other column passes through as a slice of its vector.
+ */
+class LongArrowReader extends ArrowReaderBase implements SeriesReader {
+  readonly schema: Schema;
+  override readonly reusesBuffers = true;
+  private readonly channelFields: number[];
+  private readonly carriedFields: number[];
+  private readonly carriedSpecs: Omit<ColumnSpec, 'name' | 'role'>[];
+  private readonly idField: number | undefined;
+  private readonly valueKind: 'float32' | 'float64';
+  private readonly buffers: [Values, Values];
+  private which = 0;
+  private instance = -1;
+  private step = 0;
+  private readonly ids = new IdRegistry();
+  private lastId: CellValue = null;
+
+  constructor(src: ByteSource, arrow: A.AsyncRecordBatchStreamReader, options: ArrowReaderOptions) {
+    super(src, arrow);
+    const fields = arrow.schema.fields;
+    const file = src.name;
+    this.idField = options.id === undefined ? undefined : fieldIndex(arrow.schema, options.id, '--id', file);
+    const keep = new Set((options.keep ?? []).map((k) => fieldIndex(arrow.schema, k, '--keep', file)));
+    if (options.channels) {
+      this.channelFields = options.channels.map((c) => fieldIndex(arrow.schema, c, '--channels', file));
+      for (const i of this.channelFields) {
+        if (!isNumericType(fields[i]!.type)) throw new TsnormError(`${file}: --channels: column '${fields[i]!.name}' is ${fields[i]!.type}, not numbers`);
+        if (i === this.idField || keep.has(i)) throw new TsnormError(`${file}: --channels: '${fields[i]!.name}' is also --id or --keep`);
+      }
+    } else {
+      this.channelFields = fields.flatMap((f, i) => (i !== this.idField && !keep.has(i) && isNumericType(f.type) ? [i] : []));
+    }
+    if (this.channelFields.length === 0) throw new TsnormError(`${file}: no numeric column to normalize (columns: ${fields.map((f) => f.name).join(', ')}); name them with --channels`);
+    const channelSet = new Set(this.channelFields);
+    const names = this.channelFields.map((i) => fields[i]!.name);
+    const dup = names.find((n, k) => names.indexOf(n) !== k);
+    if (dup !== undefined) throw new TsnormError(`${file}: more than one channel column is named '${dup}'`);
+    this.carriedFields = fields.flatMap((_f, i) => (channelSet.has(i) ? [] : [i]));
+    this.carriedSpecs = this.carriedFields.map((i) => describeType(fields[i]!.type));
+    const columns: ColumnSpec[] = fields.map((f, i) => ({
+      name: f.name, ...describeType(f.type),
+      role: channelSet.has(i) ? 'channel' : i === this.idField ? 'id' : 'pass',
+    }));
+    // float32 channels stay float32 (the SIMD kernels read them in place); anything else is float64.
+    const channelTypes = this.channelFields.map((i) => describeType(fields[i]!.type).type);
+    this.valueKind = channelTypes.every((t) => t === 'float32') ? 'float32' : 'float64';
+    const valueType: ElementType = channelTypes.every((t) => t === channelTypes[0]) ? channelTypes[0]! : 'float64';
+    this.buffers = [allocateValues(this.valueKind, 0), allocateValues(this.valueKind, 0)];
+    this.schema = {
+      columns, channels: this.channelFields.length, channelNames: names,
+      unbatched: this.idField === undefined, valueType, orientation: 'rows',
+      describeInstance: (i) => {
+        const id = this.ids.idAt(i);
+        return id === undefined ? `instance ${i}` : `instance ${i} (id '${Buffer.from(id, 'latin1').toString('utf8').slice(0, 80)}', from row ${this.ids.lineAt(i)})`;
+      },
+    };
+  }
+
+  locate(block: DataBlock, channel: number, step: number): string {
+    const row = (block as ArrowBlock).row;
+    return `row ${row === undefined ? '?' : row + step - block.firstStep}, column '${this.schema.channelNames![channel]}'`;
+  }
+
+  async *blocks(): AsyncIterable<readonly DataBlock[]> {
+    for await (const batch of this.batches()) {
+      const n = batch.numRows;
+      if (n === 0) continue;
+      const values = this.channelValues(batch, n);
+      const runs = this.instanceRuns(batch, n);
+      const blocks: DataBlock[] = [];
+      for (let k = 0; k < runs.length; k++) {
+        const [r0, startsInstance] = runs[k]!;
+        const r1 = k + 1 < runs.length ? runs[k + 1]![0] : n;
+        if (startsInstance) {
+          this.instance++;
+          this.step = 0;
+        }
+        const block: ArrowBlock = {
+          instance: this.instance, values, offset: r0, channelStride: n, stepStride: 1,
+          firstChannel: 0, channelCount: this.channelFields.length, firstStep: this.step, stepCount: r1 - r0,
+          pass: this.carriedFields.map((f, c) => new ArrowPassColumn(batch.getChildAt(f)!.slice(r0, r1), this.carriedSpecs[c]!)),
+          row: this.rowsBefore + r0,
+        };
+        blocks.push(block);
+        this.step += r1 - r0;
+      }
+      yield blocks;
+    }
+  }
+
+  /** The batch's channels in one array, channel-major (channel c at [c * n, (c + 1) * n)); nulls are NaN. */
+  private channelValues(batch: A.RecordBatch, n: number): Values {
+    const C = this.channelFields.length;
+    this.which ^= 1;
+    let values = this.buffers[this.which]!;
+    if (values.length < C * n) {
+      releaseValues(values);
+      values = this.buffers[this.which] = allocateValues(this.valueKind, C * n);
+    }
+    this.channelFields.forEach((f, c) => {
+      const column = batch.getChildAt(f)!;
+      const data = column.data[0]!;
+      const src = data.values as ArrayLike<number> | BigInt64Array | BigUint64Array;
+      const at = c * n;
+      if (A.DataType.isFloat(data.type) && data.type.precision === A.Precision.HALF) {
+        for (let i = 0; i < n; i++) values[at + i] = (column.get(i) as number | null) ?? NaN;
+      } else if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
+        for (let i = 0; i < n; i++) values[at + i] = Number(src[data.offset + i]!);
+      } else {
+        // Same type: a copy; another numeric type: converted as it is copied.
+        values.set((src as Float64Array).subarray(data.offset, data.offset + n), at);
+      }
+      if (data.nullCount > 0) {
+        for (let i = 0; i < n; i++) if (!data.getValid(i)) values[at + i] = NaN;
+      }
+    });
+    return values;
+  }
+
+  /** Where instances begin in the batch: [row, whether a new instance starts there]. */
+  private instanceRuns(batch: A.RecordBatch, n: number): [number, boolean][] {
+    if (this.idField === undefined) return [[0, this.instance < 0]];
+    const ids = batch.getChildAt(this.idField)!;
+    const runs: [number, boolean][] = [];
+    const same = sameAsPrevious(ids);
+    for (let r = 0; r < n; r++) {
+      if (!ids.isValid(r)) throw new TsnormError(`${this.name}: row ${this.rowsBefore + r}: the --id column '${this.arrow.schema.fields[this.idField]!.name}' is null: every row needs an id`);
+      if (r > 0 && same(r)) continue;
+      const id = cellOf(ids, r);
+      if (r === 0 && this.instance >= 0 && equalCells(id, this.lastId)) {
+        runs.push([0, false]);
+        continue;
+      }
+      this.register(id, this.rowsBefore + r);
+      runs.push([r, true]);
+    }
+    return runs;
+  }
+
+  private register(id: CellValue, row: number): void {
+    const key = Buffer.from(String(id), 'utf8').toString('latin1');
+    const before = this.ids.lineOf(key);
+    if (before !== undefined) {
+      throw new TsnormError(`${this.name}: row ${row}: id '${String(id).slice(0, 80)}' appears again after other ids (its rows began at row ${before}); the rows of one instance must be contiguous (sort by id first)`);
+    }
+    this.ids.add(key, row);
+    this.lastId = id;
+  }
+
+  override async close(): Promise<void> {
+    for (const b of this.buffers) releaseValues(b);
+    await super.close();
+  }
+}
+
+/** Whether row r's value equals row r - 1's, compared on the raw buffers where the type allows. */
+function sameAsPrevious(v: A.Vector): (r: number) => boolean {
+  const data = v.data[0]!;
+  const t = v.type as A.DataType;
+  const o = data.offset;
+  if (A.DataType.isDictionary(t) || A.DataType.isInt(t)) {
+    const keys = data.values as ArrayLike<number | bigint>;
+    return (r) => keys[o + r] === keys[o + r - 1];
+  }
+  if (A.DataType.isUtf8(t) || A.DataType.isLargeUtf8(t)) {
+    const offsets = data.valueOffsets as ArrayLike<number | bigint>;
+    const bytes = data.values as Uint8Array;
+    return (r) => {
+      const a0 = Number(offsets[o + r - 1]!), a1 = Number(offsets[o + r]!), b1 = Number(offsets[o + r + 1]!);
+      if (a1 - a0 !== b1 - a1) return false;
+      for (let i = 0; i < a1 - a0; i++) if (bytes[a0 + i] !== bytes[a1 + i]) return false;
+      return true;
+    };
+  }
+  return (r) => equalCells(cellOf(v, r), cellOf(v, r - 1));
+}
+
+function equalCells(a: CellValue, b: CellValue): boolean {
+  return a === b || (a !== null && b !== null && typeof a === 'object' && JSON.stringify(a, big) === JSON.stringify(b, big));
+}
+
+const big = (_k: string, x: unknown): unknown => (typeof x === 'bigint' ? x.toString() : x);
+
+/**
+ * The list layout: a row per instance (as Hugging Face datasets and GluonTS store series): each
+ * channel a List, LargeList or FixedSizeList of numbers, or one column of lists of lists holding
+ * C x L. Every other column passes through with one value per instance.
+ */
+class ListArrowReader extends ArrowReaderBase implements SeriesReader {
+  readonly schema: Schema;
+  private readonly channelFields: number[];
+  /** One column holding all channels (list of lists), or one column per channel. */
+  private readonly nested: boolean;
+  private readonly carriedFields: number[];
+  private instance = 0;
+  private channelCount = 0;
+  private readonly pending: A.RecordBatch[] = [];
+  private readonly iterator: AsyncIterator<A.RecordBatch>;
+
+  /** With one column of lists of lists, the channel count is the first row's: the first batch is read now. */
+  static async open(src: ByteSource, arrow: A.AsyncRecordBatchStreamReader, options: ArrowReaderOptions): Promise<ListArrowReader> {
+    const reader = new ListArrowReader(src, arrow, options);
+    if (reader.nested) {
+      for (let next = await reader.iterator.next(); !next.done; next = await reader.iterator.next()) {
+        reader.pending.push(next.value);
+        if (next.value.numRows > 0) break;
+      }
+      const first = reader.pending.find((b) => b.numRows > 0);
+      reader.channelCount = first ? reader.instanceOf(first, 0, false).channelCount : 0;
+      (reader.schema as { channels: number }).channels = reader.channelCount;
+      (reader.schema as { channelNames?: string[] }).channelNames = Array.from({ length: reader.channelCount }, (_, c) => `${reader.nestedName}_${c}`);
+    }
+    return reader;
+  }
+
+  private get nestedName(): string {
+    return this.arrow.schema.fields[this.channelFields[0]!]!.name;
+  }
+
+  private constructor(src: ByteSource, arrow: A.AsyncRecordBatchStreamReader, options: ArrowReaderOptions) {
+    super(src, arrow);
+    this.iterator = this.batches()[Symbol.asyncIterator]();
+    const fields = arrow.schema.fields;
+    const file = src.name;
+    const listOf = (t: A.DataType): A.DataType | undefined =>
+      A.DataType.isList(t) || A.DataType.isFixedSizeList(t) || t.typeId === A.Type.LargeList ? ((t as A.List).children[0]!.type as A.DataType) : undefined;
+    const isSeries = (t: A.DataType) => { const e = listOf(t); return e !== undefined && isNumericType(e); };
+    const isNested = (t: A.DataType) => { const e = listOf(t); return e !== undefined && isSeries(e); };
+    const keep = new Set((options.keep ?? []).map((k) => fieldIndex(arrow.schema, k, '--keep', file)));
+    if (options.id !== undefined) fieldIndex(arrow.schema, options.id, '--id', file);
+    if (options.channels) {
+      this.channelFields = options.channels.map((c) => fieldIndex(arrow.schema, c, '--channels', file));
+    } else {
+      const nested = fields.flatMap((f, i) => (!keep.has(i) && isNested(f.type) ? [i] : []));
+      this.channelFields = nested.length === 1 ? nested : fields.flatMap((f, i) => (!keep.has(i) && isSeries(f.type) ? [i] : []));
+    }
+    if (this.channelFields.length === 0) {
+      throw new TsnormError(`${file}: --layout list: no column of lists of numbers (columns: ${fields.map((f) => `${f.name}: ${f.type}`).join(', ')})`);
+    }
+    this.nested = this.channelFields.length === 1 && isNested(fields[this.channelFields[0]!]!.type);
+    for (const i of this.channelFields) {
+      if (!this.nested && !isSeries(fields[i]!.type)) throw new TsnormError(`${file}: --layout list: column '${fields[i]!.name}' is ${fields[i]!.type}, not a list of numbers`);
+    }
+    const channelSet = new Set(this.channelFields);
+    this.carriedFields = fields.flatMap((_f, i) => (channelSet.has(i) ? [] : [i]));
+    const idIndex = options.id === undefined ? -1 : fields.findIndex((f) => f.name === options.id);
+    const columns: ColumnSpec[] = fields.flatMap((f, i): ColumnSpec[] => {
+      if (!channelSet.has(i)) return [{ name: f.name, ...describeType(f.type), role: i === idIndex ? 'id' : 'pass' }];
+      return [{ name: f.name, type: 'float64', role: 'channel' }];
+    });
+    // With one nested column the channel count is known from the first row only: the schema is fixed when the first batch arrives.
+    this.channelCount = this.nested ? 0 : this.channelFields.length;
+    this.schema = {
+      columns, channels: this.channelCount,
+      channelNames: this.nested ? undefined : this.channelFields.map((i) => fields[i]!.name),
+      unbatched: false, valueType: 'float64', orientation: 'series',
+      ...(this.nested ? { nestedChannels: fields[this.channelFields[0]!]!.name } : {}),
+    };
+  }
+
+  locate(block: DataBlock, channel: number, step: number): string {
+    return `row ${block.instance}, channel ${channel}, element ${step}`;
+  }
+
+  async *blocks(): AsyncIterable<readonly DataBlock[]> {
+    for (;;) {
+      const next = this.pending.shift() ?? (await this.iterator.next()).value;
+      if (!next) return;
+      const batch: A.RecordBatch = next;
+      const blocks: DataBlock[] = [];
+      for (let r = 0; r < batch.numRows; r++) blocks.push(this.instanceOf(batch, r));
+      if (blocks.length > 0) yield blocks;
+      this.rowsDone += batch.numRows;
+    }
+  }
+
+  /** Rows of the batches handed out before the current one. */
+  private rowsDone = 0;
+
+  /** Row r of the batch as one instance's block (`count`: whether it is one of the instances). */
+  private instanceOf(batch: A.RecordBatch, r: number, count = true): DataBlock {
+    const row = this.rowsDone + r;
+    const series: ArrayLike<number | bigint | null>[] = [];
+    const where = (c: number) => this.nested ? `column '${this.arrow.schema.fields[this.channelFields[0]!]!.name}', row ${row}` : `column '${this.arrow.schema.fields[this.channelFields[c]!]!.name}', row ${row}`;
+    if (this.nested) {
+      const v = batch.getChildAt(this.channelFields[0]!)!;
+      const outer = v.get(r) as A.Vector | null;
+      if (outer === null) throw new TsnormError(`${this.name}: ${where(0)}: null instead of a list of series`);
+      for (let c = 0; c < outer.length; c++) {
+        const inner = outer.get(c) as A.Vector | null;
+        if (inner === null) throw new TsnormError(`${this.name}: ${where(0)}: series ${c} is null`);
+        series.push(inner.toArray() as ArrayLike<number>);
+      }
+    } else {
+      this.channelFields.forEach((f, c) => {
+        const inner = batch.getChildAt(f)!.get(r) as A.Vector | null;
+        if (inner === null) throw new TsnormError(`${this.name}: ${where(c)}: null instead of a series`);
+        series.push(listValues(inner));
+      });
+    }
+    const C = series.length;
+    if (count && C !== this.channelCount) throw new TsnormError(`${this.name}: ${where(0)}: ${C} series, the first row had ${this.channelCount}`);
+    const L = series[0]?.length ?? 0;
+    series.forEach((s, c) => {
+      if (s.length !== L) throw new TsnormError(`${this.name}: ${where(c)}: ${s.length} values, but channel 0 has ${L}: the channels of an instance must have one length`);
+    });
+    const values = new Float64Array(C * L);
+    series.forEach((s, c) => {
+      for (let t = 0; t < L; t++) {
+        const x = s[t];
+        values[c * L + t] = x === null || x === undefined ? NaN : Number(x);
+      }
+    });
+    return {
+      instance: count ? this.instance++ : 0, values, offset: 0, channelStride: L, stepStride: 1,
+      firstChannel: 0, channelCount: C, firstStep: 0, stepCount: L, instanceSteps: L,
+      instancePass: this.carriedFields.map((f) => cellOf(batch.getChildAt(f)!, r)),
+    };
+  }
+}
+
+/** A list cell's numbers, nulls as null. */
+function listValues(v: A.Vector): ArrayLike<number | bigint | null> {
+  if (v.nullCount === 0) return v.toArray() as ArrayLike<number | bigint>;
+  return Array.from({ length: v.length }, (_, i) => v.get(i) as number | bigint | null);
 }

@@ -1,14 +1,321 @@
+import * as A from 'apache-arrow';
+import { channelStart } from '../../core/block.js';
 import { TsnormError } from '../../errors.js';
 import type { ByteSink } from '../../io/byte-sink.js';
-import type { DataBlock, SeriesWriter, WriterNeeds } from '../types.js';
+import type { CellValue, ColumnSpec, DataBlock, ElementType, Schema, SeriesWriter, TimeUnit, WriterNeeds } from '../types.js';
+import { ArrowPassColumn } from './cells.js';
+import { ArrowFileWriter, ArrowStreamWriter, registerCodecs } from './codecs.js';
 
+export interface ArrowWriterOptions {
+  /** The stream format (else the file format, Feather v2). */
+  readonly stream: boolean;
+  /** All channels as this type; default: float64 where the input column was float64, else float32. */
+  readonly dtype?: 'float32' | 'float64' | undefined;
+  readonly compression?: 'lz4' | 'zstd' | undefined;
+  /** long: a row per time step; list: a row per instance, each channel a list. */
+  readonly layout: 'long' | 'list';
+}
+
+/** The bytes apache-arrow's writer produces for one call, collected to go to our sink at once. */
+class CollectingQueue extends A.AsyncByteQueue {
+  chunks: Uint8Array[] = [];
+  override write(chunk: Parameters<A.AsyncByteQueue['write']>[0]): void {
+    this.chunks.push(chunk as Uint8Array);
+  }
+}
+
+/** Instances collected before the list layout writes them as one record batch. */
+const LIST_BATCH_ROWS = 1024;
+
+/**
+ * Writes Arrow IPC, file or stream format, a record batch per group of rows (long layout) or per
+ * group of instances (list layout). Pass-through columns keep their Arrow type where the input
+ * was Arrow (the same buffers, sliced), and get the type the schema names otherwise (a CSV
+ * timestamp column becomes Int64). Channels are Float32 or Float64; missing results are null.
+ */
 export class ArrowWriter implements SeriesWriter {
-  readonly needs: WriterNeeds = { orientation: 'rows', wholeInstances: false, passThrough: true };
-  readonly valueType = 'float64';
-  constructor(private readonly sink: ByteSink, _options: unknown) {}
-  get name(): string { return this.sink.name; }
-  async start(): Promise<void> { throw new TsnormError(`${this.sink.name}: Arrow output is not built yet`); }
-  async write(_b: readonly DataBlock[]): Promise<void> {}
-  async finish(): Promise<void> {}
-  async abort(): Promise<void> { await this.sink.abort(); }
+  needs: WriterNeeds;
+  private writer: A.RecordBatchWriter | undefined;
+  private readonly queue = new CollectingQueue();
+  private schema: Schema | undefined;
+  private outputTypes: ('float32' | 'float64')[] = [];
+  private arrowSchema: A.Schema | undefined;
+  private listRows: DataBlock[] = [];
+
+  constructor(
+    private readonly sink: ByteSink,
+    private readonly options: ArrowWriterOptions,
+  ) {
+    this.needs = options.layout === 'list'
+      ? { orientation: 'series', wholeInstances: true, passThrough: true }
+      : { orientation: 'rows', wholeInstances: false, passThrough: true };
+  }
+
+  get name(): string {
+    return this.sink.name;
+  }
+
+  /** float32 when every output channel is: the pipeline then transforms straight into float32. */
+  get valueType(): 'float32' | 'float64' {
+    return this.outputTypes.length > 0 && this.outputTypes.every((t) => t === 'float32') ? 'float32' : 'float64';
+  }
+
+  async start(schema: Schema): Promise<void> {
+    this.schema = schema;
+    const channels = schema.columns.filter((c) => c.role === 'channel');
+    const channelType = (c: ColumnSpec | undefined): 'float32' | 'float64' => this.options.dtype ?? (c === undefined || c.type === 'float64' || schema.valueType === 'float64' && c.type !== 'float32' && c.type !== 'float16' ? 'float64' : 'float32');
+    this.outputTypes = Array.from({ length: schema.channels }, (_, k) => channelType(schema.nestedChannels ? channels[0] : channels[k]));
+    if (this.options.compression) registerCodecs();
+    const options: ConstructorParameters<typeof A.RecordBatchStreamWriter>[0] = {
+      ...(this.options.compression ? { compressionType: this.options.compression === 'lz4' ? A.CompressionType.LZ4_FRAME : A.CompressionType.ZSTD } : {}),
+    };
+    this.writer = this.options.stream ? new ArrowStreamWriter(options) : new ArrowFileWriter(options);
+    this.writer.reset(this.queue);
+  }
+
+  async write(blocks: readonly DataBlock[]): Promise<void> {
+    if (this.options.layout === 'list') {
+      // Instances are held until a batch is full: their values are copied (the caller reuses its arrays).
+      for (const b of blocks) this.listRows.push({ ...b, values: b.values.slice(b.offset, b.offset + b.channelCount * b.channelStride) , offset: 0 });
+      if (this.listRows.length >= LIST_BATCH_ROWS) await this.writeListBatch();
+      return;
+    }
+    for (const b of blocks) this.writeBatch(this.longBatch(b));
+    await this.drain();
+  }
+
+  async finish(): Promise<void> {
+    if (this.listRows.length > 0) await this.writeListBatch();
+    if (!this.arrowSchema) this.writeBatch(this.emptyBatch());
+    this.writer!.finish();
+    await this.drain();
+    await this.sink.commit();
+  }
+
+  async abort(): Promise<void> {
+    await this.sink.abort();
+  }
+
+  private writeBatch(batch: A.RecordBatch): void {
+    if (!this.arrowSchema) this.arrowSchema = batch.schema;
+    else if (!(A.util.compareSchemas(this.arrowSchema, batch.schema) as boolean)) {
+      // The same fields, typed by the first batch (a column whose type varies would break the file).
+      batch = new A.RecordBatch(this.arrowSchema, batch.data);
+    }
+    try {
+      this.writer!.write(batch);
+    } catch (err) {
+      throw new TsnormError(`${this.name}: cannot write this as Arrow: ${(err as Error).message}`);
+    }
+  }
+
+  private async drain(): Promise<void> {
+    const chunks = this.queue.chunks;
+    this.queue.chunks = [];
+    for (const c of chunks) await this.sink.write(c);
+  }
+
+  /** The long layout: a record batch of the block's rows, the schema's columns in order. */
+  private longBatch(b: DataBlock): A.RecordBatch {
+    const schema = this.schema!;
+    const fields: A.Field[] = [];
+    const children: A.Data[] = [];
+    let channel = 0;
+    let carried = 0;
+    for (const spec of schema.columns) {
+      let data: A.Data;
+      if (spec.role === 'channel') {
+        data = channelData(b, channel, this.outputTypes[channel]!);
+        channel++;
+      } else if (spec.generated) {
+        data = generatedData(b, spec.generated);
+      } else {
+        const col = b.pass?.[carried++];
+        // The input's own buffers where it was Arrow; view types (Utf8View) are written as plain
+        // strings, which apache-arrow writes correctly and every reader reads.
+        data = col instanceof ArrowPassColumn && !isViewType(col.vector.type)
+          ? col.vector.data[0]!
+          : cellsData(spec, Array.from({ length: b.stepCount }, (_, i) => col?.value(i) ?? null));
+      }
+      fields.push(new A.Field(spec.name, data.type, true));
+      children.push(data);
+    }
+    return batchOf(fields, children, b.stepCount);
+  }
+
+  /** The list layout: a record batch of the collected instances, one row each. */
+  private async writeListBatch(): Promise<void> {
+    const rows = this.listRows;
+    this.listRows = [];
+    const schema = this.schema!;
+    const fields: A.Field[] = [];
+    const children: A.Data[] = [];
+    let carried = 0;
+    let channelsDone = false;
+    for (const spec of schema.columns) {
+      let data: A.Data;
+      if (spec.role === 'channel') {
+        if (schema.nestedChannels) {
+          if (channelsDone) continue;
+          channelsDone = true;
+          data = nestedListData(rows, this.outputTypes);
+          fields.push(new A.Field(schema.nestedChannels, data.type, true));
+          children.push(data);
+          continue;
+        }
+        const k = schema.columns.filter((c) => c.role === 'channel').indexOf(spec);
+        data = listData(rows, k, this.outputTypes[k]!);
+      } else if (spec.generated) {
+        data = cellsData(spec.generated === 'instance' ? { ...spec, type: 'int64' } : { ...spec, type: 'list', element: 'int64' },
+          rows.map((b) => (spec.generated === 'instance' ? b.instance : Array.from({ length: b.stepCount }, (_, t) => t))));
+      } else {
+        const k = carried++;
+        data = cellsData(spec, rows.map((b) => b.instancePass?.[k] ?? null));
+      }
+      fields.push(new A.Field(spec.name, data.type, true));
+      children.push(data);
+    }
+    this.writeBatch(batchOf(fields, children, rows.length));
+    await this.drain();
+  }
+
+  /** No rows at all: the schema alone, with the types the schema names. */
+  private emptyBatch(): A.RecordBatch {
+    const fields = this.schema!.columns.map((spec, i) => {
+      const type = spec.role === 'channel' ? floatType(this.outputTypes[Math.min(i, this.outputTypes.length - 1)] ?? 'float64') : arrowType(spec.generated ? { ...spec, type: 'int64' } : spec);
+      return new A.Field(spec.name, this.options.layout === 'list' && spec.role === 'channel' ? new A.List(new A.Field('item', type, true)) : type, true);
+    });
+    return new A.RecordBatch(new A.Schema(fields), A.makeData({ type: new A.Struct(fields), length: 0, children: fields.map((f) => A.makeData({ type: f.type, length: 0 } as never)) }));
+  }
+}
+
+function isViewType(t: A.DataType): boolean {
+  return A.DataType.isUtf8View(t) || A.DataType.isBinaryView(t);
+}
+
+function batchOf(fields: A.Field[], children: A.Data[], length: number): A.RecordBatch {
+  return new A.RecordBatch(new A.Schema(fields), A.makeData({ type: new A.Struct(fields), length, children }));
+}
+
+function floatType(t: 'float32' | 'float64'): A.Float {
+  return t === 'float32' ? new A.Float32() : new A.Float64();
+}
+
+/** Channel k of a block as a column; NaN (a missing value, or a result made missing) as null. */
+function channelData(b: DataBlock, k: number, type: 'float32' | 'float64'): A.Data {
+  const n = b.stepCount;
+  const from = channelStart(b, b.firstChannel + k);
+  let values: Float32Array | Float64Array;
+  const sameType = type === 'float32' ? b.values instanceof Float32Array : b.values instanceof Float64Array;
+  if (b.stepStride === 1 && sameType) {
+    values = b.values.subarray(from, from + n) as Float32Array | Float64Array;
+  } else {
+    values = type === 'float32' ? new Float32Array(n) : new Float64Array(n);
+    for (let t = 0; t < n; t++) values[t] = b.values[from + t * b.stepStride]!;
+  }
+  return A.makeData({ type: floatType(type), length: n, data: values, ...missingAsNull(values) });
+}
+
+/** A validity bitmap with NaN as null, when there is a NaN. */
+function missingAsNull(values: ArrayLike<number>): { nullBitmap?: Uint8Array; nullCount?: number } {
+  let nulls = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] !== values[i]) nulls++;
+  if (nulls === 0) return {};
+  const bitmap = new Uint8Array(Math.ceil(values.length / 8));
+  for (let i = 0; i < values.length; i++) if (values[i] === values[i]) bitmap[i >> 3]! |= 1 << (i & 7);
+  return { nullBitmap: bitmap, nullCount: nulls };
+}
+
+function generatedData(b: DataBlock, of: 'instance' | 'step'): A.Data {
+  const values = new BigInt64Array(b.stepCount);
+  for (let t = 0; t < b.stepCount; t++) values[t] = BigInt(of === 'instance' ? b.instance : b.firstStep + t);
+  return A.makeData({ type: new A.Int64(), length: b.stepCount, data: values });
+}
+
+/** One channel of each instance, as a List column. */
+function listData(rows: DataBlock[], k: number, type: 'float32' | 'float64'): A.Data {
+  const total = rows.reduce((n, b) => n + b.stepCount, 0);
+  const values = type === 'float32' ? new Float32Array(total) : new Float64Array(total);
+  const offsets = new Int32Array(rows.length + 1);
+  let at = 0;
+  rows.forEach((b, r) => {
+    const from = channelStart(b, k);
+    for (let t = 0; t < b.stepCount; t++) values[at + t] = b.values[from + t * b.stepStride]!;
+    at += b.stepCount;
+    offsets[r + 1] = at;
+  });
+  const child = A.makeData({ type: floatType(type), length: total, data: values, ...missingAsNull(values) });
+  return A.makeData({ type: new A.List(new A.Field('item', child.type, true)), length: rows.length, valueOffsets: offsets, child });
+}
+
+/** All channels of each instance as one List of Lists column (C x L). */
+function nestedListData(rows: DataBlock[], types: ('float32' | 'float64')[]): A.Data {
+  const C = rows[0]?.channelCount ?? types.length;
+  const inner: DataBlock[] = [];
+  for (const b of rows) {
+    for (let c = 0; c < b.channelCount; c++) {
+      inner.push({ ...b, values: b.values, offset: channelStart(b, c), firstChannel: 0, channelCount: 1 });
+    }
+  }
+  const series = listData(inner, 0, types[0] ?? 'float64');
+  const offsets = Int32Array.from({ length: rows.length + 1 }, (_, r) => r * C);
+  return A.makeData({ type: new A.List(new A.Field('item', series.type, true)), length: rows.length, valueOffsets: offsets, child: series });
+}
+
+const TIME_UNITS: Record<TimeUnit, A.TimeUnit> = { s: A.TimeUnit.SECOND, ms: A.TimeUnit.MILLISECOND, us: A.TimeUnit.MICROSECOND, ns: A.TimeUnit.NANOSECOND };
+
+/** The Arrow type for a column the schema describes (when no Arrow vector of the input carries it). */
+function arrowType(spec: Omit<ColumnSpec, 'name' | 'role'>): A.DataType {
+  const scalar = (t: ElementType | undefined): A.DataType => {
+    switch (t) {
+      case 'bool': return new A.Bool();
+      case 'int8': return new A.Int8();
+      case 'int16': return new A.Int16();
+      case 'int32': return new A.Int32();
+      case 'int64': return new A.Int64();
+      case 'uint8': return new A.Uint8();
+      case 'uint16': return new A.Uint16();
+      case 'uint32': return new A.Uint32();
+      case 'uint64': return new A.Uint64();
+      case 'float16': case 'float32': return new A.Float32();
+      case 'float64': return new A.Float64();
+      case 'timestamp': return new A.Timestamp(TIME_UNITS[spec.unit ?? 'ms'], spec.timezone ?? null);
+      case 'date': return new A.DateMillisecond();
+      default: return new A.Utf8();
+    }
+  };
+  return spec.type === 'list' ? new A.List(new A.Field('item', scalar(spec.element), true)) : scalar(spec.type);
+}
+
+/** A column of typed cells. */
+function cellsData(spec: Omit<ColumnSpec, 'name' | 'role'>, cells: CellValue[]): A.Data {
+  const type = arrowType(spec);
+  const n = cells.length;
+  if (A.DataType.isInt(type) && type.bitWidth === 64 || A.DataType.isTimestamp(type)) {
+    const values = type instanceof A.Uint64 ? new BigUint64Array(n) : new BigInt64Array(n);
+    const valid = cells.map((c) => c !== null);
+    cells.forEach((c, i) => { if (c !== null) values[i] = BigInt(typeof c === 'number' ? Math.trunc(c) : (c as bigint | string)); });
+    return A.makeData({ type: type as A.Int64, length: n, data: values as BigInt64Array, ...validity(valid) });
+  }
+  if (A.DataType.isInt(type) || A.DataType.isFloat(type)) {
+    const values = A.DataType.isFloat(type) ? (type.precision === A.Precision.SINGLE ? new Float32Array(n) : new Float64Array(n)) : new (intArray(type as A.Int))(n);
+    cells.forEach((c, i) => { if (c !== null) values[i] = Number(c); });
+    return A.makeData({ type: type as A.Float64, length: n, data: values as Float64Array, ...validity(cells.map((c) => c !== null)) });
+  }
+  const plain = cells.map((c) => (c === null ? null : A.DataType.isUtf8(type) && typeof c !== 'string' ? String(c) : c));
+  return A.vectorFromArray(plain as unknown[], type).data[0]!;
+}
+
+function intArray(t: A.Int): new (n: number) => Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array {
+  const signed = { 8: Int8Array, 16: Int16Array, 32: Int32Array } as const;
+  const unsigned = { 8: Uint8Array, 16: Uint16Array, 32: Uint32Array } as const;
+  return (t.isSigned ? signed : unsigned)[t.bitWidth as 8 | 16 | 32];
+}
+
+function validity(valid: boolean[]): { nullBitmap?: Uint8Array; nullCount?: number } {
+  const nulls = valid.filter((v) => !v).length;
+  if (nulls === 0) return {};
+  const bitmap = new Uint8Array(Math.ceil(valid.length / 8));
+  valid.forEach((v, i) => { if (v) bitmap[i >> 3]! |= 1 << (i & 7); });
+  return { nullBitmap: bitmap, nullCount: nulls };
 }

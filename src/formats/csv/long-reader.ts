@@ -3,7 +3,7 @@ import type { ByteSource } from '../../io/byte-source.js';
 import type { ColumnSpec, DataBlock, ElementType, RowText, Schema, SeriesReader } from '../types.js';
 import { cellForMessage } from './byte-text.js';
 import { type ColumnNames, type ColumnOptions, resolveColumns } from './columns.js';
-import { IdRegistry } from './id-registry.js';
+import { IdRegistry } from '../id-registry.js';
 import { CsvPassColumn, inferColumnType } from './pass-columns.js';
 import { type RecordBatch, cellNumber, cellText } from './records.js';
 import { type TextRecords, cellError, startCsv } from './text-records.js';

@@ -1,0 +1,154 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import * as A from 'apache-arrow';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FIXTURES, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
+import { readNpy } from '../helpers/npy.js';
+import { registerCodecs } from '../../src/formats/arrow/codecs.js';
+
+// Arrow files written by pyarrow and polars (fixtures/generate_arrow.py), normalized by tsnorm and
+// read back with apache-arrow: the values must be the exact reference's, every other column as it was.
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const dir = path.join(FIXTURES, 'arrow');
+
+interface Sidecar {
+  file: string;
+  layout: 'long' | 'list';
+  args: string[];
+  channels: string[];
+  id: string | null;
+  pass_through: { name: string; arrow_type: string }[];
+  expected?: string;
+  expected_shape_kind?: 'NCL' | 'rows';
+  nan?: 'propagate' | 'ignore';
+  expect_error?: string;
+  lengths?: number[];
+}
+
+const sidecars: Sidecar[] = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+registerCodecs();
+/** Every record batch of a file or stream, streams written back to back included. */
+const table = (file: string): A.Table => {
+  const batches: A.RecordBatch[] = [];
+  for (const reader of A.RecordBatchReader.readAll(fs.readFileSync(file))) batches.push(...reader);
+  return new A.Table(batches);
+};
+
+/** Channel values of a tsnorm output, as (total rows, C) in row order; nulls as NaN. */
+function outputRows(t: A.Table, s: Sidecar, C: number): number[][] {
+  const rows: number[][] = [];
+  if (s.layout === 'long') {
+    for (let r = 0; r < t.numRows; r++) rows.push(s.channels.map((c) => (t.getChild(c)!.get(r) as number | null) ?? NaN));
+    return rows;
+  }
+  // A row per instance: its channels' lists, step by step.
+  for (let r = 0; r < t.numRows; r++) {
+    const series: ArrayLike<number | null>[] = [];
+    if (C > s.channels.length) {
+      const outer = t.getChild(s.channels[0]!)!.get(r) as A.Vector;
+      for (let c = 0; c < outer.length; c++) series.push((outer.get(c) as A.Vector).toArray() as ArrayLike<number>);
+    } else {
+      for (const c of s.channels) { const v = t.getChild(c)!.get(r) as A.Vector; series.push(Array.from({ length: v.length }, (_, i) => v.get(i) as number | null)); }
+    }
+    for (let k = 0; k < series[0]!.length; k++) rows.push(series.map((x) => x[k] ?? NaN));
+  }
+  return rows;
+}
+
+/** The expected values as (total rows, C). */
+async function expectedRows(s: Sidecar): Promise<{ rows: number[][]; C: number }> {
+  const e = await readNpy(path.join(dir, s.expected!));
+  if (s.expected_shape_kind === 'rows') {
+    const [R, C] = e.shape as [number, number];
+    return { rows: Array.from({ length: R }, (_, r) => Array.from({ length: C }, (_, c) => e.data[r * C + c]!)), C };
+  }
+  const [N, C, L] = e.shape.length === 3 ? (e.shape as [number, number, number]) : [1, e.shape[0]!, e.shape[1]!];
+  const rows: number[][] = [];
+  for (let n = 0; n < N; n++) for (let t = 0; t < L; t++) rows.push(Array.from({ length: C }, (_, c) => e.data[(n * C + c) * L + t]!));
+  return { rows, C };
+}
+
+const cellsOf = (t: A.Table, name: string): unknown[] => {
+  const v = t.getChild(name)!;
+  return Array.from({ length: v.length }, (_, i) => {
+    const x = v.get(i);
+    return x instanceof A.Vector ? Array.from(x as Iterable<unknown>) : x;
+  });
+};
+
+describe('Arrow files from pyarrow and polars', () => {
+  const valid = sidecars.filter((s) => !s.expect_error);
+  it.each(valid.map((s) => [s.file, s] as const))('%s', async (_name, s) => {
+    const out = path.join(tmp.dir, `out-${s.file}`);
+    const args = [path.join(dir, s.file), '-o', out, ...s.args, ...(s.nan === 'ignore' ? ['--nan', 'ignore'] : [])];
+    const r = tsnorm(args);
+    expect(r.stderr.replace(/^tsnorm: note: .*\n/gm, '')).toBe('');
+    expect(r.status).toBe(0);
+    const got = table(out);
+    const want = await expectedRows(s);
+    const rows = outputRows(got, s, want.C);
+    expect(rows.length).toBe(want.rows.length);
+    let worst = 0;
+    rows.forEach((row, i) => row.forEach((x, c) => {
+      const w = want.rows[i]![c]!;
+      if (Number.isNaN(w) || Number.isNaN(x)) expect([i, c, Number.isNaN(x)]).toEqual([i, c, Number.isNaN(w)]);
+      else worst = Math.max(worst, Math.abs(x - w) / Math.max(1, Math.abs(w)));
+    }));
+    // float32 output for float32 input: one rounding of the float64 result.
+    expect(worst).toBeLessThanOrEqual(1e-6);
+    // Every other column comes back as it was (values; for the long layout, row for row).
+    const input = table(path.join(dir, s.file));
+    for (const p of [...s.pass_through, ...(s.id ? [{ name: s.id }] : [])]) {
+      expect(cellsOf(got, p.name)).toEqual(cellsOf(input, p.name));
+    }
+  });
+
+  it('float64 channels stay float64, float32 stay float32 (dtype default)', () => {
+    const out = path.join(tmp.dir, 'types.arrow');
+    expect(tsnorm([path.join(dir, 'dict_nulls.arrow'), '-o', out, '--id', 'site', '--keep', 'ts']).status).toBe(0);
+    expect(['temp', 'hum', 'pres'].map((c) => String(table(out).getChild(c)!.type))).toEqual(['Float64', 'Float64', 'Float64']);
+    const out32 = path.join(tmp.dir, 'types32.arrow');
+    expect(tsnorm([path.join(dir, 'long_basic.arrow'), '-o', out32, '--id', 'item', '--keep', 't']).status).toBe(0);
+    const channels = (JSON.parse(fs.readFileSync(path.join(dir, 'long_basic.json'), 'utf8')) as Sidecar).channels;
+    expect(channels.map((c) => String(table(out32).getChild(c)!.type))).toEqual(channels.map(() => 'Float32'));
+  });
+});
+
+describe('broken Arrow input: one line, exit 2, nothing written', () => {
+  const phrases: Record<string, string> = {
+    'bad_footer.arrow': 'corrupt Arrow file',
+    'bad_footer_length.arrow': 'corrupt Arrow file: its footer length',
+    'bad_list_ragged_columns.arrow': "column 'b', row 1: 19 values, but channel 0 has 20",
+    'bad_list_ragged_target.arrow': "column 'target', row 2: 14 values, but channel 0 has 15",
+    'bad_list_view.arrow': 'an Arrow type that cannot be read here: ListView',
+    'bad_null_id.arrow': "row 60: the --id column 'item' is null",
+    'bad_run_end_id.arrow': 'an Arrow type that cannot be read here: RunEndEncoded',
+    'bad_schema_change.arrows': 'a stream with another schema follows',
+    'bad_schema_change_no_eos.arrows': 'record batch 3 has another schema than the first',
+    'bad_stream_truncated.arrows': 'truncated',
+    'bad_stream_truncated_body.arrows': 'truncated',
+    'bad_truncated.arrow': 'truncated Arrow file',
+  };
+  const bad = sidecars.filter((s) => s.expect_error);
+  it('every broken fixture has its expected message here', () => {
+    expect(bad.map((s) => s.file).sort()).toEqual(Object.keys(phrases).sort());
+  });
+  it.each(bad.map((s) => [s.file, s] as const))('%s', (_name, s) => {
+    const work = fs.mkdtempSync(path.join(tmp.dir, 'bad-'));
+    const r = tsnorm([path.join(dir, s.file), '-o', path.join(work, `out.${s.file.split('.').pop()}`), ...s.args]);
+    expect(r.status).toBe(2);
+    expect(isOneLineError(r.stderr)).toBe(true);
+    expect(r.stderr).toContain(phrases[s.file]);
+    expect(fs.readdirSync(work)).toEqual([]);
+  });
+
+  it('the same from a pipe', () => {
+    for (const file of ['bad_truncated.arrow', 'bad_stream_truncated_body.arrows']) {
+      const r = tsnorm(['-', '--id', 'item', '--keep', 't'], { input: fs.readFileSync(path.join(dir, file)) });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('truncated');
+    }
+  });
+});
