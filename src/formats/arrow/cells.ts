@@ -47,7 +47,8 @@ function timestampValue(v: A.Vector, i: number): CellValue {
   let k = i;
   for (const d of v.data) {
     if (k < d.length) {
-      const raw = (d.values as BigInt64Array | Int32Array)[d.offset + k]!;
+      // Sliced Data have sliced value buffers: row k is at k (`offset` is for the validity bits).
+      const raw = (d.values as BigInt64Array | Int32Array)[k]!;
       return typeof raw === 'bigint' && Number.isSafeInteger(Number(raw)) ? Number(raw) : raw;
     }
     k -= d.length;

@@ -304,10 +304,11 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
       if (A.DataType.isFloat(data.type) && data.type.precision === A.Precision.HALF) {
         for (let i = 0; i < n; i++) values[at + i] = (column.get(i) as number | null) ?? NaN;
       } else if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
-        for (let i = 0; i < n; i++) values[at + i] = Number(src[data.offset + i]!);
+        for (let i = 0; i < n; i++) values[at + i] = Number(src[i]!);
       } else {
         // Same type: a copy; another numeric type: converted as it is copied.
-        values.set((src as Float64Array).subarray(data.offset, data.offset + n), at);
+        // (Value buffers start at the Data's first row; its `offset` is for the validity bits.)
+        values.set((src as Float64Array).subarray(0, n), at);
       }
       if (data.nullCount > 0) {
         for (let i = 0; i < n; i++) if (!data.getValid(i)) values[at + i] = NaN;
@@ -356,7 +357,7 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
 function sameAsPrevious(v: A.Vector): (r: number) => boolean {
   const data = v.data[0]!;
   const t = v.type as A.DataType;
-  const o = data.offset;
+  const o = 0; // value buffers start at the Data's first row
   if (A.DataType.isDictionary(t) || A.DataType.isInt(t)) {
     const keys = data.values as ArrayLike<number | bigint>;
     return (r) => keys[o + r] === keys[o + r - 1];

@@ -131,11 +131,13 @@ export class ArrowWriter implements SeriesWriter {
         data = generatedData(b, spec.generated);
       } else {
         const col = b.pass?.[carried++];
-        // The input's own buffers where it was Arrow; view types (Utf8View) are written as plain
-        // strings, which apache-arrow writes correctly and every reader reads.
-        data = col instanceof ArrowPassColumn && !isViewType(col.vector.type)
-          ? col.vector.data[0]!
-          : cellsData(spec, Array.from({ length: b.stepCount }, (_, i) => col?.value(i) ?? null));
+        // The input's own buffers where it was Arrow. Dictionaries are written decoded: one that
+        // grows or is replaced between batches cannot go to the file format, and polars refuses
+        // dictionary deltas. View types (Utf8View) are written as plain strings, which
+        // apache-arrow writes correctly and every reader reads.
+        if (col instanceof ArrowPassColumn && A.DataType.isDictionary(col.vector.type)) data = decodedDictionary(col.vector) ?? cellsData(spec, Array.from({ length: b.stepCount }, (_, i) => col.value(i)));
+        else if (col instanceof ArrowPassColumn && !isViewType(col.vector.type)) data = col.vector.data[0]!;
+        else data = cellsData(spec, Array.from({ length: b.stepCount }, (_, i) => col?.value(i) ?? null));
       }
       fields.push(new A.Field(spec.name, data.type, true));
       children.push(data);
@@ -170,7 +172,9 @@ export class ArrowWriter implements SeriesWriter {
           rows.map((b) => (spec.generated === 'instance' ? b.instance : Array.from({ length: b.stepCount }, (_, t) => t))));
       } else {
         const k = carried++;
-        data = cellsData(spec, rows.map((b) => b.instancePass?.[k] ?? null));
+        // From rows (a long table), every column but the id holds a list of its rows' values per instance.
+        const perRow = schema.orientation === 'rows' && spec.role === 'pass';
+        data = cellsData(perRow ? { ...spec, type: 'list', element: spec.type } : spec, rows.map((b) => b.instancePass?.[k] ?? null));
       }
       fields.push(new A.Field(spec.name, data.type, true));
       children.push(data);
@@ -187,6 +191,60 @@ export class ArrowWriter implements SeriesWriter {
     });
     return new A.RecordBatch(new A.Schema(fields), A.makeData({ type: new A.Struct(fields), length: 0, children: fields.map((f) => A.makeData({ type: f.type, length: 0 } as never)) }));
   }
+}
+
+/**
+ * A dictionary of strings, decoded by gathering the dictionary's bytes (no string per row).
+ * (apache-arrow slices value and offset buffers; a Data's `offset` applies to its validity bits.)
+ */
+function decodedDictionary(v: A.Vector): A.Data | undefined {
+  const data = v.data[0]!;
+  const flat = data.dictionary && flatStrings(data.dictionary);
+  if (!flat) return undefined;
+  const keys = data.values as ArrayLike<number>;
+  const { offsets: dOffsets, bytes: dBytes } = flat;
+  const n = data.length;
+  const offsets = new Int32Array(n + 1);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    if (data.getValid(i)) { const k = Number(keys[i]); total += dOffsets[k + 1]! - dOffsets[k]!; }
+    offsets[i + 1] = total;
+  }
+  const bytes = new Uint8Array(total);
+  for (let i = 0; i < n; i++) {
+    if (offsets[i + 1] === offsets[i]) continue;
+    const k = Number(keys[i]);
+    bytes.set(dBytes.subarray(dOffsets[k]!, dOffsets[k + 1]!), offsets[i]!);
+  }
+  const nulls = data.nullCount;
+  const valid = nulls > 0 ? Array.from({ length: n }, (_, i) => data.getValid(i)) : undefined;
+  return A.makeData({ type: new A.Utf8(), length: n, valueOffsets: offsets, data: bytes, ...(valid ? validity(valid) : {}) });
+}
+
+const flatDictionaries = new WeakMap<A.Vector, { offsets: Int32Array; bytes: Uint8Array }>();
+
+/** A dictionary's strings as one offsets and one bytes array (deltas arrive as more chunks). */
+function flatStrings(dict: A.Vector): { offsets: Int32Array; bytes: Uint8Array } | undefined {
+  if (!A.DataType.isUtf8(dict.type)) return undefined;
+  let flat = flatDictionaries.get(dict);
+  if (flat) return flat;
+  if (dict.data.length === 1) {
+    flat = { offsets: dict.data[0]!.valueOffsets as Int32Array, bytes: dict.data[0]!.values as Uint8Array };
+  } else {
+    const offsets = new Int32Array(dict.length + 1);
+    const parts: Uint8Array[] = [];
+    let row = 0;
+    let at = 0;
+    for (const chunk of dict.data) {
+      const o = chunk.valueOffsets as Int32Array;
+      parts.push((chunk.values as Uint8Array).subarray(o[0]!, o[chunk.length]!));
+      for (let i = 0; i < chunk.length; i++) offsets[++row] = at + o[i + 1]! - o[0]!;
+      at += o[chunk.length]! - o[0]!;
+    }
+    flat = { offsets, bytes: Buffer.concat(parts) };
+  }
+  flatDictionaries.set(dict, flat);
+  return flat;
 }
 
 function isViewType(t: A.DataType): boolean {
@@ -289,6 +347,17 @@ function arrowType(spec: Omit<ColumnSpec, 'name' | 'role'>): A.DataType {
 
 /** A column of typed cells. */
 function cellsData(spec: Omit<ColumnSpec, 'name' | 'role'>, cells: CellValue[]): A.Data {
+  if (spec.type === 'list') {
+    // Offsets and one child column of all the elements, typed as the elements are.
+    const offsets = new Int32Array(cells.length + 1);
+    const flat: CellValue[] = [];
+    cells.forEach((c, i) => {
+      if (Array.isArray(c)) flat.push(...(c as CellValue[]));
+      offsets[i + 1] = flat.length;
+    });
+    const child = cellsData({ ...spec, type: spec.element ?? 'utf8' }, flat);
+    return A.makeData({ type: new A.List(new A.Field('item', child.type, true)), length: cells.length, valueOffsets: offsets, child, ...validity(cells.map((c) => c !== null)) });
+  }
   const type = arrowType(spec);
   const n = cells.length;
   if (A.DataType.isInt(type) && type.bitWidth === 64 || A.DataType.isTimestamp(type)) {
