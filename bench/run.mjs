@@ -2,7 +2,10 @@
 // Side-by-side benchmark: tsnorm against what a user would reach for instead (../shared/bench:
 // torch, numpy, pandas, Miller) and against `cp` of the same file, in one run, as ratios.
 //
-//   npm run bench [-- --only npy|csv] [--repeat K] [--data DIR] [--miller] [--keep]
+//   npm run bench [-- --only npy|csv|arrow|startup] [--repeat K] [--data DIR] [--miller] [--keep]
+//
+// polars and DuckDB (multi-threaded) run from the project's venv (`npm run venv`); without it
+// they are skipped with a message.
 //
 // Wall time is the median of K runs; peak RSS is the largest seen (GNU time's %M). Outputs are
 // removed and the page cache's dirty pages flushed (sync, untimed) before each run, so that no
@@ -23,6 +26,8 @@ const data = path.resolve(opt('--data', path.join(root, 'bench/data')));
 const out = path.join(root, 'bench/out');
 const shared = path.resolve(root, '../shared/bench');
 const python = '/usr/bin/python3';
+const venvPython = path.join(root, '.venv/bin/python');
+const hasVenv = (mod) => fs.existsSync(venvPython) && have([venvPython], ['-c', `import ${mod}`]);
 const gnuTime = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 const tsnorm = [process.execPath, path.join(root, 'bin/tsnorm.js')];
 fs.mkdirSync(data, { recursive: true });
@@ -142,12 +147,13 @@ function ensureData() {
   return { npy, csv: fs.existsSync(csv) ? csv : null };
 }
 
-const results = { date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, npy: {}, csv: {} };
+const results = { date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, npy: {}, csv: {}, arrow: {}, startup: {} };
 const files = ensureData();
+const o0 = (name) => path.join(out, name);
 console.log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores, node ${process.version}; median of ${repeat} runs`);
 if (!gnuTime) console.log('note: /usr/bin/time (GNU time) not found: peak RSS not measured (apt-get install -y time)');
 
-if (only !== 'csv') {
+if (!only || only === 'npy') {
   console.log(`\nNPY: ${files.npy} (${(fs.statSync(files.npy).size / 2 ** 20).toFixed(0)} MiB, 128 x 16 x 65536 float32)`);
   spawnSync('cat', [files.npy], { stdio: ['ignore', 'ignore', 'ignore'] }); // warm the page cache
   const o = (name) => path.join(out, name);
@@ -174,7 +180,7 @@ if (only !== 'csv') {
   results.npy.rows = rows;
 }
 
-if (only !== 'npy' && files.csv) {
+if ((!only || only === 'csv') && files.csv) {
   console.log(`\nCSV: ${files.csv} (${(fs.statSync(files.csv).size / 1e6).toFixed(0)} MB, 1,048,576 rows, id,t + 8 channels)`);
   const o = (name) => path.join(out, name);
   const rows = {};
@@ -183,6 +189,10 @@ if (only !== 'npy' && files.csv) {
   rows.apply = measure('tsnorm apply (eval)', [...tsnorm, 'apply', files.csv, '-o', o('apply.csv'), '--stats', o('csv-stats.json'), '--id', 'id', '--keep', 't'], { outputs: [o('apply.csv')] });
   if (hasPy('pandas')) rows.pandas = measure('pandas (pandas_norm.py)', [python, path.join(shared, 'pandas_norm.py'), files.csv, o('pandas.csv')], { outputs: [o('pandas.csv')] });
   else console.log('  pandas: skipped (python3-pandas not installed)');
+  if (hasVenv('polars')) rows.polars = measure('polars (polars_norm.py)', [venvPython, path.join(shared, 'polars_norm.py'), files.csv, o('polars.csv')], { outputs: [o('polars.csv')] });
+  else console.log('  polars: skipped (no venv with polars: npm run venv)');
+  if (hasVenv('duckdb')) rows.duckdb = measure('DuckDB (duckdb_norm.py)', [venvPython, path.join(shared, 'duckdb_norm.py'), files.csv, o('duckdb.csv')], { outputs: [o('duckdb.csv')] });
+  else console.log('  DuckDB: skipped (no venv with duckdb: .venv/bin/pip install duckdb)');
   if (args.includes('--miller') && spawnSync('mlr', ['--version']).status === 0) {
     rows.miller = measure('Miller (mlr_norm.mlr), 1 run', ['mlr', '--icsv', '--ocsv', 'put', '-q', '-f', path.join(shared, 'mlr_norm.mlr'), files.csv], { stdoutFile: o('mlr.csv'), times: 1 });
   } else console.log('  Miller: skipped (pass --miller; it takes ~90 s and ~11 GB)');
@@ -191,6 +201,8 @@ if (only !== 'npy' && files.csv) {
   console.log('\n  ratios (tsnorm normalize):');
   if (rows.pandas) console.log(`    vs pandas ${(t.wall / rows.pandas.wall).toFixed(2)} x wall   target <= 0.33 ${t.wall / rows.pandas.wall <= 1 / 3 ? 'met' : 'NOT met'}`);
   if (rows.miller) console.log(`    vs Miller ${(t.wall / rows.miller.wall).toFixed(3)} x wall`);
+  if (rows.polars) console.log(`    vs polars ${(t.wall / rows.polars.wall).toFixed(2)} x wall`);
+  if (rows.duckdb) console.log(`    vs DuckDB ${(t.wall / rows.duckdb.wall).toFixed(2)} x wall`);
   if (t.rss !== null) console.log(`    peak RSS  ${t.rss.toFixed(0)} MB        target < 200   ${t.rss < 200 ? 'met' : 'NOT met'}`);
   console.log(`    throughput: normalize ${(mrows / t.wall).toFixed(2)} M rows/s, apply (eval) ${(mrows / rows.apply.wall).toFixed(2)} M rows/s`);
   if (rows.pandas) {
@@ -199,6 +211,54 @@ if (only !== 'npy' && files.csv) {
     results.csv.maxAbsDiffPandas = d;
   }
   results.csv.rows = rows;
+}
+
+if ((!only || only === 'arrow') && files.csv) {
+  // The same table as big.csv, as an Arrow file (pyarrow: id utf8, t int64, 8 float64 channels).
+  const arrow = path.join(data, 'big.arrow');
+  if (!fs.existsSync(arrow)) {
+    if (hasVenv('pyarrow')) {
+      spawnSync(venvPython, ['-c', `import pyarrow.csv as c, pyarrow.feather as f; f.write_feather(c.read_csv(${JSON.stringify(files.csv)}), ${JSON.stringify(arrow)}, compression='uncompressed')`], { stdio: 'inherit' });
+    } else {
+      console.log('  (no venv with pyarrow: big.arrow made by tsnorm convert)');
+      runOnce([...tsnorm, 'convert', files.csv, '-o', arrow, '--id', 'id', '--keep', 't']);
+    }
+  }
+  console.log(`\nArrow: ${arrow} (${(fs.statSync(arrow).size / 1e6).toFixed(0)} MB, the table of big.csv)`);
+  const o = (name) => path.join(out, name);
+  const rows = {};
+  rows.tsnorm = measure('tsnorm normalize --id id --keep t', [...tsnorm, 'normalize', arrow, '-o', o('tsnorm.arrow'), '--id', 'id', '--keep', 't'], { outputs: [o('tsnorm.arrow')] });
+  if (hasVenv('polars')) rows.polars = measure('polars (polars_norm.py)', [venvPython, path.join(shared, 'polars_norm.py'), arrow, o('polars.arrow')], { outputs: [o('polars.arrow')] });
+  else console.log('  polars: skipped (no venv with polars: npm run venv)');
+  const t = rows.tsnorm;
+  console.log('\n  ratios (tsnorm normalize):');
+  if (rows.polars) console.log(`    vs polars ${(t.wall / rows.polars.wall).toFixed(2)} x wall   target <= 0.6  ${t.wall / rows.polars.wall <= 0.6 ? 'met' : 'NOT met'}`);
+  if (t.rss !== null) console.log(`    peak RSS  ${t.rss.toFixed(0)} MB        target < 150   ${t.rss < 150 ? 'met' : 'NOT met'}`);
+  if (rows.polars) {
+    const A = await import('apache-arrow');
+    const read = (f) => A.tableFromIPC(fs.readFileSync(f));
+    const [a, b] = [read(o('tsnorm.arrow')), read(o('polars.arrow'))];
+    let worst = 0;
+    for (const c of a.schema.fields.map((f) => f.name).filter((n) => n !== 'id' && n !== 't')) {
+      const x = a.getChild(c).toArray();
+      const y = b.getChild(c).toArray();
+      for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+    }
+    console.log(`    max |tsnorm - polars| = ${worst.toExponential(2)}`);
+    results.arrow.maxAbsDiffPolars = worst;
+  }
+  results.arrow.rows = rows;
+}
+
+if (!only || only === 'startup') {
+  console.log('\nStart-up');
+  const rows = {};
+  rows.node = measure('node -e 0', [process.execPath, '-e', '0'], { times: Math.max(5, repeat) });
+  rows.version = measure('tsnorm --version', [...tsnorm, '--version'], { times: Math.max(5, repeat) });
+  const tiny = path.join(root, 'fixtures/csv/long_quoted/input.csv');
+  rows.tiny = measure('tsnorm on a 4 KB CSV', [...tsnorm, tiny, '--id', 'device', '--keep', 'ts', '-o', o0('tiny.csv')], { outputs: [o0('tiny.csv')], times: Math.max(5, repeat) });
+  console.log(`    --version ${(rows.version.wall / rows.node.wall).toFixed(2)} x node -e 0; a tiny CSV job ${(rows.tiny.wall / rows.node.wall).toFixed(2)} x`);
+  results.startup.rows = rows;
 }
 
 fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });

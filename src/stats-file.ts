@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Momentum } from './core/running-stats.js';
+import { type LoadParamsOptions, type LoadedParams, paramsOf } from './core/state-dict.js';
 import { TsnormError } from './errors.js';
 import { ioError } from './io/byte-source.js';
 
@@ -27,46 +28,8 @@ export interface StatsFile {
   bias?: number[];
 }
 
-/** What an input stats or affine file held, not yet checked against the data's channel count. */
-export interface LoadedParams {
-  readonly file: string;
-  /** Where in the file the values were found: '' for top-level keys, else a state_dict prefix such as 'norm.'. */
-  readonly prefix: string;
-  readonly runningMean?: number[];
-  readonly runningVar?: number[];
-  readonly numBatchesTracked?: number;
-  /** Per channel, the updates running_mean and running_var received, when the file records them. */
-  readonly meanUpdates?: number[];
-  readonly varUpdates?: number[];
-  /** Whether the file holds weight and bias (always both or neither: one alone is refused). */
-  readonly hasAffine: boolean;
-  readonly weight?: number[];
-  readonly bias?: number[];
-  readonly eps?: number;
-  readonly momentum?: Momentum;
-  readonly channels?: string[];
-}
-
-export interface LoadParamsOptions {
-  /**
-   * The state_dict prefix to read, as given to --stats-key: 'norm' or 'norm.' reads
-   * 'norm.running_mean' and so on; '' reads top-level keys. Found from the file when not given.
-   */
-  readonly key?: string;
-  /**
-   * What the file is for, which decides the prefix found when no key is given: 'stats' takes the
-   * one prefix holding running_mean; 'affine' the one holding weight and bias (if several, the
-   * one of them also holding running_mean). Default 'stats'.
-   */
-  readonly purpose?: 'stats' | 'affine';
-}
-
 /** Largest stats or affine file read: far above any real one, and checked before reading. */
 export const MAX_PARAMS_FILE_BYTES = 64 * 1024 * 1024;
-
-/** The keys InstanceNorm1d's state_dict holds, each possibly under a prefix such as 'norm.'. */
-const STATE_KEYS = ['running_mean', 'running_var', 'num_batches_tracked', 'weight', 'bias'] as const;
-type StateKey = (typeof STATE_KEYS)[number];
 
 /**
  * Reads a tsnorm stats file, a {running_mean, running_var} file, a torch state_dict as JSON
@@ -81,61 +44,7 @@ export function loadParams(file: string, options: LoadParamsOptions = {}): Loade
   } catch (err) {
     throw new TsnormError(`${file}: not valid JSON (${(err as Error).message})`);
   }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new TsnormError(`${file}: expected a JSON object`);
-  const o = obj as Record<string, unknown>;
-  const prefix = choosePrefix(file, o, options);
-  // state_dict keys take the layer's prefix; tsnorm's own keys (mean_updates, ...) are top-level.
-  const numbers = (name: StateKey | 'mean_updates' | 'var_updates'): number[] | undefined => {
-    const key = name === 'mean_updates' || name === 'var_updates' ? name : prefix + name;
-    const v = o[key];
-    if (v === undefined) return undefined;
-    if (!Array.isArray(v)) throw new TsnormError(`${file}: "${key}" must be an array of numbers, got ${describe(v)}`);
-    v.forEach((x: unknown, i) => {
-      // JSON.parse reads 1e400 as Infinity: the file's number is beyond what a float64 holds.
-      if (typeof x === 'number' && !Number.isFinite(x)) throw new TsnormError(`${file}: "${key}"[${i}] is out of float64's range (magnitude above 1.8e308)`);
-      if (typeof x !== 'number') throw new TsnormError(`${file}: "${key}"[${i}] is ${describe(x)}, expected a finite number`);
-    });
-    return v as number[];
-  };
-  const out: { -readonly [K in keyof LoadedParams]: LoadedParams[K] } = { file, prefix, hasAffine: false };
-  const runningMean = numbers('running_mean');
-  const runningVar = numbers('running_var');
-  const weight = numbers('weight');
-  const bias = numbers('bias');
-  if (runningMean) out.runningMean = runningMean;
-  if (runningVar) {
-    const neg = runningVar.findIndex((v) => v < 0);
-    if (neg >= 0) throw new TsnormError(`${file}: "${prefix}running_var"[${neg}] is ${runningVar[neg]}, variances must be >= 0`);
-    out.runningVar = runningVar;
-  }
-  if ((weight === undefined) !== (bias === undefined)) {
-    const [has, lacks] = weight ? ['weight', 'bias'] : ['bias', 'weight'];
-    throw new TsnormError(`${file}: has "${prefix}${has}" but no "${prefix}${lacks}": an affine transform needs both`);
-  }
-  if (weight && bias) {
-    out.weight = weight;
-    out.bias = bias;
-    out.hasAffine = true;
-  }
-  const nbt = o[prefix + 'num_batches_tracked'];
-  if (nbt !== undefined) out.numBatchesTracked = batchCount(nbt, `${file}: "${prefix}num_batches_tracked"`);
-  for (const [key, field] of [['mean_updates', 'meanUpdates'], ['var_updates', 'varUpdates']] as const) {
-    const counts = o[key] === undefined ? undefined : numbers(key);
-    const bad = counts?.findIndex((k) => !Number.isSafeInteger(k) || k < 0) ?? -1;
-    if (bad >= 0) throw new TsnormError(`${file}: "${key}"[${bad}] is ${counts![bad]}, expected a whole number >= 0`);
-    if (counts) out[field] = counts;
-  }
-  if (o['format'] !== undefined && o['format'] !== 'tsnorm-stats') throw new TsnormError(`${file}: "format" is ${describe(o['format'])}, expected "tsnorm-stats" (or no "format": a plain or state_dict file)`);
-  if (o['format'] === 'tsnorm-stats' && o['version'] !== 1) throw new TsnormError(`${file}: stats file version ${describe(o['version'])}: this tsnorm reads version 1 (a newer tsnorm wrote it?)`);
-  if (o['eps'] !== undefined) out.eps = checkEps(o['eps'], `${file}: "eps"`);
-  if (o['momentum'] !== undefined) out.momentum = checkMomentum(o['momentum'] === null ? 'cumulative' : o['momentum'], `${file}: "momentum"`);
-  const ch = o['channels'];
-  if (ch !== undefined) {
-    if (!Array.isArray(ch) || !ch.every((x) => typeof x === 'string')) throw new TsnormError(`${file}: "channels" must be an array of names`);
-    out.channels = ch as string[];
-  }
-  checkSizesAgree(file, o['num_features'], out);
-  return out;
+  return paramsOf(obj, file, options);
 }
 
 /**
@@ -185,122 +94,6 @@ function fileKind(st: fs.Stats): string {
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isSocket()) return 'a socket';
   return 'not a regular file';
-}
-
-/**
- * The prefix under which the file holds the norm layer's keys: the one given, else the only
- * candidate for the purpose, else top level. Several candidates and no key: refused, not guessed.
- */
-function choosePrefix(file: string, o: Record<string, unknown>, options: LoadParamsOptions): string {
-  const held = new Map<string, Set<StateKey>>();
-  for (const key of Object.keys(o)) {
-    for (const name of STATE_KEYS) {
-      if (key === name || key.endsWith(`.${name}`)) {
-        const prefix = key.slice(0, key.length - name.length);
-        if (!held.has(prefix)) held.set(prefix, new Set());
-        held.get(prefix)!.add(name);
-      }
-    }
-  }
-  const holds = (prefix: string, ...names: StateKey[]) => names.every((n) => held.get(prefix)?.has(n));
-  const listed = (prefixes: Iterable<string>) => [...prefixes].sort().map(prefixName).join(', ');
-  if (options.key !== undefined) {
-    const bare = options.key.replace(/\.$/, '');
-    const prefix = bare === '' ? '' : `${bare}.`;
-    if (held.has(prefix)) return prefix;
-    // --stats-key names a layer of whichever file is a state_dict: a plain file (only top-level
-    // keys) given beside it, say --affine a.json, is read as it is.
-    if (held.size === 1 && held.has('')) return '';
-    const there = held.size > 0 ? `prefixes in the file: ${listed(held.keys())}` : `it has no ${STATE_KEYS.join(', ')} under any prefix`;
-    throw new TsnormError(`${file}: no keys under prefix "${prefix}" (--stats-key ${JSON.stringify(options.key)}); ${there}`);
-  }
-  const prefixes = [...held.keys()];
-  if (options.purpose === 'affine') {
-    const affine = prefixes.filter((p) => holds(p, 'weight', 'bias'));
-    if (affine.length <= 1) return affine[0] ?? '';
-    const withStats = affine.filter((p) => holds(p, 'running_mean'));
-    if (withStats.length === 1) return withStats[0]!;
-    throw new TsnormError(`${file}: "weight" and "bias" under several prefixes (${listed(withStats.length > 1 ? withStats : affine)}): pick one with --stats-key`);
-  }
-  const stats = prefixes.filter((p) => holds(p, 'running_mean'));
-  if (stats.length <= 1) return stats[0] ?? '';
-  throw new TsnormError(`${file}: "running_mean" under several prefixes (${listed(stats)}): pick one with --stats-key`);
-}
-
-/** A prefix as --stats-key takes it. */
-function prefixName(prefix: string): string {
-  return prefix === '' ? '"" (top-level keys)' : prefix.slice(0, -1);
-}
-
-/** torch saves num_batches_tracked as a 0-d tensor: a number, or a list of one from some converters. */
-function batchCount(v: unknown, what: string): number {
-  const n = Array.isArray(v) && v.length === 1 ? v[0] : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new TsnormError(`${what} must be a whole number >= 0, got ${describe(v)}`);
-  return n;
-}
-
-/** num_features, the channel names and every per-channel array must tell the same channel count. */
-function checkSizesAgree(file: string, numFeatures: unknown, p: LoadedParams): void {
-  const sizes: { name: string; size: number; kind: 'number' | 'names' | 'values' }[] = [];
-  if (numFeatures !== undefined) {
-    if (typeof numFeatures !== 'number' || !Number.isSafeInteger(numFeatures) || numFeatures < 0) {
-      throw new TsnormError(`${file}: "num_features" must be a whole number >= 0, got ${describe(numFeatures)}`);
-    }
-    sizes.push({ name: 'num_features', size: numFeatures, kind: 'number' });
-  }
-  if (p.channels) sizes.push({ name: 'channels', size: p.channels.length, kind: 'names' });
-  const arrays: [StateKey, number[] | undefined][] = [['running_mean', p.runningMean], ['running_var', p.runningVar], ['weight', p.weight], ['bias', p.bias]];
-  for (const [name, values] of arrays) if (values) sizes.push({ name: p.prefix + name, size: values.length, kind: 'values' });
-  for (const [name, values] of [['mean_updates', p.meanUpdates], ['var_updates', p.varUpdates]] as const) if (values) sizes.push({ name, size: values.length, kind: 'values' });
-  const first = sizes[0];
-  const other = sizes.find((s) => s.size !== first?.size);
-  if (!first || !other) return;
-  const told = (s: (typeof sizes)[number], unit = true) =>
-    s.kind === 'number' ? `"${s.name}" is ${s.size}` : `"${s.name}" has ${s.size}${unit ? ` ${s.kind === 'names' ? 'name' : 'value'}${s.size === 1 ? '' : 's'}` : ''}`;
-  // "running_mean has 3 values but running_var has 2": the unit is said once when both are arrays.
-  throw new TsnormError(`${file}: ${told(first)} but ${told(other, !(first.kind === 'values' && other.kind === 'values'))}`);
-}
-
-/**
- * A value (from a file or a flag) as an error message shows it: short, and without
- * JSON.stringify of containers, which overflows the stack on an array nested a million deep
- * (JSON.parse itself copes).
- */
-function describe(v: unknown): string {
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : "a number out of float64's range";
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
-  if (v === null || typeof v === 'boolean') return String(v);
-  if (Array.isArray(v)) return 'an array';
-  return 'an object';
-}
-
-/** A plain decimal number as a user writes one: no hex, binary, octal, Infinity or padding, which Number() would take. */
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-function asNumber(v: unknown): unknown {
-  return typeof v === 'string' && DECIMAL.test(v) ? Number(v) : v;
-}
-
-export function checkEps(v: unknown, what: string): number {
-  const x = asNumber(v);
-  if (typeof x !== 'number' || !Number.isFinite(x) || !(x > 0)) throw new TsnormError(`${what}: expected a positive number, got ${describe(v)}`);
-  return x;
-}
-
-export function checkMomentum(v: unknown, what: string): Momentum {
-  if (v === 'cumulative') return v;
-  const x = asNumber(v);
-  if (typeof x !== 'number' || !(x >= 0 && x <= 1)) throw new TsnormError(`${what}: expected a number in [0, 1] or "cumulative", got ${describe(v)}`);
-  return x;
-}
-
-/** Checks that a parameter array has one entry per channel. */
-export function perChannel(values: number[] | undefined, key: string, channels: number, file: string): Float64Array {
-  if (!values) throw new TsnormError(`${file}: has no "${key}"`);
-  if (values.length !== channels) {
-    throw new TsnormError(`${file}: "${key}" has ${values.length} values, the data has ${channels} channel${channels === 1 ? '' : 's'}`);
-  }
-  return Float64Array.from(values);
 }
 
 /** The stats file text: JSON with full float64 precision (JS prints the shortest round-trip form). */

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TsnormError } from '../src/errors.js';
-import { type LoadParamsOptions, MAX_PARAMS_FILE_BYTES, checkEps, checkMomentum, loadParams } from '../src/stats-file.js';
+import { type LoadParamsOptions, checkEps, checkMomentum } from '../src/core/state-dict.js';
+import { MAX_PARAMS_FILE_BYTES, loadParams } from '../src/stats-file.js';
 import { tempDir } from './helpers/cli.js';
 
 const tmp = tempDir();

@@ -7,7 +7,8 @@ import type { TableOptions } from '../formats/registry.js';
 import type { FormatName } from '../formats/types.js';
 import { type FileRole, checkDistinctFiles } from '../io/same-file.js';
 import { DEFAULT_EPS, DEFAULT_MOMENTUM, type FormatFlag, type Plan } from '../pipeline/plan.js';
-import { type LoadedParams, checkEps, checkMomentum, loadParams } from '../stats-file.js';
+import { type LoadedParams, checkEps, checkMomentum } from '../core/state-dict.js';
+import { loadParams } from '../stats-file.js';
 
 /** The flags commander hands over, as strings and booleans, before any checking. */
 export interface RawOptions {

@@ -1,4 +1,5 @@
 import { TsnormError } from '../errors.js';
+import { paramsOf, perChannel } from './state-dict.js';
 import type { Block } from './block.js';
 import { EngineDriver } from './driver.js';
 import { type NanPolicy, NormEngine } from './engine.js';
@@ -124,27 +125,27 @@ export class InstanceNorm1d {
     return s;
   }
 
-  /** Loads what `stateDict` returns (or a parsed stats file); keys this module lacks are ignored. */
-  loadStateDict(state: StateDict): void {
-    const check = (key: keyof StateDict, v: unknown): Float64Array => {
-      if (!Array.isArray(v) || v.length !== this.numFeatures || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-        throw new TsnormError(`${key}: expected ${this.numFeatures} finite numbers`);
-      }
-      return Float64Array.from(v as number[]);
-    };
-    if (this.running && (state.running_mean !== undefined || state.running_var !== undefined)) {
-      const mean = check('running_mean', state.running_mean);
-      const variance = check('running_var', state.running_var);
-      if (variance.some((v) => v < 0)) throw new TsnormError('running_var: variances must be >= 0');
+  /**
+   * Loads what `stateDict` returns (or a parsed stats file, or a torch state_dict as JSON, its
+   * layer found by prefix): the same checks as the command line's --stats. Keys this module
+   * lacks are ignored.
+   */
+  loadStateDict(state: StateDict | Record<string, unknown>): void {
+    const p = paramsOf(state, 'state dict');
+    const exact = (values: number[] | undefined, key: string) => perChannel(values, p.prefix + key, this.numFeatures, 'state dict');
+    if (this.running && (p.runningMean !== undefined || p.runningVar !== undefined)) {
+      const mean = exact(p.runningMean, 'running_mean');
+      const variance = exact(p.runningVar, 'running_var');
       // Without num_batches_tracked the counts carry over, per channel too.
-      const counts = state.num_batches_tracked === undefined
+      const counts = p.numBatchesTracked === undefined
         ? { numBatchesTracked: this.running.numBatchesTracked, meanUpdates: this.running.meanUpdates, varUpdates: this.running.varUpdates }
-        : { numBatchesTracked: state.num_batches_tracked };
+        : { numBatchesTracked: p.numBatchesTracked, meanUpdates: p.meanUpdates, varUpdates: p.varUpdates };
       this.running = new RunningStats(this.numFeatures, this.momentum, { mean, var: variance, ...counts });
     }
-    if (this.affine && (state.weight !== undefined || state.bias !== undefined)) {
-      this.weight = check('weight', state.weight);
-      this.bias = check('bias', state.bias);
+    if (this.affine && p.hasAffine) {
+      this.weight = exact(p.weight, 'weight');
+      this.bias = exact(p.bias, 'bias');
     }
   }
+
 }

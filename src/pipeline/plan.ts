@@ -2,7 +2,7 @@ import type { NanPolicy } from '../core/engine.js';
 import type { Momentum } from '../core/running-stats.js';
 import type { TableOptions } from '../formats/registry.js';
 import type { FormatName } from '../formats/types.js';
-import type { LoadedParams } from '../stats-file.js';
+import type { LoadedParams } from '../core/state-dict.js';
 
 /**
  * Everything a run needs, resolved from the command line before anything is read: which inputs,

@@ -128,6 +128,19 @@ async function copyToScratch(src: ByteSource): Promise<ByteSource> {
   };
 }
 
+/** The reader's batches, the next one read while the current one is used (reads overlap the work). */
+async function* readAhead(reader: A.AsyncRecordBatchStreamReader): AsyncIterable<A.RecordBatch> {
+  const it = reader[Symbol.asyncIterator]();
+  let next = it.next();
+  for (;;) {
+    const current = await next;
+    if (current.done) return;
+    next = it.next();
+    next.catch(() => undefined);
+    yield current.value;
+  }
+}
+
 /** A block of the long layout, with the input row it starts at (for messages). */
 interface ArrowBlock extends DataBlock {
   readonly row: number;
@@ -166,7 +179,7 @@ abstract class ArrowReaderBase {
     let reader = this.arrow;
     try {
       for (;;) {
-        for await (const batch of reader) {
+        for await (const batch of readAhead(reader)) {
           // A schema message within a stream switches the reader to it silently: refuse that.
           if (!(A.util.compareSchemas(first, batch.schema) as boolean)) {
             throw new TsnormError(`${this.name}: record batch ${this.batchIndex + 2} has another schema than the first (${batch.schema.fields.map((f: A.Field) => `${f.name}: ${f.type}`).join(', ')}): the schema must not change`);
@@ -201,7 +214,7 @@ abstract class ArrowReaderBase {
  */
 class LongArrowReader extends ArrowReaderBase implements SeriesReader {
   readonly schema: Schema;
-  override readonly reusesBuffers = true;
+  override readonly reusesBuffers: boolean;
   private readonly channelFields: number[];
   private readonly carriedFields: number[];
   private readonly carriedSpecs: Omit<ColumnSpec, 'name' | 'role'>[];
@@ -244,6 +257,9 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     const channelTypes = this.channelFields.map((i) => describeType(fields[i]!.type).type);
     this.valueKind = channelTypes.every((t) => t === 'float32') ? 'float32' : 'float64';
     const valueType: ElementType = channelTypes.every((t) => t === channelTypes[0]) ? channelTypes[0]! : 'float64';
+    // float32 goes to two arrays in the kernels' memory, in turn; float64 to a new array per batch,
+    // so that instances crossing batches are held without a copy.
+    this.reusesBuffers = this.valueKind === 'float32';
     this.buffers = [allocateValues(this.valueKind, 0), allocateValues(this.valueKind, 0)];
     this.schema = {
       columns, channels: this.channelFields.length, channelNames: names,
@@ -264,7 +280,7 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     for await (const batch of this.batches()) {
       const n = batch.numRows;
       if (n === 0) continue;
-      const values = this.channelValues(batch, n);
+      const { values, stride, offset = 0 } = this.channelValues(batch, n) as { values: Values; stride: number; offset?: number };
       const runs = this.instanceRuns(batch, n);
       const blocks: DataBlock[] = [];
       for (let k = 0; k < runs.length; k++) {
@@ -275,7 +291,7 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
           this.step = 0;
         }
         const block: ArrowBlock = {
-          instance: this.instance, values, offset: r0, channelStride: n, stepStride: 1,
+          instance: this.instance, values, offset: offset + r0, channelStride: stride, stepStride: 1,
           firstChannel: 0, channelCount: this.channelFields.length, firstStep: this.step, stepCount: r1 - r0,
           pass: this.carriedFields.map((f, c) => new ArrowPassColumn(batch.getChildAt(f)!.slice(r0, r1), this.carriedSpecs[c]!)),
           row: this.rowsBefore + r0,
@@ -287,14 +303,26 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     }
   }
 
-  /** The batch's channels in one array, channel-major (channel c at [c * n, (c + 1) * n)); nulls are NaN. */
-  private channelValues(batch: A.RecordBatch, n: number): Values {
+  /**
+   * The batch's channels as one array, channel-major, and the distance between channels. Float64
+   * channels without nulls that lie evenly spaced in the batch's body (as writers lay them out)
+   * are used in place; otherwise they are copied together (channel c at [c * n, (c + 1) * n)),
+   * nulls as NaN.
+   */
+  private channelValues(batch: A.RecordBatch, n: number): { values: Values; stride: number } {
+    const inPlace = this.reusesBuffers ? undefined : channelsInPlace(batch, this.channelFields, n);
+    if (inPlace) return inPlace;
     const C = this.channelFields.length;
-    this.which ^= 1;
-    let values = this.buffers[this.which]!;
-    if (values.length < C * n) {
-      releaseValues(values);
-      values = this.buffers[this.which] = allocateValues(this.valueKind, C * n);
+    let values: Values;
+    if (this.reusesBuffers) {
+      this.which ^= 1;
+      values = this.buffers[this.which]!;
+      if (values.length < C * n) {
+        releaseValues(values);
+        values = this.buffers[this.which] = allocateValues(this.valueKind, C * n);
+      }
+    } else {
+      values = new Float64Array(C * n);
     }
     this.channelFields.forEach((f, c) => {
       const column = batch.getChildAt(f)!;
@@ -314,7 +342,7 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
         for (let i = 0; i < n; i++) if (!data.getValid(i)) values[at + i] = NaN;
       }
     });
-    return values;
+    return { values, stride: n };
   }
 
   /** Where instances begin in the batch: [row, whether a new instance starts there]. */
@@ -351,6 +379,30 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     for (const b of this.buffers) releaseValues(b);
     await super.close();
   }
+}
+
+/**
+ * Float64 channels without nulls whose buffers lie in one ArrayBuffer at equal distances: a view
+ * of them all, with the channel stride and the first channel's index, or undefined.
+ */
+function channelsInPlace(batch: A.RecordBatch, fields: readonly number[], n: number): { values: Float64Array; stride: number; offset: number } | undefined {
+  const buffers: Float64Array[] = [];
+  for (const f of fields) {
+    const data = batch.getChildAt(f)!.data[0]!;
+    if (!(data.values instanceof Float64Array) || data.nullCount > 0 || data.values.length < n) return undefined;
+    buffers.push(data.values);
+  }
+  const first = buffers[0]!;
+  if (first.byteOffset % 8 !== 0) return undefined;
+  const step = buffers.length > 1 ? buffers[1]!.byteOffset - first.byteOffset : n * 8;
+  if (step < n * 8 || step % 8 !== 0) return undefined;
+  for (let c = 0; c < buffers.length; c++) {
+    if (buffers[c]!.buffer !== first.buffer || buffers[c]!.byteOffset !== first.byteOffset + c * step) return undefined;
+  }
+  const stride = step / 8;
+  const count = (buffers.length - 1) * stride + n;
+  if (first.byteOffset + count * 8 > first.buffer.byteLength) return undefined;
+  return { values: new Float64Array(first.buffer, first.byteOffset, count), stride, offset: 0 };
 }
 
 /** Whether row r's value equals row r - 1's, compared on the raw buffers where the type allows. */

@@ -109,10 +109,11 @@ export class ArrowWriter implements SeriesWriter {
     }
   }
 
+  /** What the Arrow writer produced, to the sink in one write (it makes many small pieces). */
   private async drain(): Promise<void> {
     const chunks = this.queue.chunks;
     this.queue.chunks = [];
-    for (const c of chunks) await this.sink.write(c);
+    if (chunks.length > 0) await this.sink.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
   }
 
   /** The long layout: a record batch of the block's rows, the schema's columns in order. */

@@ -105,7 +105,7 @@ export class RecordSplitter {
     this.carry.push(rest);
     const quote = rest.indexOf(this.quote) >= 0;
     this.carryHasQuote = quote;
-    this.carryInQuotes = quote && quoteParity(rest, 0, rest.length);
+    this.carryInQuotes = quote && openQuote(rest) >= 0;
   }
 
   private split(region: string, atEnd: boolean): RecordBatch {
@@ -227,7 +227,7 @@ export class RecordSplitter {
     const e = err as { code?: string; message?: string; lines?: number; index?: number };
     const line = this.line + (e.lines ?? 1) - 1;
     if (e.code === 'CSV_QUOTE_NOT_CLOSED') {
-      const open = unmatchedQuote(region);
+      const open = Math.max(0, openQuote(region));
       const at = this.line + (region.slice(0, open).match(/\n/g)?.length ?? 0);
       return new TsnormError(`${this.name}: line ${at}: unterminated quoted field (a " opens here and is never closed)`);
     }
@@ -249,8 +249,12 @@ function countCells(raw: string, delim: number): number {
   return n;
 }
 
-/** Cell spans of a record that may contain quoted cells (quotes included in the span). */
-function quotedSpans(raw: string, delimiter: string, spans: Int32Array, k: number, columns: number): void {
+/**
+ * Cell spans of a record that may contain quoted cells (quotes included in the span): `columns`
+ * pairs written at spans[k...], or as many as the record has when `columns` is not given.
+ */
+export function quotedSpans(raw: string, delimiter: string, spans?: Int32Array, k = 0, columns = Infinity): Int32Array {
+  const out = spans ?? new Int32Array(2 * (countCells(raw, delimiter.charCodeAt(0))));
   const delim = delimiter.charCodeAt(0);
   let inQuotes = false;
   let cellStart = 0;
@@ -259,26 +263,20 @@ function quotedSpans(raw: string, delimiter: string, spans: Int32Array, k: numbe
     const ch = raw.charCodeAt(i);
     if (ch === 34) inQuotes = !inQuotes;
     else if (ch === delim && !inQuotes) {
-      spans[k++] = cellStart;
-      spans[k++] = i;
+      out[k++] = cellStart;
+      out[k++] = i;
       cellStart = i + 1;
       cells++;
     }
   }
-  spans[k++] = cellStart;
-  spans[k++] = raw.length;
+  out[k++] = cellStart;
+  out[k++] = raw.length;
+  return spans ? out : out.subarray(0, k);
 }
 
-/** Whether text[from, to) leaves a quoted field open (an odd number of quotes). */
-function quoteParity(text: string, from: number, to: number): boolean {
-  let open = false;
-  for (let i = text.indexOf('"', from); i >= 0 && i < to; i = text.indexOf('"', i + 1)) open = !open;
-  return open;
-}
-
-/** Position of the quote left open at the end of `text`. */
-function unmatchedQuote(text: string): number {
+/** Position of the quote left open at the end of text[from, to), or -1 when every quote is closed. */
+function openQuote(text: string, from = 0, to = text.length): number {
   let open = -1;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 34) open = open < 0 ? i : -1;
-  return Math.max(0, open);
+  for (let i = text.indexOf('"', from); i >= 0 && i < to; i = text.indexOf('"', i + 1)) open = open < 0 ? i : -1;
+  return open;
 }

@@ -1,6 +1,7 @@
 import type { ByteSink } from '../../io/byte-sink.js';
 import type { DataBlock, Schema, SeriesWriter, TextDialect, WriterNeeds } from '../types.js';
 import { numberFormatter } from './numbers.js';
+import { quotedSpans } from './records.js';
 import { RowBytes } from './row-bytes.js';
 
 export interface CsvWriterOptions {
@@ -163,7 +164,7 @@ export class CsvWriter implements SeriesWriter {
   private redelimit(raw: string, cells: { spans: Int32Array; base: number; columns: number; replaced: Map<number, string> } | null): string {
     if (!this.shape || this.options.delimiter === this.shape.delimiter) return raw;
     const out: string[] = [];
-    const spans = cells?.spans ?? splitSpans(raw, this.shape.delimiter);
+    const spans = cells?.spans ?? quotedSpans(raw, this.shape.delimiter);
     const base = cells?.base ?? 0;
     const columns = cells?.columns ?? spans.length / 2;
     for (let i = 0; i < columns; i++) {
@@ -183,18 +184,4 @@ function unquote(cell: string): string {
 /** A value as a cell: quoted (RFC 4180) when it holds the delimiter, a quote or a line break. */
 function quoteIfNeeded(value: string, delimiter: string): string {
   return value.includes(delimiter) || /["\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
-/** Spans of the cells of a header row (quote-aware). */
-function splitSpans(raw: string, delimiter: string): Int32Array {
-  const spans: number[] = [];
-  let inQuotes = false;
-  let start = 0;
-  for (let i = 0; i < raw.length; i++) {
-    const ch = raw[i];
-    if (ch === '"') inQuotes = !inQuotes;
-    else if (ch === delimiter && !inQuotes) { spans.push(start, i); start = i + 1; }
-  }
-  spans.push(start, raw.length);
-  return Int32Array.from(spans);
 }
