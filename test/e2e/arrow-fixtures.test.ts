@@ -4,7 +4,7 @@ import * as A from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
 import { readNpy } from '../helpers/npy.js';
-import { registerCodecs } from '../../src/formats/arrow/codecs.js';
+import { registerDecoders } from '../../src/formats/arrow/codecs.js';
 
 // Arrow files written by pyarrow and polars (fixtures/generate_arrow.py), normalized by tsnorm and
 // read back with apache-arrow: the values must be the exact reference's, every other column as it was.
@@ -28,7 +28,7 @@ interface Sidecar {
 }
 
 const sidecars: Sidecar[] = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
-registerCodecs();
+registerDecoders();
 /** Every record batch of a file or stream, streams written back to back included. */
 const table = (file: string): A.Table => {
   const batches: A.RecordBatch[] = [];

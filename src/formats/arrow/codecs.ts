@@ -48,18 +48,25 @@ const asBuffer = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffse
 /** apache-arrow views decoded bytes as Float64Array/BigInt64Array: they must start on an 8-byte boundary. */
 const aligned = (u8: Uint8Array): Uint8Array => (u8.byteOffset % 8 === 0 ? u8 : u8.slice());
 
-let registered = false;
+let decoders = false;
 
-export function registerCodecs(): void {
-  if (registered) return;
-  registered = true;
-  A.compressionRegistry.set(A.CompressionType.LZ4_FRAME, {
-    encode: (u8) => loadLz4().encode(asBuffer(u8)),
-    decode: (u8) => aligned(loadLz4().decode(asBuffer(u8))),
-  });
-  A.compressionRegistry.set(A.CompressionType.ZSTD, {
-    encode: (u8) => loadZstd().encode(asBuffer(u8)),
-    decode: (u8) => aligned(loadZstd().decode(asBuffer(u8))),
+/**
+ * Decoders for reading, loaded on the first compressed buffer. (apache-arrow tries a codec's
+ * encoder when it is registered, which would load the library: readers register decoders only.)
+ */
+export function registerDecoders(): void {
+  if (decoders) return;
+  decoders = true;
+  A.compressionRegistry.set(A.CompressionType.LZ4_FRAME, { decode: (u8) => aligned(loadLz4().decode(asBuffer(u8))) });
+  A.compressionRegistry.set(A.CompressionType.ZSTD, { decode: (u8) => aligned(loadZstd().decode(asBuffer(u8))) });
+}
+
+/** The codec an output is compressed with (--compression), encoder and decoder. */
+export function registerEncoder(kind: 'lz4' | 'zstd'): void {
+  const load = kind === 'lz4' ? loadLz4 : loadZstd;
+  A.compressionRegistry.set(kind === 'lz4' ? A.CompressionType.LZ4_FRAME : A.CompressionType.ZSTD, {
+    encode: (u8) => load().encode(asBuffer(u8)),
+    decode: (u8) => aligned(load().decode(asBuffer(u8))),
   });
 }
 

@@ -9,7 +9,7 @@ import { createScratchFile, removeTempFile, scratchIo } from '../../io/temp-file
 import { IdRegistry } from '../id-registry.js';
 import type { CellValue, ColumnSpec, DataBlock, ElementType, Schema, SeriesReader } from '../types.js';
 import { ArrowPassColumn, cellOf, describeType, isNumericType } from './cells.js';
-import { registerCodecs } from './codecs.js';
+import { registerDecoders } from './codecs.js';
 
 export interface ArrowReaderOptions {
   readonly layout: 'long' | 'list';
@@ -27,7 +27,7 @@ export interface ArrowReaderOptions {
  * time. LZ4_FRAME and ZSTD bodies are decompressed by the registered codecs.
  */
 export async function openArrowReader(input: ByteSource, options: ArrowReaderOptions): Promise<SeriesReader> {
-  registerCodecs();
+  registerDecoders();
   const head = await input.peek(6);
   const isFile = String.fromCharCode(...head) === 'ARROW1';
   // The file format is read through its footer, at the end: from a pipe it is copied to a file first.

@@ -4,7 +4,7 @@ import { TsnormError } from '../../errors.js';
 import type { ByteSink } from '../../io/byte-sink.js';
 import type { CellValue, ColumnSpec, DataBlock, ElementType, Schema, SeriesWriter, TimeUnit, WriterNeeds } from '../types.js';
 import { ArrowPassColumn } from './cells.js';
-import { ArrowFileWriter, ArrowStreamWriter, registerCodecs } from './codecs.js';
+import { ArrowFileWriter, ArrowStreamWriter, registerEncoder } from './codecs.js';
 
 export interface ArrowWriterOptions {
   /** The stream format (else the file format, Feather v2). */
@@ -65,7 +65,7 @@ export class ArrowWriter implements SeriesWriter {
     const channels = schema.columns.filter((c) => c.role === 'channel');
     const channelType = (c: ColumnSpec | undefined): 'float32' | 'float64' => this.options.dtype ?? (c === undefined || c.type === 'float64' || schema.valueType === 'float64' && c.type !== 'float32' && c.type !== 'float16' ? 'float64' : 'float32');
     this.outputTypes = Array.from({ length: schema.channels }, (_, k) => channelType(schema.nestedChannels ? channels[0] : channels[k]));
-    if (this.options.compression) registerCodecs();
+    if (this.options.compression) registerEncoder(this.options.compression);
     const options: ConstructorParameters<typeof A.RecordBatchStreamWriter>[0] = {
       ...(this.options.compression ? { compressionType: this.options.compression === 'lz4' ? A.CompressionType.LZ4_FRAME : A.CompressionType.ZSTD } : {}),
     };
