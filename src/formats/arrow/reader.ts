@@ -10,6 +10,7 @@ import { IdRegistry } from '../id-registry.js';
 import type { CellValue, ColumnSpec, DataBlock, ElementType, Schema, SeriesReader } from '../types.js';
 import { ArrowPassColumn, cellOf, describeType, isNumericType } from './cells.js';
 import { registerDecoders } from './codecs.js';
+import { ArrowMessages } from './stream.js';
 
 export interface ArrowReaderOptions {
   readonly layout: 'long' | 'list';
@@ -22,9 +23,9 @@ export interface ArrowReaderOptions {
 
 /**
  * Opens Arrow IPC input: the file format (Feather v2) from a seekable file is read through its
- * footer, a record batch at a time; the stream format, and the file format from a pipe (whose
- * body after the magic is a stream), are read in order. Either way one batch is in memory at a
- * time. LZ4_FRAME and ZSTD bodies are decompressed by the registered codecs.
+ * footer, a record batch at a time (from a pipe, after a copy to a scratch file); the stream
+ * format message by message, each batch used as soon as it has arrived. Either way one batch is
+ * in memory at a time. LZ4_FRAME and ZSTD bodies are decompressed by the registered codecs.
  */
 export async function openArrowReader(input: ByteSource, options: ArrowReaderOptions): Promise<SeriesReader> {
   registerDecoders();
@@ -32,22 +33,30 @@ export async function openArrowReader(input: ByteSource, options: ArrowReaderOpt
   const isFile = String.fromCharCode(...head) === 'ARROW1';
   // The file format is read through its footer, at the end: from a pipe it is copied to a file first.
   const src = isFile && !input.seekable ? await copyToScratch(input) : input;
-  let reader: A.AsyncRecordBatchStreamReader;
+  let batches: BatchSource;
   try {
     if (isFile) {
       await checkFileEnds(src);
-      reader = await A.AsyncRecordBatchFileReader.from(fileHandle(src) as FileHandle) as A.AsyncRecordBatchStreamReader;
+      const file = await A.AsyncRecordBatchFileReader.from(fileHandle(src) as FileHandle);
+      await file.open();
+      batches = { schema: file.schema, batches: () => readAhead(file), close: async () => { await file.cancel(); } };
     } else {
-      reader = await A.RecordBatchReader.from(chunksOf(src)) as A.AsyncRecordBatchStreamReader;
+      const stream = new ArrowMessages(src);
+      await stream.open();
+      batches = { schema: stream.schema!, batches: () => stream.batches(), close: async () => {} };
     }
-    // Not destroyed at the end of a stream: what follows it (another stream?) must be looked at.
-    await reader.open({ autoDestroy: false });
   } catch (err) {
     await src.close();
     throw arrowError(src.name, err, isFile);
   }
-  if (!reader.schema) throw new TsnormError(`${src.name}: empty Arrow input: no schema`);
-  return options.layout === 'list' ? ListArrowReader.open(src, reader, options) : new LongArrowReader(src, reader, options);
+  return options.layout === 'list' ? ListArrowReader.open(src, batches, options) : new LongArrowReader(src, batches, options);
+}
+
+/** Record batches from a file or a stream, and their schema. */
+interface BatchSource {
+  readonly schema: A.Schema;
+  batches(): AsyncIterable<A.RecordBatch>;
+  close(): Promise<void>;
 }
 
 /** An Arrow library error as a one-line message naming the input. */
@@ -77,18 +86,6 @@ function fileHandle(src: ByteSource): unknown {
     },
     async close() {},
   };
-}
-
-/** The source's bytes in order. */
-async function* chunksOf(src: ByteSource): AsyncIterable<Uint8Array> {
-  let position = 0;
-  for (;;) {
-    const buf = new Uint8Array(1 << 20);
-    const n = await src.read(buf, 0, buf.length, position);
-    if (n === 0) return;
-    position += n;
-    yield buf.subarray(0, n);
-  }
 }
 
 /**
@@ -129,7 +126,7 @@ async function copyToScratch(src: ByteSource): Promise<ByteSource> {
 }
 
 /** The reader's batches, the next one read while the current one is used (reads overlap the work). */
-async function* readAhead(reader: A.AsyncRecordBatchStreamReader): AsyncIterable<A.RecordBatch> {
+async function* readAhead(reader: AsyncIterable<A.RecordBatch>): AsyncIterable<A.RecordBatch> {
   const it = reader[Symbol.asyncIterator]();
   let next = it.next();
   for (;;) {
@@ -163,37 +160,20 @@ abstract class ArrowReaderBase {
 
   constructor(
     protected readonly src: ByteSource,
-    protected readonly arrow: A.AsyncRecordBatchStreamReader,
+    protected readonly arrow: BatchSource,
   ) {}
 
   get name(): string {
     return this.src.name;
   }
 
-  /**
-   * The record batches in order. Streams written one after another are read as one when their
-   * schemas agree; a stream with another schema is refused (its batches cannot be one table).
-   */
+  /** The record batches in order, counted (for messages). */
   protected async *batches(): AsyncIterable<A.RecordBatch> {
-    const first = this.arrow.schema;
-    let reader = this.arrow;
     try {
-      for (;;) {
-        for await (const batch of readAhead(reader)) {
-          // A schema message within a stream switches the reader to it silently: refuse that.
-          if (!(A.util.compareSchemas(first, batch.schema) as boolean)) {
-            throw new TsnormError(`${this.name}: record batch ${this.batchIndex + 2} has another schema than the first (${batch.schema.fields.map((f: A.Field) => `${f.name}: ${f.type}`).join(', ')}): the schema must not change`);
-          }
-          this.batchIndex++;
-          yield batch;
-          this.rowsBefore += batch.numRows;
-        }
-        if (this.arrow.isFile()) return;
-        reader = await reader.reset().open({ autoDestroy: false });
-        if (!reader.schema) return;
-        if (!(A.util.compareSchemas(first, reader.schema) as boolean)) {
-          throw new TsnormError(`${this.name}: after record batch ${this.batchIndex + 1} a stream with another schema follows (${reader.schema.fields.map((f: A.Field) => `${f.name}: ${f.type}`).join(', ')}): the schema must not change`);
-        }
+      for await (const batch of this.arrow.batches()) {
+        this.batchIndex++;
+        yield batch;
+        this.rowsBefore += batch.numRows;
       }
     } catch (err) {
       throw arrowError(this.name, err);
@@ -201,7 +181,7 @@ abstract class ArrowReaderBase {
   }
 
   async close(): Promise<void> {
-    try { await this.arrow.cancel(); } catch { /* closing anyway */ }
+    try { await this.arrow.close(); } catch { /* closing anyway */ }
     await this.src.close();
   }
 }
@@ -227,7 +207,7 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
   private readonly ids = new IdRegistry();
   private lastId: CellValue = null;
 
-  constructor(src: ByteSource, arrow: A.AsyncRecordBatchStreamReader, options: ArrowReaderOptions) {
+  constructor(src: ByteSource, arrow: BatchSource, options: ArrowReaderOptions) {
     super(src, arrow);
     const fields = arrow.schema.fields;
     const file = src.name;
@@ -450,7 +430,7 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
   private readonly iterator: AsyncIterator<A.RecordBatch>;
 
   /** With one column of lists of lists, the channel count is the first row's: the first batch is read now. */
-  static async open(src: ByteSource, arrow: A.AsyncRecordBatchStreamReader, options: ArrowReaderOptions): Promise<ListArrowReader> {
+  static async open(src: ByteSource, arrow: BatchSource, options: ArrowReaderOptions): Promise<ListArrowReader> {
     const reader = new ListArrowReader(src, arrow, options);
     if (reader.nested) {
       for (let next = await reader.iterator.next(); !next.done; next = await reader.iterator.next()) {
@@ -469,7 +449,7 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
     return this.arrow.schema.fields[this.channelFields[0]!]!.name;
   }
 
-  private constructor(src: ByteSource, arrow: A.AsyncRecordBatchStreamReader, options: ArrowReaderOptions) {
+  private constructor(src: ByteSource, arrow: BatchSource, options: ArrowReaderOptions) {
     super(src, arrow);
     this.iterator = this.batches()[Symbol.asyncIterator]();
     const fields = arrow.schema.fields;

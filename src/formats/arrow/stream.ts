@@ -1,0 +1,146 @@
+import * as A from 'apache-arrow';
+import { TsnormError } from '../../errors.js';
+import type { ByteSource } from '../../io/byte-source.js';
+
+/**
+ * The Arrow IPC stream format read message by message, each record batch handed out as soon as
+ * its body has arrived. (apache-arrow's own stream reader reads the next message's header
+ * before it returns a batch, so behind a pipe every batch would wait for the next one.) Each
+ * batch is decoded by apache-arrow from its own small stream: the schema, the dictionary
+ * batches that apply to it, the batch and an end marker.
+ */
+export class ArrowMessages {
+  private buf = new Uint8Array(1 << 16);
+  private start = 0;
+  private end = 0;
+  /** Bytes consumed before buf[start]: positions for messages. */
+  private consumed = 0;
+  private ended = false;
+  private schemaBytes: Uint8Array | undefined;
+  schema: A.Schema | undefined;
+  /** Dictionary batches in force, by dictionary id: the last replacement and the deltas after it. */
+  private readonly dictionaries = new Map<number, Uint8Array[]>();
+
+  constructor(private readonly src: ByteSource) {}
+
+  /** Reads the first schema. */
+  async open(): Promise<void> {
+    const first = await this.nextMessage();
+    if (!first) throw new TsnormError(`${this.src.name}: empty Arrow stream: no schema`);
+    if (!first.message.isSchema()) throw new TsnormError(`${this.src.name}: not an Arrow stream: it does not begin with a schema`);
+    this.schemaBytes = first.bytes;
+    this.schema = first.message.header() as A.Schema;
+  }
+
+  /**
+   * The record batches in order. After an end-of-stream marker another stream may follow: read on
+   * when its schema is the same, refused otherwise; a schema within a stream likewise.
+   */
+  async *batches(): AsyncIterable<A.RecordBatch> {
+    let index = 0;
+    for (;;) {
+      const next = await this.nextMessage();
+      if (!next) return;
+      const { message, bytes } = next;
+      if (message.isSchema()) {
+        const schema = message.header() as A.Schema;
+        if (!(A.util.compareSchemas(this.schema!, schema) as boolean)) {
+          throw new TsnormError(`${this.src.name}: after record batch ${index} a schema with other columns follows (${schema.fields.map((f: A.Field) => `${f.name}: ${f.type}`).join(', ')}): the schema must not change`);
+        }
+        this.dictionaries.clear();
+        continue;
+      }
+      if (message.isDictionaryBatch()) {
+        const header = message.header() as unknown as { id: number | bigint; isDelta: boolean };
+        const id = Number(header.id);
+        const list = header.isDelta ? (this.dictionaries.get(id) ?? []) : [];
+        list.push(bytes);
+        this.dictionaries.set(id, list);
+        continue;
+      }
+      if (!message.isRecordBatch()) continue;
+      const parts = [this.schemaBytes!, ...[...this.dictionaries.values()].flat(), bytes, END_OF_STREAM];
+      const reader = A.RecordBatchReader.from(Buffer.concat(parts));
+      for (const batch of reader) {
+        index++;
+        yield batch;
+      }
+    }
+  }
+
+  /** The next message's bytes (framing included) and its decoded header; undefined at the end. */
+  private async nextMessage(): Promise<{ message: A.Message; bytes: Uint8Array } | undefined> {
+    for (;;) {
+      const at = this.consumed + this.start;
+      if (!(await this.fill(4))) {
+        if (this.end > this.start) throw this.truncated(at);
+        return undefined;
+      }
+      let prefix = 4;
+      let length = this.view().getInt32(this.start, true);
+      if (length === -1) {
+        // The continuation marker, then the metadata's length.
+        if (!(await this.fill(8))) throw this.truncated(at);
+        length = this.view().getInt32(this.start + 4, true);
+        prefix = 8;
+      }
+      if (length === 0) {
+        // End of a stream: another may follow.
+        this.take(prefix);
+        continue;
+      }
+      if (length < 0 || length > 1 << 30) throw new TsnormError(`${this.src.name}: byte ${at}: not an Arrow message (metadata length ${length})`);
+      if (!(await this.fill(prefix + length))) throw this.truncated(at);
+      let message: A.Message;
+      try {
+        message = A.Message.decode(this.buf.subarray(this.start + prefix, this.start + prefix + length));
+      } catch (err) {
+        throw new TsnormError(`${this.src.name}: byte ${at}: a corrupt Arrow message (${(err as Error).message})`);
+      }
+      const total = prefix + length + Number(message.bodyLength);
+      if (!(await this.fill(total))) throw this.truncated(at);
+      const bytes = this.take(total);
+      return { message, bytes };
+    }
+  }
+
+  private truncated(at: number): TsnormError {
+    return new TsnormError(`${this.src.name}: truncated Arrow stream: the message at byte ${at} is cut short`);
+  }
+
+  private view(): DataView {
+    return new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  /** The next n bytes, as a copy, consumed. */
+  private take(n: number): Uint8Array {
+    const out = this.buf.slice(this.start, this.start + n);
+    this.start += n;
+    return out;
+  }
+
+  /** At least n bytes buffered (false if the input ends first). Reads take what has arrived. */
+  private async fill(n: number): Promise<boolean> {
+    while (this.end - this.start < n) {
+      if (this.ended) return false;
+      if (this.start > 0) {
+        this.buf.copyWithin(0, this.start, this.end);
+        this.end -= this.start;
+        this.consumed += this.start;
+        this.start = 0;
+      }
+      if (this.buf.length < n) {
+        const grown = new Uint8Array(Math.max(n, this.buf.length * 2));
+        grown.set(this.buf.subarray(0, this.end));
+        this.buf = grown;
+      }
+      const got = await this.src.read(this.buf, this.end, this.buf.length - this.end, this.consumed + this.end);
+      if (got === 0) this.ended = true;
+      this.end += got;
+    }
+    return true;
+  }
+}
+
+/** The end-of-stream marker: a continuation marker and a zero length. */
+const END_OF_STREAM = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0);
