@@ -1,6 +1,6 @@
 import * as A from 'apache-arrow';
 import { channelStart } from '../../core/block.js';
-import { TsnormError } from '../../errors.js';
+import { TsnormError, handled } from '../../errors.js';
 import type { ByteSink } from '../../io/byte-sink.js';
 import type { CellValue, ColumnSpec, DataBlock, ElementType, Schema, SeriesWriter, TimeUnit, WriterNeeds } from '../types.js';
 import { ArrowPassColumn } from './cells.js';
@@ -41,6 +41,7 @@ export class ArrowWriter implements SeriesWriter {
   private outputTypes: ('float32' | 'float64')[] = [];
   private arrowSchema: A.Schema | undefined;
   private listRows: DataBlock[] = [];
+  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly sink: ByteSink,
@@ -89,10 +90,12 @@ export class ArrowWriter implements SeriesWriter {
     if (!this.arrowSchema) this.writeBatch(this.emptyBatch());
     this.writer!.finish();
     await this.drain();
+    await this.inFlight;
     await this.sink.commit();
   }
 
   async abort(): Promise<void> {
+    await this.inFlight.catch(() => undefined);
     await this.sink.abort();
   }
 
@@ -109,11 +112,18 @@ export class ArrowWriter implements SeriesWriter {
     }
   }
 
-  /** What the Arrow writer produced, to the sink in one write (it makes many small pieces). */
+  /**
+   * What the Arrow writer produced, to the sink in one write (it makes many small pieces, some of
+   * them views of the caller's arrays: the copy frees those at once). The write goes on while the
+   * next batch is computed; one is in flight at a time.
+   */
   private async drain(): Promise<void> {
     const chunks = this.queue.chunks;
     this.queue.chunks = [];
-    if (chunks.length > 0) await this.sink.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    if (chunks.length === 0) return;
+    const bytes = Buffer.concat(chunks);
+    await this.inFlight;
+    this.inFlight = handled(this.sink.write(bytes));
   }
 
   /** The long layout: a record batch of the block's rows, the schema's columns in order. */
