@@ -64,7 +64,8 @@ export class ArrowWriter implements SeriesWriter {
   async start(schema: Schema): Promise<void> {
     this.schema = schema;
     const channels = schema.columns.filter((c) => c.role === 'channel');
-    const channelType = (c: ColumnSpec | undefined): 'float32' | 'float64' => this.options.dtype ?? (c === undefined || c.type === 'float64' || schema.valueType === 'float64' && c.type !== 'float32' && c.type !== 'float16' ? 'float64' : 'float32');
+    // Float64 where the input column was float64 (text is), Float32 otherwise (float32, float16, integers).
+    const channelType = (c: ColumnSpec | undefined): 'float32' | 'float64' => this.options.dtype ?? (c === undefined || c.type === 'float64' ? 'float64' : 'float32');
     this.outputTypes = Array.from({ length: schema.channels }, (_, k) => channelType(schema.nestedChannels ? channels[0] : channels[k]));
     if (this.options.compression) registerEncoder(this.options.compression);
     const options: ConstructorParameters<typeof A.RecordBatchStreamWriter>[0] = {
