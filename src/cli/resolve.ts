@@ -96,7 +96,8 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
     track = true;
     if (!raw.stats) throw new TsnormError('apply needs --stats FILE (the running statistics to apply)');
   }
-  if (command === 'convert' && (raw.stats || raw.affine !== undefined || raw.saveStats || raw.eval || raw.trackRunningStats || raw.eps !== undefined || raw.nan !== undefined)) {
+  if (command === 'convert' && (raw.stats || raw.affine !== undefined || raw.saveStats || raw.eval || raw.trackRunningStats || raw.eps !== undefined
+    || raw.nan !== undefined || raw.statsKey !== undefined || raw.momentum !== undefined || raw.batchSize !== undefined)) {
     throw new TsnormError('convert changes format only; it takes no normalization flags');
   }
   if (!training && track && !raw.stats) throw new TsnormError('--eval with running statistics needs --stats FILE');
@@ -113,7 +114,6 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
   let affine: LoadedParams | undefined;
   if (typeof raw.affine === 'string') affine = loadParams(raw.affine, { ...key, purpose: 'affine' });
   else if (raw.affine === undefined && stats?.hasAffine) affine = stats;
-  if (command === 'convert' && raw.statsKey !== undefined) throw new TsnormError('convert changes format only; it takes no normalization flags');
 
   const eps = givenEps ?? stats?.eps ?? DEFAULT_EPS;
   // fit learns the data's own statistics by default: every instance weighs the same.

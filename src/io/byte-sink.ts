@@ -65,7 +65,7 @@ export function outputTarget(file: string): OutputTarget {
 }
 
 /** Where a path that does not exist would be created: itself, or the end of its chain of links. */
-function danglingTarget(file: string): string {
+export function danglingTarget(file: string): string {
   let p = path.resolve(file);
   for (let hops = 0; hops < 40; hops++) {
     let link: string;

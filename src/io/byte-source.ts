@@ -103,7 +103,12 @@ export class StreamSource implements ByteSource {
   async peek(n: number): Promise<Uint8Array> {
     let have = this.pending ?? Buffer.alloc(0);
     while (have.length < n && !this.ended) {
-      const next = await this.nextChunk();
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await this.nextChunk();
+      } catch (err) {
+        throw ioError(this.name, err);
+      }
       if (next.done) this.ended = true;
       else have = Buffer.concat([have, next.value]);
     }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnormError } from '../errors.js';
-import { ownDescriptor } from './byte-sink.js';
+import { danglingTarget, ownDescriptor } from './byte-sink.js';
 
 /** A file a run reads or writes, under the flag that named it. */
 export interface FileRole {
@@ -37,7 +37,8 @@ export function fileIdentity(file: string, role: FileRole['role']): FileIdentity
   } catch {
     return undefined; // a path that cannot be looked at (ENOTDIR, ELOOP): opening it says why
   }
-  const full = path.resolve(file);
+  // A new file, or a link to one: where it would be created (a dangling link's target).
+  const full = danglingTarget(file);
   let dir = path.dirname(full);
   try {
     dir = fs.realpathSync(dir);
@@ -80,12 +81,13 @@ export function checkDistinctFiles(roles: readonly FileRole[]): void {
       const b = roles[j]!;
       if (allowed(a, b, { a: ia, b: ib }, sameAsStats)) continue;
       const shown = (r: FileRole) => (r.path === '-' ? (r.role === 'input' ? 'stdin' : 'stdout') : `'${r.path}'`);
-      const same = shown(a) === shown(b) ? shown(a) : `${shown(a)} and ${shown(b)} (the same file)`;
       const writes = (r: FileRole) => r.role === 'output' || r.role === 'save-stats';
-      if (writes(a) && writes(b)) throw new TsnormError(`${a.flag} and ${b.flag} both write to ${same}: the one would overwrite or mix with the other; give them different files`);
-      const [written, other] = writes(a) ? [a, b] : [b, a];
-      const what = other.role === 'input' ? 'the input' : `the ${other.flag} file`;
-      throw new TsnormError(`${written.flag} and ${other.flag} name ${same}: writing ${written.flag} would destroy ${what}; choose another file`);
+      const [first, second] = writes(a) || !writes(b) ? [a, b] : [b, a];
+      // Flags and paths in the same order: "-o and INPUT name 'x' and 'y' (the same file)".
+      const same = shown(first) === shown(second) ? shown(first) : `${shown(first)} and ${shown(second)} (the same file)`;
+      if (writes(first) && writes(second)) throw new TsnormError(`${first.flag} and ${second.flag} both write to ${same}: the one would overwrite or mix with the other; give them different files`);
+      const what = second.role === 'input' ? 'the input' : `the ${second.flag} file`;
+      throw new TsnormError(`${first.flag} and ${second.flag} name ${same}: writing ${first.flag} would destroy ${what}; choose another file`);
     }
   }
 }

@@ -37,13 +37,41 @@ describe('ChannelMoments', () => {
 
   it('keeps digits far from zero where a float32 sum would not', () => {
     const r = random(3);
-    const noise = Array.from({ length: 3000 }, () => r() - 0.5);
-    const xs = Float64Array.from(noise, (e) => 1e6 + e);
+    const xs = Float64Array.from({ length: 3000 }, () => 1e6 + (r() - 0.5));
+    // Every value lies in [2^19, 2^20), where float64's spacing is 2^-33: x * 2^33 is a whole
+    // number, so the exact sum is a BigInt and the exact mean the rational exactSum / (n * 2^33).
+    const unit = 2 ** 33;
+    let exactSum = 0n;
+    for (const x of xs) {
+      expect(Number.isInteger(x * unit)).toBe(true);
+      exactSum += BigInt(x * unit);
+    }
+    const n = xs.length;
+    /** |v - exact mean|, computed exactly and rounded only at the end (v is also a multiple of 2^-33). */
+    const errorOf = (v: number): number => {
+      expect(Number.isInteger(v * unit)).toBe(true);
+      const diff = BigInt(v * unit) * BigInt(n) - exactSum;
+      return Math.abs(Number(diff)) / n / unit;
+    };
+
+    // A float32 running sum, rounded after every addition, of the values rounded to float32: near
+    // 3e9 float32's spacing is 256, so the sum drifts by whole units.
+    let sum32 = 0;
+    for (const x of xs) sum32 = Math.fround(sum32 + Math.fround(x));
+    const mean32 = Math.fround(sum32 / n);
+    expect(errorOf(mean32)).toBeGreaterThan(1);
+
     const m = new ChannelMoments(1);
     m.add(0, xs, 0, xs.length, 1);
-    // The spread of the noise alone, computed without the offset.
+    // Within one float64 spacing at 1e6 (2^-33, about 1.2e-10) of the exact mean: 10 orders of
+    // magnitude closer than the float32 sum.
+    expect(errorOf(m.mean(0))).toBeLessThanOrEqual(2 ** -33);
+    expect(errorOf(mean32) / Math.max(errorOf(m.mean(0)), 2 ** -60)).toBeGreaterThan(1e9);
+
+    // The spread of the noise, taken without the offset (xs - 1e6 is exact: Sterbenz).
+    const noise = Array.from(xs, (x) => x - 1e6);
     const want = naive(noise);
-    expect(m.variance(0) / (want.m2 / noise.length)).toBeCloseTo(1, 8);
+    expect(m.variance(0) / (want.m2 / n)).toBeCloseTo(1, 8);
   });
 
   it('reads strided (time-major) data', () => {

@@ -9,6 +9,29 @@ const cases = loadCases();
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
+/**
+ * For each case that must fail (`expect_error` in its case.json): the file its message must start
+ * with (the input, the --affine file or the --stats file) and phrases it must contain, which say
+ * what is wrong in that case, checked by hand against the fixtures: affine_length_mismatch holds
+ * 4 weights for data of shape (2, 3, 10); affine_nonfinite has null as weight[0];
+ * stats_length_mismatch has 2 running means for 3 channels; stats_negative_var has -0.5 as
+ * running_var[1]; the train_length_one cases have L = 1, which torch refuses in training.
+ */
+const EXPECTED_ERRORS: Record<string, { names: 'input' | 'affine' | 'stats'; says: string[] }> = {
+  affine_length_mismatch: { names: 'affine', says: ['"weight" has 4 values', 'the data has 3 channels'] },
+  affine_nonfinite: { names: 'affine', says: ['"weight"[0] is null', 'finite'] },
+  stats_length_mismatch: { names: 'stats', says: ['"running_mean" has 2 values', 'the data has 3 channels'] },
+  stats_negative_var: { names: 'stats', says: ['"running_var"[1] is -0.5', 'must be >= 0'] },
+  train_length_one_error: { names: 'input', says: ['1 time step', 'more than one time step'] },
+  train_length_one_no_stats: { names: 'input', says: ['1 time step', 'more than one time step'] },
+};
+
+describe('fixture error cases', () => {
+  it('each has the message it must give', () => {
+    expect(Object.keys(EXPECTED_ERRORS).sort()).toEqual(cases.filter((c) => c.expect_error).map((c) => c.name).sort());
+  });
+});
+
 /** Values of a long-layout CSV written by tsnorm (columns id,t,c0,... or t,c0,...), in (N, C, L) C order. */
 function readLongCsv(file: string, shape: number[]): Float64Array {
   const [n, c, l] = shape.length === 3 ? shape : [1, shape[0]!, shape[1]!];
@@ -42,6 +65,12 @@ describe.each(['npy', 'csv'])('fixture cases through the CLI, as %s', (format) =
     if (c.expect_error) {
       expect(r.status).toBe(2);
       expect(isOneLineError(r.stderr)).toBe(true);
+      const want = EXPECTED_ERRORS[c.name];
+      expect(want, `no expected message for error case ${c.name}`).toBeDefined();
+      // The message starts with the file at fault: the input as given on the command line, or the parameter file.
+      const atFault = want!.names === 'input' ? args[1]! : path.join(c.dir, want!.names === 'affine' ? c.affine! : c.stats_in!);
+      expect(r.stderr.startsWith(`tsnorm: ${atFault}: `), `${r.stderr.trim()} should start with tsnorm: ${atFault}: `).toBe(true);
+      for (const phrase of want!.says) expect(r.stderr).toContain(phrase);
       expect(fs.existsSync(output)).toBe(false);
       expect(fs.readdirSync(work).filter((f) => f.endsWith('.tmp'))).toEqual([]);
       return;

@@ -121,6 +121,13 @@ describe('one file named twice is compared by identity, not by spelling', () => 
     expect(fs.readdirSync(path.join(dir, 'out'))).toEqual([]);
   });
 
+  it('-o through a link to a file not yet there, and --save-stats naming that file', () => {
+    const dir = fresh('dangling-pair');
+    fs.symlinkSync('real.npy', path.join(dir, 'out.npy'));
+    expectRefused(tsnorm([basic, '-o', 'out.npy', '--save-stats', 'real.npy'], { cwd: dir }), 'both write to');
+    expect(fs.readdirSync(dir)).toEqual(['out.npy']);
+  });
+
   it('fit --save-stats over its own input', () => {
     const dir = fresh('fit-self');
     const data = path.join(dir, 'in.npy');
