@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Thin entry point: everything lives in dist/cli/main.js (built from src/ by `npm run build`).
+// Thin entry point: everything lives in dist/bundle/main.js (built from src/ by `npm run build`:
+// tsc, then scripts/bundle.mjs).
 let main;
 try {
-  ({ main } = await import('../dist/cli/main.js'));
+  ({ main } = await import('../dist/bundle/main.js'));
 } catch (err) {
-  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) {
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/bundle/main.js')) {
     process.stderr.write('tsnorm: not built yet: run `npm ci && npm run build` in the checkout first\n');
     process.exit(70);
   }

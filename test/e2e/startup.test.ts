@@ -10,14 +10,24 @@ import { BIN, FIXTURES, tempDir } from '../helpers/cli.js';
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-/** The packages a run of the CLI loads, seen by a module-resolution hook. */
+/**
+ * What a run of the CLI loads: package names imported or required, plus the marker `apache-arrow`
+ * or `csv-parse` when a module holding that library's code is loaded (the build bundles them
+ * into chunks of their own, found by the hook's resolved file URLs and their contents).
+ */
 function packagesLoaded(args: string[]): Set<string> {
   const log = path.join(tmp.dir, `resolved-${Math.random().toString(36).slice(2)}.log`);
   const hooks = path.join(tmp.dir, 'hooks.mjs');
   fs.writeFileSync(hooks, `import fs from 'node:fs';
 export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
   if (!specifier.startsWith('.') && !specifier.startsWith('node:') && !specifier.startsWith('file:')) fs.appendFileSync(process.env.RESOLVE_LOG, specifier + '\\n');
-  return next(specifier, context);
+  if (resolved.url.startsWith('file:')) {
+    const text = fs.readFileSync(new URL(resolved.url), 'utf8');
+    if (text.includes('RecordBatchStreamWriter')) fs.appendFileSync(process.env.RESOLVE_LOG, 'apache-arrow\\n');
+    if (text.includes('Invalid Opening Quote')) fs.appendFileSync(process.env.RESOLVE_LOG, 'csv-parse\\n');
+  }
+  return resolved;
 }
 `);
   // ESM imports through the hook; require() (the native codecs) through Module._load.
@@ -46,6 +56,7 @@ describe('libraries load on first use', () => {
   it('a CSV job does not load apache-arrow, an NPY job neither it nor the CSV parser', () => {
     const csv = packagesLoaded([path.join(FIXTURES, 'csv/long_quoted/input.csv'), '--id', 'device', '--keep', 'ts', '-o', path.join(tmp.dir, 'o.csv')]);
     expect(csv.has('apache-arrow')).toBe(false);
+    expect(csv.has('csv-parse')).toBe(true);
     const npy = packagesLoaded([path.join(FIXTURES, 'example.npy'), '-o', path.join(tmp.dir, 'o.npy')]);
     expect(npy.has('apache-arrow')).toBe(false);
     expect(npy.has('csv-parse')).toBe(false);
