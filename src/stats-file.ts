@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Momentum } from './core/running-stats.js';
+import type { Momentum, RunningState } from './core/running-stats.js';
 import { type LoadParamsOptions, type LoadedParams, paramsOf } from './core/state-dict.js';
 import { TsnormError } from './errors.js';
 import { ioError } from './io/byte-source.js';
@@ -24,8 +24,45 @@ export interface StatsFile {
    */
   mean_updates?: number[];
   var_updates?: number[];
+  /**
+   * Where the fit started (the defaults 0 and 1, or the --stats it continued): what `stats
+   * merge` needs to put this fit after another. Not in torch's state_dict: torch ignores them.
+   */
+  start_mean?: number[];
+  start_var?: number[];
+  start_num_batches_tracked?: number;
+  start_mean_updates?: number[];
+  start_var_updates?: number[];
   weight?: number[];
   bias?: number[];
+}
+
+/** The stats file of running statistics: their end state, and the state they started from. */
+export function statsFileOf(o: {
+  readonly channels: number;
+  readonly names?: readonly string[] | undefined;
+  readonly eps: number;
+  readonly momentum: Momentum;
+  readonly end: RunningState;
+  readonly start?: RunningState | undefined;
+  readonly affine?: { readonly weight: ArrayLike<number>; readonly bias: ArrayLike<number> } | undefined;
+}): StatsFile {
+  const { end, start } = o;
+  // Per-channel counts only where a channel missed updates (--nan ignore): else they are num_batches_tracked.
+  const counts = (s: RunningState) => s.meanUpdates.every((k) => k === s.numBatchesTracked) && s.varUpdates.every((k) => k === s.numBatchesTracked);
+  return {
+    format: 'tsnorm-stats', version: 1, num_features: o.channels,
+    ...(o.names ? { channels: [...o.names] } : {}),
+    eps: o.eps, momentum: o.momentum,
+    running_mean: Array.from(end.mean), running_var: Array.from(end.var),
+    num_batches_tracked: end.numBatchesTracked,
+    ...(counts(end) ? {} : { mean_updates: Array.from(end.meanUpdates), var_updates: Array.from(end.varUpdates) }),
+    ...(start ? {
+      start_mean: Array.from(start.mean), start_var: Array.from(start.var), start_num_batches_tracked: start.numBatchesTracked,
+      ...(counts(start) ? {} : { start_mean_updates: Array.from(start.meanUpdates), start_var_updates: Array.from(start.varUpdates) }),
+    } : {}),
+    ...(o.affine ? { weight: Array.from(o.affine.weight), bias: Array.from(o.affine.bias) } : {}),
+  };
 }
 
 /** Largest stats or affine file read: far above any real one, and checked before reading. */
@@ -108,6 +145,8 @@ export function formatStats(s: StatsFile, file: string): string {
     eps: s.eps, momentum: s.momentum,
     running_mean: s.running_mean, running_var: s.running_var, num_batches_tracked: s.num_batches_tracked,
     ...(s.mean_updates ? { mean_updates: s.mean_updates, var_updates: s.var_updates } : {}),
+    ...(s.start_mean ? { start_mean: s.start_mean, start_var: s.start_var, start_num_batches_tracked: s.start_num_batches_tracked } : {}),
+    ...(s.start_mean_updates ? { start_mean_updates: s.start_mean_updates, start_var_updates: s.start_var_updates } : {}),
     ...(s.weight ? { weight: s.weight, bias: s.bias } : {}),
   };
   return JSON.stringify(ordered, null, 2) + '\n';

@@ -108,12 +108,23 @@ export function buildProgram(act: Act): Command {
     .action((input: string | undefined, opts: RawOptions, cmd: Command) => act('convert', input, opts, cmd));
 
   // Commands of SPEC.md not built yet: say so, instead of reading the name as an input file.
-  for (const name of ['inspect', 'check', 'stats', 'inverse']) {
+  const stats = program.command('stats').description('work with stats files');
+  stats.command('merge')
+    .description('merge stats files of shards fitted separately: the result equals one fit over the shards in this order')
+    .argument('<files...>', 'stats files, in the order of their shards')
+    .requiredOption('-o, --output <file>', 'where to write the merged stats file')
+    .addHelpText('after', '\nExample:\n  tsnorm fit shard1.npy --save-stats s1.json & tsnorm fit shard2.npy --save-stats s2.json; wait\n  tsnorm stats merge s1.json s2.json -o stats.json')
+    .action(async (files: string[], opts: { output: string }) => {
+      const { mergeStatsFiles } = await import('../pipeline/stats-merge.js');
+      await mergeStatsFiles(files, opts.output);
+    });
+
+  for (const name of ['inspect', 'check', 'inverse']) {
     program.command(name, { hidden: true }).allowUnknownOption().allowExcessArguments().argument('[args...]')
       .action(() => { throw new TsnormError(`'${name}' is not available in this version yet (see README: Commands)`); });
   }
 
-  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ outputError: (str, write) => write(commanderError(str)) });
+  for (const cmd of [...program.commands, ...stats.commands]) cmd.exitOverride().configureOutput({ outputError: (str, write) => write(commanderError(str)) });
   return program;
 }
 

@@ -3,6 +3,15 @@ import type { ChannelMoments } from './moments.js';
 /** `cumulative` is BatchNorm's momentum=None: an equal-weight average over all batches. */
 export type Momentum = number | 'cumulative';
 
+/** Running statistics at one moment: the values, and how many updates made them. */
+export interface RunningState {
+  readonly mean: Float64Array;
+  readonly var: Float64Array;
+  readonly numBatchesTracked: number;
+  readonly meanUpdates: Float64Array;
+  readonly varUpdates: Float64Array;
+}
+
 /**
  * Running statistics as torch keeps them for InstanceNorm1d(track_running_stats=True): after
  * each batch, running = (1 - momentum) * running + momentum * (mean over the batch's instances
@@ -31,6 +40,8 @@ export class RunningStats {
   private readonly batchMeanInstances: Float64Array;
   private readonly batchVarInstances: Float64Array;
   private batchInstances = 0;
+  /** The state this fit started from: what merging it after another fit needs (see merge.ts). */
+  readonly start: RunningState;
 
   constructor(
     readonly channels: number,
@@ -52,6 +63,15 @@ export class RunningStats {
     this.batchVar = new Float64Array(channels);
     this.batchMeanInstances = new Float64Array(channels);
     this.batchVarInstances = new Float64Array(channels);
+    this.start = this.state();
+  }
+
+  /** A copy of the current state. */
+  state(): RunningState {
+    return {
+      mean: Float64Array.from(this.mean), var: Float64Array.from(this.var), numBatchesTracked: this.numBatchesTracked,
+      meanUpdates: Float64Array.from(this.meanUpdates), varUpdates: Float64Array.from(this.varUpdates),
+    };
   }
 
   /** Records one instance's statistics into the batch under way (channels without values left out). */
@@ -73,12 +93,6 @@ export class RunningStats {
   /** Whether instances were observed since the last update. */
   get pending(): boolean {
     return this.batchInstances > 0;
-  }
-
-  /** Whether every channel's statistics were updated in every batch (no per-channel counts to record). */
-  updatesMatchBatches(): boolean {
-    const n = this.numBatchesTracked;
-    return this.meanUpdates.every((k) => k === n) && this.varUpdates.every((k) => k === n);
   }
 
   /** Ends the batch: one update with the batch's average statistics (no-op for an empty batch). */

@@ -19,6 +19,14 @@ export interface LoadedParams {
   /** Per channel, the updates running_mean and running_var received, when the file records them. */
   readonly meanUpdates?: number[];
   readonly varUpdates?: number[];
+  /** Where the fit that wrote the file started (tsnorm's start_* keys), when it says. */
+  readonly start?: {
+    readonly mean: number[];
+    readonly var: number[];
+    readonly numBatchesTracked: number;
+    readonly meanUpdates?: number[] | undefined;
+    readonly varUpdates?: number[] | undefined;
+  };
   /** Whether the file holds weight and bias (always both or neither: one alone is refused). */
   readonly hasAffine: boolean;
   readonly weight?: number[];
@@ -42,6 +50,10 @@ export interface LoadParamsOptions {
   readonly purpose?: 'stats' | 'affine';
 }
 
+/** tsnorm's own keys of arrays (at the top level, never under a layer's prefix). */
+const OWN_KEYS = ['mean_updates', 'var_updates', 'start_mean', 'start_var', 'start_mean_updates', 'start_var_updates'] as const;
+type OwnKey = (typeof OWN_KEYS)[number];
+
 /** The keys InstanceNorm1d's state_dict holds, each possibly under a prefix such as 'norm.'. */
 const STATE_KEYS = ['running_mean', 'running_var', 'num_batches_tracked', 'weight', 'bias'] as const;
 type StateKey = (typeof STATE_KEYS)[number];
@@ -55,8 +67,8 @@ export function paramsOf(obj: unknown, file: string, options: LoadParamsOptions 
   const o = obj as Record<string, unknown>;
   const prefix = choosePrefix(file, o, options);
   // state_dict keys take the layer's prefix; tsnorm's own keys (mean_updates, ...) are top-level.
-  const numbers = (name: StateKey | 'mean_updates' | 'var_updates'): number[] | undefined => {
-    const key = name === 'mean_updates' || name === 'var_updates' ? name : prefix + name;
+  const numbers = (name: StateKey | OwnKey): number[] | undefined => {
+    const key = (OWN_KEYS as readonly string[]).includes(name) ? name : prefix + name;
     const v = o[key];
     if (v === undefined) return undefined;
     if (!Array.isArray(v)) throw new TsnormError(`${file}: "${key}" must be an array of numbers, got ${describe(v)}`);
@@ -89,11 +101,23 @@ export function paramsOf(obj: unknown, file: string, options: LoadParamsOptions 
   }
   const nbt = o[prefix + 'num_batches_tracked'];
   if (nbt !== undefined) out.numBatchesTracked = batchCount(nbt, `${file}: "${prefix}num_batches_tracked"`);
-  for (const [key, field] of [['mean_updates', 'meanUpdates'], ['var_updates', 'varUpdates']] as const) {
-    const counts = o[key] === undefined ? undefined : numbers(key);
-    const bad = counts?.findIndex((k) => !Number.isSafeInteger(k) || k < 0) ?? -1;
-    if (bad >= 0) throw new TsnormError(`${file}: "${key}"[${bad}] is ${counts![bad]}, expected a whole number >= 0`);
-    if (counts) out[field] = counts;
+  const counts = (key: OwnKey): number[] | undefined => {
+    const values = o[key] === undefined ? undefined : numbers(key);
+    const bad = values?.findIndex((k) => !Number.isSafeInteger(k) || k < 0) ?? -1;
+    if (bad >= 0) throw new TsnormError(`${file}: "${key}"[${bad}] is ${values![bad]}, expected a whole number >= 0`);
+    return values;
+  };
+  const meanUpdates = counts('mean_updates');
+  const varUpdates = counts('var_updates');
+  if (meanUpdates) out.meanUpdates = meanUpdates;
+  if (varUpdates) out.varUpdates = varUpdates;
+  // Where a fit started (stats merge needs it): all of it or nothing.
+  const startMean = numbers('start_mean');
+  const startVar = numbers('start_var');
+  if (startMean || startVar || o['start_num_batches_tracked'] !== undefined) {
+    if (!startMean || !startVar || o['start_num_batches_tracked'] === undefined) throw new TsnormError(`${file}: "start_mean", "start_var" and "start_num_batches_tracked" go together (where the fit started); some are missing`);
+    const startBatches = batchCount(o['start_num_batches_tracked'], `${file}: "start_num_batches_tracked"`);
+    out.start = { mean: startMean, var: startVar, numBatchesTracked: startBatches, meanUpdates: counts('start_mean_updates'), varUpdates: counts('start_var_updates') };
   }
   if (o['format'] !== undefined && o['format'] !== 'tsnorm-stats') throw new TsnormError(`${file}: "format" is ${describe(o['format'])}, expected "tsnorm-stats" (or no "format": a plain or state_dict file)`);
   if (o['format'] === 'tsnorm-stats' && o['version'] !== 1) throw new TsnormError(`${file}: stats file version ${describe(o['version'])}: this tsnorm reads version 1 (a newer tsnorm wrote it?)`);
@@ -172,7 +196,9 @@ function checkSizesAgree(file: string, numFeatures: unknown, p: LoadedParams): v
   if (p.channels) sizes.push({ name: 'channels', size: p.channels.length, kind: 'names' });
   const arrays: [StateKey, number[] | undefined][] = [['running_mean', p.runningMean], ['running_var', p.runningVar], ['weight', p.weight], ['bias', p.bias]];
   for (const [name, values] of arrays) if (values) sizes.push({ name: p.prefix + name, size: values.length, kind: 'values' });
-  for (const [name, values] of [['mean_updates', p.meanUpdates], ['var_updates', p.varUpdates]] as const) if (values) sizes.push({ name, size: values.length, kind: 'values' });
+  const own = [['mean_updates', p.meanUpdates], ['var_updates', p.varUpdates], ['start_mean', p.start?.mean], ['start_var', p.start?.var],
+    ['start_mean_updates', p.start?.meanUpdates], ['start_var_updates', p.start?.varUpdates]] as const;
+  for (const [name, values] of own) if (values) sizes.push({ name, size: values.length, kind: 'values' });
   const first = sizes[0];
   const other = sizes.find((s) => s.size !== first?.size);
   if (!first || !other) return;

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../io/byte-sink.js';
 import { openReader, openWriter, outputFormat } from '../formats/registry.js';
 import type { DataBlock, FormatName, SeriesReader, SeriesWriter } from '../formats/types.js';
 import { type LoadedParams, perChannel } from '../core/state-dict.js';
-import { type StatsFile, formatStats } from '../stats-file.js';
+import { type StatsFile, formatStats, statsFileOf } from '../stats-file.js';
 import type { Plan } from './plan.js';
 import { Reshaper } from './reshape.js';
 import { type Unit, UnitAssembler } from './units.js';
@@ -93,15 +93,7 @@ export async function run(plan: Plan): Promise<RunSummary> {
 
   let stats: StatsFile | undefined;
   if (running && first) {
-    stats = {
-      format: 'tsnorm-stats', version: 1, num_features: first.channels,
-      ...(first.names ? { channels: [...first.names] } : {}),
-      eps, momentum,
-      running_mean: Array.from(running.mean), running_var: Array.from(running.var),
-      num_batches_tracked: running.numBatchesTracked,
-      ...(running.updatesMatchBatches() ? {} : { mean_updates: Array.from(running.meanUpdates), var_updates: Array.from(running.varUpdates) }),
-      ...(affine ? { weight: Array.from(affine.weight), bias: Array.from(affine.bias) } : {}),
-    };
+    stats = statsFileOf({ channels: first.channels, names: first.names, eps, momentum, end: running.state(), start: running.start, affine });
     if (plan.saveStats) await writeFileAtomic(plan.saveStats, formatStats(stats, plan.saveStats));
   }
   return { instances, nanSeries, channels: first?.channels ?? 0, stats };

@@ -34,7 +34,7 @@ describe('stdin and stdout', () => {
     expect(r.stdout.equals(reference())).toBe(true);
   });
 
-  it.each(['inspect', 'check', 'stats', 'inverse'])('%s (not built yet) says so, not "no such file"', (name) => {
+  it.each(['inspect', 'check', 'inverse'])('%s (not built yet) says so, not "no such file"', (name) => {
     const r = tsnorm([name, 'x.npy', '--stats', 's.json']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`'${name}' is not available in this version yet`);
@@ -132,7 +132,11 @@ describe('running stats files', () => {
     // fit's default: one update per instance.
     const instances = (await readNpy(a)).shape[0]!;
     expect(got.num_batches_tracked).toBe(2 * instances);
-    expect(got).toEqual(want);
+    // The same statistics; only where each fit started differs (the second continued the first).
+    const { start_mean: _a, start_var: _b, start_num_batches_tracked: _c, ...gotStats } = got;
+    const { start_mean: _d, start_var: _e, start_num_batches_tracked: _f, ...wantStats } = want;
+    expect(gotStats).toEqual(wantStats);
+    expect(got.start_num_batches_tracked).toBe(instances);
   });
 
   it('a failed fit leaves the stats file as it was', () => {
