@@ -5,7 +5,7 @@ import { ClosedOutputError } from '../io/byte-sink.js';
 import { removeAllTempFiles } from '../io/temp-files.js';
 import { FORMATS } from '../formats/detect.js';
 import { run } from '../pipeline/run.js';
-import { type Command as CommandName, type RawOptions, resolvePlan } from './resolve.js';
+import { type CheckFlags, type Command as CommandName, type RawOptions, resolveCheck, resolvePlan, resolveReading } from './resolve.js';
 
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const COMMANDS = ['normalize', 'fit', 'apply', 'convert', 'inspect', 'check', 'stats', 'inverse', 'help'];
@@ -96,6 +96,14 @@ export function buildProgram(act: Act): Command {
     { output: true, training: false, eval: false },
   ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('apply', input, opts, cmd));
 
+  normalizationFlags(
+    program.command('inverse')
+      .description('map normalized values back to the input\'s units with running statistics (--stats): the inverse of apply')
+      .argument('[input]', 'input file, - for stdin (the default)')
+      .addHelpText('after', '\nExample:\n  tsnorm apply x.npy -o x.norm.npy --stats s.json\n  tsnorm inverse predictions.norm.npy -o predictions.npy --stats s.json'),
+    { output: true, training: false, eval: false },
+  ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('inverse', input, opts, cmd));
+
   program.command('convert')
     .description('change format or dtype without normalizing')
     .argument('[input]', 'input file, - for stdin (the default)')
@@ -107,7 +115,6 @@ export function buildProgram(act: Act): Command {
   csvFlags(program.commands[program.commands.length - 1]!, true)
     .action((input: string | undefined, opts: RawOptions, cmd: Command) => act('convert', input, opts, cmd));
 
-  // Commands of SPEC.md not built yet: say so, instead of reading the name as an input file.
   const stats = program.command('stats').description('work with stats files');
   stats.command('merge')
     .description('merge stats files of shards fitted separately: the result equals one fit over the shards in this order')
@@ -119,10 +126,39 @@ export function buildProgram(act: Act): Command {
       await mergeStatsFiles(files, opts.output);
     });
 
-  for (const name of ['inspect', 'check', 'inverse']) {
-    program.command(name, { hidden: true }).allowUnknownOption().allowExcessArguments().argument('[args...]')
-      .action(() => { throw new TsnormError(`'${name}' is not available in this version yet (see README: Commands)`); });
-  }
+  readingFlags(program.command('inspect')
+    .description('format, layout, shape and a summary of each channel (count, mean, std, min, max, missing); one streaming pass')
+    .argument('<inputs...>', 'input files (- for stdin)')
+    .option('--json', 'print JSON (an array, one object per input) instead of a table')
+    .addHelpText('after', '\nExample:\n  tsnorm inspect sensors.csv --id device --keep ts\n  tsnorm inspect data.npy --json | jq \'.[0].perChannel\''))
+    .action(async (inputs: string[], opts: RawOptions & { json?: boolean }) => {
+      const { inspectInput, formatSummary } = await import('../pipeline/inspect.js');
+      const reading = resolveReading(opts);
+      const summaries = [];
+      for (const input of inputs) summaries.push(await inspectInput(input, reading));
+      process.stdout.write(opts.json ? JSON.stringify(summaries, null, 2) + '\n' : summaries.map(formatSummary).join('\n'));
+    });
+
+  readingFlags(program.command('check')
+    .description('check data against a fitted reference (--stats) for CI: schema, missing values, flat channels, length, drift; exit 1 on a problem')
+    .argument('<inputs...>', 'input files (- for stdin)')
+    .option('--stats <file>', 'the fitted reference: a stats file')
+    .option('--stats-key <prefix>', 'the layer of a model state_dict to take, when it holds several')
+    .option('--allow-nan', 'accept missing and infinite values')
+    .option('--allow-constant', 'accept flat channels (std 0)')
+    .option('--min-length <n>', 'fewest steps an instance may have (default 2)')
+    .option('--max-z <k>', 'largest distance of an instance\'s channel mean from the running mean, in running standard deviations (default 6)')
+    .option('--max-std-ratio <r>', 'an instance\'s channel std must be within a factor R of the running std (default 10)')
+    .addOption(new Option('--format <format>', 'report: text (default), json, junit (JUnit XML), github (workflow annotations)').choices(['text', 'json', 'junit', 'github']))
+    .addHelpText('after', '\nExample:\n  tsnorm fit train/*.npy --save-stats reference.json\n  tsnorm check incoming.npy --stats reference.json --format junit > check.xml'))
+    .action(async (inputs: string[], opts: RawOptions & CheckFlags) => {
+      const check = await import('../pipeline/check.js');
+      const { stats, limits, report } = resolveCheck(opts);
+      const result = await check.checkInputs(inputs, stats, limits, resolveReading(opts));
+      const render = { text: check.textReport, json: check.jsonReport, junit: check.junitReport, github: check.githubReport }[report];
+      process.stdout.write(render(result));
+      if (Object.values(result.counts).some((n) => n > 0)) throw new ChecksFailed();
+    });
 
   for (const cmd of [...program.commands, ...stats.commands]) cmd.exitOverride().configureOutput({ outputError: (str, write) => write(commanderError(str)) });
   return program;
@@ -141,6 +177,16 @@ function errorLine(message: string): string {
 
 /** Help was shown instead of running (no input and a terminal on stdin): a usage error. */
 class UsageShown extends Error {}
+
+/** `check` found problems (reported already): exit code 1. */
+class ChecksFailed extends Error {}
+
+/** Flags of commands that only read (inspect, check): the input's format and layout. */
+function readingFlags(cmd: Command): Command {
+  cmd.addOption(new Option('--from <format>', 'input format (default: by extension, else by content)').choices(FORMATS));
+  cmd.addOption(new Option('--budget <values>').hideHelp());
+  return csvFlags(cmd, false);
+}
 
 /**
  * A first word that is neither a command nor a file but looks like a mistyped command
@@ -194,6 +240,7 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof UsageShown) return 2;
+    if (err instanceof ChecksFailed) return 1;
     if (err instanceof ClosedOutputError) return 0;
     if (err instanceof TsnormError) {
       process.stderr.write(`tsnorm: ${errorLine(err.message)}\n`);

@@ -6,7 +6,8 @@ import { FORMATS, formatFromPath, parseFormat } from '../formats/detect.js';
 import type { TableOptions } from '../formats/registry.js';
 import type { FormatName } from '../formats/types.js';
 import { type FileRole, checkDistinctFiles } from '../io/same-file.js';
-import { DEFAULT_EPS, DEFAULT_MOMENTUM, type FormatFlag, type Plan } from '../pipeline/plan.js';
+import { type CheckLimits, DEFAULT_LIMITS } from '../pipeline/check.js';
+import { DEFAULT_EPS, DEFAULT_MOMENTUM, type FormatFlag, type Plan, type ReadingPlan } from '../pipeline/plan.js';
 import { type LoadedParams, checkEps, checkMomentum } from '../core/state-dict.js';
 import { loadParams } from '../stats-file.js';
 
@@ -64,6 +65,14 @@ const FORMAT_FLAGS: readonly (FormatFlag & { key: keyof RawOptions })[] = [
   { key: 'dtype', flag: '--dtype', side: 'output', formats: ['npy', 'arrow', 'arrows'] },
 ];
 
+/** The format-specific flags given, with the formats they are for. */
+function givenFormatFlags(raw: RawOptions): FormatFlag[] {
+  return [
+    ...FORMAT_FLAGS.filter((f) => raw[f.key] !== undefined).map(({ flag, side, formats }) => ({ flag, side, formats })),
+    ...(raw.header === false ? [{ flag: '--no-header', side: 'input' as const, formats: TEXT }] : []),
+  ];
+}
+
 /**
  * Turns raw flags into a Plan, checking every value and every combination before anything is
  * read. Parameter files (--stats, --affine) are loaded here so that a bad file fails first, and
@@ -91,10 +100,10 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
     if (!raw.saveStats) throw new TsnormError('fit needs --save-stats FILE (where to write the running statistics)');
     if (raw.output) throw new TsnormError('fit writes no normalized output (-o); use normalize --save-stats for both');
   }
-  if (command === 'apply') {
+  if (command === 'apply' || command === 'inverse') {
     training = false;
     track = true;
-    if (!raw.stats) throw new TsnormError('apply needs --stats FILE (the running statistics to apply)');
+    if (!raw.stats) throw new TsnormError(`${command} needs --stats FILE (the running statistics to ${command === 'apply' ? 'apply' : 'map the values back with'})`);
   }
   if (command === 'convert' && (raw.stats || raw.affine !== undefined || raw.saveStats || raw.eval || raw.trackRunningStats || raw.eps !== undefined
     || raw.nan !== undefined || raw.statsKey !== undefined || raw.momentum !== undefined || raw.batchSize !== undefined)) {
@@ -128,10 +137,7 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
   return {
     command,
     table,
-    formatFlags: [
-      ...FORMAT_FLAGS.filter((f) => raw[f.key] !== undefined).map(({ flag, side, formats }) => ({ flag, side, formats })),
-      ...(raw.header === false ? [{ flag: '--no-header', side: 'input' as const, formats: TEXT }] : []),
-    ],
+    formatFlags: givenFormatFlags(raw),
     holdBytes: raw.spillBytes === undefined ? undefined : positiveInteger(raw.spillBytes, '--spill-bytes'),
     compression: raw.compression === undefined ? undefined : oneOf(raw.compression, ['lz4', 'zstd'] as const, '--compression'),
     inputs: paths.map((p) => ({ path: p, format: from })),
@@ -216,5 +222,47 @@ function resolveTable(raw: RawOptions): TableOptions {
     outputDelimiter: delimiter(raw.outputDelimiter, '--output-delimiter'),
     header: raw.header !== false,
     precision,
+  };
+}
+
+/** How to read inputs, for commands that only read (inspect, check): format, layout, dialect. */
+export function resolveReading(raw: RawOptions): ReadingPlan {
+  return {
+    format: raw.from === undefined ? undefined : parseFormat(raw.from, '--from'),
+    budget: raw.budget === undefined ? undefined : positiveInteger(raw.budget, '--budget'),
+    table: resolveTable(raw),
+    formatFlags: givenFormatFlags(raw).filter((f) => f.side === 'input'),
+  };
+}
+
+/** The flags of `tsnorm check`, checked. */
+export interface CheckFlags {
+  allowNan?: boolean;
+  allowConstant?: boolean;
+  minLength?: string;
+  maxZ?: string;
+  maxStdRatio?: string;
+  format?: string;
+}
+
+export function resolveCheck(raw: RawOptions & CheckFlags): { stats: LoadedParams; limits: CheckLimits; report: 'text' | 'json' | 'junit' | 'github' } {
+  if (raw.stats === undefined) throw new TsnormError('check needs --stats FILE (the fitted reference to check the data against)');
+  const stats = loadParams(raw.stats, { ...(raw.statsKey === undefined ? {} : { key: raw.statsKey }), purpose: 'stats' });
+  if (!stats.runningMean || !stats.runningVar) throw new TsnormError(`${raw.stats}: expected "running_mean" and "running_var"`);
+  const positive = (v: string, flag: string, min = 0): number => {
+    const x = Number(v);
+    if (!/^\d+(\.\d+)?([eE][+-]?\d+)?$/.test(v) || !(x > min)) throw new TsnormError(`${flag}: expected a number above ${min}, got '${v}'`);
+    return x;
+  };
+  return {
+    stats,
+    limits: {
+      allowNaN: raw.allowNan === true,
+      allowConstant: raw.allowConstant === true,
+      minLength: raw.minLength === undefined ? DEFAULT_LIMITS.minLength : positiveInteger(raw.minLength, '--min-length'),
+      maxZ: raw.maxZ === undefined ? DEFAULT_LIMITS.maxZ : positive(raw.maxZ, '--max-z'),
+      maxStdRatio: raw.maxStdRatio === undefined ? DEFAULT_LIMITS.maxStdRatio : positive(raw.maxStdRatio, '--max-std-ratio', 1),
+    },
+    report: oneOf(raw.format ?? 'text', ['text', 'json', 'junit', 'github'] as const, '--format'),
   };
 }

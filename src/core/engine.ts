@@ -17,6 +17,8 @@ export interface NormSettings {
   /** Instances per running-stats update; undefined: one update per input. */
   readonly batchSize?: number | undefined;
   readonly nan: NanPolicy;
+  /** Eval only: map normalized values back to the input's units (the inverse of the transform). */
+  readonly inverse?: boolean | undefined;
 }
 
 /** torch: F.instance_norm(use_input_stats = training or not track_running_stats). */
@@ -46,7 +48,16 @@ export class NormEngine {
     this.transformer = new ChannelTransform(channels);
     this.blankedChannels = new Uint8Array(channels);
     if (!this.usesInstanceStats && running) {
-      for (let c = 0; c < channels; c++) this.transformer.set(c, running.mean[c]!, running.var[c]!, eps, affine);
+      for (let c = 0; c < channels; c++) {
+        if (settings.inverse) {
+          if (affine && affine.weight[c] === 0) throw new TsnormError(`channel ${c}: weight 0 maps every value to the bias: it cannot be inverted`);
+          this.transformer.setInverse(c, running.mean[c]!, running.var[c]!, eps, affine);
+        } else {
+          this.transformer.set(c, running.mean[c]!, running.var[c]!, eps, affine);
+        }
+      }
+    } else if (settings.inverse) {
+      throw new TsnormError('inverse maps values back with running statistics (eval): it needs them');
     }
   }
 

@@ -28,6 +28,19 @@ export class ChannelTransform {
   }
 
   /**
+   * Sets channel c to the inverse map: x = (y - bias) * sqrt(var + eps) / weight + mean, the same
+   * form with the roles swapped (centre bias, scale sqrt(var + eps) / weight, shift mean).
+   */
+  setInverse(c: number, mean: number, variance: number, eps: number, affine?: Affine): void {
+    const w = affine ? affine.weight[c]! : 1;
+    this.inputScale[c] = 1;
+    this.center[c] = affine ? affine.bias[c]! : 0;
+    this.centerLow[c] = 0;
+    this.scale[c] = Math.sqrt(variance + eps) / w;
+    this.shift[c] = mean;
+  }
+
+  /**
    * Sets channel c from a mean (mean + meanLow) and a (biased) variance, given in units of
    * 2^(2 * exponent) (ChannelMoments.scaledVariance and scaleExponent).
    */

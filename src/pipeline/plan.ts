@@ -3,13 +3,14 @@ import type { Momentum } from '../core/running-stats.js';
 import type { TableOptions } from '../formats/registry.js';
 import type { FormatName } from '../formats/types.js';
 import type { LoadedParams } from '../core/state-dict.js';
+import { TsnormError } from '../errors.js';
 
 /**
  * Everything a run needs, resolved from the command line before anything is read: which inputs,
  * which output, which mode. The pipeline acts on a Plan and never sees flags.
  */
 export interface Plan {
-  readonly command: 'normalize' | 'fit' | 'apply' | 'convert';
+  readonly command: 'normalize' | 'fit' | 'apply' | 'inverse' | 'convert';
   readonly inputs: readonly InputPlan[];
   /** Absent for `fit`, which writes no normalized output. */
   readonly output?: OutputPlan | undefined;
@@ -57,3 +58,20 @@ export interface OutputPlan {
 
 export const DEFAULT_EPS = 1e-5;
 export const DEFAULT_MOMENTUM = 0.1;
+
+/** How the commands that only read (inspect, check) read their inputs. */
+export interface ReadingPlan {
+  readonly format?: FormatName | undefined;
+  readonly budget?: number | undefined;
+  readonly table: TableOptions;
+  /** Format-specific input flags given: refused for an input of another format. */
+  readonly formatFlags: readonly FormatFlag[];
+}
+
+/** Refuses flags that mean nothing for a file of this format, instead of ignoring them silently. */
+export function refuseFlagsFor(flags: readonly FormatFlag[], side: FormatFlag['side'], name: string, format: FormatName): void {
+  const wrong = flags.filter((f) => f.side === side && !f.formats.includes(format));
+  if (wrong.length === 0) return;
+  const formats = [...new Set(wrong.flatMap((f) => f.formats))].map((f) => f.toUpperCase()).join('/');
+  throw new TsnormError(`${wrong.map((f) => f.flag).join(', ')}: for ${formats} ${side}, and ${name} is ${format.toUpperCase()}`);
+}

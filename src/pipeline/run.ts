@@ -7,10 +7,10 @@ import type { Affine } from '../core/transform.js';
 import { TsnormError } from '../errors.js';
 import { writeFileAtomic } from '../io/byte-sink.js';
 import { openReader, openWriter, outputFormat } from '../formats/registry.js';
-import type { DataBlock, FormatName, SeriesReader, SeriesWriter } from '../formats/types.js';
+import type { DataBlock, SeriesReader, SeriesWriter } from '../formats/types.js';
 import { type LoadedParams, perChannel } from '../core/state-dict.js';
 import { type StatsFile, formatStats, statsFileOf } from '../stats-file.js';
-import type { Plan } from './plan.js';
+import { type Plan, refuseFlagsFor } from './plan.js';
 import { Reshaper } from './reshape.js';
 import { type Unit, UnitAssembler } from './units.js';
 
@@ -48,7 +48,8 @@ export async function run(plan: Plan): Promise<RunSummary> {
       const { schema } = reader;
       const channels = schema.channels;
       const outFormat = plan.output && outputFormat(plan.output.path, plan.output.format, inputFormat);
-      checkFlagsApply(plan, reader.name, inputFormat, outFormat);
+      refuseFlagsFor(plan.formatFlags, 'input', reader.name, inputFormat);
+      if (outFormat !== undefined) refuseFlagsFor(plan.formatFlags, 'output', plan.output?.path === '-' ? 'the output' : plan.output?.path ?? '', outFormat);
       if (!first) {
         first = { name: reader.name, channels, names: schema.channelNames };
         affine = plan.affine && loadAffine(plan.affine, channels, schema.channelNames);
@@ -58,7 +59,7 @@ export async function run(plan: Plan): Promise<RunSummary> {
       } else if (first.names && schema.channelNames && first.names.join('\u0000') !== schema.channelNames.join('\u0000')) {
         throw new TsnormError(`${reader.name}: channels [${schema.channelNames.join(', ')}] differ from ${first.name}'s [${first.names.join(', ')}]`);
       }
-      const engine = new NormEngine({ channels, eps, affine, training: plan.training, running, batchSize: plan.batchSize, nan: plan.nan });
+      const engine = new NormEngine({ channels, eps, affine, training: plan.training, running, batchSize: plan.batchSize, nan: plan.nan, inverse: plan.command === 'inverse' });
       const driver = new EngineDriver(engine, {
         source: reader.name,
         nanIsError: plan.nan === 'error',
@@ -97,19 +98,6 @@ export async function run(plan: Plan): Promise<RunSummary> {
     if (plan.saveStats) await writeFileAtomic(plan.saveStats, formatStats(stats, plan.saveStats));
   }
   return { instances, nanSeries, channels: first?.channels ?? 0, stats };
-}
-
-/** Refuses flags that mean nothing for these formats, instead of ignoring them silently. */
-function checkFlagsApply(plan: Plan, inputName: string, input: FormatName, output: FormatName | undefined): void {
-  for (const side of ['input', 'output'] as const) {
-    const format = side === 'input' ? input : output;
-    if (format === undefined) continue;
-    const wrong = plan.formatFlags.filter((f) => f.side === side && !f.formats.includes(format));
-    if (wrong.length === 0) continue;
-    const name = side === 'input' ? inputName : plan.output?.path === '-' ? 'the output' : plan.output?.path;
-    const formats = [...new Set(wrong.flatMap((f) => f.formats))].map((f) => f.toUpperCase()).join('/');
-    throw new TsnormError(`${wrong.map((f) => f.flag).join(', ')}: for ${formats} ${side}, and ${name} is ${format.toUpperCase()}`);
-  }
 }
 
 /** A parameter file that names its channels must name the input's, in order. */

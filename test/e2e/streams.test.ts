@@ -34,12 +34,6 @@ describe('stdin and stdout', () => {
     expect(r.stdout.equals(reference())).toBe(true);
   });
 
-  it.each(['inspect', 'check', 'inverse'])('%s (not built yet) says so, not "no such file"', (name) => {
-    const r = tsnorm([name, 'x.npy', '--stats', 's.json']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain(`'${name}' is not available in this version yet`);
-  });
-
   it('--help and --version exit 0', () => {
     expect(tsnorm(['--help']).status).toBe(0);
     expect(tsnorm(['normalize', '--help']).stdout.toString()).toContain('--save-stats');

@@ -1,0 +1,138 @@
+import { channelStart } from '../core/block.js';
+import { ChannelMoments } from '../core/moments.js';
+import { openReader } from '../formats/registry.js';
+import type { FormatName } from '../formats/types.js';
+import { type ReadingPlan, refuseFlagsFor } from './plan.js';
+
+/** What `tsnorm inspect` says of one input. */
+export interface InputSummary {
+  readonly file: string;
+  readonly format: FormatName;
+  readonly layout: string;
+  readonly instances: number;
+  readonly channels: number;
+  /** Shortest and longest instance (equal when all have one length). */
+  readonly steps: { readonly min: number; readonly max: number };
+  readonly values: number;
+  readonly dtype: string;
+  readonly unbatched: boolean;
+  readonly columns: readonly { readonly name: string; readonly type: string; readonly role: string }[];
+  readonly perChannel: readonly ChannelSummary[];
+}
+
+export interface ChannelSummary {
+  readonly name: string;
+  /** Values present (not missing). */
+  readonly count: number;
+  readonly missing: number;
+  /** Infinite values (counted in count, left out of mean and std). */
+  readonly infinite: number;
+  readonly mean: number | null;
+  /** Population standard deviation over all values of all instances. */
+  readonly std: number | null;
+  /** Smallest and largest finite value (infinities are counted in `infinite`; JSON has none). */
+  readonly min: number | null;
+  readonly max: number | null;
+}
+
+/**
+ * One streaming pass over an input: its format, layout, shape and, per channel, count, mean,
+ * std (float64 moments, merged as they come), min, max and missing values. Memory stays flat:
+ * nothing but the running sums is kept.
+ */
+export async function inspectInput(file: string, options: ReadingPlan): Promise<InputSummary> {
+  const { reader, format } = await openReader(file, { format: options.format, budget: options.budget, table: options.table, live: true });
+  try {
+    refuseFlagsFor(options.formatFlags, 'input', reader.name, format);
+    const { schema } = reader;
+    const C = schema.channels;
+    const moments = new ChannelMoments(C);
+    const missing = new Float64Array(C);
+    const infinite = new Float64Array(C);
+    const min = new Float64Array(C).fill(Infinity);
+    const max = new Float64Array(C).fill(-Infinity);
+    const finite = new Float64Array(1024);
+    let instances = 0;
+    let current = -1;
+    let steps = 0;
+    let shortest = Infinity;
+    let longest = 0;
+    let values = 0;
+    const endInstance = (): void => {
+      if (current < 0) return;
+      instances++;
+      shortest = Math.min(shortest, steps);
+      longest = Math.max(longest, steps);
+    };
+    for await (const group of reader.blocks()) {
+      for (const b of group) {
+        if (b.instance !== current) {
+          endInstance();
+          current = b.instance;
+          steps = 0;
+        }
+        // Steps of the instance: counted once, on its first channel's blocks.
+        if (b.firstChannel === 0) steps += b.stepCount;
+        values += b.channelCount * b.stepCount;
+        for (let c = b.firstChannel; c < b.firstChannel + b.channelCount; c++) {
+          const from = channelStart(b, c);
+          // The finite values go to the moments (in pieces), the rest is counted.
+          let n = 0;
+          for (let t = 0; t < b.stepCount; t++) {
+            const x = b.values[from + t * b.stepStride]!;
+            if (x !== x) { missing[c]!++; continue; }
+            if (x === Infinity || x === -Infinity) { infinite[c]!++; }
+            else {
+              finite[n++] = x;
+              if (n === finite.length) { moments.add(c, finite, 0, n, 1); n = 0; }
+              if (x < min[c]!) min[c] = x;
+              if (x > max[c]!) max[c] = x;
+            }
+          }
+          if (n > 0) moments.add(c, finite, 0, n, 1);
+        }
+      }
+    }
+    endInstance();
+    const names = schema.channelNames ?? schema.columns.filter((c) => c.role === 'channel').map((c) => c.name);
+    return {
+      file: reader.name, format,
+      layout: format === 'npy' ? '(N, C, L) array' : schema.orientation === 'rows' ? 'long layout' : `${options.table.layout} layout`,
+      instances, channels: C, steps: { min: instances === 0 ? 0 : shortest, max: longest }, values,
+      dtype: schema.valueType, unbatched: schema.unbatched,
+      columns: schema.columns.map((c) => ({ name: c.name, type: c.type, role: c.generated ? `${c.role} (made up)` : c.role })),
+      perChannel: Array.from({ length: C }, (_, c) => {
+        const count = moments.count[c]!;
+        return {
+          name: names[c] ?? `c${c}`,
+          count: count + infinite[c]!, missing: missing[c]!, infinite: infinite[c]!,
+          mean: count > 0 ? moments.mean(c) : null,
+          std: count > 0 ? Math.sqrt(moments.variance(c)) : null,
+          min: min[c]! <= max[c]! ? min[c]! : null,
+          max: min[c]! <= max[c]! ? max[c]! : null,
+        };
+      }),
+    };
+  } finally {
+    await reader.close();
+  }
+}
+
+/** The summary as an aligned table for a terminal. */
+export function formatSummary(s: InputSummary): string {
+  const shape = s.steps.min === s.steps.max ? `${s.steps.max}` : `${s.steps.min}..${s.steps.max}`;
+  const lines = [
+    `${s.file}: ${s.format.toUpperCase()}, ${s.layout}, ${s.values.toLocaleString('en')} values`,
+    `shape:  ${s.unbatched && s.instances === 1 ? '' : `${s.instances} instances x `}${s.channels} channels x ${shape} steps (${s.dtype})`,
+  ];
+  const other = s.columns.filter((c) => c.role !== 'channel');
+  if (other.length > 0) lines.push(`other columns: ${other.map((c) => `${c.name} (${c.type}, ${c.role})`).join(', ')}`);
+  // Six significant digits, as JavaScript writes that number (1000000, 0.90931, 1.5e-7).
+  const num = (x: number | null) => (x === null ? '-' : String(Number(x.toPrecision(6))));
+  const rows = [['channel', 'count', 'mean', 'std', 'min', 'max', 'missing'], ...s.perChannel.map((c) => [
+    c.name, String(c.count), num(c.mean), num(c.std), num(c.min), num(c.max), String(c.missing) + (c.infinite ? ` (+${c.infinite} inf)` : ''),
+  ])];
+  const widths = rows[0]!.map((_, k) => Math.max(...rows.map((r) => r[k]!.length)));
+  for (const r of rows) lines.push(r.map((cell, k) => (k === 0 ? cell.padEnd(widths[k]!) : cell.padStart(widths[k]!))).join('  '));
+  return lines.join('\n') + '\n';
+}
