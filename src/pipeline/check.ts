@@ -184,12 +184,21 @@ export function jsonReport(r: CheckReport): string {
 
 const xml = (s: string): string => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 
+/** The listed problems of one input (stdin, `-`, is named <stdin> in problems). */
+function problemsOf(r: CheckReport, file: string): Problem[] {
+  return r.problems.filter((p) => p.file === file || (p.file === '<stdin>' && file === '-'));
+}
+
 /** JUnit XML: a test suite per file, a failing test case per problem (CI systems show them as test results). */
 export function junitReport(r: CheckReport): string {
   const total = Object.values(r.counts).reduce((a, b) => a + b, 0);
-  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="tsnorm check" tests="${Math.max(1, total)}" failures="${total}">`];
+  // Problems past the listed ones are one more failing case, so that the counts add up.
+  const unlisted = total - r.problems.length;
+  const cases = r.files.reduce((n, f) => n + Math.max(1, problemsOf(r, f).length), 0) + (unlisted > 0 ? 1 : 0);
+  const failures = r.problems.length + (unlisted > 0 ? 1 : 0);
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="tsnorm check" tests="${cases}" failures="${failures}">`];
   for (const file of r.files) {
-    const mine = r.problems.filter((p) => p.file === file || p.file === '<stdin>' && file === '-');
+    const mine = problemsOf(r, file);
     out.push(`  <testsuite name="${xml(file)}" tests="${Math.max(1, mine.length)}" failures="${mine.length}">`);
     if (mine.length === 0) out.push(`    <testcase classname="tsnorm.check" name="${xml(file)}"/>`);
     for (const p of mine) {
@@ -197,6 +206,11 @@ export function junitReport(r: CheckReport): string {
       out.push(`      <failure type="${p.kind}" message="${xml(p.message)}">${xml(`${where(p)}: ${p.message}`)}</failure>`);
       out.push('    </testcase>');
     }
+    out.push('  </testsuite>');
+  }
+  if (unlisted > 0) {
+    out.push('  <testsuite name="tsnorm check" tests="1" failures="1">');
+    out.push(`    <testcase classname="tsnorm.check" name="more problems"><failure type="more" message="${unlisted} more problems, not listed (see the counts: tsnorm check --format json)"/></testcase>`);
     out.push('  </testsuite>');
   }
   out.push('</testsuites>');

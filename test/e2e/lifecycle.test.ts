@@ -151,8 +151,41 @@ describe('check', () => {
     expect(byKind.constant).toMatchObject({ instance: 1, channel: 'c1' });
     expect(byKind['drift-mean']).toMatchObject({ instance: 2, channel: 'c2' });
     expect(byKind['drift-std']).toMatchObject({ instance: 3, channel: 'c0' });
+    // Every report format names each of them, with its instance and channel, and exits 1.
+    const expected = [['missing', 0, 'c0', 'missing or infinite values'], ['constant', 1, 'c1', 'flat channels'],
+      ['drift-mean', 2, 'c2', 'mean drift'], ['drift-std', 3, 'c0', 'spread drift']] as const;
+    const text = runCheck([bad]);
+    expect(text.status).toBe(1);
+    const lines = text.stdout.toString().trimEnd().split('\n');
+    expect(lines.at(-1)).toBe('4 problems in 4 instances: 1 missing or infinite values, 1 flat channels, 1 mean drift, 1 spread drift');
+    for (const [, n, c] of expected) expect(lines.some((l) => l.startsWith(`${bad}, instance ${n}, channel '${c}'`))).toBe(true);
+    const junit = runCheck([bad], ['--format', 'junit']);
+    expect(junit.status).toBe(1);
+    expect(junit.stdout.toString()).toContain('<testsuites name="tsnorm check" tests="4" failures="4">');
+    for (const [kind, n, c] of expected) {
+      expect(junit.stdout.toString()).toContain(`<testcase classname="tsnorm.check.${kind}" name="${bad}, instance ${n}, channel &apos;${c}&apos;`);
+    }
+    const github = runCheck([bad], ['--format', 'github']);
+    expect(github.status).toBe(1);
+    const annotations = github.stdout.toString().split('\n').filter((l) => l.startsWith('::error '));
+    expect(annotations).toHaveLength(4);
+    for (const [, n, c, title] of expected) {
+      expect(annotations.some((a) => a.includes(`title=tsnorm check%3A ${title}::${bad}, instance ${n}, channel '${c}'`))).toBe(true);
+    }
     // The flags that accept them.
     expect(runCheck([bad], ['--allow-nan', '--allow-constant', '--max-z', '100', '--max-std-ratio', '100']).status).toBe(0);
+  });
+
+  it('many problems: the first 100 listed, all counted, JUnit counts adding up', () => {
+    const gappy = npy('gappy.npy', 150, 10, 8, (v) => { for (let n = 0; n < 150; n++) v[n * 30] = NaN; });
+    const json = JSON.parse(runCheck([gappy], ['--format', 'json']).stdout.toString());
+    expect(json.counts.missing).toBe(150);
+    expect(json.problems).toHaveLength(100);
+    expect(runCheck([gappy]).stdout.toString()).toContain('\n... and 50 more\n150 problems in 150 instances: 150 missing or infinite values\n');
+    const xml = runCheck([gappy], ['--format', 'junit']).stdout.toString();
+    expect(xml).toContain('<testsuites name="tsnorm check" tests="101" failures="101">');
+    expect(xml.match(/<failure /g)).toHaveLength(101);
+    expect(xml).toContain('message="50 more problems, not listed');
   });
 
   it('length and schema problems', () => {
