@@ -65,12 +65,23 @@ function csvFlags(cmd: Command, output: boolean): Command {
   return cmd;
 }
 
+/** The "Examples:" section of a command's --help. */
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
+}
+
 type Act = (command: CommandName, inputs: string[] | string | undefined, raw: RawOptions, cmd: Command) => Promise<void>;
 
 export function buildProgram(act: Act): Command {
   const program = new Command('tsnorm')
     .description('torch.nn.InstanceNorm1d for time-series files: exact (float64), streaming, in pipelines.')
     .version(VERSION)
+    .addHelpText('after', examples(...[
+      ['tsnorm x.npy -o x.norm.npy', 'normalize each series'],
+      ['tsnorm fit train.npy --save-stats stats.json', 'learn running statistics'],
+      ['tsnorm apply test.npy --stats stats.json -o t.npy', 'apply them'],
+      ['tsnorm <command> --help', 'more on a command'],
+    ].map(([line, what]) => `${line!.padEnd(52)}${what!}`)))
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(commanderError(str)) });
@@ -78,21 +89,24 @@ export function buildProgram(act: Act): Command {
   normalizationFlags(
     program.command('normalize', { isDefault: true })
       .description('normalize each series with its own statistics (forward pass); the default command')
-      .argument('[input]', 'input file, - for stdin (the default)'),
+      .argument('[input]', 'input file, - for stdin (the default)')
+      .addHelpText('after', examples('tsnorm normalize x.npy -o x.norm.npy', 'tsnorm sensors.csv --id device --keep ts > sensors.norm.csv', 'cat x.npy | tsnorm --affine affine.json > y.npy')),
     { output: true, training: true, eval: true },
   ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('normalize', input, opts, cmd));
 
   normalizationFlags(
     program.command('fit')
       .description('training pass over the inputs in order; writes the running statistics (--save-stats), no output')
-      .argument('<inputs...>', 'input files, in order (- for stdin)'),
+      .argument('<inputs...>', 'input files, in order (- for stdin)')
+      .addHelpText('after', examples('tsnorm fit train/*.npy --save-stats stats.json', 'tsnorm fit day1.csv day2.csv --id device --keep ts --save-stats stats.json')),
     { output: false, training: true, eval: false },
   ).action((inputs: string[], opts: RawOptions, cmd: Command) => act('fit', inputs, opts, cmd));
 
   normalizationFlags(
     program.command('apply')
       .description('eval pass: normalize with running statistics (--stats); one streaming pass')
-      .argument('[input]', 'input file, - for stdin (the default)'),
+      .argument('[input]', 'input file, - for stdin (the default)')
+      .addHelpText('after', examples('tsnorm apply test.npy -o test.norm.npy --stats stats.json', 'tail -f live.csv | tsnorm apply --stats stats.json --id device --keep ts')),
     { output: true, training: false, eval: false },
   ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('apply', input, opts, cmd));
 
@@ -100,13 +114,14 @@ export function buildProgram(act: Act): Command {
     program.command('inverse')
       .description('map normalized values back to the input\'s units with running statistics (--stats): the inverse of apply')
       .argument('[input]', 'input file, - for stdin (the default)')
-      .addHelpText('after', '\nExample:\n  tsnorm apply x.npy -o x.norm.npy --stats s.json\n  tsnorm inverse predictions.norm.npy -o predictions.npy --stats s.json'),
+      .addHelpText('after', examples('tsnorm apply x.npy -o x.norm.npy --stats s.json', 'tsnorm inverse predictions.norm.npy -o predictions.npy --stats s.json')),
     { output: true, training: false, eval: false },
   ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('inverse', input, opts, cmd));
 
   program.command('convert')
     .description('change format or dtype without normalizing')
     .argument('[input]', 'input file, - for stdin (the default)')
+    .addHelpText('after', examples('tsnorm convert x.npy -o x.arrow', 'tsnorm convert sensors.csv --id device --keep ts -o sensors.arrows --compression zstd'))
     .option('-o, --output <file>', 'output file, - for stdout', '-')
     .addOption(new Option('--from <format>', 'input format').choices(FORMATS))
     .addOption(new Option('--to <format>', 'output format').choices(FORMATS))
@@ -115,12 +130,13 @@ export function buildProgram(act: Act): Command {
   csvFlags(program.commands[program.commands.length - 1]!, true)
     .action((input: string | undefined, opts: RawOptions, cmd: Command) => act('convert', input, opts, cmd));
 
-  const stats = program.command('stats').description('work with stats files');
+  const stats = program.command('stats').description('work with stats files')
+    .addHelpText('after', examples('tsnorm stats merge s1.json s2.json -o stats.json'));
   stats.command('merge')
     .description('merge stats files of shards fitted separately: the result equals one fit over the shards in this order')
     .argument('<files...>', 'stats files, in the order of their shards')
     .requiredOption('-o, --output <file>', 'where to write the merged stats file')
-    .addHelpText('after', '\nExample:\n  tsnorm fit shard1.npy --save-stats s1.json & tsnorm fit shard2.npy --save-stats s2.json; wait\n  tsnorm stats merge s1.json s2.json -o stats.json')
+    .addHelpText('after', examples('tsnorm fit shard1.npy --save-stats s1.json & tsnorm fit shard2.npy --save-stats s2.json; wait', 'tsnorm stats merge s1.json s2.json -o stats.json'))
     .action(async (files: string[], opts: { output: string }) => {
       const { mergeStatsFiles } = await import('../pipeline/stats-merge.js');
       await mergeStatsFiles(files, opts.output);
@@ -130,7 +146,7 @@ export function buildProgram(act: Act): Command {
     .description('format, layout, shape and a summary of each channel (count, mean, std, min, max, missing); one streaming pass')
     .argument('<inputs...>', 'input files (- for stdin)')
     .option('--json', 'print JSON (an array, one object per input) instead of a table')
-    .addHelpText('after', '\nExample:\n  tsnorm inspect sensors.csv --id device --keep ts\n  tsnorm inspect data.npy --json | jq \'.[0].perChannel\''))
+    .addHelpText('after', examples('tsnorm inspect sensors.csv --id device --keep ts', "tsnorm inspect data.npy --json | jq '.[0].perChannel'")))
     .action(async (inputs: string[], opts: RawOptions & { json?: boolean }) => {
       const { inspectInput, formatSummary } = await import('../pipeline/inspect.js');
       const reading = resolveReading(opts);
@@ -150,7 +166,7 @@ export function buildProgram(act: Act): Command {
     .option('--max-z <k>', 'largest distance of an instance\'s channel mean from the running mean, in running standard deviations (default 6)')
     .option('--max-std-ratio <r>', 'an instance\'s channel std must be within a factor R of the running std (default 10)')
     .addOption(new Option('--format <format>', 'report: text (default), json, junit (JUnit XML), github (workflow annotations)').choices(['text', 'json', 'junit', 'github']))
-    .addHelpText('after', '\nExample:\n  tsnorm fit train/*.npy --save-stats reference.json\n  tsnorm check incoming.npy --stats reference.json --format junit > check.xml'))
+    .addHelpText('after', examples('tsnorm fit train/*.npy --save-stats reference.json', 'tsnorm check incoming.npy --stats reference.json --format junit > check.xml')))
     .action(async (inputs: string[], opts: RawOptions & CheckFlags) => {
       const check = await import('../pipeline/check.js');
       const { stats, limits, report } = resolveCheck(opts);
