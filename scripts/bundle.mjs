@@ -4,10 +4,13 @@
 // NPY job still never loads apache-arrow). One file loads in a fraction of the time of hundreds:
 // apache-arrow alone took ~0.1 s to load as its package's modules. `bin/tsnorm.js` runs it.
 import { build } from 'esbuild';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// Chunks are named by hash: clear the old ones rather than let them pile up.
+fs.rmSync(path.join(root, 'dist/bundle'), { recursive: true, force: true });
 await build({
   entryPoints: { main: path.join(root, 'src/cli/main.ts') },
   outdir: path.join(root, 'dist/bundle'),

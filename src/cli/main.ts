@@ -5,14 +5,21 @@ import { ClosedOutputError } from '../io/byte-sink.js';
 import { removeAllTempFiles } from '../io/temp-files.js';
 import { FORMATS } from '../formats/detect.js';
 import { run } from '../pipeline/run.js';
+import { startProgress } from './progress.js';
 import { type CheckFlags, type Command as CommandName, type RawOptions, resolveCheck, resolvePlan, resolveReading } from './resolve.js';
 
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const COMMANDS = ['normalize', 'fit', 'apply', 'convert', 'inspect', 'check', 'stats', 'inverse', 'help'];
 
 /** Flags shared by the commands that normalize (SPEC.md, Commands). */
+/** --quiet: no progress bar (drawn on stderr when it is a terminal and an input is over 4 MB), no notes. */
+function quietFlag(cmd: Command): Command {
+  return cmd.option('-q, --quiet', 'no progress bar and no notes on stderr (errors are still reported)');
+}
+
 function normalizationFlags(cmd: Command, which: { output: boolean; training: boolean; eval: boolean }): Command {
   if (which.output) cmd.option('-o, --output <file>', 'output file, - for stdout', '-');
+  quietFlag(cmd);
   cmd
     .option('--eps <e>', 'added to the variance for numerical stability (default 1e-5, or the stats file\'s)')
     .option('--affine <file>', 'JSON with per-channel "weight" and "bias" (a stats file or state_dict JSON works too)')
@@ -127,6 +134,7 @@ export function buildProgram(act: Act): Command {
     .addOption(new Option('--to <format>', 'output format').choices(FORMATS))
     .addOption(new Option('--dtype <dtype>', 'NPY/Arrow output dtype').choices(['float32', 'float64']))
     .addOption(new Option('--budget <values>').hideHelp());
+  quietFlag(program.commands[program.commands.length - 1]!);
   csvFlags(program.commands[program.commands.length - 1]!, true)
     .action((input: string | undefined, opts: RawOptions, cmd: Command) => act('convert', input, opts, cmd));
 
@@ -151,7 +159,12 @@ export function buildProgram(act: Act): Command {
       const { inspectInput, formatSummary } = await import('../pipeline/inspect.js');
       const reading = resolveReading(opts);
       const summaries = [];
-      for (const input of inputs) summaries.push(await inspectInput(input, reading));
+      const progress = startProgress({ quiet: opts.quiet === true, writesStdout: false });
+      try {
+        for (const input of inputs) summaries.push(await inspectInput(input, reading, progress?.meter));
+      } finally {
+        progress?.stop();
+      }
       process.stdout.write(opts.json ? JSON.stringify(summaries, null, 2) + '\n' : summaries.map(formatSummary).join('\n'));
     });
 
@@ -170,7 +183,14 @@ export function buildProgram(act: Act): Command {
     .action(async (inputs: string[], opts: RawOptions & CheckFlags) => {
       const check = await import('../pipeline/check.js');
       const { stats, limits, report } = resolveCheck(opts);
-      const result = await check.checkInputs(inputs, stats, limits, resolveReading(opts));
+      const reading = resolveReading(opts);
+      const progress = startProgress({ quiet: opts.quiet === true, writesStdout: false });
+      let result;
+      try {
+        result = await check.checkInputs(inputs, stats, limits, reading, progress?.meter);
+      } finally {
+        progress?.stop();
+      }
       const render = { text: check.textReport, json: check.jsonReport, junit: check.junitReport, github: check.githubReport }[report];
       process.stdout.write(render(result));
       if (Object.values(result.counts).some((n) => n > 0)) throw new ChecksFailed();
@@ -200,6 +220,7 @@ class ChecksFailed extends Error {}
 /** Flags of commands that only read (inspect, check): the input's format and layout. */
 function readingFlags(cmd: Command): Command {
   cmd.addOption(new Option('--from <format>', 'input format (default: by extension, else by content)').choices(FORMATS));
+  quietFlag(cmd);
   cmd.addOption(new Option('--budget <values>').hideHelp());
   return csvFlags(cmd, false);
 }
@@ -237,8 +258,15 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(cmd.helpInformation());
       throw new UsageShown();
     }
-    const summary = await run(resolvePlan(command, inputs, raw));
-    if (summary.nanSeries > 0) {
+    const plan = resolvePlan(command, inputs, raw);
+    const progress = startProgress({ quiet: raw.quiet === true, writesStdout: plan.output?.path === '-' });
+    let summary;
+    try {
+      summary = await run(plan, progress?.meter);
+    } finally {
+      progress?.stop();
+    }
+    if (summary.nanSeries > 0 && raw.quiet !== true) {
       process.stderr.write(`tsnorm: note: ${summary.nanSeries} series (instance, channel) had missing or infinite values and are all NaN in the output, as torch does; --nan ignore leaves missing values out of the statistics instead\n`);
     }
   });

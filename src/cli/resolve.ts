@@ -42,6 +42,8 @@ export interface RawOptions {
   spillBytes?: string;
   compression?: string;
   outputLayout?: string;
+  /** --quiet: the CLI's (no progress bar, no notes); the plan does not depend on it. */
+  quiet?: boolean;
 }
 
 export type Command = Plan['command'];

@@ -1,6 +1,7 @@
 import { TsnormError } from '../errors.js';
 import { openOutput } from '../io/byte-sink.js';
-import { openInput } from '../io/byte-source.js';
+import { type ByteSource, openInput } from '../io/byte-source.js';
+import { MeteredSource, type ReadMeter } from '../io/read-meter.js';
 import { GunzipSource, gzipSink, isGzip } from '../io/gzip.js';
 import { formatFromPath, sniffFormat } from './detect.js';
 import type { FormatName, SeriesReader, SeriesWriter } from './types.js';
@@ -35,6 +36,8 @@ export interface ReaderOptions {
   readonly table?: TableOptions | undefined;
   /** Rows are used as they arrive, without statistics (eval, convert): see the CSV reader's `live`. */
   readonly live?: boolean | undefined;
+  /** Told how far the input has been read (a progress display). */
+  readonly meter?: ReadMeter | undefined;
 }
 
 export interface WriterOptions {
@@ -65,7 +68,8 @@ function outputDelimiterOf(format: FormatName, inputFormat: FormatName, table: T
  * by content. gzip-compressed input is recognized by its magic bytes and decompressed on the fly.
  */
 export async function openReader(file: string, options: ReaderOptions = {}): Promise<OpenedReader> {
-  let src = await openInput(file);
+  let src: ByteSource = await openInput(file);
+  if (options.meter) src = new MeteredSource(src, options.meter);
   try {
     if (await isGzip(src)) src = new GunzipSource(src);
     const format = options.format ?? formatFromPath(file) ?? (await sniffFormat(src));

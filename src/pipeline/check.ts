@@ -2,6 +2,7 @@ import { channelStart } from '../core/block.js';
 import { ChannelMoments } from '../core/moments.js';
 import type { LoadedParams } from '../core/state-dict.js';
 import { openReader } from '../formats/registry.js';
+import type { ReadMeter } from '../io/read-meter.js';
 import type { DataBlock } from '../formats/types.js';
 import { type ReadingPlan, refuseFlagsFor } from './plan.js';
 
@@ -57,6 +58,7 @@ export async function checkInputs(
   stats: LoadedParams,
   limits: CheckLimits,
   options: ReadingPlan,
+  meter?: ReadMeter,
 ): Promise<CheckReport> {
   const problems: Problem[] = [];
   const counts: Record<ProblemKind, number> = { schema: 0, missing: 0, constant: 0, length: 0, 'drift-mean': 0, 'drift-std': 0 };
@@ -68,7 +70,7 @@ export async function checkInputs(
   const runningStd = (stats.runningVar ?? []).map((v) => Math.sqrt(v));
   let instances = 0;
   for (const file of files) {
-    const { reader, format } = await openReader(file, { format: options.format, budget: options.budget, table: options.table, live: true });
+    const { reader, format } = await openReader(file, { format: options.format, budget: options.budget, table: options.table, live: true, meter });
     try {
       refuseFlagsFor(options.formatFlags, 'input', reader.name, format);
       const { schema } = reader;

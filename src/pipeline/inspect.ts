@@ -1,6 +1,7 @@
 import { channelStart } from '../core/block.js';
 import { ChannelMoments } from '../core/moments.js';
 import { openReader } from '../formats/registry.js';
+import type { ReadMeter } from '../io/read-meter.js';
 import type { FormatName } from '../formats/types.js';
 import { type ReadingPlan, refuseFlagsFor } from './plan.js';
 
@@ -40,8 +41,8 @@ export interface ChannelSummary {
  * std (float64 moments, merged as they come), min, max and missing values. Memory stays flat:
  * nothing but the running sums is kept.
  */
-export async function inspectInput(file: string, options: ReadingPlan): Promise<InputSummary> {
-  const { reader, format } = await openReader(file, { format: options.format, budget: options.budget, table: options.table, live: true });
+export async function inspectInput(file: string, options: ReadingPlan, meter?: ReadMeter): Promise<InputSummary> {
+  const { reader, format } = await openReader(file, { format: options.format, budget: options.budget, table: options.table, live: true, meter });
   try {
     refuseFlagsFor(options.formatFlags, 'input', reader.name, format);
     const { schema } = reader;

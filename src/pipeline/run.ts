@@ -7,6 +7,7 @@ import type { Affine } from '../core/transform.js';
 import { TsnormError } from '../errors.js';
 import { writeFileAtomic } from '../io/byte-sink.js';
 import { openReader, openWriter, outputFormat } from '../formats/registry.js';
+import type { ReadMeter } from '../io/read-meter.js';
 import type { DataBlock, SeriesReader, SeriesWriter } from '../formats/types.js';
 import { type LoadedParams, perChannel } from '../core/state-dict.js';
 import { type StatsFile, formatStats, statsFileOf } from '../stats-file.js';
@@ -27,7 +28,7 @@ export interface RunSummary {
 export const DEFAULT_HOLD_BYTES = 64 << 20;
 
 /** Runs a plan: each input through reader -> core -> writer, in order; then saves the running stats. */
-export async function run(plan: Plan): Promise<RunSummary> {
+export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
   const { eps, momentum } = plan;
   const holdBytes = plan.holdBytes ?? DEFAULT_HOLD_BYTES;
   let first: { name: string; channels: number; names?: readonly string[] | undefined } | undefined;
@@ -40,7 +41,7 @@ export async function run(plan: Plan): Promise<RunSummary> {
   // they arrive.
   const live = plan.command === 'convert' || !usesInstanceStats(plan.training, plan.trackRunningStats);
   for (const input of plan.inputs) {
-    const { reader, format: inputFormat } = await openReader(input.path, { format: input.format, budget: plan.budget, table: plan.table, live });
+    const { reader, format: inputFormat } = await openReader(input.path, { format: input.format, budget: plan.budget, table: plan.table, live, meter });
     let writer: SeriesWriter | undefined;
     let shaper: Reshaper | undefined;
     let out: Scratch | undefined;
