@@ -126,8 +126,9 @@ export function formatSummary(s: InputSummary): string {
     `${s.file}: ${s.format.toUpperCase()}, ${s.layout}, ${s.values.toLocaleString('en')} values`,
     `shape:  ${s.unbatched && s.instances === 1 ? '' : `${s.instances} instances x `}${s.channels} channels x ${shape} steps (${s.dtype})`,
   ];
-  const other = s.columns.filter((c) => c.role !== 'channel');
-  if (other.length > 0) lines.push(`other columns: ${other.map((c) => `${c.name} (${c.type}, ${c.role})`).join(', ')}`);
+  // Columns the file has besides its channels (not the id and step an NPY would get as CSV).
+  const other = s.columns.filter((c) => c.role !== 'channel' && !c.role.endsWith('(made up)'));
+  if (other.length > 0) lines.push(`other columns: ${other.map((c) => `${c.name} (${c.type}, ${c.role === 'pass' ? 'passed through' : c.role})`).join(', ')}`);
   // Six significant digits, as JavaScript writes that number (1000000, 0.90931, 1.5e-7).
   const num = (x: number | null) => (x === null ? '-' : String(Number(x.toPrecision(6))));
   const rows = [['channel', 'count', 'mean', 'std', 'min', 'max', 'missing'], ...s.perChannel.map((c) => [

@@ -104,6 +104,9 @@ describe('inspect', () => {
     expect(text).toContain('3 instances x 3 channels x 25..40 steps');
     expect(text).toMatch(/^channel\s+count\s+mean\s+std\s+min\s+max\s+missing$/m);
     expect(text).toMatch(/^ax\s+95\s/m);
+    expect(text).toContain('\nother columns: ts (int64, passed through), device (utf8, id), note (utf8, passed through)\n');
+    // An NPY has no other columns (not the id and step it would get as CSV).
+    expect(tsnorm(['inspect', train]).stdout.toString()).not.toContain('other columns');
   });
 
   it('an Arrow stream and several inputs at once', () => {
