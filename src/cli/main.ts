@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { TsnormError, printable } from '../errors.js';
-import { ClosedOutputError } from '../io/byte-sink.js';
+import { ClosedOutputError, writeTextOutput } from '../io/byte-sink.js';
+import { ioError } from '../io/byte-source.js';
 import { removeAllTempFiles } from '../io/temp-files.js';
 import { FORMATS } from '../formats/detect.js';
 import { run } from '../pipeline/run.js';
@@ -91,7 +92,7 @@ export function buildProgram(act: Act): Command {
     ].map(([line, what]) => `${line!.padEnd(52)}${what!}`)))
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(commanderError(str)) });
+    .configureOutput(COMMANDER_OUTPUT);
 
   normalizationFlags(
     program.command('normalize', { isDefault: true })
@@ -157,7 +158,7 @@ export function buildProgram(act: Act): Command {
     .addHelpText('after', examples('tsnorm inspect sensors.csv --id device --keep ts', "tsnorm inspect data.npy --json | jq '.[0].perChannel'")))
     .action(async (inputs: string[], opts: RawOptions & { json?: boolean }) => {
       const { inspectInput, formatSummary } = await import('../pipeline/inspect.js');
-      const reading = resolveReading(opts);
+      const reading = resolveReading(inputs, opts);
       const summaries = [];
       const progress = startProgress({ quiet: opts.quiet === true, writesStdout: false });
       try {
@@ -165,7 +166,7 @@ export function buildProgram(act: Act): Command {
       } finally {
         progress?.stop();
       }
-      process.stdout.write(opts.json ? JSON.stringify(summaries, null, 2) + '\n' : summaries.map(formatSummary).join('\n'));
+      await writeTextOutput('-', opts.json ? JSON.stringify(summaries, null, 2) + '\n' : summaries.map(formatSummary).join('\n'));
     });
 
   readingFlags(program.command('check')
@@ -183,7 +184,7 @@ export function buildProgram(act: Act): Command {
     .action(async (inputs: string[], opts: RawOptions & CheckFlags) => {
       const check = await import('../pipeline/check.js');
       const { stats, limits, report } = resolveCheck(opts);
-      const reading = resolveReading(opts);
+      const reading = resolveReading(inputs, opts);
       const progress = startProgress({ quiet: opts.quiet === true, writesStdout: false });
       let result;
       try {
@@ -192,13 +193,34 @@ export function buildProgram(act: Act): Command {
         progress?.stop();
       }
       const render = { text: check.textReport, json: check.jsonReport, junit: check.junitReport, github: check.githubReport }[report];
-      process.stdout.write(render(result));
+      try {
+        await writeTextOutput('-', render(result));
+      } catch (err) {
+        // A reader that stopped early (| head) does not change what was found: exit 1 still says so.
+        if (!(err instanceof ClosedOutputError)) throw err;
+      }
       if (Object.values(result.counts).some((n) => n > 0)) throw new ChecksFailed();
     });
 
-  for (const cmd of [...program.commands, ...stats.commands]) cmd.exitOverride().configureOutput({ outputError: (str, write) => write(commanderError(str)) });
+  for (const cmd of [...program.commands, ...stats.commands]) cmd.exitOverride().configureOutput(COMMANDER_OUTPUT);
   return program;
 }
+
+/** Why writing --help or --version to stdout failed (a full disk), if it did: exit 2, not 0. */
+let helpWriteFailure: string | undefined;
+
+/** commander's output: help written as any output (a closed pipe is quiet), errors in our form. */
+const COMMANDER_OUTPUT = {
+  writeOut: (str: string): void => {
+    try {
+      fs.writeSync(1, str);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== 'EPIPE') helpWriteFailure ??= ioError('<stdout>', e).message;
+    }
+  },
+  outputError: (str: string, write: (s: string) => void): void => write(commanderError(str)),
+};
 
 /** commander's error line, in our form: `tsnorm: ...`, escaped to one line. */
 function commanderError(str: string): string {
@@ -281,6 +303,10 @@ export async function main(argv: string[]): Promise<number> {
     removeAllTempFiles();
     if (err instanceof CommanderError) {
       // Help and version end with exit code 0; usage errors were already printed by commander.
+      if (err.exitCode === 0 && helpWriteFailure !== undefined) {
+        process.stderr.write(`tsnorm: ${errorLine(helpWriteFailure)}\n`);
+        return 2;
+      }
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof UsageShown) return 2;

@@ -228,7 +228,8 @@ function resolveTable(raw: RawOptions): TableOptions {
 }
 
 /** How to read inputs, for commands that only read (inspect, check): format, layout, dialect. */
-export function resolveReading(raw: RawOptions): ReadingPlan {
+export function resolveReading(inputs: readonly string[], raw: RawOptions): ReadingPlan {
+  if (inputs.filter((p) => p === '-').length > 1) throw new TsnormError('stdin (-) can be read only once');
   return {
     format: raw.from === undefined ? undefined : parseFormat(raw.from, '--from'),
     budget: raw.budget === undefined ? undefined : positiveInteger(raw.budget, '--budget'),

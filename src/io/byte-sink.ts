@@ -248,8 +248,12 @@ export async function openOutput(file: string): Promise<ByteSink> {
   return target.kind === 'direct' ? DirectSink.create(file) : ReplacingFileSink.create(file, target);
 }
 
-/** Writes a small text file atomically (stats files). */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
+/**
+ * Writes a small text as an output: a stats file (atomically, as every regular file), or a report
+ * to stdout (`-`), with an output's error handling (a closed pipe ends quietly, a full disk is
+ * one line).
+ */
+export async function writeTextOutput(file: string, text: string): Promise<void> {
   const sink = await openOutput(file);
   try {
     await sink.write(Buffer.from(text, 'utf8'));

@@ -5,7 +5,7 @@ import { allocateValues, releaseValues } from '../core/kernels/kernels.js';
 import { RunningStats } from '../core/running-stats.js';
 import type { Affine } from '../core/transform.js';
 import { TsnormError } from '../errors.js';
-import { writeFileAtomic } from '../io/byte-sink.js';
+import { writeTextOutput } from '../io/byte-sink.js';
 import { openReader, openWriter, outputFormat } from '../formats/registry.js';
 import type { ReadMeter } from '../io/read-meter.js';
 import type { DataBlock, SeriesReader, SeriesWriter } from '../formats/types.js';
@@ -96,7 +96,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
   let stats: StatsFile | undefined;
   if (running && first) {
     stats = statsFileOf({ channels: first.channels, names: first.names, eps, momentum, end: running.state(), start: running.start, affine });
-    if (plan.saveStats) await writeFileAtomic(plan.saveStats, formatStats(stats, plan.saveStats));
+    if (plan.saveStats) await writeTextOutput(plan.saveStats, formatStats(stats, plan.saveStats));
   }
   return { instances, nanSeries, channels: first?.channels ?? 0, stats };
 }

@@ -2,7 +2,7 @@ import { type Fit, mergeFits } from '../core/merge.js';
 import type { RunningState } from '../core/running-stats.js';
 import type { LoadedParams } from '../core/state-dict.js';
 import { TsnormError } from '../errors.js';
-import { writeFileAtomic } from '../io/byte-sink.js';
+import { writeTextOutput } from '../io/byte-sink.js';
 import { type StatsFile, formatStats, loadParams, statsFileOf } from '../stats-file.js';
 
 /**
@@ -39,7 +39,7 @@ export async function mergeStatsFiles(files: readonly string[], output: string):
     end: merged.end, start: first.start ? merged.start : undefined,
     affine: first.hasAffine ? { weight: first.weight!, bias: first.bias! } : undefined,
   });
-  await writeFileAtomic(output, formatStats(stats, output));
+  await writeTextOutput(output, formatStats(stats, output));
   return stats;
 }
 

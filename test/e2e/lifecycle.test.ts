@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as A from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatHeader } from '../../src/formats/npy/header.js';
-import { FIXTURES, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
+import { BIN, FIXTURES, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
 import { maxRelativeError, readNpy } from '../helpers/npy.js';
 import { xorshift32 } from '../helpers/random.js';
 
@@ -231,5 +232,43 @@ describe('check', () => {
     expect(tsnorm(['convert', npy('c.npy', 3, 40, 7), '-o', arrow]).status).toBe(0);
     expect(runCheck([arrow], ['--id', 'id', '--keep', 't']).status).toBe(0);
     expect(A.tableFromIPC(fs.readFileSync(arrow)).numRows).toBe(120);
+  });
+});
+
+describe('reports to stdout, as any output', () => {
+  const reference = file('report-reference.json');
+  const toFile = (args: string[], out: string) => {
+    const fd = fs.openSync(out, 'w');
+    try {
+      return spawnSync(process.execPath, [BIN, ...args], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+
+  it('a full disk is one line and exit 2, for check (whatever it found), inspect and --help', () => {
+    expect(tsnorm(['fit', train, '--save-stats', reference]).status).toBe(0);
+    const bad = npy('report-bad.npy', 2, 40, 6, (v) => { v[3] = NaN; });
+    for (const args of [['check', bad, '--stats', reference, '--format', 'junit'], ['check', train, '--stats', reference], ['inspect', train, '--json'], ['--help'], ['check', '--help'], ['--version']]) {
+      const r = toFile(args, '/dev/full');
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toBe('tsnorm: <stdout>: no space left on device\n');
+    }
+  });
+
+  it('a reader that stops early (| head) ends it quietly: exit 0, or 1 for check that found problems', () => {
+    const many = npy('report-many.npy', 150, 10, 8, (v) => { for (let n = 0; n < 150; n++) v[n * 30] = NaN; });
+    for (const [args, code] of [[['check', many, '--stats', reference, '--format', 'junit'], 1], [['check', train, '--stats', reference], 0], [['inspect', many, many, many], 0]] as const) {
+      const r = spawnSync('bash', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} ${args.map((a) => JSON.stringify(a)).join(' ')} | head -c 10 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+      expect(r.stderr, args.join(' ')).toBe('');
+      expect(r.stdout, args.join(' ')).toBe(`${code}\n`);
+    }
+  });
+
+  it('stdin named twice is refused', () => {
+    const r = tsnorm(['check', '-', '-', '--stats', reference]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('tsnorm: stdin (-) can be read only once\n');
+    expect(tsnorm(['inspect', '-', '-']).stderr).toBe('tsnorm: stdin (-) can be read only once\n');
   });
 });
