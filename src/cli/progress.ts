@@ -2,6 +2,7 @@ import { ReadMeter } from '../io/read-meter.js';
 
 /** Inputs smaller than this finish before a bar would help: none is drawn. */
 const SHOWN_FROM_BYTES = 4 * 1024 * 1024;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** How often the display looks at the meter (the reading itself never waits for it). */
 const POLL_MS = 150;
 
@@ -92,15 +93,20 @@ export function startProgress(where: ProgressWhere): ProgressDisplay | undefined
 
   const timer = setInterval(tick, POLL_MS);
   timer.unref();
-  return {
-    meter,
-    stop(): void {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      bar?.stop();
-    },
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(timer);
+    for (const sig of SIGNALS) process.removeListener(sig, onSignal);
+    bar?.stop();
   };
+  // Ctrl-C: clear the bar's line, then let the signal end the process as it would have.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    stop();
+    process.kill(process.pid, sig);
+  };
+  for (const sig of SIGNALS) process.once(sig, onSignal);
+  return { meter, stop };
 }
 
 function bytes(n: number): string {

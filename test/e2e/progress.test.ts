@@ -78,6 +78,17 @@ describe('progress on a terminal', () => {
     expect(fs.existsSync(file('never.csv'))).toBe(false);
   });
 
+  it('Ctrl-C midway: the bar is cleared, the signal ends the run, no output is left', () => {
+    const out = file('interrupted.csv');
+    // The input stays open (a pipe that pauses), so the run is still going when Ctrl-C comes.
+    const { screen, text } = inTerminal(`(cat ${q(big)}; sleep 3) | timeout -s INT 1.5 ${node} normalize --from csv --id id --keep t -o ${q(out)}; echo "exit=$?"`);
+    expect(text).toMatch(/<stdin> [\d.]+ [kMG]?B read, /);
+    expect(text.split('\n').at(-1)).toBe('exit=124'); // timeout's code: the run was still going
+    expect(screen).toMatch(/\x1b\[2K[^]*exit=124/);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(fs.readdirSync(tmp.dir).filter((f) => f.startsWith('.tsnorm-'))).toEqual([]);
+  });
+
   it('nothing with --quiet, for a small file, or when the data goes to the terminal', () => {
     expect(inTerminal(`${node} normalize ${q(big)} --id id --keep t -o ${q(file('quiet.csv'))} --quiet`).text).not.toMatch(/ETA|%/);
     expect(inTerminal(`${node} normalize ${q(small)} --id id --keep t -o ${q(file('small.out.csv'))}`).text).not.toMatch(/ETA|%/);
