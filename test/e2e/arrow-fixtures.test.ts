@@ -144,6 +144,29 @@ describe('broken Arrow input: one line, exit 2, nothing written', () => {
     expect(fs.readdirSync(work)).toEqual([]);
   });
 
+  it('a footer that places a record batch outside the file', () => {
+    // A valid file whose footer entry for batch 0 is patched to a body running past the end.
+    const good = path.join(tmp.dir, 'footer-good.arrow');
+    expect(tsnorm(['convert', path.join(FIXTURES, 'example.npy'), '-o', good]).status).toBe(0);
+    const bytes = fs.readFileSync(good);
+    const block = A.RecordBatchFileReader.from(bytes).open().footer!.getRecordBatch(0)!;
+    const entry = Buffer.alloc(24);
+    entry.writeBigInt64LE(BigInt(block.offset), 0);
+    entry.writeInt32LE(block.metaDataLength, 8);
+    entry.writeBigInt64LE(BigInt(block.bodyLength), 16);
+    const footerStart = bytes.length - 10 - bytes.readInt32LE(bytes.length - 10);
+    const at = bytes.indexOf(entry, footerStart);
+    expect(at).toBeGreaterThan(0);
+    bytes.writeBigInt64LE(BigInt(bytes.length), at + 16);
+    const broken = path.join(tmp.dir, 'footer-broken.arrow');
+    fs.writeFileSync(broken, bytes);
+    const out = path.join(tmp.dir, 'footer-broken.out.arrow');
+    const r = tsnorm([broken, '-o', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`tsnorm: ${broken}: corrupt Arrow file: its footer places record batch 0 at bytes ${block.offset}..${block.offset + block.metaDataLength + bytes.length}, outside the file (${bytes.length} bytes)\n`);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('the same from a pipe', () => {
     for (const file of ['bad_truncated.arrow', 'bad_stream_truncated_body.arrows']) {
       const r = tsnorm(['-', '--id', 'item', '--keep', 't'], { input: fs.readFileSync(path.join(dir, file)) });

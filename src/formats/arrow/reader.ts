@@ -1,15 +1,15 @@
 import fs from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import * as A from 'apache-arrow';
 import type { Values } from '../../core/block.js';
 import { allocateValues, releaseValues } from '../../core/kernels/kernels.js';
-import { TsnormError, handled } from '../../errors.js';
-import { type ByteSource, openInput, readFully } from '../../io/byte-source.js';
+import { TsnormError } from '../../errors.js';
+import { type ByteSource, openInput } from '../../io/byte-source.js';
 import { createScratchFile, removeTempFile, scratchIo } from '../../io/temp-files.js';
 import { IdRegistry } from '../id-registry.js';
 import type { CellValue, ColumnSpec, DataBlock, ElementType, Schema, SeriesReader } from '../types.js';
 import { ArrowPassColumn, cellOf, describeType, isNumericType } from './cells.js';
 import { registerDecoders } from './codecs.js';
+import { openArrowFile } from './file.js';
 import { ArrowMessages } from './stream.js';
 
 export interface ArrowReaderOptions {
@@ -37,9 +37,8 @@ export async function openArrowReader(input: ByteSource, options: ArrowReaderOpt
   try {
     if (isFile) {
       await checkFileEnds(src);
-      const file = await A.AsyncRecordBatchFileReader.from(fileHandle(src) as FileHandle);
-      await file.open();
-      batches = { schema: file.schema, batches: () => readAhead(file), close: async () => { await file.cancel(); } };
+      const file = await openArrowFile(src);
+      batches = { schema: file.schema, batches: () => file.batches(), close: async () => {} };
     } else {
       const stream = new ArrowMessages(src);
       await stream.open();
@@ -68,51 +67,6 @@ export function arrowError(name: string, err: unknown, isFile = false): TsnormEr
   if (/Expected to read \d+ .*but only read/.test(why)) return new TsnormError(`${name}: truncated Arrow data: ${why}`);
   if (isFile && err instanceof TypeError) return new TsnormError(`${name}: corrupt Arrow file: its footer cannot be read (${why})`);
   return new TsnormError(`${name}: not valid Arrow IPC data (truncated or corrupt?): ${why}`);
-}
-
-/** Bytes read from the file at a time, the next window read while the current one is used. */
-const WINDOW = 4 << 20;
-
-/**
- * What apache-arrow reads a seekable file through: positional reads of our source, served from
- * large windows read ahead. (It reads each batch in several small reads, one after another; each
- * a round trip to the file system, they left the process idle a third of the time.)
- */
-function fileHandle(src: ByteSource): unknown {
-  const size = src.size ?? 0;
-  const load = (at: number): Promise<{ at: number; bytes: Uint8Array }> => {
-    const bytes = new Uint8Array(Math.max(0, Math.min(WINDOW, size - at)));
-    return handled(readFully(src, bytes, 0, bytes.length, at).then((n) => ({ at, bytes: bytes.subarray(0, n) })));
-  };
-  let current: Promise<{ at: number; bytes: Uint8Array }> | undefined;
-  let next: Promise<{ at: number; bytes: Uint8Array }> | undefined;
-  const window = async (position: number): Promise<{ at: number; bytes: Uint8Array }> => {
-    let w = current && (await current);
-    if (!w || position < w.at || position >= w.at + w.bytes.length) {
-      const ahead = next && (await next);
-      current = ahead && position >= ahead.at && position < ahead.at + ahead.bytes.length ? next : load(position);
-      w = await current!;
-      next = w.at + w.bytes.length < size ? load(w.at + w.bytes.length) : undefined;
-    }
-    return w;
-  };
-  return {
-    fd: -1,
-    async stat() { return { size }; },
-    async read(buffer: Uint8Array, offset: number, length: number, position: number) {
-      let got = 0;
-      while (got < length && position + got < size) {
-        const w = await window(position + got);
-        const from = position + got - w.at;
-        const n = Math.min(length - got, w.bytes.length - from);
-        if (n <= 0) break;
-        buffer.set(w.bytes.subarray(from, from + n), offset + got);
-        got += n;
-      }
-      return { bytesRead: got, buffer };
-    },
-    async close() {},
-  };
 }
 
 /**
@@ -150,19 +104,6 @@ async function copyToScratch(src: ByteSource): Promise<ByteSource> {
       await removeTempFile(file.path);
     },
   };
-}
-
-/** The reader's batches, the next one read while the current one is used (reads overlap the work). */
-async function* readAhead(reader: AsyncIterable<A.RecordBatch>): AsyncIterable<A.RecordBatch> {
-  const it = reader[Symbol.asyncIterator]();
-  let next = it.next();
-  for (;;) {
-    const current = await next;
-    if (current.done) return;
-    next = it.next();
-    next.catch(() => undefined);
-    yield current.value;
-  }
 }
 
 /** A block of the long layout, with the input row it starts at (for messages). */

@@ -1,0 +1,139 @@
+import type { FileHandle } from 'node:fs/promises';
+import * as A from 'apache-arrow';
+import { TsnormError, handled } from '../../errors.js';
+import { type ByteSource, readFully } from '../../io/byte-source.js';
+
+/** Bytes of consecutive record batches read (and decoded) at a time. */
+const GROUP_BYTES = 4 << 20;
+
+/** A footer's entry for a message (apache-arrow's FileBlock, not exported by name). */
+interface FooterBlock {
+  readonly offset: number | bigint;
+  readonly metaDataLength: number;
+  readonly bodyLength: number | bigint;
+}
+
+/** Where a message lies in the file: its start and its length (metadata, framing and body). */
+interface Span {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** A file's record batches, read in groups: its schema, the batches in order, nothing to close. */
+export interface FileBatches {
+  readonly schema: A.Schema;
+  batches(): AsyncIterable<A.RecordBatch>;
+}
+
+/**
+ * The IPC file format read through its footer. apache-arrow parses the footer (where the record
+ * batches are); the batches themselves are read here, consecutive ones together in one read of
+ * up to 4 MB, straight into a buffer that already holds the schema message (and the dictionary
+ * batches): a small IPC stream that apache-arrow's synchronous reader decodes in place, without
+ * copying the values. The next group is read while the current one is used. (apache-arrow's own
+ * file reader reads each batch in several small reads, one after the other, through copies.)
+ */
+export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
+  const size = src.size ?? 0;
+  const footerReader = await A.AsyncRecordBatchFileReader.from(positionalHandle(src) as FileHandle);
+  await footerReader.open();
+  const footer = footerReader.footer;
+  const schema = footerReader.schema;
+  if (!footer) throw new TsnormError(`${src.name}: corrupt Arrow file: its footer cannot be read`);
+  const span = (block: FooterBlock | null, what: string): Span => {
+    const offset = Number(block?.offset ?? -1);
+    const length = Number(block?.metaDataLength ?? 0) + Number(block?.bodyLength ?? 0);
+    if (!(offset >= 8 && length > 0 && offset + length <= size)) {
+      throw new TsnormError(`${src.name}: corrupt Arrow file: its footer places ${what} at bytes ${offset}..${offset + length}, outside the file (${size} bytes)`);
+    }
+    return { offset, length };
+  };
+  const dictionaries = Array.from({ length: footer.numDictionaries }, (_, i) => span(footer.getDictionaryBatch(i), `dictionary batch ${i}`));
+  const batches = Array.from({ length: footer.numRecordBatches }, (_, i) => span(footer.getRecordBatch(i), `record batch ${i}`));
+  const prefix = concat([schemaMessage(schema), ...(await Promise.all(dictionaries.map((d) => readSpan(src, d))))]);
+  const groups = groupConsecutive(batches);
+
+  const load = (group: Span): Promise<Uint8Array> => {
+    // The schema (and dictionaries), the group's messages as they are in the file, an end marker.
+    const buf = new Uint8Array(prefix.length + group.length + 8);
+    buf.set(prefix, 0);
+    new DataView(buf.buffer).setInt32(prefix.length + group.length, -1, true);
+    return handled(readFully(src, buf, prefix.length, group.length, group.offset).then((n) => {
+      if (n < group.length) throw new TsnormError(`${src.name}: truncated Arrow file: bytes ${group.offset}..${group.offset + group.length} cannot be read`);
+      return buf;
+    }));
+  };
+
+  return {
+    schema,
+    async *batches() {
+      let next = groups.length > 0 ? load(groups[0]!) : undefined;
+      for (let g = 0; g < groups.length; g++) {
+        const buf = await next!;
+        next = g + 1 < groups.length ? load(groups[g + 1]!) : undefined;
+        for (const batch of A.RecordBatchReader.from(buf)) yield batch as A.RecordBatch;
+      }
+    },
+  };
+}
+
+/**
+ * Consecutive record batches (each beginning where the one before ended) in groups of up to
+ * GROUP_BYTES; a batch larger than that is a group of its own.
+ */
+function groupConsecutive(spans: readonly Span[]): Span[] {
+  const groups: Span[] = [];
+  let current: { offset: number; length: number } | undefined;
+  for (const s of spans) {
+    if (current && s.offset === current.offset + current.length && current.length + s.length <= GROUP_BYTES) {
+      current.length += s.length;
+    } else {
+      if (current) groups.push(current);
+      current = { offset: s.offset, length: s.length };
+    }
+  }
+  if (current) groups.push(current);
+  return groups;
+}
+
+/**
+ * The schema as a stream message (continuation marker, length, metadata padded to 8 bytes), made
+ * from the footer's schema: a file need not begin with one (apache-arrow's files do not).
+ */
+function schemaMessage(schema: A.Schema): Uint8Array {
+  const metadata = A.Message.encode(A.Message.from(schema));
+  const padded = Math.ceil(metadata.length / 8) * 8;
+  const out = new Uint8Array(8 + padded);
+  const view = new DataView(out.buffer);
+  view.setInt32(0, -1, true);
+  view.setInt32(4, padded, true);
+  out.set(metadata, 8);
+  return out;
+}
+
+async function readSpan(src: ByteSource, span: Span): Promise<Uint8Array> {
+  const buf = new Uint8Array(span.length);
+  const n = await readFully(src, buf, 0, span.length, span.offset);
+  if (n < span.length) throw new TsnormError(`${src.name}: truncated Arrow file: bytes ${span.offset}..${span.offset + span.length} cannot be read`);
+  return buf;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+/** What apache-arrow reads the footer through: positional reads of our source. */
+function positionalHandle(src: ByteSource): unknown {
+  const size = src.size ?? 0;
+  return {
+    fd: -1,
+    async stat() { return { size }; },
+    async read(buffer: Uint8Array, offset: number, length: number, position: number) {
+      return { bytesRead: await readFully(src, buffer, offset, length, position), buffer };
+    },
+    async close() {},
+  };
+}
