@@ -24,5 +24,7 @@ await build({
   // Some dependencies are CommonJS and call require(): give the bundle one.
   banner: { js: "import { createRequire as __tsnormRequire } from 'node:module'; const require = __tsnormRequire(import.meta.url);" },
   chunkNames: 'chunks/[name]-[hash]',
+  // The version, known at build time: start-up reads no package.json.
+  define: { TSNORM_VERSION: JSON.stringify(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version) },
   logLevel: 'warning',
 });

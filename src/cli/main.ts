@@ -9,7 +9,11 @@ import { run } from '../pipeline/run.js';
 import { startProgress } from './progress.js';
 import { type CheckFlags, type Command as CommandName, type RawOptions, resolveCheck, resolvePlan, resolveReading } from './resolve.js';
 
-const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** Set by the bundler (scripts/bundle.mjs, scripts/build-exe.mjs) from package.json. */
+declare const TSNORM_VERSION: string | undefined;
+const VERSION = typeof TSNORM_VERSION === 'string'
+  ? TSNORM_VERSION
+  : (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const COMMANDS = ['normalize', 'fit', 'apply', 'convert', 'inspect', 'check', 'stats', 'inverse', 'help'];
 
 /** Flags shared by the commands that normalize (SPEC.md, Commands). */

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import * as A from 'apache-arrow';
 import { TsnormError } from '../../errors.js';
+import { embeddedAddon } from '../../io/embedded.js';
 
 /**
  * Compression codecs for Arrow record batch bodies, LZ4_FRAME and ZSTD: apache-arrow reads and
@@ -38,7 +39,8 @@ function loadZstd(): NativeCodec {
 
 function loadModule<T>(name: string, codec: string): T {
   try {
-    return require(name) as T;
+    // Inside the single executable the addons are its assets; otherwise packages in node_modules.
+    return (embeddedAddon(name) ?? require(name)) as T;
   } catch (err) {
     throw new TsnormError(`${codec}-compressed Arrow data needs the ${name} package, which could not be loaded here (${(err as Error).message.split('\n')[0]})`);
   }
