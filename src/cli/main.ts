@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { TsnormError, printable } from '../errors.js';
 import { ClosedOutputError, writeTextOutput } from '../io/byte-sink.js';
 import { ioError } from '../io/byte-source.js';
@@ -14,7 +14,7 @@ declare const TSNORM_VERSION: string | undefined;
 const VERSION = typeof TSNORM_VERSION === 'string'
   ? TSNORM_VERSION
   : (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const COMMANDS = ['normalize', 'fit', 'apply', 'convert', 'inspect', 'check', 'stats', 'inverse', 'help'];
+const COMMANDS = ['normalize', 'fit', 'apply', 'convert', 'inspect', 'check', 'stats', 'inverse', 'completion', 'help'];
 
 /** Flags shared by the commands that normalize (SPEC.md, Commands). */
 /** --quiet: no progress bar (drawn on stderr when it is a terminal and an input is over 4 MB), no notes. */
@@ -206,6 +206,20 @@ export function buildProgram(act: Act): Command {
       if (Object.values(result.counts).some((n) => n > 0)) throw new ChecksFailed();
     });
 
+  program.command('completion')
+    .description('print a completion script for bash, zsh or fish (commands, flags, flag values, file names)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh', 'fish']))
+    .addHelpText('after', examples(
+      'source <(tsnorm completion bash)                       # bash, now; or in ~/.bashrc',
+      'tsnorm completion bash > ~/.local/share/bash-completion/completions/tsnorm',
+      'tsnorm completion zsh > "${fpath[1]}/_tsnorm"          # zsh, then a new shell',
+      'tsnorm completion fish > ~/.config/fish/completions/tsnorm.fish',
+    ))
+    .action(async (shell: 'bash' | 'zsh' | 'fish') => {
+      const { completionScript, describeCommand } = await import('./shell.js');
+      await writeTextOutput('-', completionScript(shell, describeCommand(program)));
+    });
+
   for (const cmd of [...program.commands, ...stats.commands]) cmd.exitOverride().configureOutput(COMMANDER_OUTPUT);
   return program;
 }
@@ -301,7 +315,9 @@ export async function main(argv: string[]): Promise<number> {
     if (typo !== undefined) throw new TsnormError(`unknown command '${argv[0]}' (and no such file): did you mean '${typo}'? (tsnorm --help lists the commands)`);
     // commander keeps whichever of the two comes last: refuse the contradiction instead.
     if (argv.includes('--no-affine') && argv.some((a) => a === '--affine' || a.startsWith('--affine='))) throw new TsnormError('--affine and --no-affine contradict each other: give one');
-    await program.parseAsync(argv, { from: 'user' });
+    // `tsnorm help stats merge`: commander's help command shows only `stats`; --help shows `merge`.
+    const helpFor = argv[0] === 'help' && argv.length > 2 && COMMANDS.includes(argv[1]!) ? [...argv.slice(1), '--help'] : argv;
+    await program.parseAsync(helpFor, { from: 'user' });
     return 0;
   } catch (err) {
     removeAllTempFiles();

@@ -31,14 +31,14 @@ describe('mistyped commands get a suggestion', () => {
 });
 
 describe('--help', () => {
-  it.each([[], ['normalize'], ['fit'], ['apply'], ['inverse'], ['convert'], ['inspect'], ['check'], ['stats'], ['stats', 'merge']])('tsnorm %s --help shows examples of that command', (...command: string[]) => {
+  it.each([[], ['normalize'], ['fit'], ['apply'], ['inverse'], ['convert'], ['inspect'], ['check'], ['stats'], ['stats', 'merge'], ['completion']])('tsnorm %s --help shows examples of that command', (...command: string[]) => {
     const r = tsnorm([...command, '--help']);
     expect(r.status).toBe(0);
     const [, section] = r.stdout.toString().split('\nExamples:\n');
     expect(section).toBeDefined();
     const lines = section!.trimEnd().split('\n');
     expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(line).toMatch(/^ {2}(\S+ \| )?(tail -f \S+ \| |cat \S+ \| )?tsnorm /);
+    for (const line of lines) expect(line).toMatch(/^ {2}(\S+ \| )?(tail -f \S+ \| |cat \S+ \| |source <\()?tsnorm /);
     const named = command.join(' ');
     if (named !== '' && named !== 'normalize') expect(lines.some((l) => l.includes(`tsnorm ${named} `))).toBe(true);
   });

@@ -53,6 +53,37 @@ describe('the packed tarball', () => {
     expect(out.trim()).toBe('');
   });
 
+  it('npm install -g: the tsnorm command and its man page', () => {
+    const prefix = path.join(tmp.dir, 'global');
+    const tgz = fs.readdirSync(tmp.dir).find((f) => f.endsWith('.tgz'))!;
+    execFileSync(npm, ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--silent', path.join(tmp.dir, tgz)], { cwd: tmp.dir });
+    const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
+    expect(execFileSync(path.join(prefix, 'bin/tsnorm'), ['--version'], { encoding: 'utf8', cwd: tmp.dir }).trim()).toBe(version);
+    const out = path.join(tmp.dir, 'global-out.npy');
+    execFileSync(path.join(prefix, 'bin/tsnorm'), ['normalize', path.join(ROOT, 'fixtures/example.npy'), '-o', out]);
+    expect(fs.statSync(out).size).toBe(fs.statSync(path.join(ROOT, 'fixtures/example.npy')).size);
+    expect(fs.readFileSync(path.join(prefix, 'share/man/man1/tsnorm.1'), 'utf8')).toBe(fs.readFileSync(path.join(ROOT, 'man/tsnorm.1'), 'utf8'));
+  }, 120_000);
+
+  it('leaves the single executable out of the tarball', () => {
+    // As after `npm run build:exe` (placeholders where it has not run).
+    const made = ['dist/tsnorm', 'dist/exe/tsnorm.cjs'].filter((f) => !fs.existsSync(path.join(ROOT, f)));
+    for (const f of made) {
+      fs.mkdirSync(path.dirname(path.join(ROOT, f)), { recursive: true });
+      fs.writeFileSync(path.join(ROOT, f), 'placeholder');
+    }
+    let listed: string;
+    try {
+      listed = execFileSync(npm, ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
+    } finally {
+      for (const f of made) fs.rmSync(path.join(ROOT, f));
+    }
+    const files = (JSON.parse(listed) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    expect(files).toContain('man/tsnorm.1');
+    expect(files).toContain('bin/tsnorm.js');
+    expect(files.filter((f) => f === 'dist/tsnorm' || f.startsWith('dist/exe/'))).toEqual([]);
+  }, 60_000);
+
   it('installs the tsnorm command', () => {
     const bin = path.join(tmp.dir, 'node_modules/.bin/tsnorm');
     expect(execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim()).toBe(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);

@@ -1,0 +1,19 @@
+# zsh zsh-candidates.zsh SCRIPT LINE: the candidates a real interactive zsh (in a pty, with
+# compinit) offers when Tab is pressed at the end of LINE, with the completion SCRIPT sourced.
+# compadd is wrapped to record what each completion function adds.
+zmodload zsh/zpty
+out=$(mktemp)
+zpty z zsh -f -i
+zpty -w z 'PS1=""; autoload -U compinit; compinit -u -D'
+zpty -w z "source ${(q)1}"
+zpty -w z "compadd() { builtin compadd \"\$@\"; local -a m; builtin compadd -O m \"\$@\"; print -l -- \$m >> ${(q)out} }"
+zpty -w z 'zstyle ":completion:*" menu no; unsetopt automenu'
+zpty -w z "print -n > ${(q)out}.ready"
+for i in {1..100}; do [[ -e $out.ready ]] && break; sleep 0.05; done
+zpty -w -n z "$2"$'\t'
+# Candidates are written as the completion runs: wait for them, then for the last of them.
+for i in {1..100}; do [[ -s $out ]] && break; sleep 0.05; done
+sleep 0.3
+zpty -d z
+sort -u $out
+rm -f $out $out.ready
