@@ -199,7 +199,8 @@ function writeAllAt(fd: number, data: Uint8Array, position: number | null, name:
     const step = (off: number): void => {
       if (off >= data.length) return resolve();
       fs.write(fd, data, off, data.length - off, position === null ? null : position + off, (err, n) => {
-        if (!err) return step(off + n);
+        if (!err && n > 0) return step(off + n);
+        if (!err) return reject(ioError(name, Object.assign(new Error('nothing written'), { code: 'ENOSPC' })));
         if (err.code === 'EPIPE') return reject(new ClosedOutputError());
         reject(ioError(name, err));
       });

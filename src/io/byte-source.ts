@@ -33,14 +33,58 @@ export async function readFully(src: ByteSource, buf: Uint8Array, offset: number
   return done;
 }
 
+/** Regular files open for reading, to check before an output is committed that none changed. */
+const openFiles = new Set<FileSource>();
+
+/**
+ * Throws when an input file open now differs (size, modification time) from when it was opened:
+ * a file truncated, rewritten or appended to while tsnorm read it would give an output that
+ * mixes old and new data, or silently lacks its end. Called before any output is committed.
+ */
+export function checkInputsUnchanged(): void {
+  for (const file of openFiles) file.checkUnchanged();
+}
+
+/**
+ * The error to report for a failed read: when an input changed meanwhile, that is the cause (a
+ * file truncated mid-line looks like a short row), so it is what the user is told.
+ */
+export function causeOfFailure(err: unknown): unknown {
+  try {
+    checkInputsUnchanged();
+  } catch (changed) {
+    return changed;
+  }
+  return err;
+}
+
 class FileSource implements ByteSource {
   readonly seekable = true;
+  private readonly mtimeNs: bigint;
   constructor(
     readonly name: string,
     private readonly fd: number,
     readonly size: number,
     private readonly ownsFd: boolean,
-  ) {}
+  ) {
+    this.mtimeNs = fs.fstatSync(fd, { bigint: true }).mtimeNs;
+    openFiles.add(this);
+  }
+
+  checkUnchanged(): void {
+    let now: fs.BigIntStats;
+    try {
+      now = fs.fstatSync(this.fd, { bigint: true });
+    } catch (err) {
+      throw ioError(this.name, err);
+    }
+    if (Number(now.size) !== this.size) {
+      throw new TsnormError(`${this.name}: changed while it was read (${this.size} bytes when opened, ${now.size} now); run again once it is complete`);
+    }
+    if (now.mtimeNs !== this.mtimeNs) {
+      throw new TsnormError(`${this.name}: was modified while it was read (same size, newer modification time); run again once it is complete`);
+    }
+  }
 
   read(buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -54,6 +98,7 @@ class FileSource implements ByteSource {
   }
 
   async close(): Promise<void> {
+    openFiles.delete(this);
     if (this.ownsFd) await new Promise<void>((resolve) => fs.close(this.fd, () => resolve()));
   }
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { createScratchFile, scratchIo } from './temp-files.js';
+import { createScratchFile, scratchIo, writeScratch } from './temp-files.js';
 
 /** Node's single-executable API (`node:sea`, Node >= 20.12), when this program runs as one. */
 interface SeaApi {
@@ -32,10 +32,8 @@ export function embeddedAddon(name: string): unknown {
   if (!api) return undefined;
   const bytes = new Uint8Array(api.getAsset(`${name}.node`));
   const file = createScratchFile('addon');
-  scratchIo(() => {
-    fs.writeSync(file.fd, bytes);
-    fs.closeSync(file.fd);
-  });
+  writeScratch(file.fd, bytes, 0, bytes.length, 0);
+  scratchIo(() => fs.closeSync(file.fd));
   const module = { exports: {} as unknown };
   process.dlopen(module, file.path);
   return module.exports;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { ByteSink } from './byte-sink.js';
-import { createScratchFile, discardTempFile, scratchIo } from './temp-files.js';
+import { createScratchFile, discardTempFile, scratchError, scratchIo, writeScratch } from './temp-files.js';
 
 /**
  * A sink that collects everything in a temporary file (where it can be patched with writeAt)
@@ -21,7 +21,7 @@ export class SpoolSink implements ByteSink {
   }
 
   async writeAt(data: Uint8Array, position: number): Promise<void> {
-    scratchIo(() => fs.writeSync(this.file.fd, data, 0, data.length, position));
+    writeScratch(this.file.fd, data, 0, data.length, position);
     this.size = Math.max(this.size, position + data.length);
   }
 
@@ -30,6 +30,8 @@ export class SpoolSink implements ByteSink {
     try {
       for (let at = 0; at < this.size;) {
         const n = scratchIo(() => fs.readSync(this.file.fd, buf, 0, Math.min(buf.length, this.size - at), at));
+        // Shorter than written: never loop on it (the disk or the folder failed underneath).
+        if (n === 0) throw scratchError(Object.assign(new Error(`the scratch file ended at byte ${at} of ${this.size}`), { code: 'EIO' }));
         await this.target.write(buf.subarray(0, n));
         at += n;
       }

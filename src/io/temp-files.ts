@@ -77,6 +77,22 @@ export function scratchIo<T>(op: () => T): T {
 }
 
 /**
+ * Writes all of data[offset, offset + length) to a scratch file at `position` (null: the
+ * current position). writeSync may write less than asked when the disk fills up (it fails only
+ * on the next call): the rest is written until it is done or fails, so a short write can never
+ * pass unnoticed and leave a file shorter than what was counted.
+ */
+export function writeScratch(fd: number, data: Uint8Array, offset: number, length: number, position: number | null): void {
+  scratchIo(() => {
+    for (let done = 0; done < length;) {
+      const n = fs.writeSync(fd, data, offset + done, length - done, position === null ? null : position + done);
+      if (n <= 0) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      done += n;
+    }
+  });
+}
+
+/**
  * A new, empty scratch file in the private folder, opened for reading and writing. `purpose`
  * only shapes the name. Fails with a clear error when $TMPDIR is missing, read-only or full.
  */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import v8 from 'node:v8';
 import { channelStart } from '../core/block.js';
 import type { CellValue, DataBlock, PassColumn, RowText } from '../formats/types.js';
-import { createScratchFile, discardTempFile, scratchIo } from '../io/temp-files.js';
+import { createScratchFile, discardTempFile, scratchError, scratchIo, writeScratch } from '../io/temp-files.js';
 
 /**
  * Blocks written to a temporary file and read back in order: what does not fit in memory for a
@@ -92,13 +92,18 @@ export class BlockSpill {
   }
 
   private append(bytes: Uint8Array): void {
-    scratchIo(() => fs.writeSync(this.file.fd, bytes, 0, bytes.length, this.size));
+    writeScratch(this.file.fd, bytes, 0, bytes.length, this.size);
     this.size += bytes.length;
   }
 
   private take(at: number, n: number): Uint8Array {
     const out = new Uint8Array(n);
-    scratchIo(() => fs.readSync(this.file.fd, out, 0, n, at));
+    for (let done = 0; done < n;) {
+      const got = scratchIo(() => fs.readSync(this.file.fd, out, done, n - done, at + done));
+      // Shorter than written: the scratch file failed underneath; never hand out zeros.
+      if (got === 0) throw scratchError(Object.assign(new Error(`the scratch file ended at byte ${at + done}`), { code: 'EIO' }));
+      done += got;
+    }
     return out;
   }
 }

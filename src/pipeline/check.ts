@@ -2,6 +2,7 @@ import { channelStart } from '../core/block.js';
 import { ChannelMoments } from '../core/moments.js';
 import type { LoadedParams } from '../core/state-dict.js';
 import { openReader } from '../formats/registry.js';
+import { causeOfFailure, checkInputsUnchanged } from '../io/byte-source.js';
 import type { ReadMeter } from '../io/read-meter.js';
 import type { DataBlock } from '../formats/types.js';
 import { type ReadingPlan, refuseFlagsFor } from './plan.js';
@@ -148,6 +149,9 @@ export async function checkInputs(
       };
       for await (const group of reader.blocks()) for (const b of group) see(b);
       finish();
+      checkInputsUnchanged();
+    } catch (err) {
+      throw causeOfFailure(err);
     } finally {
       await reader.close();
     }

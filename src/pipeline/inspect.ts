@@ -1,6 +1,7 @@
 import { channelStart } from '../core/block.js';
 import { ChannelMoments } from '../core/moments.js';
 import { openReader } from '../formats/registry.js';
+import { causeOfFailure, checkInputsUnchanged } from '../io/byte-source.js';
 import type { ReadMeter } from '../io/read-meter.js';
 import type { FormatName } from '../formats/types.js';
 import { type ReadingPlan, refuseFlagsFor } from './plan.js';
@@ -95,6 +96,7 @@ export async function inspectInput(file: string, options: ReadingPlan, meter?: R
       }
     }
     endInstance();
+    checkInputsUnchanged();
     const names = schema.channelNames ?? schema.columns.filter((c) => c.role === 'channel').map((c) => c.name);
     return {
       file: reader.name, format,
@@ -114,6 +116,8 @@ export async function inspectInput(file: string, options: ReadingPlan, meter?: R
         };
       }),
     };
+  } catch (err) {
+    throw causeOfFailure(err);
   } finally {
     await reader.close();
   }

@@ -6,6 +6,7 @@ import { RunningStats } from '../core/running-stats.js';
 import type { Affine } from '../core/transform.js';
 import { TsnormError } from '../errors.js';
 import { writeTextOutput } from '../io/byte-sink.js';
+import { causeOfFailure, checkInputsUnchanged } from '../io/byte-source.js';
 import { openReader, openWriter, outputFormat } from '../formats/registry.js';
 import type { ReadMeter } from '../io/read-meter.js';
 import type { DataBlock, SeriesReader, SeriesWriter } from '../formats/types.js';
@@ -54,6 +55,13 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
       if (!first) {
         first = { name: reader.name, channels, names: schema.channelNames };
         affine = plan.affine && loadAffine(plan.affine, channels, schema.channelNames);
+        if (plan.command === 'inverse' && affine && plan.affine) {
+          const zero = affine.weight.findIndex((w) => w === 0);
+          if (zero >= 0) {
+            const name = schema.channelNames?.[zero];
+            throw new TsnormError(`${plan.affine.file}: ${plan.affine.prefix}weight[${zero}]${name === undefined ? '' : ` (channel ${name})`} is 0: it maps every value to the bias, which cannot be inverted`);
+          }
+        }
         running = plan.trackRunningStats ? loadRunning(plan, channels, momentum, schema.channelNames) : undefined;
       } else if (channels !== first.channels) {
         throw new TsnormError(`${reader.name}: has ${channels} channels, but ${first.name} has ${first.channels}`);
@@ -79,6 +87,8 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
       else if (engine.usesInstanceStats) await twoPasses(reader, driver, shaper, out, holdBytes);
       else await onePass(reader, driver, shaper!, out);
       driver.endInput();
+      // A file truncated or rewritten under us must not become a committed output.
+      checkInputsUnchanged();
       instances += driver.finishedInstances;
       nanSeries += engine.nanSeries;
       await shaper?.finish();
@@ -86,7 +96,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
     } catch (err) {
       await shaper?.close();
       await writer?.abort();
-      throw err;
+      throw causeOfFailure(err);
     } finally {
       out?.release();
       await reader.close();

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { allocateBytes, releaseValues } from '../../core/kernels/kernels.js';
 import { TsnormError, handled } from '../../errors.js';
 import { type ByteSource, openInput, readFully } from '../../io/byte-source.js';
-import { createScratchFile, removeTempFile, scratchIo } from '../../io/temp-files.js';
+import { createScratchFile, removeTempFile, writeScratch } from '../../io/temp-files.js';
 import type { ColumnSpec, DataBlock, Schema, SeriesReader } from '../types.js';
 import { type NpyDtype, decodeValues, parseDtype } from './dtype.js';
 import { NpyHeaderError, PREAMBLE_BYTES, headerLength, parseHeader } from './header.js';
@@ -296,7 +296,7 @@ export class NpyReader implements SeriesReader {
       const chunk = new Uint8Array(1 << 20);
       let size = 0;
       try {
-        for (let n; (n = await input.read(chunk, 0, chunk.length, 0)) > 0; size += n) scratchIo(() => fs.writeSync(copy.fd, chunk, 0, n));
+        for (let n; (n = await input.read(chunk, 0, chunk.length, 0)) > 0; size += n) writeScratch(copy.fd, chunk, 0, n, null);
       } finally {
         fs.closeSync(copy.fd);
       }
@@ -355,7 +355,7 @@ async function transposeFortran(src: ByteSource, start: number, fd: number, seri
           const from = r * rowBytes + f * size;
           for (let b = 0; b < size; b++) piece[r * size + b] = tile[from + b]!;
         }
-        scratchIo(() => fs.writeSync(fd, piece, 0, k * size, (q * steps + t0) * size));
+        writeScratch(fd, piece, 0, k * size, (q * steps + t0) * size);
       }
     }
   } finally {
