@@ -45,6 +45,21 @@ describe('NPY header: shape dimensions', () => {
   });
 });
 
+describe('NPY header: keys, as numpy reads them', () => {
+  it('refuses a key besides descr, fortran_order and shape', () => {
+    expect(refusal(handMadeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), 'extra': 1, }"))).toBe("header has an unexpected key 'extra' (an NPY header holds descr, fortran_order and shape only)");
+  });
+
+  it('refuses a shape written as a list, reads the same shape as a tuple', () => {
+    expect(refusal(handMadeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': [1, 2], }"))).toBe("header has no 'shape' tuple of integers");
+    expect(parseHeader(handMadeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }")).shape).toEqual([1, 2]);
+  });
+
+  it('still reads a structured descr (a list) far enough to say what it is', () => {
+    expect(refusal(handMadeNpy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }"))).toContain('structured dtype');
+  });
+});
+
 describe('NPY header: nesting', () => {
   it('refuses a header nested 200,000 deep without overflowing the stack', () => {
     expect(refusal(handMadeNpy(headerDict('('.repeat(200_000)), { major: 2 }))).toContain('nested deeper than 32');

@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import * as A from 'apache-arrow';
 import { TsnormError, handled } from '../../errors.js';
+import { checkBatchMetadata, messageAt } from './validate.js';
 import { type ByteSource, readFully } from '../../io/byte-source.js';
 
 /** Bytes of consecutive record batches read (and decoded) at a time. */
@@ -17,6 +18,11 @@ interface FooterBlock {
 interface Span {
   readonly offset: number;
   readonly length: number;
+}
+
+/** Consecutive record batches read together, and each one's place. */
+interface Group extends Span {
+  readonly blocks: readonly Span[];
 }
 
 /** A file's record batches, read in groups: its schema, the batches in order, nothing to close. */
@@ -68,9 +74,15 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
     schema,
     async *batches() {
       let next = groups.length > 0 ? load(groups[0]!) : undefined;
+      let index = 0;
       for (let g = 0; g < groups.length; g++) {
         const buf = await next!;
         next = g + 1 < groups.length ? load(groups[g + 1]!) : undefined;
+        const group = groups[g]!;
+        for (const block of group.blocks) {
+          checkBatchMetadata(messageAt(buf, prefix.length + block.offset - group.offset, `${src.name}: corrupt Arrow file: record batch ${index}`), schema, src.name, index);
+          index++;
+        }
         for (const batch of A.RecordBatchReader.from(buf)) yield batch as A.RecordBatch;
       }
     },
@@ -81,15 +93,16 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
  * Consecutive record batches (each beginning where the one before ended) in groups of up to
  * GROUP_BYTES; a batch larger than that is a group of its own.
  */
-function groupConsecutive(spans: readonly Span[]): Span[] {
-  const groups: Span[] = [];
-  let current: { offset: number; length: number } | undefined;
+function groupConsecutive(spans: readonly Span[]): Group[] {
+  const groups: Group[] = [];
+  let current: { offset: number; length: number; blocks: Span[] } | undefined;
   for (const s of spans) {
     if (current && s.offset === current.offset + current.length && current.length + s.length <= GROUP_BYTES) {
       current.length += s.length;
+      current.blocks.push(s);
     } else {
       if (current) groups.push(current);
-      current = { offset: s.offset, length: s.length };
+      current = { offset: s.offset, length: s.length, blocks: [s] };
     }
   }
   if (current) groups.push(current);

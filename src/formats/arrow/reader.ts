@@ -4,7 +4,8 @@ import type { Values } from '../../core/block.js';
 import { allocateValues, releaseValues } from '../../core/kernels/kernels.js';
 import { TsnormError } from '../../errors.js';
 import { type ByteSource, openInput } from '../../io/byte-source.js';
-import { createScratchFile, removeTempFile, scratchIo } from '../../io/temp-files.js';
+import { createScratchFile, removeTempFile, writeScratch } from '../../io/temp-files.js';
+import { checkBatch } from './validate.js';
 import { IdRegistry } from '../id-registry.js';
 import type { CellValue, ColumnSpec, DataBlock, ElementType, Schema, SeriesReader } from '../types.js';
 import { ArrowPassColumn, cellOf, describeType, isNumericType } from './cells.js';
@@ -44,6 +45,8 @@ export async function openArrowReader(input: ByteSource, options: ArrowReaderOpt
       await stream.open();
       batches = { schema: stream.schema!, batches: () => stream.batches(), close: async () => {} };
     }
+    // A schema without columns is what a damaged schema reads as (and nothing to normalize anyway).
+    if (batches.schema.fields.length === 0) throw new TsnormError(`${src.name}: the Arrow schema has no columns (a corrupt ${isFile ? 'file' : 'stream'}, or a table without columns)`);
   } catch (err) {
     await src.close();
     throw arrowError(src.name, err, isFile);
@@ -62,7 +65,10 @@ interface BatchSource {
 export function arrowError(name: string, err: unknown, isFile = false): TsnormError {
   if (err instanceof TsnormError) return err;
   const why = ((err as Error)?.message ?? String(err)).split('\n')[0]!;
-  const type = /Unrecognized type: "(\w+)"/.exec(why);
+  const type = /Unrecognized type: "(\w+)"(?: \((\d+)\))?/.exec(why);
+  if (type?.[1] === 'undefined') {
+    return new TsnormError(`${name}: corrupt Arrow data: a column's type id${type[2] === undefined ? '' : ` ${type[2]}`} is no Arrow type (a damaged schema, or a writer newer than this reader)`);
+  }
   if (type) return new TsnormError(`${name}: uses an Arrow type that cannot be read here: ${type[1]} (write it with plain lists and strings: polars compat_level=oldest, or pyarrow)`);
   if (/Expected to read \d+ .*but only read/.test(why)) return new TsnormError(`${name}: truncated Arrow data: ${why}`);
   if (isFile && err instanceof TypeError) return new TsnormError(`${name}: corrupt Arrow file: its footer cannot be read (${why})`);
@@ -89,7 +95,7 @@ async function copyToScratch(src: ByteSource): Promise<ByteSource> {
   const file = createScratchFile('arrow');
   try {
     const buf = new Uint8Array(1 << 20);
-    for (let n; (n = await src.read(buf, 0, buf.length, 0)) > 0;) scratchIo(() => fs.writeSync(file.fd, buf, 0, n));
+    for (let n; (n = await src.read(buf, 0, buf.length, 0)) > 0;) writeScratch(file.fd, buf, 0, n, null);
   } finally {
     fs.closeSync(file.fd);
     await src.close();
@@ -140,6 +146,7 @@ abstract class ArrowReaderBase {
     try {
       for await (const batch of this.arrow.batches()) {
         this.batchIndex++;
+        checkBatch(batch, this.name, this.batchIndex);
         yield batch;
         this.rowsBefore += batch.numRows;
       }

@@ -1,6 +1,7 @@
 import * as A from 'apache-arrow';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
+import { checkBatchMetadata, messageAt } from './validate.js';
 
 /**
  * The Arrow IPC stream format read message by message, each record batch handed out as soon as
@@ -61,6 +62,8 @@ export class ArrowMessages {
       if (!message.isRecordBatch()) continue;
       const parts = [this.schemaBytes!, ...[...this.dictionaries.values()].flat(), bytes, END_OF_STREAM];
       const reader = A.RecordBatchReader.from(Buffer.concat(parts));
+      // Decoded again from the message's own bytes: `message` reads its header lazily, from a buffer since reused.
+      checkBatchMetadata(messageAt(bytes, 0, `${this.src.name}: record batch ${index}`), this.schema!, this.src.name, index);
       for (const batch of reader) {
         index++;
         yield batch;

@@ -180,5 +180,6 @@ export async function startCsv(source: ByteSource, delimiter: string, header: bo
   if (!header) return { records, names: ColumnNames.positional(batch.columns), headerRaw: undefined, first: batch };
   const names = ColumnNames.fromHeader(Array.from({ length: batch.columns }, (_, i) => shownText(cellText(batch, 0, i))));
   const first = batch.count > 1 ? dropRecords(batch, 1) : await records.next();
+  if (!first) throw new TsnormError(`${source.name}: a header and no rows: nothing to read (the columns are ${names.listed()})`);
   return { records, names, headerRaw: batch.raws[0], first };
 }

@@ -55,13 +55,20 @@ export function parseHeader(bytes: Uint8Array): NpyHeader {
   const raw = bytes.subarray(start, total);
   const text = major === 3 ? new TextDecoder('utf-8').decode(raw) : latin1(raw);
   const dict = parseDict(text);
+  // numpy refuses any other key ("Header does not contain the correct keys"): so does this.
+  for (const key of dict.keys()) {
+    if (key !== 'descr' && key !== 'fortran_order' && key !== 'shape') {
+      throw new NpyHeaderError(`header has an unexpected key ${JSON.stringify(key).replace(/^"|"$/g, "'")} (an NPY header holds descr, fortran_order and shape only)`);
+    }
+  }
   const descr = dict.get('descr');
   const fortran = dict.get('fortran_order');
   const shape = dict.get('shape');
   if (Array.isArray(descr)) throw new NpyHeaderError('structured dtype (a record array) is not supported: expected a plain numeric array');
   if (typeof descr !== 'string') throw new NpyHeaderError("header has no 'descr' string");
   if (typeof fortran !== 'boolean') throw new NpyHeaderError("header has no 'fortran_order' True/False");
-  if (!Array.isArray(shape) || !shape.every((d) => typeof d === 'number' || typeof d === 'bigint')) {
+  // A list ([4, 3, 50]) is not a shape to numpy ("shape is not valid"): only a tuple is.
+  if (!Array.isArray(shape) || pythonLists.has(shape) || !shape.every((d) => typeof d === 'number' || typeof d === 'bigint')) {
     throw new NpyHeaderError("header has no 'shape' tuple of integers");
   }
   // Negative dimensions can multiply to the data's element count, and sizes past 2^53 are not exact.
@@ -115,6 +122,9 @@ type PyValue = string | number | bigint | boolean | null | PyValue[] | Map<strin
 /** Python's whitespace between tokens (no Unicode spaces: Python would not accept them either). */
 const isSpace = (ch: string | undefined): boolean => ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\f';
 
+/** The arrays parsed from Python lists ([...]) rather than tuples ((...)). */
+const pythonLists = new WeakSet<PyValue[]>();
+
 /** A small parser for the Python literals numpy writes in headers. */
 function parseDict(text: string): Map<string, PyValue> {
   let i = 0;
@@ -140,7 +150,11 @@ function parseDict(text: string): Map<string, PyValue> {
       const items: PyValue[] = [];
       for (;;) {
         ws();
-        if (text[i] === close) { i++; return items; }
+        if (text[i] === close) {
+          i++;
+          if (close === ']') pythonLists.add(items);
+          return items;
+        }
         items.push(value(depth + 1));
         ws();
         if (text[i] === ',') i++;
