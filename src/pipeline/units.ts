@@ -98,7 +98,16 @@ export class UnitAssembler {
    */
   endOfGroup(): void {
     const p = this.current;
-    if (p && this.reader.reusesBuffers) p.held = p.held.map(ownedCopy);
+    // Each block once: copying the copies again at every group made a long series quadratic
+    // (an 8M-value NPY series took 3.2 s and 286 MB instead of 0.6 s).
+    if (p && this.reader.reusesBuffers) {
+      p.held = p.held.map((b) => {
+        if (this.owned.has(b)) return b;
+        const copy = ownedCopy(b);
+        this.owned.add(copy);
+        return copy;
+      });
+    }
   }
 
   /** The last unit, at the end of the input. */
@@ -108,6 +117,9 @@ export class UnitAssembler {
     if (this.schema.orientation === 'series') throw new TsnormError(`${this.reader.name}: the input ends within a series of instance ${p.instance}`);
     return [this.complete(true)];
   }
+
+  /** Blocks copied out of the reader's buffers already. */
+  private readonly owned = new WeakSet<DataBlock>();
 
   /** Removes spill files left (after an error). */
   async close(): Promise<void> {
