@@ -11,7 +11,8 @@ function endlessLine(total: number): ByteSource {
     async read(buf, offset, length) {
       const n = Math.min(length, total - sent);
       buf.fill(0x78, offset, offset + n);
-      if (sent === 0) buf.set(head.subarray(0, n), offset);
+      // The header's bytes where they fall in the stream, however the reads are cut.
+      if (sent < head.length) buf.set(head.subarray(sent, Math.min(head.length, sent + n)), offset);
       sent += n;
       return n;
     },

@@ -1,6 +1,7 @@
 import * as A from 'apache-arrow';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
+import { checkMessageMetadata } from './metadata.js';
 import { checkBatchMetadata, messageAt } from './validate.js';
 
 /**
@@ -96,8 +97,11 @@ export class ArrowMessages {
       if (!(await this.fill(prefix + length))) throw this.truncated(at);
       let message: A.Message;
       try {
-        message = A.Message.decode(this.buf.subarray(this.start + prefix, this.start + prefix + length));
+        const metadata = this.buf.subarray(this.start + prefix, this.start + prefix + length);
+        checkMessageMetadata(metadata, `${this.src.name}: byte ${at}`);
+        message = A.Message.decode(metadata);
       } catch (err) {
+        if (err instanceof TsnormError) throw err;
         throw new TsnormError(`${this.src.name}: byte ${at}: a corrupt Arrow message (${(err as Error).message})`);
       }
       const total = prefix + length + Number(message.bodyLength);

@@ -1,5 +1,6 @@
 import * as A from 'apache-arrow';
 import { TsnormError } from '../../errors.js';
+import { checkMessageMetadata } from './metadata.js';
 
 /**
  * A record batch's columns against what its metadata claims: each as long as the batch, each
@@ -35,14 +36,35 @@ function checkData(data: A.Data, where: string): void {
     if (data.values.length < end) short('index buffer', end, data.values.length);
     return;
   }
+  if (A.DataType.isUtf8View(t) || A.DataType.isBinaryView(t)) {
+    // 16-byte views: a length, then inline bytes or a (buffer, offset) into the variadic buffers.
+    const views = data.values as Uint8Array;
+    if (!views || views.length < end * 16) short('view buffer', end * 16, (views?.length ?? 0) / 16);
+    const dv = new DataView(views.buffer, views.byteOffset, views.byteLength);
+    const buffers = data.variadicBuffers ?? [];
+    for (let i = data.offset; i < end; i++) {
+      const size = dv.getInt32(i * 16, true);
+      if (size <= 12) continue;
+      const buffer = buffers[dv.getInt32(i * 16 + 8, true)];
+      const at = dv.getInt32(i * 16 + 12, true);
+      if (!buffer || at < 0 || at + size > buffer.length) throw new TsnormError(`${where}: row ${i - data.offset}'s value lies outside its data buffers (a corrupt file)`);
+    }
+    return;
+  }
   if (A.DataType.isUtf8(t) || A.DataType.isBinary(t) || A.DataType.isLargeUtf8(t) || A.DataType.isLargeBinary(t) || A.DataType.isList(t) || t.typeId === A.Type.LargeList || A.DataType.isMap(t)) {
     const offsets = data.valueOffsets as ArrayLike<number | bigint>;
     if (data.length === 0) return;
     if (!offsets || offsets.length < end + 1) short('offset buffer', end + 1, offsets?.length ?? 0);
-    const last = Number(offsets[end]!);
-    const first = Number(offsets[data.offset]!);
     const inner = A.DataType.isList(t) || t.typeId === A.Type.LargeList || A.DataType.isMap(t) ? data.children[0]?.length ?? 0 : data.values?.length ?? 0;
-    if (first < 0 || last < first || last > inner) throw new TsnormError(`${where}: its offsets run from ${first} to ${last}, outside its ${inner} values (a corrupt file)`);
+    // Every offset, not only the ends: one out of place (or past 2^53 in a large type) would
+    // fail deep inside apache-arrow when that cell is read.
+    let before = Number(offsets[data.offset]!);
+    if (!(before >= 0 && before <= inner)) throw new TsnormError(`${where}: its offsets start at ${offsets[data.offset]}, outside its ${inner} values (a corrupt file)`);
+    for (let i = data.offset + 1; i <= end; i++) {
+      const o = Number(offsets[i]!);
+      if (!(o >= before && o <= inner)) throw new TsnormError(`${where}: its offset ${i - data.offset} is ${offsets[i]}, outside ${before}..${inner} (a corrupt file)`);
+      before = o;
+    }
     for (const child of data.children) checkData(child as A.Data, where);
     return;
   }
@@ -100,6 +122,13 @@ export function messageAt(buf: Uint8Array, at: number, where: string): A.Message
   const start = marker === -1 ? at + 8 : at + 4;
   const length = start <= buf.length ? view.getInt32(start - 4, true) : -1;
   if (length <= 0 || start + length > buf.length) throw new TsnormError(`${where}: no valid message there`);
+  const metadata = buf.subarray(start, start + length);
+  try {
+    checkMessageMetadata(metadata, where);
+  } catch (err) {
+    if (err instanceof TsnormError) throw err;
+    throw new TsnormError(`${where}: corrupt Arrow metadata (${(err as Error).message})`);
+  }
   try {
     return A.Message.decode(buf.subarray(start, start + length));
   } catch (err) {

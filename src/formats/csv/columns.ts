@@ -84,7 +84,7 @@ export class ColumnNames {
  * Which columns are channels: the --channels given, else every column whose first non-missing
  * cell (in the first rows read) is a number, except the id and --keep columns.
  */
-export function resolveColumns(file: string, names: ColumnNames, options: ColumnOptions, sample: RecordBatch | null, skipLeading = 0): ResolvedColumns {
+export function resolveColumns(file: string, names: ColumnNames, options: ColumnOptions, sample: RecordBatch | null, skipLeading = 0, sampleIsPartial = false): ResolvedColumns {
   const index = (name: string, flag: string): number => names.find(name, flag, file);
   const id = options.id === undefined ? undefined : index(options.id, '--id');
   const keep = new Set((options.keep ?? []).map((k) => index(k, '--keep')));
@@ -99,7 +99,13 @@ export function resolveColumns(file: string, names: ColumnNames, options: Column
     channels = [];
     for (let i = skipLeading; i < names.count; i++) {
       if (i === id || keep.has(i)) continue;
-      if (sample && isNumericColumn(sample, i)) channels.push(i);
+      const kind = sample ? columnKind(sample, i) : 'undecided';
+      if (kind === 'number') channels.push(i);
+      // Rows used as they arrive (apply, convert from a pipe): a column with no value yet cannot
+      // be told apart; guessing would pass a number column through silently.
+      if (kind === 'undecided' && sampleIsPartial) {
+        throw new TsnormError(`${file}: column '${names.name(i)}' has no value in the first rows that arrived, so whether it holds numbers is not known yet: name the channels with --channels (and text or kept columns with --keep)`);
+      }
     }
   }
   if (channels.length === 0) {
@@ -110,11 +116,11 @@ export function resolveColumns(file: string, names: ColumnNames, options: Column
 }
 
 /** A column is numeric when its first non-missing cell is a number; a bad cell later is then an error, not a silent pass-through. */
-function isNumericColumn(sample: RecordBatch, column: number): boolean {
+function columnKind(sample: RecordBatch, column: number): 'number' | 'text' | 'undecided' {
   for (let r = 0; r < sample.count; r++) {
     const x = parseNumber(cellText(sample, r, column));
-    if (x === undefined) return false;
-    if (x === x) return true;
+    if (x === undefined) return 'text';
+    if (x === x) return 'number';
   }
-  return false;
+  return 'undecided';
 }

@@ -87,7 +87,7 @@ export class LongCsvReader implements SeriesReader {
 
   static async open(source: ByteSource, options: CsvReaderOptions): Promise<LongCsvReader> {
     const { records, names, headerRaw, first } = await startCsv(source, options.delimiter, options.header, options.live ?? false);
-    const cols = resolveColumns(source.name, names, options, first);
+    const cols = resolveColumns(source.name, names, options, first, 0, (options.live ?? false) && !records.exhausted);
     return new LongCsvReader(records, names, cols.id, cols.channels, first, headerRaw, options);
   }
 

@@ -33,6 +33,11 @@ export class TextRecords {
   private ahead: Promise<number> | null = null;
   private position = 0;
   private ended = false;
+
+  /** The whole input has been read (the rows handed out so far are all there is). */
+  get exhausted(): boolean {
+    return this.ended;
+  }
   private first = true;
 
   constructor(
@@ -57,10 +62,15 @@ export class TextRecords {
   }
 
   private readInto(buf: Uint8Array): Promise<number> {
-    return this.fillReads
-      ? readFully(this.source, buf, 0, buf.length, this.position)
-      : this.source.read(buf, 0, buf.length, this.position);
+    if (this.fillReads) return readFully(this.source, buf, 0, buf.length, this.position);
+    // Live: what has arrived, but the first read at least 3 bytes (or to the end), so that a
+    // UTF-8 BOM arriving in pieces is still seen whole.
+    if (this.position > 0 || this.startedReading) return this.source.read(buf, 0, buf.length, this.position);
+    this.startedReading = true;
+    return readFully(this.source, buf, 0, 3, 0).then(async (n) => (n < 3 ? n : n + await this.source.read(buf, n, buf.length - n, n)));
   }
+
+  private startedReading = false;
 
   /** The next batch with at least one record, or null at the end. */
   async next(): Promise<RecordBatch | null> {
@@ -76,6 +86,12 @@ export class TextRecords {
         this.ahead.catch(() => undefined);
       }
       let text = '';
+      // The end is known without a read returning 0 when a filling read came up short, or when
+      // a file's size has been read: then a last line without a line break is complete, and it
+      // comes with the rows before it (so that the first rows, which decide the columns, and the
+      // blocks do not depend on whether a file ends with a line break).
+      const size = this.source.size;
+      if (n > 0 && ((this.fillReads && n < this.buf.length) || (size !== undefined && this.position >= size))) this.ended = true;
       if (n === 0) {
         this.ended = true;
       } else {
