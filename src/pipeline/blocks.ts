@@ -23,7 +23,8 @@ export function blockBytes(b: DataBlock): number {
  */
 export function ownedCopy(b: DataBlock): DataBlock {
   const rowsMajor = b.stepStride !== 1 || (b.channelStride === 1 && b.channelCount > 1);
-  const values = new Float64Array(b.channelCount * b.stepCount);
+  // In the values' own type: float32 input held as float64 took twice the memory (and garbage).
+  const values = b.values instanceof Float32Array ? new Float32Array(b.channelCount * b.stepCount) : new Float64Array(b.channelCount * b.stepCount);
   for (let c = 0; c < b.channelCount; c++) {
     const from = channelStart(b, b.firstChannel + c);
     for (let t = 0; t < b.stepCount; t++) values[rowsMajor ? t * b.channelCount + c : c * b.stepCount + t] = b.values[from + t * b.stepStride]!;
