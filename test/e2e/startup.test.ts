@@ -1,50 +1,83 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, FIXTURES, tempDir } from '../helpers/cli.js';
+import { BIN, FIXTURES, ROOT, tempDir } from '../helpers/cli.js';
 
-// Start-up stays light: each format's modules and libraries load when that format is used.
+// Start-up stays light: each format's modules and libraries are initialised when that format is
+// used, and the bundle comes with a code cache.
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
 /**
- * What a run of the CLI loads: package names imported or required, plus the marker `apache-arrow`
- * or `csv-parse` when a module holding that library's code is loaded (the build bundles them
- * into chunks of their own, found by the hook's resolved file URLs and their contents).
+ * What a run of the CLI initialises: the bundle's modules as esbuild names them
+ * ("node_modules/apache-arrow/...", "src/formats/csv/...") and the packages it require()s at run
+ * time (the native codecs). The CLI runs from a copy of bin/ and of the bundle whose module
+ * wrappers (__esm, __commonJS) log each module the first time it is initialised.
  */
 function packagesLoaded(args: string[]): Set<string> {
-  const log = path.join(tmp.dir, `resolved-${Math.random().toString(36).slice(2)}.log`);
-  const hooks = path.join(tmp.dir, 'hooks.mjs');
-  fs.writeFileSync(hooks, `import fs from 'node:fs';
-export async function resolve(specifier, context, next) {
-  const resolved = await next(specifier, context);
-  if (!specifier.startsWith('.') && !specifier.startsWith('node:') && !specifier.startsWith('file:')) fs.appendFileSync(process.env.RESOLVE_LOG, specifier + '\\n');
-  if (resolved.url.startsWith('file:')) {
-    const text = fs.readFileSync(new URL(resolved.url), 'utf8');
-    if (text.includes('RecordBatchStreamWriter')) fs.appendFileSync(process.env.RESOLVE_LOG, 'apache-arrow\\n');
-    if (text.includes('Invalid Opening Quote')) fs.appendFileSync(process.env.RESOLVE_LOG, 'csv-parse\\n');
+  const log = path.join(tmp.dir, `init-${Math.random().toString(36).slice(2)}.log`);
+  const copy = path.join(tmp.dir, 'copy');
+  if (!fs.existsSync(copy)) {
+    fs.mkdirSync(path.join(copy, 'bin'), { recursive: true });
+    fs.mkdirSync(path.join(copy, 'dist/bundle'), { recursive: true });
+    for (const f of ['tsnorm.js', 'package.json']) fs.copyFileSync(path.join(ROOT, 'bin', f), path.join(copy, 'bin', f));
+    const bundle = fs.readFileSync(path.join(ROOT, 'dist/bundle/tsnorm.cjs'), 'utf8');
+    const logged = "(require('node:fs').appendFileSync(process.env.INIT_LOG, NAME + '\\n'), 0)";
+    const patched = bundle
+      .replace('return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;', `return fn && (${logged.replace('NAME', '__getOwnPropNames(fn)[0]')}, res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;`)
+      .replace('return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;', `return mod || (${logged.replace('NAME', '__getOwnPropNames(cb)[0]')}, (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod)), mod.exports;`);
+    expect(patched.split('process.env.INIT_LOG').length, 'the bundle\'s module wrappers as this test knows them').toBe(3);
+    fs.writeFileSync(path.join(copy, 'dist/bundle/tsnorm.cjs'), patched);
   }
-  return resolved;
-}
-`);
-  // ESM imports through the hook; require() (the native codecs) through Module._load.
-  const register = path.join(tmp.dir, 'register.mjs');
-  fs.writeFileSync(register, `import fs from 'node:fs';
-import Module, { register } from 'node:module';
-register(${JSON.stringify(pathToFileURL(hooks).href)});
+  // require() (the native codecs) through Module._load; NODE_PATH finds them from the copy.
+  const register = path.join(tmp.dir, 'register.cjs');
+  fs.writeFileSync(register, `const fs = require('node:fs');
+const Module = require('node:module');
 const load = Module._load;
 Module._load = function (request, ...rest) {
-  if (!request.startsWith('.') && !request.startsWith('/') && !request.startsWith('node:')) fs.appendFileSync(process.env.RESOLVE_LOG, request + '\\n');
+  if (!request.startsWith('.') && !request.startsWith('/') && !request.startsWith('node:')) fs.appendFileSync(process.env.INIT_LOG, 'require:' + request + '\\n');
   return load.call(this, request, ...rest);
 };
 `);
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, BIN, ...args], { env: { ...process.env, RESOLVE_LOG: log }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--require', register, path.join(copy, 'bin/tsnorm.js'), ...args], {
+    env: { ...process.env, INIT_LOG: log, NODE_PATH: path.join(ROOT, 'node_modules') }, encoding: 'utf8',
+  });
+  expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
-  return new Set(fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').map((s) => s.split('/')[0]!.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!) : []);
+  const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : [];
+  const names = new Set<string>();
+  for (const line of lines) {
+    if (line.startsWith('require:')) names.add(line.slice('require:'.length).split('/').slice(0, line.includes('@') ? 2 : 1).join('/'));
+    const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
+    if (pkg) names.add(pkg[1]!);
+  }
+  return names;
 }
+
+describe('the code cache', () => {
+  it('is accepted by this Node (a run deserializes instead of compiling)', () => {
+    const r = spawnSync(process.execPath, ['-e', `const { loadBundle } = require(${JSON.stringify(BIN)}); const b = loadBundle(); console.log(b.script.cachedDataRejected)`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('false');
+  });
+
+  it('a missing or foreign cache only costs time: the CLI still runs', () => {
+    for (const cache of [null, Buffer.from('not a V8 code cache')]) {
+      const dir = fs.mkdtempSync(path.join(tmp.dir, 'nocache-'));
+      fs.mkdirSync(path.join(dir, 'bin'));
+      fs.mkdirSync(path.join(dir, 'dist/bundle'), { recursive: true });
+      for (const f of ['tsnorm.js', 'package.json']) fs.copyFileSync(path.join(ROOT, 'bin', f), path.join(dir, 'bin', f));
+      fs.copyFileSync(path.join(ROOT, 'dist/bundle/tsnorm.cjs'), path.join(dir, 'dist/bundle/tsnorm.cjs'));
+      if (cache) fs.writeFileSync(path.join(dir, 'dist/bundle/tsnorm.cjs.cache'), cache);
+      const r = spawnSync(process.execPath, [path.join(dir, 'bin/tsnorm.js'), path.join(FIXTURES, 'example.npy'), '--to', 'npy'], { env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } });
+      expect(r.stderr.toString()).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout.length).toBe(fs.statSync(path.join(FIXTURES, 'example.npy')).size);
+    }
+  });
+});
 
 describe('libraries load on first use', () => {
   it('--version loads no format library', () => {

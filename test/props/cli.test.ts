@@ -64,7 +64,7 @@ function cli(args: readonly string[], input?: Uint8Array): { status: number | nu
 
 describe('the CLI on mutated fixtures', () => {
   it('exits 0, or 2 with one line on stderr; never 70, never a crash', async () => {
-    if (!fs.existsSync(path.join(ROOT, 'dist/bundle/main.js'))) throw new Error('the CLI is not built: npm run build');
+    if (!fs.existsSync(path.join(ROOT, 'dist/bundle/tsnorm.cjs'))) throw new Error('the CLI is not built: npm run build');
     const job = fc.record({
       base: fc.nat(BASES.length - 1),
       mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }),
