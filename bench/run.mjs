@@ -2,7 +2,11 @@
 // Side-by-side benchmark: tsnorm against what a user would reach for instead (../shared/bench:
 // torch, numpy, pandas, Miller) and against `cp` of the same file, in one run, as ratios.
 //
-//   npm run bench [-- --only npy|csv|arrow|startup] [--repeat K] [--data DIR] [--miller] [--keep]
+//   npm run bench [-- --only npy|csv|arrow|startup|scaling] [--repeat K] [--data DIR] [--miller] [--keep]
+//
+// `scaling` (not in the default run: it writes a 1 GB CSV) normalizes a 10 MB, the 100 MB and a
+// 1 GB CSV (the same rows, repeated under new ids) and writes the rows/s curve as a table and as
+// bench/results/scaling.svg.
 //
 // polars and DuckDB (multi-threaded) run from the project's venv (`npm run venv`); without it
 // they are skipped with a message.
@@ -259,6 +263,72 @@ if (!only || only === 'startup') {
   rows.tiny = measure('tsnorm on a 4 KB CSV', [...tsnorm, tiny, '--id', 'device', '--keep', 'ts', '-o', o0('tiny.csv')], { outputs: [o0('tiny.csv')], times: Math.max(5, repeat) });
   console.log(`    --version ${(rows.version.wall / rows.node.wall).toFixed(2)} x node -e 0; a tiny CSV job ${(rows.tiny.wall / rows.node.wall).toFixed(2)} x`);
   results.startup.rows = rows;
+}
+
+if (only === 'scaling' && files.csv) {
+  console.log('\nScaling: the same rows at 10 MB, 100 MB and 1 GB (normalize --id id --keep t)');
+  const base = fs.readFileSync(files.csv, 'latin1');
+  const nl = base.indexOf('\n');
+  const header = base.slice(0, nl + 1);
+  const body = base.slice(nl + 1);
+  const rowsIn = (text) => text.split('\n').length - 1;
+  const sizes = [];
+  // 10 MB: the first tenth of the rows (whole instances: 16384 rows each, 64 ids).
+  const lines = body.split('\n');
+  const small = path.join(data, 'scale-10mb.csv');
+  if (!fs.existsSync(small)) fs.writeFileSync(small, header + lines.slice(0, 16384 * 6).join('\n') + '\n');
+  sizes.push({ label: '10 MB', file: small, rows: 16384 * 6 });
+  sizes.push({ label: '100 MB', file: files.csv, rows: rowsIn(body) });
+  // 1 GB: ten copies of the rows, each under ids of its own (so instances stay whole).
+  const large = path.join(data, 'scale-1gb.csv');
+  if (!fs.existsSync(large)) {
+    const fd = fs.openSync(large, 'w');
+    fs.writeSync(fd, header);
+    for (let k = 0; k < 10; k++) fs.writeSync(fd, body.replace(/^([^,\n]+),/gm, `r${k}_$1,`));
+    fs.closeSync(fd);
+  }
+  sizes.push({ label: '1 GB', file: large, rows: rowsIn(body) * 10 });
+  const o = (name) => path.join(out, name);
+  for (const sz of sizes) {
+    const m = measure(`tsnorm normalize, ${sz.label}`, [...tsnorm, 'normalize', sz.file, '-o', o('scale.csv'), '--id', 'id', '--keep', 't', '-q'], { outputs: [o('scale.csv')], times: sz.label === '1 GB' ? 1 : repeat });
+    sz.wall = m.wall;
+    sz.rss = m.rss;
+    sz.bytes = fs.statSync(sz.file).size;
+    sz.rowsPerSecond = sz.rows / m.wall;
+  }
+  const mid = sizes[1].rowsPerSecond;
+  console.log('\n  | input | rows | wall | M rows/s | vs 100 MB | peak RSS |');
+  console.log('  | --- | --- | --- | --- | --- | --- |');
+  for (const sz of sizes) console.log(`  | ${sz.label} | ${sz.rows.toLocaleString('en')} | ${sz.wall.toFixed(2)} s | ${(sz.rowsPerSecond / 1e6).toFixed(3)} | ${(sz.rowsPerSecond / mid).toFixed(2)} | ${sz.rss === null ? '-' : `${sz.rss.toFixed(0)} MB`} |`);
+  const spread = Math.max(...sizes.map((x) => x.rowsPerSecond)) / Math.min(...sizes.map((x) => x.rowsPerSecond));
+  console.log(`  rows/s within ${((spread - 1) * 100).toFixed(0)}% of each other   target <= 20%   ${spread <= 1.2 ? 'met' : 'NOT met'}`);
+  results.scaling = sizes.map(({ label, rows, bytes, wall, rss, rowsPerSecond }) => ({ label, rows, bytes, wall, rss, rowsPerSecond }));
+  fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'bench/results/scaling.svg'), scalingSvg(sizes));
+  fs.writeFileSync(path.join(root, 'bench/results/scaling.json'), `${JSON.stringify({ date: results.date, machine: results.machine, sizes: results.scaling }, null, 2)}\n`);
+  console.log('  plot: bench/results/scaling.svg, figures: bench/results/scaling.json');
+}
+
+/** The rows/s of each size as a small SVG line chart (x: input size, log scale). */
+function scalingSvg(sizes) {
+  const W = 560, H = 300, L = 70, R = 20, T = 40, B = 50;
+  const xs = sizes.map((s) => Math.log10(s.bytes));
+  const x0 = Math.min(...xs) - 0.15, x1 = Math.max(...xs) + 0.15;
+  const yMax = Math.max(...sizes.map((s) => s.rowsPerSecond)) * 1.25 / 1e6;
+  const px = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
+  const py = (y) => T + (1 - y / yMax) * (H - T - B);
+  const pts = sizes.map((s, i) => [px(xs[i]), py(s.rowsPerSecond / 1e6)]);
+  const ticks = Array.from({ length: 5 }, (_, i) => (yMax * i) / 4);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">
+<rect width="${W}" height="${H}" fill="white"/>
+<text x="${W / 2}" y="22" text-anchor="middle" font-size="14">tsnorm normalize (CSV, --id): rows per second by input size</text>
+${ticks.map((t) => `<line x1="${L}" x2="${W - R}" y1="${py(t).toFixed(1)}" y2="${py(t).toFixed(1)}" stroke="#ddd"/><text x="${L - 8}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end">${t.toFixed(2)}</text>`).join('\n')}
+<text x="18" y="${(T + (H - T - B) / 2).toFixed(1)}" transform="rotate(-90 18 ${(T + (H - T - B) / 2).toFixed(1)})" text-anchor="middle">M rows/s</text>
+<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="${pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ')}"/>
+${sizes.map((s, i) => `<circle cx="${pts[i][0].toFixed(1)}" cy="${pts[i][1].toFixed(1)}" r="4" fill="#1f77b4"/><text x="${pts[i][0].toFixed(1)}" y="${H - B + 18}" text-anchor="middle">${s.label}</text><text x="${pts[i][0].toFixed(1)}" y="${(pts[i][1] - 10).toFixed(1)}" text-anchor="middle">${(s.rowsPerSecond / 1e6).toFixed(2)}</text>`).join('\n')}
+<text x="${W / 2}" y="${H - 10}" text-anchor="middle">input size (log scale)</text>
+</svg>
+`;
 }
 
 fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
