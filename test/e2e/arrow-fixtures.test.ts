@@ -175,3 +175,16 @@ describe('broken Arrow input: one line, exit 2, nothing written', () => {
     }
   });
 });
+
+describe('regression inputs (fixtures/regress)', () => {
+  it('a compressed batch far smaller than its rows (1M constant rows in 1,424 bytes of ZSTD) is read, not refused', () => {
+    const input = path.join(FIXTURES, 'regress/zstd_constant_1m.arrow');
+    const r = tsnorm(['normalize', input, '--to', 'npy', '--dtype', 'float64']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    // Two constant channels: every normalized value is exactly 0 ((x - mean) / sqrt(0 + eps)).
+    const data = new Float64Array(r.stdout.buffer.slice(r.stdout.byteOffset + r.stdout.length - 2_000_000 * 8, r.stdout.byteOffset + r.stdout.length));
+    expect(data.length).toBe(2_000_000);
+    expect(data.every((x) => x === 0)).toBe(true);
+  });
+});
