@@ -14,10 +14,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-fs.rmSync(path.join(root, 'dist/bundle'), { recursive: true, force: true });
+const bundle = path.join(root, 'dist/bundle/tsnorm.cjs');
+// The old layout's chunks (an ES module and a chunk per format) go; the bundle and its cache are
+// replaced by rename, so that a CLI started meanwhile (tests run beside `npm pack`'s build)
+// reads the old files or the new ones, never half of one.
+for (const old of ['chunks', 'main.js']) fs.rmSync(path.join(root, 'dist/bundle', old), { recursive: true, force: true });
 await build({
   entryPoints: [path.join(root, 'src/cli/cli-entry.ts')],
-  outfile: path.join(root, 'dist/bundle/tsnorm.cjs'),
+  outfile: `${bundle}.tmp`,
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -33,6 +37,9 @@ await build({
   banner: { js: "var __tsnormBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
+
+fs.rmSync(`${bundle}.cache`, { force: true });
+fs.renameSync(`${bundle}.tmp`, bundle);
 
 // The code cache: sample jobs of each kind, in this process, then what V8 compiled for them.
 const { loadBundle } = createRequire(import.meta.url)('../bin/tsnorm.js');
@@ -54,4 +61,5 @@ try {
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
 }
-fs.writeFileSync(path.join(root, 'dist/bundle/tsnorm.cjs.cache'), script.createCachedData());
+fs.writeFileSync(`${bundle}.cache.tmp`, script.createCachedData());
+fs.renameSync(`${bundle}.cache.tmp`, `${bundle}.cache`);
