@@ -80,7 +80,10 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
         next = g + 1 < groups.length ? load(groups[g + 1]!) : undefined;
         const group = groups[g]!;
         for (const block of group.blocks) {
-          checkBatchMetadata(messageAt(buf, prefix.length + block.offset - group.offset, `${src.name}: corrupt Arrow file: record batch ${index}`), schema, src.name, index);
+          const where = `${src.name}: corrupt Arrow file: record batch ${index}`;
+          const message = messageAt(buf, prefix.length + block.offset - group.offset, where);
+          if (!message.isRecordBatch()) throw new TsnormError(`${where}: the footer points at a message that is no record batch`);
+          checkBatchMetadata(message.header(), schema, src.name, index);
           index++;
         }
         for (const batch of A.RecordBatchReader.from(buf)) yield batch as A.RecordBatch;

@@ -64,8 +64,22 @@ function checkBatch(where: string, batch: RecordBatch | null, bb: ByteBuffer, bo
   }
 }
 
+/** A check whose own reading of a broken flatbuffer fails (a RangeError, say): a corrupt file too. */
+function guarded<T>(where: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof TsnormError) throw err;
+    throw new TsnormError(`${where}: corrupt Arrow metadata (${(err as Error).message})`);
+  }
+}
+
 /** A message's metadata (the flatbuffer after its framing), before apache-arrow decodes it. */
 export function checkMessageMetadata(metadata: Uint8Array, where: string): void {
+  guarded(where, () => checkMessage(metadata, where));
+}
+
+function checkMessage(metadata: Uint8Array, where: string): void {
   const bb = new ByteBuffer(metadata);
   const m = Message.getRootAsMessage(bb);
   bounded(where, 'the message\'s metadata list', m.customMetadataLength(), 4, bb);
@@ -85,6 +99,10 @@ export function checkMessageMetadata(metadata: Uint8Array, where: string): void 
  * before that.
  */
 export function checkFooterMetadata(footerBytes: Uint8Array, where: string): { offset: number; metaDataLength: number }[] {
+  return guarded(where, () => checkFooter(footerBytes, where));
+}
+
+function checkFooter(footerBytes: Uint8Array, where: string): { offset: number; metaDataLength: number }[] {
   const bb = new ByteBuffer(footerBytes);
   const footer = Footer.getRootAsFooter(bb);
   bounded(where, 'the footer\'s dictionary list', footer.dictionariesLength(), 24, bb);

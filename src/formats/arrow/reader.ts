@@ -91,27 +91,17 @@ async function checkFileEnds(src: ByteSource): Promise<void> {
   if (footer <= 0 || footer > size - 18) throw new TsnormError(`${src.name}: corrupt Arrow file: its footer length (${footer}) does not fit the file (${size} bytes)`);
   const bytes = new Uint8Array(footer);
   if ((await readFully(src, bytes, 0, footer, size - 10 - footer)) < footer) throw new TsnormError(`${src.name}: truncated Arrow file: its footer cannot be read`);
-  let dictionaries: { offset: number; metaDataLength: number }[] = [];
-  guarded(src.name, () => { dictionaries = checkFooterMetadata(bytes, `${src.name}: the footer`); });
+  const dictionaries = checkFooterMetadata(bytes, `${src.name}: the footer`);
   for (const [i, d] of dictionaries.entries()) {
     if (!(d.offset >= 8 && d.metaDataLength > 8 && d.offset + d.metaDataLength <= size)) {
       throw new TsnormError(`${src.name}: corrupt Arrow file: its footer places dictionary batch ${i} at bytes ${d.offset}..${d.offset + d.metaDataLength}, outside the file (${size} bytes)`);
     }
     const framed = new Uint8Array(d.metaDataLength);
     await readFully(src, framed, 0, framed.length, d.offset);
-    guarded(src.name, () => { messageAt(framed, 0, `${src.name}: dictionary batch ${i}`); });
+    messageAt(framed, 0, `${src.name}: corrupt Arrow file: dictionary batch ${i}`);
   }
 }
 
-/** A metadata check whose own reading of a broken flatbuffer fails is a corrupt file too. */
-export function guarded(name: string, check: () => void): void {
-  try {
-    check();
-  } catch (err) {
-    if (err instanceof TsnormError) throw err;
-    throw new TsnormError(`${name}: corrupt Arrow metadata (${(err as Error).message})`);
-  }
-}
 
 /** A pipe's bytes in a scratch file (removed with the reader), read like a file. */
 async function copyToScratch(src: ByteSource): Promise<ByteSource> {

@@ -2,7 +2,7 @@ import * as A from 'apache-arrow';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import { checkMessageMetadata } from './metadata.js';
-import { checkBatchMetadata, messageAt } from './validate.js';
+import { checkBatchMetadata } from './validate.js';
 
 /**
  * The Arrow IPC stream format read message by message, each record batch handed out as soon as
@@ -31,7 +31,7 @@ export class ArrowMessages {
     if (!first) throw new TsnormError(`${this.src.name}: empty Arrow stream: no schema`);
     if (!first.message.isSchema()) throw new TsnormError(`${this.src.name}: not an Arrow stream: it does not begin with a schema`);
     this.schemaBytes = first.bytes;
-    this.schema = first.message.header() as A.Schema;
+    this.schema = first.header as A.Schema;
   }
 
   /**
@@ -43,9 +43,9 @@ export class ArrowMessages {
     for (;;) {
       const next = await this.nextMessage();
       if (!next) return;
-      const { message, bytes } = next;
+      const { message, header, bytes } = next;
       if (message.isSchema()) {
-        const schema = message.header() as A.Schema;
+        const schema = header as A.Schema;
         if (!(A.util.compareSchemas(this.schema!, schema) as boolean)) {
           throw new TsnormError(`${this.src.name}: after record batch ${index} a schema with other columns follows (${schema.fields.map((f: A.Field) => `${f.name}: ${f.type}`).join(', ')}): the schema must not change`);
         }
@@ -53,18 +53,17 @@ export class ArrowMessages {
         continue;
       }
       if (message.isDictionaryBatch()) {
-        const header = message.header() as unknown as { id: number | bigint; isDelta: boolean };
-        const id = Number(header.id);
-        const list = header.isDelta ? (this.dictionaries.get(id) ?? []) : [];
+        const dictionary = header as { id: number | bigint; isDelta: boolean };
+        const id = Number(dictionary.id);
+        const list = dictionary.isDelta ? (this.dictionaries.get(id) ?? []) : [];
         list.push(bytes);
         this.dictionaries.set(id, list);
         continue;
       }
       if (!message.isRecordBatch()) continue;
+      checkBatchMetadata(header, this.schema!, this.src.name, index);
       const parts = [this.schemaBytes!, ...[...this.dictionaries.values()].flat(), bytes, END_OF_STREAM];
       const reader = A.RecordBatchReader.from(Buffer.concat(parts));
-      // Decoded again from the message's own bytes: `message` reads its header lazily, from a buffer since reused.
-      checkBatchMetadata(messageAt(bytes, 0, `${this.src.name}: record batch ${index}`), this.schema!, this.src.name, index);
       for (const batch of reader) {
         index++;
         yield batch;
@@ -72,8 +71,12 @@ export class ArrowMessages {
     }
   }
 
-  /** The next message's bytes (framing included) and its decoded header; undefined at the end. */
-  private async nextMessage(): Promise<{ message: A.Message; bytes: Uint8Array } | undefined> {
+  /**
+   * The next message's bytes (framing included) and its header, decoded now: A.Message decodes
+   * its header lazily, from the bytes it was given, and this buffer is reused by later reads.
+   * Undefined at the end.
+   */
+  private async nextMessage(): Promise<{ message: A.Message; header: unknown; bytes: Uint8Array } | undefined> {
     for (;;) {
       const at = this.consumed + this.start;
       if (!(await this.fill(4))) {
@@ -96,10 +99,12 @@ export class ArrowMessages {
       if (length < 0 || length > 1 << 30) throw new TsnormError(`${this.src.name}: byte ${at}: not an Arrow message (metadata length ${length})`);
       if (!(await this.fill(prefix + length))) throw this.truncated(at);
       let message: A.Message;
+      let header: unknown;
       try {
         const metadata = this.buf.subarray(this.start + prefix, this.start + prefix + length);
         checkMessageMetadata(metadata, `${this.src.name}: byte ${at}`);
         message = A.Message.decode(metadata);
+        header = message.isSchema() || message.isRecordBatch() || message.isDictionaryBatch() ? message.header() : undefined;
       } catch (err) {
         if (err instanceof TsnormError) throw err;
         throw new TsnormError(`${this.src.name}: byte ${at}: a corrupt Arrow message (${(err as Error).message})`);
@@ -107,7 +112,7 @@ export class ArrowMessages {
       const total = prefix + length + Number(message.bodyLength);
       if (!(await this.fill(total))) throw this.truncated(at);
       const bytes = this.take(total);
-      return { message, bytes };
+      return { message, header, bytes };
     }
   }
 

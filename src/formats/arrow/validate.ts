@@ -102,9 +102,8 @@ function nodeCount(field: A.Field): number {
  * pads a shorter column with nulls (and a longer one is cut), so the decoded batch cannot tell;
  * pyarrow refuses such a batch ("Array length did not match record batch length").
  */
-export function checkBatchMetadata(message: A.Message, schema: A.Schema, name: string, index: number): void {
-  if (!message.isRecordBatch()) return;
-  const header = message.header() as unknown as BatchHeader;
+export function checkBatchMetadata(decoded: unknown, schema: A.Schema, name: string, index: number): void {
+  const header = decoded as BatchHeader;
   const rows = Number(header.length);
   let node = 0;
   for (const field of schema.fields) {
@@ -123,14 +122,9 @@ export function messageAt(buf: Uint8Array, at: number, where: string): A.Message
   const length = start <= buf.length ? view.getInt32(start - 4, true) : -1;
   if (length <= 0 || start + length > buf.length) throw new TsnormError(`${where}: no valid message there`);
   const metadata = buf.subarray(start, start + length);
+  checkMessageMetadata(metadata, where);
   try {
-    checkMessageMetadata(metadata, where);
-  } catch (err) {
-    if (err instanceof TsnormError) throw err;
-    throw new TsnormError(`${where}: corrupt Arrow metadata (${(err as Error).message})`);
-  }
-  try {
-    return A.Message.decode(buf.subarray(start, start + length));
+    return A.Message.decode(metadata);
   } catch (err) {
     throw new TsnormError(`${where}: ${(err as Error).message.split('\n')[0]}`);
   }

@@ -65,7 +65,7 @@ export class TextRecords {
     if (this.fillReads) return readFully(this.source, buf, 0, buf.length, this.position);
     // Live: what has arrived, but the first read at least 3 bytes (or to the end), so that a
     // UTF-8 BOM arriving in pieces is still seen whole.
-    if (this.position > 0 || this.startedReading) return this.source.read(buf, 0, buf.length, this.position);
+    if (this.startedReading) return this.source.read(buf, 0, buf.length, this.position);
     this.startedReading = true;
     return readFully(this.source, buf, 0, 3, 0).then(async (n) => (n < 3 ? n : n + await this.source.read(buf, n, buf.length - n, n)));
   }
