@@ -5,6 +5,7 @@ import { main } from '../../src/cli/main.js';
 import { TsnormError } from '../../src/errors.js';
 import { openOutput } from '../../src/io/byte-sink.js';
 import { SpoolSink } from '../../src/io/spool-sink.js';
+import { BlockSpill } from '../../src/pipeline/block-spill.js';
 import { createScratchFile, writeScratch } from '../../src/io/temp-files.js';
 import { FIXTURES, tempDir } from '../helpers/cli.js';
 
@@ -50,6 +51,19 @@ describe('EIO writing an output file', () => {
     const sink = await openOutput(path.join(dir, 'out.npy'));
     failOutputWrites();
     await expect(sink.write(new Uint8Array(10))).rejects.toThrow(new TsnormError(`${path.join(dir, 'out.npy')}: input/output error`));
+    vi.restoreAllMocks();
+    await sink.abort();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('a write that makes no progress (0 bytes, no error) fails as a full disk instead of looping', async () => {
+    const dir = folder();
+    const sink = await openOutput(path.join(dir, 'out.npy'));
+    vi.spyOn(fs, 'write').mockImplementation(((...args: unknown[]) => {
+      const cb = args[args.length - 1] as (err: NodeJS.ErrnoException | null, n: number) => void;
+      process.nextTick(() => cb(null, 0));
+    }) as unknown as typeof fs.write);
+    await expect(sink.write(new Uint8Array(10))).rejects.toThrow(`${path.join(dir, 'out.npy')}: no space left on device`);
     vi.restoreAllMocks();
     await sink.abort();
     expect(fs.readdirSync(dir)).toEqual([]);
@@ -117,6 +131,17 @@ describe('scratch files (spills, spools) on a failing or full $TMPDIR', () => {
     vi.restoreAllMocks();
     await spool.abort(); // as the pipeline does with a failed output
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('a block spill shorter than what was written is an error, never zeros handed on', async () => {
+    const spill = new BlockSpill();
+    const values = Float64Array.from({ length: 64 }, (_, i) => i + 1);
+    spill.write({ instance: 0, values, offset: 0, channelStride: 64, stepStride: 1, firstChannel: 0, channelCount: 1, firstStep: 0, stepCount: 64 });
+    vi.spyOn(fs, 'readSync').mockImplementation(() => 0);
+    expect(() => [...spill.read()]).toThrow(/^temporary file in .*: input\/output error/);
+    vi.restoreAllMocks();
+    expect([...spill.read()][0]!.values).toEqual(values);
+    await spill.remove();
   });
 
   it('the whole CLI: EIO on the spill of an NPY from stdin, exit 2, nothing left', async () => {
