@@ -97,7 +97,7 @@ function fnName(spec: CommandSpec): string {
 
 const single = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** The command a word list has reached: 'tsnorm', 'tsnorm stats', ... (the default command when none is named). */
+/** bash: the words typed so far give the command reached (the default one after a first word that is no command); its flags, their values, subcommands and file names are offered. */
 function bashCompletion(program: CommandSpec): string {
   const name = program.path[0]!;
   const cases: string[] = [];

@@ -267,7 +267,7 @@ describe('an input that changes while it is read', () => {
     expect(r.code).toBe(2);
   }, 60_000);
 
-  it('a file written to a file output is not committed', async () => {
+  it('truncated under a run writing to a file: the output is not committed', async () => {
     const dir = folder('change-file');
     const file = path.join(dir, 'in.csv');
     fs.writeFileSync(file, csv(400_000, 23));
