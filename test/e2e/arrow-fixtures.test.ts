@@ -187,4 +187,12 @@ describe('regression inputs (fixtures/regress)', () => {
     expect(data.length).toBe(2_000_000);
     expect(data.every((x) => x === 0)).toBe(true);
   });
+
+  it('a schema field without a name is a one-line error, not an internal one', () => {
+    const input = path.join(FIXTURES, 'regress/unnamed_column.arrows');
+    const r = tsnorm(['normalize', input, '--id', 'site', '-o', path.join(tmp.dir, 'never.csv')]);
+    expect(r.stderr).toBe(`tsnorm: ${input}: column 1 of the Arrow schema has no name (a corrupt stream?)\n`);
+    expect(r.status).toBe(2);
+    expect(fs.existsSync(path.join(tmp.dir, 'never.csv'))).toBe(false);
+  });
 });

@@ -48,6 +48,9 @@ export async function openArrowReader(input: ByteSource, options: ArrowReaderOpt
     }
     // A schema without columns is what a damaged schema reads as (and nothing to normalize anyway).
     if (batches.schema.fields.length === 0) throw new TsnormError(`${src.name}: the Arrow schema has no columns (a corrupt ${isFile ? 'file' : 'stream'}, or a table without columns)`);
+    // A name is optional in the flatbuffer, but every column is found and written by its name.
+    const unnamed = batches.schema.fields.findIndex((f) => typeof f.name !== 'string');
+    if (unnamed >= 0) throw new TsnormError(`${src.name}: column ${unnamed} of the Arrow schema has no name (a corrupt ${isFile ? 'file' : 'stream'}?)`);
   } catch (err) {
     await src.close();
     throw arrowError(src.name, err, isFile);
