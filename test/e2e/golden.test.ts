@@ -12,25 +12,30 @@ const GOLDEN = path.join(FIXTURES, 'golden');
 const jobs = JSON.parse(fs.readFileSync(path.join(GOLDEN, 'jobs.json'), 'utf8')) as string[][];
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-fs.copyFileSync(path.join(GOLDEN, 'input.csv'), path.join(tmp.dir, 'input.csv'));
+for (const input of ['input.csv', 'input-plain.csv']) fs.copyFileSync(path.join(GOLDEN, input), path.join(tmp.dir, input));
 fs.copyFileSync(path.join(FIXTURES, 'example.npy'), path.join(tmp.dir, 'example.npy'));
+
+function runAndCompare(job: readonly string[], extra: readonly string[] = []): void {
+  const r = tsnorm([...job, '-q', ...extra], { cwd: tmp.dir });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const out = job[job.indexOf(job.includes('--save-stats') ? '--save-stats' : '-o') + 1]!;
+  if (out === 'input.arrow') return; // an intermediate, read by the next job
+  const got = fs.readFileSync(path.join(tmp.dir, out));
+  const want = fs.readFileSync(path.join(GOLDEN, out));
+  expect(got.length).toBe(want.length);
+  expect(got.equals(want), `${out} differs from fixtures/golden/${out}`).toBe(true);
+}
 
 describe('outputs are byte for byte what they were', () => {
   it.each(jobs.map((job) => [job.join(' '), job] as const))('tsnorm %s', (_name, job) => {
-    const r = tsnorm([...job, '-q'], { cwd: tmp.dir });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-    const out = job[job.indexOf(job.includes('--save-stats') ? '--save-stats' : '-o') + 1]!;
-    if (out === 'input.arrow') return; // an intermediate, read by the next job
-    const got = fs.readFileSync(path.join(tmp.dir, out));
-    const want = fs.readFileSync(path.join(GOLDEN, out));
-    expect(got.length).toBe(want.length);
-    expect(got.equals(want), `${out} differs from fixtures/golden/${out}`).toBe(true);
+    runAndCompare(job);
   });
 
   it('covers every golden file', () => {
     const outputs = jobs.map((job) => job[job.indexOf(job.includes('--save-stats') ? '--save-stats' : '-o') + 1]);
-    const files = fs.readdirSync(GOLDEN).filter((f) => !['generate.mjs', 'jobs.json', 'input.csv'].includes(f));
+    const files = fs.readdirSync(GOLDEN).filter((f) => !['generate.mjs', 'jobs.json', 'input.csv', 'input-plain.csv'].includes(f));
     expect(files.sort()).toEqual(outputs.filter((o) => o !== 'input.arrow').sort());
   });
 });
+
