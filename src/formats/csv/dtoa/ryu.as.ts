@@ -59,6 +59,49 @@ function pow5Factor(value: u64): i32 {
   return (high1 << (64 - dist)) | (sum >> dist);
 }
 
+// (hi:lo) >> dist, for 0 < dist < 64.
+@inline function shiftRight128(lo: u64, hi: u64, dist: u64): u64 {
+  return (hi << (64 - dist)) | (lo >> dist);
+}
+
+// vr, vp and vm of Ryu's d2d at once, from two 64 x 128-bit products instead of three (d2s.c
+// mulShiftAll64): m * mul for the middle, m * mul +- mul for the bounds. vr is returned; vp and vm
+// are left in allVp and allVm.
+let allVp: u64 = 0;
+let allVm: u64 = 0;
+@inline function mulShiftAll64(m4: u64, entry: usize, j: i32, mmShift: u64): u64 {
+  const mulLo = load<u64>(entry);
+  const mulHi = load<u64>(entry, 8);
+  const m = m4 >> 1; // 2 * m2
+  const lo = m * mulLo;
+  const tmp = umulh(m, mulLo);
+  const midLow = m * mulHi;
+  let hi = umulh(m, mulHi);
+  const mid = tmp + midLow;
+  hi += <u64>(mid < tmp);
+
+  const lo2 = lo + mulLo;
+  const mid2 = mid + mulHi + <u64>(lo2 < lo);
+  const hi2 = hi + <u64>(mid2 < mid);
+  allVp = shiftRight128(mid2, hi2, <u64>(j - 64 - 1));
+
+  if (mmShift == 1) {
+    const lo3 = lo - mulLo;
+    const mid3 = mid - mulHi - <u64>(lo3 > lo);
+    const hi3 = hi - <u64>(mid3 > mid);
+    allVm = shiftRight128(mid3, hi3, <u64>(j - 64 - 1));
+  } else {
+    const lo3 = lo + lo;
+    const mid3 = mid + mid + <u64>(lo3 < lo);
+    const hi3 = hi + hi + <u64>(mid3 < mid);
+    const lo4 = lo3 - mulLo;
+    const mid4 = mid3 - mulHi - <u64>(lo4 > lo3);
+    const hi4 = hi3 - <u64>(mid4 > mid3);
+    allVm = shiftRight128(mid4, hi4, <u64>(j - 64));
+  }
+  return shiftRight128(mid, hi, <u64>(j - 64 - 1));
+}
+
 // Ryu's result: the decimal digits and the power of ten of the last one.
 let decimalDigits: u64 = 0;
 let decimalExponent: i32 = 0;
@@ -87,9 +130,9 @@ function d2d(ieeeMantissa: u64, ieeeExponent: i32): void {
     const k = POW5_INV_BITCOUNT + pow5bits(q) - 1;
     const i = -e2 + q + k;
     const entry = POW5_INV_SPLIT + (<usize>q << 4);
-    vr = mulShift64(mv, entry, i);
-    vp = mulShift64(mv + 2, entry, i);
-    vm = mulShift64(mv - 1 - mmShift, entry, i);
+    vr = mulShiftAll64(mv, entry, i, mmShift);
+    vp = allVp;
+    vm = allVm;
     if (q <= 21) {
       // Only one of mp, mv and mm can be a multiple of 5, if any.
       if (mv % 5 == 0) {
@@ -107,9 +150,9 @@ function d2d(ieeeMantissa: u64, ieeeExponent: i32): void {
     const k = pow5bits(i) - POW5_BITCOUNT;
     const j = q - k;
     const entry = POW5_SPLIT + (<usize>i << 4);
-    vr = mulShift64(mv, entry, j);
-    vp = mulShift64(mv + 2, entry, j);
-    vm = mulShift64(mv - 1 - mmShift, entry, j);
+    vr = mulShiftAll64(mv, entry, j, mmShift);
+    vp = allVp;
+    vm = allVm;
     if (q <= 1) {
       // mv = 4 * m2 always has at least two trailing zero bits.
       vrIsTrailingZeros = true;
@@ -233,32 +276,43 @@ function decimalLength17(v: u64): i32 {
 
 // Writes exactly eight digits of v < 10^8 (leading zeros included) so that they end at `end`.
 @inline function writeEightDigits(v: u32, end: usize): usize {
-  for (let n = 0; n < 4; n++) {
-    const q = v / 100;
-    end -= 2;
-    store<u16>(end, load<u16>(DIGIT_PAIRS + ((v - q * 100) << 1)));
-    v = q;
-  }
-  return end;
+  // Two halves of four digits, each two pairs: independent, so the CPU works on them together.
+  const high = v / 10000;
+  const low = v - high * 10000;
+  const h1 = high / 100;
+  const l1 = low / 100;
+  store<u16>(end - 8, load<u16>(DIGIT_PAIRS + (h1 << 1)));
+  store<u16>(end - 6, load<u16>(DIGIT_PAIRS + ((high - h1 * 100) << 1)));
+  store<u16>(end - 4, load<u16>(DIGIT_PAIRS + (l1 << 1)));
+  store<u16>(end - 2, load<u16>(DIGIT_PAIRS + ((low - l1 * 100) << 1)));
+  return end - 8;
 }
 
 function writeDigits(v: u64, end: usize): void {
-  // Up to 17 digits: the low eight, and the middle eight, in 32-bit arithmetic.
-  if (v >= 100000000) {
-    const q = v / 100000000;
-    end = writeEightDigits(<u32>(v - q * 100000000), end);
-    v = q;
-    if (v >= 100000000) {
-      const q2 = v / 100000000;
-      end = writeEightDigits(<u32>(v - q2 * 100000000), end);
-      v = q2;
-    }
+  // Up to 17 digits: the low eight, the middle eight and the rest, each part divided out of v
+  // directly (not one after another), in 32-bit arithmetic from there.
+  if (v < 100000000) {
+    writeDigits32(<u32>v, end);
+    return;
   }
-  writeDigits32(<u32>v, end);
+  const q = v / 100000000;
+  const low = <u32>(v - q * 100000000);
+  if (q < 100000000) {
+    writeEightDigits(low, end);
+    writeDigits32(<u32>q, end - 8);
+    return;
+  }
+  const top = v / 10000000000000000;
+  const middle = <u32>(q - top * 100000000);
+  writeEightDigits(low, end);
+  writeEightDigits(middle, end - 8);
+  writeDigits32(<u32>top, end - 16);
 }
 
+// Byte loops, not memory.fill/memory.copy: those are calls out of the module, which cost more
+// than the few bytes moved here (half of writeShortest's time went to them).
 @inline function fill(at: usize, byte: u8, count: i32): void {
-  memory.fill(at, byte, <usize>count);
+  for (let i = 0; i < count; i++) store<u8>(at + <usize>i, byte);
 }
 
 /** Writes String(x) at `at` and returns where it ends; NaN writes nothing (a missing value). */
@@ -293,7 +347,7 @@ export function writeShortest(x: f64, at: usize): usize {
   if (0 < n && n <= 21) {
     // d.ddd with n digits before the point.
     writeDigits(digits, at + 1 + k);
-    memory.copy(at, at + 1, <usize>n);
+    for (let i: usize = 0; i < <usize>n; i++) store<u8>(at + i, load<u8>(at + i + 1));
     store<u8>(at + n, 46);
     return at + 1 + k;
   }
@@ -322,6 +376,60 @@ export function writeShortest(x: f64, at: usize): usize {
   const width: usize = magnitude >= 100 ? 3 : magnitude >= 10 ? 2 : 1;
   writeDigits32(magnitude, end + width);
   return end + width;
+}
+
+/** x as RowBytes.number writes it: "-0" for -0 (String(-0) is "0", which would lose the sign). */
+@inline function writeNumber(x: f64, at: usize): usize {
+  if (x == 0 && (reinterpret<u64>(x) >> 63) != 0) {
+    store<u16>(at, 0x302D); // "-0"
+    return at + 2;
+  }
+  return writeShortest(x, at);
+}
+
+@inline function copyBytes(to: usize, from: usize, n: usize): usize {
+  if (n > 32) {
+    memory.copy(to, from, n);
+  } else {
+    for (let i: usize = 0; i < n; i++) store<u8>(to + i, load<u8>(from + i));
+  }
+  return to + n;
+}
+
+/**
+ * Rows of CSV text with their value cells replaced, as row-rewrite.ts rewriteRows writes them,
+ * in one call: `count` rows at `bytes` ([start, end) pairs at `records`, `columns` cell spans a
+ * row at `spans`: i32 offsets, of which `origin` is bytes[0]), row i's value k at values[i * cells + k] (f64), the
+ * value cells in order of appearance at orderValue/orderColumn (i32), the delimiter, and the
+ * terminator (termLen bytes at `term`). Writes at `out` (room for the rows plus 25 bytes a value
+ * and a terminator a row); returns where the output ends.
+ */
+export function rewriteRows(bytes: usize, origin: i32, records: usize, spans: usize, columns: i32, count: i32, values: usize, cells: i32, orderValue: usize, orderColumn: usize, delimiter: u8, term: usize, termLen: i32, out: usize): usize {
+  let at = out;
+  bytes -= <usize>origin; // offsets are the rows' places in the text they were read from
+  const rowSpan = <usize>columns << 3;
+  for (let i = 0; i < count; i++) {
+    const base = spans + <usize>i * rowSpan;
+    const rowValues = values + ((<usize>i * <usize>cells) << 3);
+    let pos = load<i32>(records + (<usize>i << 3));
+    let prev = -2;
+    for (let j = 0; j < cells; j++) {
+      const col = load<i32>(orderColumn + (<usize>j << 2));
+      const cell = base + (<usize>col << 3);
+      if (col == prev + 1) {
+        store<u8>(at, delimiter);
+        at++;
+      } else {
+        at = copyBytes(at, bytes + <usize>pos, <usize>(load<i32>(cell) - pos));
+      }
+      at = writeNumber(load<f64>(rowValues + (<usize>load<i32>(orderValue + (<usize>j << 2)) << 3)), at);
+      pos = load<i32>(cell, 4);
+      prev = col;
+    }
+    at = copyBytes(at, bytes + <usize>pos, <usize>(load<i32>(records + (<usize>i << 3), 4) - pos));
+    at = copyBytes(at, term, <usize>termLen);
+  }
+  return at;
 }
 
 /** Where memory that JavaScript may use begins (after the tables). */
