@@ -48,11 +48,24 @@ await build({
   logLevel: 'warning',
 });
 
-// 2. The blob, with the native addons as assets.
+// The CSV formatting worker's script: an asset, started with eval (src/io/worker-script.ts).
+const worker = path.join(work, 'csv-format-worker.cjs');
+await build({
+  entryPoints: [path.join(root, 'src/formats/csv/format-worker.ts')],
+  outfile: worker,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});
+
+// 2. The blob, with the native addons and the worker's script as assets.
 const addon = (pkg, file) => path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file);
 const assets = {
   'lz4-napi.node': addon('@antoniomuso/lz4-napi-linux-x64-gnu', 'lz4-napi.linux-x64-gnu.node'),
   '@toondepauw/node-zstd.node': addon('@toondepauw/node-zstd-linux-x64-gnu', 'node-zstd.linux-x64-gnu.node'),
+  'csv-format-worker.cjs': worker,
 };
 const blob = path.join(work, 'sea-prep.blob');
 const config = path.join(work, 'sea-config.json');

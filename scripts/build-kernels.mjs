@@ -5,6 +5,7 @@
 //
 // - src/core/kernels/simd.wat -> simd-wasm.ts (wabt): the float32 moment/transform loops.
 // - src/formats/csv/dtoa/ryu.as.ts -> ryu-wasm.ts (AssemblyScript): float64 -> shortest text.
+// - src/formats/csv/scan/scan.as.ts -> scan-wasm.ts (AssemblyScript): CSV records, cells, numbers.
 //   Its tables, ryu-tables.as.ts, are generated here with exact BigInt arithmetic.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const simdDir = path.join(root, 'src/core/kernels');
 const dtoaDir = path.join(root, 'src/formats/csv/dtoa');
+const scanDir = path.join(root, 'src/formats/csv/scan');
 
 export async function compileSimd() {
   const { default: wabtInit } = await import('wabt');
@@ -58,17 +60,26 @@ export const DIGIT_PAIRS: usize = memory.data<u8>([${[...digitPairs].map((c) => 
 `;
 }
 
-export async function compileRyu() {
+/** An AssemblyScript source compiled to WebAssembly, as base64. */
+async function compileAs(source) {
   const { default: asc } = await import('assemblyscript/asc');
   const outputs = {};
   const { error, stderr } = await asc.main([
-    path.join(dtoaDir, 'ryu.as.ts'), '--outFile', 'ryu.wasm',
+    source, '--outFile', 'out.wasm',
     '-O3', '--noAssert', '--runtime', 'stub', '--initialMemory', '1', '--noColors',
   ], { writeFile: (name, contents) => { outputs[name] = contents; } });
   if (error) throw new Error(`asc: ${error.message}\n${stderr.toString()}`);
-  const bytes = outputs['ryu.wasm'];
+  const bytes = outputs['out.wasm'];
   new WebAssembly.Module(bytes);
   return Buffer.from(bytes).toString('base64');
+}
+
+export function compileRyu() {
+  return compileAs(path.join(dtoaDir, 'ryu.as.ts'));
+}
+
+export function compileScan() {
+  return compileAs(path.join(scanDir, 'scan.as.ts'));
 }
 
 const generated = (source, name, b64) =>
@@ -79,7 +90,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   fs.writeFileSync(path.join(dtoaDir, 'ryu-tables.as.ts'), ryuTables());
   const ryu = await compileRyu();
   fs.writeFileSync(path.join(dtoaDir, 'ryu-wasm.ts'), generated('ryu.as.ts', 'RYU_WASM_BASE64', ryu));
-  for (const f of ['src/core/kernels/simd-wasm.ts', 'src/formats/csv/dtoa/ryu-wasm.ts']) {
+  fs.writeFileSync(path.join(scanDir, 'scan-wasm.ts'), generated('scan.as.ts', 'SCAN_WASM_BASE64', await compileScan()));
+  for (const f of ['src/core/kernels/simd-wasm.ts', 'src/formats/csv/dtoa/ryu-wasm.ts', 'src/formats/csv/scan/scan-wasm.ts']) {
     const b64 = /'([^']+)'/.exec(fs.readFileSync(path.join(root, f), 'utf8'))[1];
     console.log(`${f}: ${Buffer.from(b64, 'base64').length} bytes of WebAssembly`);
   }

@@ -41,6 +41,19 @@ await build({
 fs.rmSync(`${bundle}.cache`, { force: true });
 fs.renameSync(`${bundle}.tmp`, bundle);
 
+// The CSV formatting worker: a script of its own, started beside the bundle (src/io/worker-script.ts).
+const worker = path.join(root, 'dist/bundle/csv-format-worker.cjs');
+await build({
+  entryPoints: [path.join(root, 'src/formats/csv/format-worker.ts')],
+  outfile: `${worker}.tmp`,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+});
+fs.renameSync(`${worker}.tmp`, worker);
+
 // The code cache: sample jobs of each kind, in this process, then what V8 compiled for them.
 const { loadBundle } = createRequire(import.meta.url)('../bin/tsnorm.js');
 const { main, script } = loadBundle();

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import os from 'node:os';
 import type { NanPolicy } from '../core/engine.js';
 import type { Momentum } from '../core/running-stats.js';
 import { TsnormError } from '../errors.js';
@@ -40,6 +41,8 @@ export interface RawOptions {
   header?: boolean;
   precision?: string;
   spillBytes?: string;
+  threads?: string;
+  offThreadAfter?: string;
   compression?: string;
   outputLayout?: string;
   /** --quiet: the CLI's (no progress bar, no notes); the plan does not depend on it. */
@@ -142,6 +145,8 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
     formatFlags: givenFormatFlags(raw),
     holdBytes: raw.spillBytes === undefined ? undefined : positiveInteger(raw.spillBytes, '--spill-bytes'),
     compression: raw.compression === undefined ? undefined : oneOf(raw.compression, ['lz4', 'zstd'] as const, '--compression'),
+    threads: raw.threads === undefined ? os.availableParallelism() : positiveInteger(raw.threads, '--threads'),
+    offThreadAfter: raw.offThreadAfter === undefined ? undefined : wholeNumber(raw.offThreadAfter, '--off-thread-after'),
     inputs: paths.map((p) => ({ path: p, format: from })),
     output,
     eps,
@@ -174,6 +179,12 @@ function fileRoles(inputs: readonly string[], raw: RawOptions, output: string | 
   if (typeof raw.affine === 'string') roles.push({ role: 'affine', flag: '--affine', path: raw.affine });
   if (raw.saveStats !== undefined) roles.push({ role: 'save-stats', flag: '--save-stats', path: raw.saveStats });
   return roles;
+}
+
+function wholeNumber(v: string, flag: string): number {
+  const x = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(x)) throw new TsnormError(`${flag}: expected a whole number >= 0, got '${v}'`);
+  return x;
 }
 
 function positiveInteger(v: string, flag: string): number {

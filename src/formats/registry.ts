@@ -48,6 +48,9 @@ export interface WriterOptions {
   readonly dtype?: 'float32' | 'float64' | undefined;
   readonly table?: TableOptions | undefined;
   readonly compression?: 'lz4' | 'zstd' | undefined;
+  /** Threads the writer may use (CSV: a formatting worker with 2 or more). */
+  readonly threads?: number | undefined;
+  readonly offThreadAfter?: number | undefined;
 }
 
 export interface OpenedReader {
@@ -136,7 +139,7 @@ export async function openWriter(file: string, options: WriterOptions): Promise<
     case 'csv':
     case 'tsv': {
       const { CsvWriter } = await import('./csv/writer.js');
-      return new CsvWriter(sink, { delimiter: outputDelimiterOf(options.format, options.inputFormat, table), precision: table.precision, header: table.header });
+      return new CsvWriter(sink, { delimiter: outputDelimiterOf(options.format, options.inputFormat, table), precision: table.precision, header: table.header, threads: options.threads, offThreadAfter: options.offThreadAfter });
     }
   }
 }

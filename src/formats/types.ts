@@ -87,17 +87,20 @@ export interface PassColumn {
 }
 
 /**
- * The original text of a block's rows (text inputs): a text writer with the same dialect writes
- * them back with only the channel cells replaced. Strings are byte strings (one character a byte).
+ * The original text of a block's rows (text inputs), as bytes: a text writer with the same
+ * dialect writes them back with only the channel cells replaced.
  */
 export interface RowText {
-  readonly raws: readonly string[];
+  /** The rows' bytes (possibly with other rows around them: a whole read's). */
+  readonly bytes: Uint8Array;
+  /** [start, end) in bytes of each row, without its line terminator: two entries a row. */
+  readonly records: Int32Array;
   /** 1-based line number of each row, for messages. */
-  readonly lines: readonly number[];
-  /** Cell spans, `columns` [start, end) pairs per row. */
+  readonly lines: Int32Array;
+  /** Cell spans in bytes, `columns` [start, end) pairs per row. */
   readonly spans: Int32Array;
   readonly columns: number;
-  /** Index in raws of the block's first row, and the block's number of rows. */
+  /** Index in records of the block's first row, and the block's number of rows. */
   readonly first: number;
   readonly count: number;
 }
@@ -114,6 +117,12 @@ export interface DataBlock extends Block {
   /** Steps of the whole instance, when a series reader knows it (instances may differ in length). */
   readonly instanceSteps?: number | undefined;
   readonly instancePass?: readonly CellValue[] | undefined;
+  /**
+   * Gives the block's arrays (values, row text) back to the reader for reuse: called once, by
+   * the pipeline, when nothing will read them again (see WriterNeeds.doneOnWrite). A block never
+   * released is collected as garbage instead.
+   */
+  readonly release?: (() => void) | undefined;
 }
 
 /** A reader of one input. */
@@ -146,6 +155,8 @@ export interface WriterNeeds {
   readonly wholeInstances: boolean;
   /** Whether the writer writes pass-through columns (else the pipeline need not carry them). */
   readonly passThrough: boolean;
+  /** Nothing of the blocks given to write() (values, row text) is used once it resolves: they may be released. */
+  readonly doneOnWrite?: boolean | undefined;
 }
 
 /** A writer of one output: `start` once, `write` groups of blocks in order, then `finish` or `abort`. */

@@ -38,3 +38,14 @@ export function embeddedAddon(name: string): unknown {
   process.dlopen(module, file.path);
   return module.exports;
 }
+
+/** A text asset of the single executable (a worker's script), or undefined when not running as one. */
+export function embeddedText(name: string): string | undefined {
+  const api = seaApi();
+  if (!api) return undefined;
+  try {
+    return Buffer.from(api.getAsset(name)).toString('utf8');
+  } catch {
+    return undefined; // built without it: the caller works in its own thread
+  }
+}

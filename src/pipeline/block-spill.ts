@@ -115,13 +115,16 @@ interface SpilledExtra {
   instancePass?: CellValue[];
 }
 
-/** A block's rows only (the text object may hold the rows of a whole read). */
+/** A block's rows only (the text object may hold the rows of a whole read): offsets from their first byte. */
 function sliceRows(r: RowText): RowText {
   const count = r.count;
+  const from = r.records[2 * r.first]!;
+  const to = r.records[2 * (r.first + count) - 1]!;
   return {
-    raws: r.raws.slice(r.first, r.first + count),
+    bytes: r.bytes.slice(from, to),
+    records: r.records.slice(2 * r.first, 2 * (r.first + count)).map((x) => x - from),
     lines: r.lines.slice(r.first, r.first + count),
-    spans: r.spans.slice(r.first * r.columns * 2, (r.first + count) * r.columns * 2),
+    spans: r.spans.slice(r.first * r.columns * 2, (r.first + count) * r.columns * 2).map((x) => x - from),
     columns: r.columns,
     first: 0,
     count,

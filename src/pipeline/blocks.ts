@@ -10,8 +10,8 @@ export function carriedColumns(schema: Schema): ColumnSpec[] {
 export function blockBytes(b: DataBlock): number {
   let bytes = b.channelCount * b.stepCount * 8;
   if (b.rows) {
-    for (let r = b.rows.first; r < b.rows.first + b.rows.count; r++) bytes += b.rows.raws[r]!.length + 48;
-    bytes += b.rows.count * b.rows.columns * 8;
+    const { records, first, count } = b.rows;
+    bytes += records[2 * (first + count) - 1]! - records[2 * first]! + count * (b.rows.columns * 8 + 16);
   }
   if (b.pass) bytes += b.pass.length * b.stepCount * 16;
   return bytes;

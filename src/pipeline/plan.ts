@@ -36,6 +36,10 @@ export interface Plan {
   readonly holdBytes?: number | undefined;
   /** Arrow output: compress record batches. */
   readonly compression?: 'lz4' | 'zstd' | undefined;
+  /** Threads to use (--threads); 1 when not given (a library caller's plan). */
+  readonly threads?: number | undefined;
+  /** CSV output formatted in this thread before a worker takes over (tests set 0: the worker at once). */
+  readonly offThreadAfter?: number | undefined;
 }
 
 export interface FormatFlag {

@@ -31,10 +31,14 @@ export class Reshaper {
     return b.firstChannel === 0 && b.channelCount === this.schema.channels && b.firstStep === 0 && b.stepCount === steps;
   }
 
-  async write(blocks: readonly DataBlock[]): Promise<void> {
+  /**
+   * Returns whether the blocks are done with: each went to a writer that uses nothing of them once
+   * its write resolves (WriterNeeds.doneOnWrite), and none is held here to be re-blocked.
+   */
+  async write(blocks: readonly DataBlock[]): Promise<boolean> {
     if (this.collecting === null && blocks.every((b) => this.passes(b))) {
       await this.writer.write(blocks);
-      return;
+      return this.needs.doneOnWrite === true;
     }
     for (const b of blocks) {
       if (this.collecting && this.collecting.instance !== b.instance) await this.emit();
@@ -44,7 +48,8 @@ export class Reshaper {
       }
       this.collect(b);
     }
-    // The caller reuses its output arrays after this call: what is held was copied.
+    // The caller reuses its output arrays after this call: what is held was copied (values only).
+    return false;
   }
 
   async finish(): Promise<void> {

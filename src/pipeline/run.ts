@@ -78,7 +78,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
       const convert = plan.command === 'convert';
       if (!convert && schema.steps !== undefined) engine.checkSteps(schema.steps, () => reader.name);
       if (plan.output && outFormat) {
-        writer = await openWriter(plan.output.path, { format: outFormat, inputFormat, dtype: plan.output.dtype, table: plan.table, compression: plan.compression });
+        writer = await openWriter(plan.output.path, { format: outFormat, inputFormat, dtype: plan.output.dtype, table: plan.table, compression: plan.compression, threads: plan.threads, offThreadAfter: plan.offThreadAfter });
         await writer.start(schema);
         shaper = new Reshaper(writer, schema, holdBytes);
       }
@@ -157,9 +157,9 @@ class Scratch {
     }
     return this.arrays[this.current]!;
   }
-  /** Writes the blocks and turns to the other array. */
+  /** Writes the blocks and turns to the other array; releases them when the writer is done with them. */
   async write(shaper: Reshaper, blocks: readonly DataBlock[]): Promise<void> {
-    await shaper.write(blocks);
+    if (await shaper.write(blocks)) for (const b of blocks) b.release?.();
     this.current ^= 1;
   }
   release(): void {
@@ -185,7 +185,11 @@ class ReadyBlocks {
     // Blocks of another input array would land at their own indices in the same output array.
     if (b.values !== this.input) await this.flush();
     this.input = b.values;
-    if (!this.shaper) return;
+    if (!this.shaper) {
+      // Statistics only (fit): the block is done with.
+      b.release?.();
+      return;
+    }
     const values = this.out.get(b.values.length);
     driver.transform(b, values);
     this.blocks.push({ ...b, values });
@@ -247,8 +251,9 @@ async function onePass(reader: SeriesReader, driver: EngineDriver, shaper: Resha
 /** Convert: the reader's blocks to the writer as they are. */
 async function copy(reader: SeriesReader, shaper: Reshaper): Promise<void> {
   for await (const blocks of reader.blocks()) {
-    await shaper.write(blocks);
+    const done = await shaper.write(blocks);
     // These are the reader's own buffers, which it refills: the writer must be done with them.
     await shaper.write([]);
+    if (done) for (const b of blocks) b.release?.();
   }
 }

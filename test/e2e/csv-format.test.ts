@@ -279,11 +279,11 @@ describe('determinism of statistics over any delivery', () => {
 });
 
 describe('live streams', () => {
-  it('apply writes each row as soon as it is complete', async () => {
+  it.each([[[] as string[]], [['--threads', '2', '--off-thread-after', '0']]])('apply writes each row as soon as it is complete %j', async (extra) => {
     const stats = path.join(tmp.dir, 'live.json');
     const quoted = path.join(FIXTURES, 'csv/long_quoted/input.csv');
     expect(tsnorm(['fit', quoted, '--save-stats', stats, '--id', 'device', '--keep', 'ts']).status).toBe(0);
-    const child = startTsnorm(['apply', '--stats', stats, '--keep', 'ts', '--channels', 'ax,ay,pressure', '--from', 'csv']);
+    const child = startTsnorm(['apply', '--stats', stats, '--keep', 'ts', '--channels', 'ax,ay,pressure', '--from', 'csv', ...extra]);
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     const lines = fs.readFileSync(quoted, 'utf8').split('\n').filter(Boolean).map((l) => l.replace(/^(\d+),dev\d,/, '$1,'));

@@ -81,6 +81,13 @@ describe('a full disk (a 1 MiB tmpfs, mounted in a private mount namespace)', ()
     expect(r.left).toEqual([]);
   });
 
+  it('a CSV output written by the formatting worker: the same line, nothing left', () => {
+    const r = onFullDisk(['normalize', SMALL_CSV, '--id', 'id', '--keep', 't', '-o', '@MNT/out.csv', '--threads', '2', '--off-thread-after', '0']);
+    expect(r.stderr).toBe('tsnorm: @MNT/out.csv: no space left on device\n');
+    expect(r.status).toBe(2);
+    expect(r.left).toEqual([]);
+  });
+
   it('an output over an existing file keeps the old file whole', () => {
     const r = onFullDisk(['normalize', SMALL, '-o', '@MNT/filler'], 900_000);
     expect(r.stderr).toBe('tsnorm: @MNT/filler: no space left on device\n');

@@ -39,3 +39,14 @@ describe('outputs are byte for byte what they were', () => {
   });
 });
 
+// Outputs under 4 MB are formatted in the main thread: --off-thread-after 0 hands every row to the
+// formatting worker, which must write the same bytes. --threads 1 keeps everything in one thread.
+describe('the same bytes with the CSV formatting worker from the first row, and with one thread', () => {
+  const withOutput = jobs.filter((job) => job.includes('-o'));
+  it.each(withOutput.map((job) => [job.join(' '), job] as const))('tsnorm %s --threads 2 --off-thread-after 0', (_name, job) => {
+    runAndCompare(job, ['--threads', '2', '--off-thread-after', '0']);
+  });
+  it.each(withOutput.map((job) => [job.join(' '), job] as const))('tsnorm %s --threads 1', (_name, job) => {
+    runAndCompare(job, ['--threads', '1']);
+  });
+});

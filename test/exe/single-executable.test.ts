@@ -83,6 +83,14 @@ describe('dist/tsnorm alone in an empty folder', () => {
     expect(back.stdout.toString()).toMatch(/^ts,device,ax,ay,note,pressure\n/);
   });
 
+  it('formats CSV in its worker (the script is an asset of the executable): the bytes one thread writes', () => {
+    const input = path.join(FIXTURES, 'golden/input-plain.csv');
+    const a = runExe(['normalize', input, '--id', 'device', '--keep', 'ts', '--threads', '2', '--off-thread-after', '0', '-q']);
+    expect(a.stderr).toBe('');
+    expect(a.status).toBe(0);
+    expect(a.stdout.equals(runNode(['normalize', input, '--id', 'device', '--keep', 'ts', '--threads', '1']).stdout)).toBe(true);
+  });
+
   it('reads stdin and writes stdout in a pipeline', () => {
     const csv = fs.readFileSync(path.join(FIXTURES, 'csv/long_quoted/input.csv'));
     const a = runExe(['normalize', '-', '--from', 'csv', ...CSV_ARGS], csv.toString('latin1'));

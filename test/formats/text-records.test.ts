@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { recordText } from '../../src/formats/csv/records.js';
 import { TextRecords } from '../../src/formats/csv/text-records.js';
 import type { ByteSource } from '../../src/io/byte-source.js';
 
@@ -24,7 +25,8 @@ function endlessLine(total: number): ByteSource {
 describe('TextRecords', () => {
   it('refuses a record longer than a string can hold with a one-line error naming its line', async () => {
     const records = new TextRecords(endlessLine(600 << 20), ',');
-    expect((await records.next())!.raws).toEqual(['a,b']);
+    const first = (await records.next())!;
+    expect(Array.from({ length: first.count }, (_, r) => recordText(first, r))).toEqual(['a,b']);
     await expect(records.next()).rejects.toThrow(/^gen: line 2: a record longer than 512 MB/);
   }, 60_000);
 });

@@ -4,8 +4,9 @@ import type { ColumnSpec, DataBlock, ElementType, RowText, Schema, SeriesReader 
 import { cellForMessage } from './byte-text.js';
 import { type ColumnNames, type ColumnOptions, resolveColumns } from './columns.js';
 import { IdRegistry } from '../id-registry.js';
+import { Lease } from '../../io/lease.js';
 import { CsvPassColumn, inferColumnType } from './pass-columns.js';
-import { type RecordBatch, cellNumber, cellText } from './records.js';
+import { type RecordBatch, cellNumber, cellText, readNumbers } from './records.js';
 import { type TextRecords, cellError, startCsv } from './text-records.js';
 
 export interface CsvReaderOptions extends ColumnOptions {
@@ -31,12 +32,17 @@ export class LongCsvReader implements SeriesReader {
   readonly reusesBuffers = false;
   readonly rereadable = false;
   private readonly channels: readonly number[];
+  private readonly channelColumns: Int32Array;
   /** Column index of each pass-through column (the id among them), in schema order, and its type. */
   private readonly carried: { column: number; type: ElementType; name: string }[];
   // Instance tracking across batches.
   private instance = -1;
   private step = 0;
+  /** Whether a first instance has begun (rows are checked a batch ahead of the instance count). */
+  private begun = false;
   private currentId: string | undefined;
+  /** The current id's bytes, when its cell was not quoted. */
+  private currentIdBytes: Uint8Array | undefined;
   private readonly ids = new IdRegistry();
   private lastLine = 0;
 
@@ -50,6 +56,7 @@ export class LongCsvReader implements SeriesReader {
     options: CsvReaderOptions,
   ) {
     this.channels = channels;
+    this.channelColumns = Int32Array.from(channels);
     const isChannel = new Set(channels);
     const columns: ColumnSpec[] = [];
     this.carried = [];
@@ -109,35 +116,45 @@ export class LongCsvReader implements SeriesReader {
 
   private blocksOf(batch: RecordBatch): DataBlock[] {
     const C = this.channels.length;
-    const values = new Float64Array(batch.count * C);
+    // The batch's buffers (and these values') go back to the pool once its blocks are written.
+    const valuesBuffer = this.records.pool.take(batch.count * C * 8);
+    const values = new Float64Array(valuesBuffer, 0, batch.count * C);
+    const lease = new Lease(this.records.pool, [...batch.buffers, valuesBuffer]);
     const blocks: DataBlock[] = [];
     let runStart = 0;
     const flush = (end: number): void => {
       if (end > runStart) {
-        const rows: RowText = { raws: batch.raws, lines: batch.lines, spans: batch.spans, columns: batch.columns, first: runStart, count: end - runStart };
+        const rows: RowText = { bytes: batch.bytes, records: batch.records, lines: batch.lines, spans: batch.spans, columns: batch.columns, first: runStart, count: end - runStart };
         blocks.push({
           instance: this.instance, values, offset: runStart * C, channelStride: 1, stepStride: C,
           firstChannel: 0, channelCount: C, firstStep: this.step, stepCount: end - runStart, rows,
           pass: this.carried.map((c) => new CsvPassColumn(rows, c.column, c.type, this.name, c.name)),
+          release: lease.hold(),
         });
         this.step += end - runStart;
       }
       runStart = end;
     };
-    for (let r = 0; r < batch.count; r++) {
-      if (this.startsInstance(batch, r)) {
-        flush(r);
-        this.instance++;
-        this.step = 0;
-      }
-      for (let k = 0; k < C; k++) {
-        const col = this.channels[k]!;
-        const x = cellNumber(batch, r, col);
-        if (x === undefined) throw cellError(this.name, batch.lines[r]!, this.names.name(col), `'${cellForMessage(cellText(batch, r, col))}' is not a number (a channel column; pass it through with --keep, or choose --channels)`);
-        values[r * C + k] = x;
-      }
+    // The numbers of all rows in one go; a cell that is not a number is reported after the ids of
+    // the rows up to its own are checked, as reading row by row (id, then cells) would.
+    let bad: { row: number; error: TsnormError } | undefined;
+    readNumbers(batch, this.channelColumns, values, (r, col) => {
+      const x = cellNumber(batch, r, col);
+      if (x !== undefined) return x;
+      bad ??= { row: r, error: cellError(this.name, batch.lines[r]!, this.names.name(col), `'${cellForMessage(cellText(batch, r, col))}' is not a number (a channel column; pass it through with --keep, or choose --channels)`) };
+      return NaN;
+    });
+    const starts: number[] = [];
+    const rows = bad ? bad.row + 1 : batch.count;
+    for (let r = 0; r < rows; r++) if (this.startsInstance(batch, r)) starts.push(r);
+    if (bad) throw bad.error;
+    for (const r of starts) {
+      flush(r);
+      this.instance++;
+      this.step = 0;
     }
     flush(batch.count);
+    lease.drop();
     return blocks;
   }
 
@@ -146,10 +163,18 @@ export class LongCsvReader implements SeriesReader {
     const line = batch.lines[r]!;
     if (this.idColumn === undefined) {
       this.lastLine = line;
-      return this.instance < 0;
+      const first = !this.begun;
+      this.begun = true;
+      return first;
+    }
+    // Most rows continue the instance: their id's bytes are compared without making a string.
+    const k = (r * batch.columns + this.idColumn) * 2;
+    if (this.begun && batch.unquoted[r] === undefined && this.currentIdBytes !== undefined && sameBytes(batch.bytes, batch.spans[k]!, batch.spans[k + 1]!, this.currentIdBytes)) {
+      this.lastLine = line;
+      return false;
     }
     const id = cellText(batch, r, this.idColumn);
-    if (this.instance >= 0 && id === this.currentId) {
+    if (this.begun && id === this.currentId) {
       this.lastLine = line;
       return false;
     }
@@ -159,8 +184,16 @@ export class LongCsvReader implements SeriesReader {
         `line ${this.lastLine} has id '${cellForMessage(this.currentId ?? '')}'); the rows of one instance must be contiguous (sort by id first)`);
     }
     this.ids.add(id, line);
+    this.begun = true;
     this.currentId = id;
+    this.currentIdBytes = batch.unquoted[r] === undefined ? batch.bytes.slice(batch.spans[k]!, batch.spans[k + 1]!) : undefined;
     this.lastLine = line;
     return true;
   }
+}
+
+function sameBytes(bytes: Uint8Array, from: number, to: number, want: Uint8Array): boolean {
+  if (to - from !== want.length) return false;
+  for (let i = 0; i < want.length; i++) if (bytes[from + i] !== want[i]) return false;
+  return true;
 }

@@ -1,7 +1,7 @@
 import { TsnormError } from '../../errors.js';
 import type { CellValue, ElementType, PassColumn, RowText } from '../types.js';
 import { cellForMessage, shownText } from './byte-text.js';
-import { parseNumber } from './numbers.js';
+import { latin1, parseNumber } from './numbers.js';
 import { type RecordBatch, cellText } from './records.js';
 
 const INTEGER = /^\s*[+-]?\d+\s*$/;
@@ -64,8 +64,7 @@ export class CsvPassColumn implements PassColumn {
 
 /** Cell `column` of row `r` of row text, unquoted (a byte string). */
 export function rowCell(rows: RowText, r: number, column: number): string {
-  const raw = rows.raws[r]!;
   const k = (r * rows.columns + column) * 2;
-  const cell = raw.slice(rows.spans[k]!, rows.spans[k + 1]!);
+  const cell = latin1(rows.bytes, rows.spans[k]!, rows.spans[k + 1]!);
   return cell.length >= 2 && cell.charCodeAt(0) === 34 && cell.charCodeAt(cell.length - 1) === 34 ? cell.slice(1, -1).replace(/""/g, '"') : cell;
 }

@@ -1,8 +1,9 @@
 import { TsnormError } from '../../errors.js';
+import { BufferPool } from '../../io/buffer-pool.js';
 import { type ByteSource, readFully } from '../../io/byte-source.js';
 import { shownText } from './byte-text.js';
 import { ColumnNames } from './columns.js';
-import { type RecordBatch, RecordSplitter, cellText } from './records.js';
+import { type RecordBatch, RecordSplitter, cellText, recordText } from './records.js';
 
 /**
  * Bytes asked for per read. Small batches die young in V8's heap: 64 KB against 1 MB took the
@@ -12,8 +13,8 @@ import { type RecordBatch, RecordSplitter, cellText } from './records.js';
 const READ_BYTES = 64 << 10;
 
 /**
- * Batches of records from a byte source. Text is kept as bytes: each byte becomes one character
- * (latin1 decoding, a plain copy), so UTF-8, Latin-1 or any other ASCII-compatible encoding
+ * Batches of records from a byte source. Text is kept as bytes (as byte strings where a string
+ * is needed: one character a byte), so UTF-8, Latin-1 or any other ASCII-compatible encoding
  * passes through byte for byte, and numbers, delimiters and quotes are found all the same. Names
  * and values shown to people are decoded as UTF-8 where they are valid UTF-8 (see byte-text.ts).
  * A UTF-8 BOM is noted and dropped. A read returns what has arrived, so from a pipe each batch
@@ -21,6 +22,8 @@ const READ_BYTES = 64 << 10;
  */
 export class TextRecords {
   readonly splitter: RecordSplitter;
+  /** Buffers of batches: readers give them back when their rows are written (see Lease). */
+  readonly pool = new BufferPool();
   bom = false;
   /**
    * Wait for whole reads (READ_BYTES) instead of taking what has arrived: then the batches, and
@@ -46,6 +49,7 @@ export class TextRecords {
     fillReads = false,
   ) {
     this.splitter = new RecordSplitter(source.name, delimiter);
+    this.splitter.pool = this.pool;
     this.fillReads = fillReads;
   }
 
@@ -85,7 +89,7 @@ export class TextRecords {
         this.ahead = this.readInto(this.buf);
         this.ahead.catch(() => undefined);
       }
-      let text = '';
+      let bytes = EMPTY;
       // The end is known without a read returning 0 when a filling read came up short, or when
       // a file's size has been read: then a last line without a line break is complete, and it
       // comes with the rows before it (so that the first rows, which decide the columns, and the
@@ -95,7 +99,7 @@ export class TextRecords {
       if (n === 0) {
         this.ended = true;
       } else {
-        let bytes = this.spare.subarray(0, n);
+        bytes = this.spare.subarray(0, n);
         if (this.first) {
           refuseNonText(this.name, bytes);
           if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
@@ -103,41 +107,48 @@ export class TextRecords {
             bytes = bytes.subarray(3);
           }
         }
-        const nul = bytes.indexOf(0);
+        const nul = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).indexOf(0);
         if (nul >= 0) throw binaryError(this.name, this.position - n + (n - bytes.length) + nul);
-        text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
       }
       this.first = false;
-      const batch = this.split(text);
+      const batch = this.split(bytes);
       if (batch.count > 0) return batch;
     }
     return null;
   }
 
-  private split(text: string): RecordBatch {
+  private split(bytes: Uint8Array): RecordBatch {
     try {
-      return this.ended ? this.finish(text) : this.splitter.push(text);
+      return this.ended ? this.finish(bytes) : this.splitter.push(bytes);
     } catch (err) {
-      // V8 strings hold at most ~2^29 characters: a longer record cannot be held as text.
-      if (err instanceof RangeError) {
-        throw new TsnormError(`${this.name}: line ${this.splitter.currentLine}: a record longer than 512 MB (more than tsnorm can hold as one line; an unterminated quote?)`);
-      }
+      // V8 strings hold at most ~2^29 characters: a quoted record near the limit cannot be parsed as text.
+      if (err instanceof RangeError) throw this.splitter.tooLong();
       throw err;
     }
   }
 
-  private finish(text: string): RecordBatch {
-    const a = this.splitter.push(text);
+  private finish(chunk: Uint8Array): RecordBatch {
+    const a = this.splitter.push(chunk);
     const b = this.splitter.finish();
     if (a.count === 0) return b;
     if (b.count === 0) return a;
-    // Rare: the last line had no terminator; join the two batches.
+    // Rare: the last line had no terminator; join the two batches (b's offsets move past a's bytes).
+    const bytes = new Uint8Array(a.bytes.length + b.bytes.length);
+    bytes.set(a.bytes);
+    bytes.set(b.bytes, a.bytes.length);
+    const shift = a.bytes.length;
     const spans = new Int32Array((a.count + b.count) * a.columns * 2);
     spans.set(a.spans.subarray(0, a.count * a.columns * 2));
-    spans.set(b.spans.subarray(0, b.count * b.columns * 2), a.count * a.columns * 2);
+    spans.set(b.spans.subarray(0, b.count * b.columns * 2).map((x) => x + shift), a.count * a.columns * 2);
+    const records = new Int32Array((a.count + b.count) * 2);
+    records.set(a.records.subarray(0, a.count * 2));
+    records.set(b.records.subarray(0, b.count * 2).map((x) => x + shift), a.count * 2);
+    const lines = new Int32Array(a.count + b.count);
+    lines.set(a.lines.subarray(0, a.count));
+    lines.set(b.lines.subarray(0, b.count), a.count);
     return {
-      count: a.count + b.count, raws: [...a.raws, ...b.raws], lines: [...a.lines, ...b.lines],
-      spans, unquoted: [...a.unquoted, ...b.unquoted], columns: a.columns,
+      count: a.count + b.count, bytes, records, lines,
+      spans, unquoted: Array.from({ length: a.count + b.count }, (_, r) => (r < a.count ? a.unquoted[r] : b.unquoted[r - a.count])), columns: a.columns, buffers: [],
     };
   }
 }
@@ -146,6 +157,8 @@ export class TextRecords {
 export function cellError(name: string, line: number, column: string, what: string): TsnormError {
   return new TsnormError(`${name}: line ${line}, column '${column}': ${what}`);
 }
+
+const EMPTY = new Uint8Array(0);
 
 function binaryError(name: string, offset: number): TsnormError {
   return new TsnormError(`${name}: byte ${offset}: a NUL byte: this is binary data, not CSV/TSV text (give the format with --from if it is NPY or Arrow)`);
@@ -164,8 +177,8 @@ function refuseNonText(name: string, head: Uint8Array): void {
 /** The rows after the first `k` of a batch. */
 export function dropRecords(b: RecordBatch, k: number): RecordBatch {
   return {
-    count: b.count - k, raws: b.raws.slice(k), lines: b.lines.slice(k),
-    spans: b.spans.subarray(k * b.columns * 2), unquoted: b.unquoted.slice(k), columns: b.columns,
+    count: b.count - k, bytes: b.bytes, records: b.records.subarray(k * 2), lines: b.lines.subarray(k),
+    spans: b.spans.subarray(k * b.columns * 2), unquoted: b.unquoted.slice(k), columns: b.columns, scanner: b.scanner, buffers: b.buffers,
   };
 }
 
@@ -190,12 +203,12 @@ export async function startCsv(source: ByteSource, delimiter: string, header: bo
   const batch = await records.next();
   if (!batch) throw new TsnormError(`${source.name}: empty input: expected ${header ? 'a header row' : 'rows of numbers'}`);
   // Lines ended by a lone CR (old Mac files) are one line here: say so rather than fail later.
-  if (batch.unquoted[0] === undefined && batch.raws[0]!.includes('\r')) {
+  if (batch.unquoted[0] === undefined && batch.bytes.subarray(batch.records[0], batch.records[1]).includes(13)) {
     throw new TsnormError(`${source.name}: line 1 holds a carriage return (CR) not followed by a line feed: lines must end with LF or CRLF (convert with: tr '\\r' '\\n')`);
   }
   if (!header) return { records, names: ColumnNames.positional(batch.columns), headerRaw: undefined, first: batch };
   const names = ColumnNames.fromHeader(Array.from({ length: batch.columns }, (_, i) => shownText(cellText(batch, 0, i))));
   const first = batch.count > 1 ? dropRecords(batch, 1) : await records.next();
   if (!first) throw new TsnormError(`${source.name}: a header and no rows: nothing to read (the columns are ${names.listed()})`);
-  return { records, names, headerRaw: batch.raws[0], first };
+  return { records, names, headerRaw: recordText(batch, 0), first };
 }

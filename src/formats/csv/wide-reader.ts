@@ -31,7 +31,7 @@ export class WideCsvReader implements SeriesReader {
   private readonly hasHeader: boolean;
   private instance = 0;
   /** Rows of the instance under way, and its values (C x L, filled as its rows arrive). */
-  private pending: { raw: string; line: number; spans: Int32Array }[] = [];
+  private pending: { bytes: Uint8Array; from: number; to: number; line: number; spans: Int32Array }[] = [];
   private values = new Float64Array(0);
 
   private constructor(
@@ -121,7 +121,7 @@ export class WideCsvReader implements SeriesReader {
         values[c * L + t] = x;
       }
       const k = r * batch.columns * 2;
-      this.pending.push({ raw: batch.raws[r]!, line: batch.lines[r]!, spans: batch.spans.subarray(k, k + batch.columns * 2) });
+      this.pending.push({ bytes: batch.bytes, from: batch.records[2 * r]!, to: batch.records[2 * r + 1]!, line: batch.lines[r]!, spans: batch.spans.subarray(k, k + batch.columns * 2) });
       if (this.pending.length === this.channels) out.push(this.completeInstance(batch.columns));
     }
     return out;
@@ -131,12 +131,20 @@ export class WideCsvReader implements SeriesReader {
     const rows = this.pending;
     this.pending = [];
     const L = this.steps;
-    let spans = rows[0]!.spans;
-    if (rows.length > 1) {
-      spans = new Int32Array(rows.length * columns * 2);
-      rows.forEach((row, c) => spans.set(row.spans, c * columns * 2));
-    }
-    const text: RowText = { raws: rows.map((r) => r.raw), lines: rows.map((r) => r.line), spans, columns, first: 0, count: rows.length };
+    // The rows may come from several reads: their bytes copied together, offsets moved along.
+    const bytes = new Uint8Array(rows.reduce((n, row) => n + row.to - row.from, 0));
+    const spans = new Int32Array(rows.length * columns * 2);
+    const records = new Int32Array(rows.length * 2);
+    let at = 0;
+    rows.forEach((row, c) => {
+      bytes.set(row.bytes.subarray(row.from, row.to), at);
+      const shift = at - row.from;
+      for (let j = 0; j < columns * 2; j++) spans[c * columns * 2 + j] = row.spans[j]! + shift;
+      records[2 * c] = at;
+      at += row.to - row.from;
+      records[2 * c + 1] = at;
+    });
+    const text: RowText = { bytes, records, lines: Int32Array.from(rows, (r) => r.line), spans, columns, first: 0, count: rows.length };
     return {
       instance: this.instance++, values: this.values, offset: 0, channelStride: L, stepStride: 1,
       firstChannel: 0, channelCount: this.channels, firstStep: 0, stepCount: L, instanceSteps: L, rows: text,
