@@ -101,7 +101,7 @@ export class CsvScanner {
     const spansAt = this.heap + align8(region.length);
     const colsAt = align8(spansAt + count * columns * 8);
     const valuesAt = align8(colsAt + C * 4);
-    this.reserve(valuesAt + total * 8);
+    this.reserve(valuesAt + total * 8 + 16); // the kernel reads up to 16 bytes past a cell
     const buf = this.wasm.memory.buffer;
     // The region stays in memory from split() unless another one came since; the spans (perhaps
     // a batch's without its header) are copied in each time.
