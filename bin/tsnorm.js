@@ -18,7 +18,9 @@ const BUNDLE = path.join(__dirname, '../dist/bundle/tsnorm.cjs');
 function loadBundle() {
   let source;
   try {
-    source = fs.readFileSync(BUNDLE, 'utf8');
+    // The bundle is ASCII (esbuild escapes the rest; scripts/bundle.mjs checks): read as Latin-1,
+    // it becomes a one-byte string without UTF-8 decoding.
+    source = fs.readFileSync(BUNDLE, 'latin1');
   } catch (err) {
     if (err && err.code === 'ENOENT') return undefined;
     throw err;

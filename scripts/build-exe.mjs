@@ -11,6 +11,7 @@
 // step failed offline. Doing the three steps here keeps them visible, and the result is checked:
 // a copy of node would answer --version with node's version, not tsnorm's.
 import { build } from 'esbuild';
+import { lazyChildProcess } from './esbuild-plugins.mjs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -34,6 +35,7 @@ fs.mkdirSync(work, { recursive: true });
 const script = path.join(work, 'tsnorm.cjs');
 await build({
   entryPoints: [path.join(root, 'src/cli/exe-entry.ts')],
+  plugins: [lazyChildProcess],
   outfile: script,
   bundle: true,
   format: 'cjs',

@@ -7,6 +7,7 @@
 // and libraries stay lazy inside the script (esbuild initialises a module on first import), so
 // an NPY job still never runs apache-arrow's code. `bin/tsnorm.js` loads it (bin/load-bundle.mjs).
 import { build } from 'esbuild';
+import { lazyChildProcess } from './esbuild-plugins.mjs';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -21,6 +22,7 @@ const bundle = path.join(root, 'dist/bundle/tsnorm.cjs');
 for (const old of ['chunks', 'main.js']) fs.rmSync(path.join(root, 'dist/bundle', old), { recursive: true, force: true });
 await build({
   entryPoints: [path.join(root, 'src/cli/cli-entry.ts')],
+  plugins: [lazyChildProcess],
   outfile: `${bundle}.tmp`,
   bundle: true,
   format: 'cjs',
@@ -38,6 +40,9 @@ await build({
   logLevel: 'warning',
 });
 
+// bin/tsnorm.js reads the bundle as Latin-1 (faster than UTF-8): it must be ASCII, as esbuild
+// writes it by default (charset: ascii).
+if (fs.readFileSync(`${bundle}.tmp`).some((b) => b > 0x7f)) throw new Error('bundle: dist/bundle/tsnorm.cjs.tmp is not ASCII');
 fs.rmSync(`${bundle}.cache`, { force: true });
 fs.renameSync(`${bundle}.tmp`, bundle);
 

@@ -1,8 +1,7 @@
 import { TsnormError } from '../errors.js';
 import { openOutput } from '../io/byte-sink.js';
-import { type ByteSource, openInput } from '../io/byte-source.js';
+import { type ByteSource, isGzip, openInput } from '../io/byte-source.js';
 import { MeteredSource, type ReadMeter } from '../io/read-meter.js';
-import { GunzipSource, gzipSink, isGzip } from '../io/gzip.js';
 import { formatFromPath, sniffFormat } from './detect.js';
 import type { FormatName, SeriesReader, SeriesWriter } from './types.js';
 
@@ -74,7 +73,8 @@ export async function openReader(file: string, options: ReaderOptions = {}): Pro
   let src: ByteSource = await openInput(file);
   if (options.meter) src = new MeteredSource(src, options.meter);
   try {
-    if (await isGzip(src)) src = new GunzipSource(src);
+    // zlib and streams are loaded for gzip only: a plain file's start-up does not pay for them.
+    if (await isGzip(src)) src = new (await import('../io/gzip.js')).GunzipSource(src);
     const format = options.format ?? formatFromPath(file) ?? (await sniffFormat(src));
     const table = options.table ?? DEFAULT_TABLE;
     switch (format) {
@@ -121,7 +121,7 @@ export async function openWriter(file: string, options: WriterOptions): Promise<
     await sink.abort();
     throw new TsnormError(`${sink.name}: not writing binary ${options.format.toUpperCase()} data to a terminal: redirect stdout (> out.${options.format}), pipe it, or give -o FILE (or --to csv to read it)`);
   }
-  if (file.toLowerCase().endsWith('.gz')) sink = gzipSink(sink);
+  if (file.toLowerCase().endsWith('.gz')) sink = (await import('../io/gzip.js')).gzipSink(sink);
   const table = options.table ?? DEFAULT_TABLE;
   switch (options.format) {
     case 'npy': {

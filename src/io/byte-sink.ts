@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import tty from 'node:tty';
 import { TsnormError } from '../errors.js';
 import { ioError } from './byte-source.js';
 import { createSiblingTempFile, forgetTempPath, removeTempFile } from './temp-files.js';
+import { isTerminal } from './terminal.js';
 
 /**
  * Where output bytes go. A regular file is written to a temporary file beside it and renamed into
@@ -160,7 +160,7 @@ class DirectSink implements ByteSink {
     private readonly fd: number,
     private readonly ownsFd = true,
   ) {
-    this.isTerminal = tty.isatty(fd);
+    this.isTerminal = isTerminal(fd);
   }
 
   static async create(file: string): Promise<DirectSink> {
@@ -264,3 +264,4 @@ export async function writeTextOutput(file: string, text: string): Promise<void>
     throw err;
   }
 }
+

@@ -213,3 +213,9 @@ export function ioError(name: string, err: unknown): TsnormError {
   if (err instanceof TsnormError) return err;
   return new TsnormError(`${name}: ${(e.code && why[e.code]) ?? e.message ?? String(err)}`);
 }
+
+/** Whether the input starts with the gzip magic bytes (io/gzip.ts reads it then). */
+export async function isGzip(src: ByteSource): Promise<boolean> {
+  const head = await src.peek(2);
+  return head[0] === 0x1f && head[1] === 0x8b;
+}

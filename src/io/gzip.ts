@@ -4,12 +4,6 @@ import { TsnormError } from '../errors.js';
 import type { ByteSink } from './byte-sink.js';
 import { type ByteSource, StreamSource } from './byte-source.js';
 
-/** Whether the input starts with the gzip magic bytes. */
-export async function isGzip(src: ByteSource): Promise<boolean> {
-  const head = await src.peek(2);
-  return head[0] === 0x1f && head[1] === 0x8b;
-}
-
 /** The decompressed bytes of a gzip input, as a stream (read once, in order). */
 export class GunzipSource implements ByteSource {
   readonly seekable = false;

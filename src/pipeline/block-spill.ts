@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import v8 from 'node:v8';
+import { createRequire } from 'node:module';
 import { channelStart } from '../core/block.js';
 import type { CellValue, DataBlock, PassColumn, RowText } from '../formats/types.js';
 import { createScratchFile, discardTempFile, scratchError, scratchIo, writeScratch } from '../io/temp-files.js';
@@ -31,7 +31,7 @@ export class BlockSpill {
         values[rowsMajor ? t * b.channelCount + c : c * b.stepCount + t] = b.values[from + t * b.stepStride]!;
       }
     }
-    const extra = v8.serialize({
+    const extra = v8().serialize({
       pass: b.pass?.map((col) => ({ values: Array.from({ length: col.length }, (_, i) => col.value(i)), texts: Array.from({ length: col.length }, (_, i) => col.text(i)) })),
       rows: b.rows && sliceRows(b.rows),
       instanceSteps: b.instanceSteps,
@@ -53,7 +53,7 @@ export class BlockSpill {
       const [instance, firstChannel, channelCount, firstStep, stepCount, rowsMajor, extraBytes] = Array.from(head) as number[];
       const count = channelCount! * stepCount!;
       const values = new Float64Array(this.take(entry.valuesAt, count * 8).buffer);
-      const extra = v8.deserialize(this.take(entry.valuesAt + count * 8, extraBytes!)) as SpilledExtra;
+      const extra = v8().deserialize(this.take(entry.valuesAt + count * 8, extraBytes!)) as SpilledExtra;
       yield {
         instance: instance!, values, offset: 0,
         channelStride: rowsMajor ? 1 : stepCount!, stepStride: rowsMajor ? channelCount! : 1,
@@ -149,4 +149,11 @@ export class StoredPassColumn implements PassColumn {
   text(i: number): string {
     return this.texts[i]!;
   }
+}
+
+let v8Module: typeof import('node:v8') | undefined;
+
+/** node:v8, loaded when a block first spills: it loads the stream modules (~3 ms of every start-up). */
+function v8(): typeof import('node:v8') {
+  return (v8Module ??= createRequire(import.meta.url)('node:v8') as typeof import('node:v8'));
 }

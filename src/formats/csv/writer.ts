@@ -3,7 +3,7 @@ import type { DataBlock, Schema, SeriesWriter, TextDialect, WriterNeeds } from '
 import { latin1, numberFormatter } from './numbers.js';
 import { BufferPool } from '../../io/buffer-pool.js';
 import { workerScript } from '../../io/worker-script.js';
-import { FormatThread } from './format-thread.js';
+import type { FormatThread } from './format-thread.js';
 import { quotedSpans } from './records.js';
 import { RowBytes } from './row-bytes.js';
 import { type RowLayout, type RowsAndValues, rewriteCells, rewriteRows } from './row-rewrite.js';
@@ -108,7 +108,7 @@ export class CsvWriter implements SeriesWriter {
   async write(blocks: readonly DataBlock[]): Promise<void> {
     for (const b of blocks) {
       if (b.rows && this.shape) {
-        const thread = this.formatThread();
+        const thread = await this.formatThread();
         if (thread) await this.sendRows(thread, b);
         else await this.rewriteRows(b);
       } else {
@@ -165,7 +165,7 @@ export class CsvWriter implements SeriesWriter {
   }
 
   /** The worker, once this output has grown past OFF_THREAD_AFTER, when threads allow and rows can be rewritten there. */
-  private formatThread(): FormatThread | null {
+  private async formatThread(): Promise<FormatThread | null> {
     if (this.thread !== undefined) return this.thread;
     const shape = this.shape!;
     if ((this.options.threads ?? 1) < 2 || shape.rowsAre !== 'steps' || this.options.delimiter !== shape.delimiter) {
@@ -174,7 +174,8 @@ export class CsvWriter implements SeriesWriter {
     }
     if (this.formattedHere + this.out.length < (this.options.offThreadAfter ?? OFF_THREAD_AFTER)) return null;
     const script = workerScript('csv-format-worker.cjs');
-    this.thread = script ? new FormatThread(script, (this.rowLayout ??= this.layout()), this.options.precision) : null;
+    // Loaded with the first worker: node:worker_threads is no part of a small job's start-up.
+    this.thread = script ? new (await import('./format-thread.js')).FormatThread(script, (this.rowLayout ??= this.layout()), this.options.precision) : null;
     if (this.thread) this.stageBuffer = new Uint8Array(STAGE_BYTES);
     return this.thread;
   }
