@@ -25,16 +25,20 @@ function inTerminal(command: string): { screen: string; text: string } {
 }
 
 const big = file('big.csv');
+const bigger = file('bigger.csv');
 const broken = file('broken.csv');
 const small = file('small.csv');
 const stats = file('stats.json');
 
 beforeAll(() => {
-  // ~24 MB of long-layout CSV: long enough to read (a second or so) that a bar gets drawn.
+  // ~24 MB of long-layout CSV: long enough to read and write (half a second or more) that a bar
+  // gets drawn. Commands that only read (check, inspect, an error at the end) get three times as
+  // much: they read ~100 MB a second.
   const rows: string[] = ['id,t,a,b,c'];
-  for (let i = 0; i < 600_000; i++) rows.push(`d${Math.floor(i / 10_000)},${i % 10_000},${(i % 97) * 0.37 + 1.5},${(i % 89) * -1.25},${1000 + (i % 13) * 0.001}`);
-  fs.writeFileSync(big, rows.join('\n') + '\n');
-  fs.writeFileSync(broken, rows.join('\n') + '\nd59,10000,1,2,oops\n');
+  for (let i = 0; i < 1_800_000; i++) rows.push(`d${Math.floor(i / 10_000)},${i % 10_000},${(i % 97) * 0.37 + 1.5},${(i % 89) * -1.25},${1000 + (i % 13) * 0.001}`);
+  fs.writeFileSync(big, rows.slice(0, 600_001).join('\n') + '\n');
+  fs.writeFileSync(bigger, rows.join('\n') + '\n');
+  fs.writeFileSync(broken, rows.join('\n') + '\nd179,10000,1,2,oops\n');
   fs.writeFileSync(small, rows.slice(0, 1000).join('\n') + '\n');
   expect(tsnorm(['fit', small, '--id', 'id', '--keep', 't', '--save-stats', stats]).status).toBe(0);
 }, 60_000);
@@ -57,16 +61,16 @@ describe('progress on a terminal', () => {
 
   it('from a pipe (size unknown): bytes read and the rate', () => {
     const out = file('piped.csv');
-    const { text } = inTerminal(`cat ${q(big)} | ${node} apply --stats ${q(stats)} --from csv --id id --keep t -o ${q(out)}; echo "exit=$?"`);
+    const { text } = inTerminal(`cat ${q(bigger)} | ${node} apply --stats ${q(stats)} --from csv --id id --keep t -o ${q(out)}; echo "exit=$?"`);
     expect(text).toMatch(/<stdin> [\d.]+ [kMG]?B read, [\d.]+ [kMG]?B\/s/);
     expect(text.split('\n').at(-1)).toBe('exit=0');
   });
 
   it('for check and inspect too, cleared before their report', () => {
-    const { text } = inTerminal(`${node} check ${q(big)} --stats ${q(stats)} --id id --keep t --max-z 1e9 --max-std-ratio 1e9; echo "exit=$?"`);
+    const { text } = inTerminal(`${node} check ${q(bigger)} --stats ${q(stats)} --id id --keep t --max-z 1e9 --max-std-ratio 1e9; echo "exit=$?"`);
     expect(text).toMatch(bar);
-    expect(text.split('\n').slice(-2)).toEqual(['ok: 60 instances in 1 file, no problem', 'exit=0']);
-    expect(inTerminal(`${node} inspect ${q(big)} --id id --keep t`).text).toMatch(bar);
+    expect(text.split('\n').slice(-2)).toEqual(['ok: 180 instances in 1 file, no problem', 'exit=0']);
+    expect(inTerminal(`${node} inspect ${q(bigger)} --id id --keep t`).text).toMatch(bar);
   });
 
   it('an error midway: the bar is cleared and the error is a line of its own', () => {
@@ -74,7 +78,7 @@ describe('progress on a terminal', () => {
     expect(text).toMatch(bar);
     const lines = text.split('\n');
     expect(lines.at(-1)).toBe('exit=2');
-    expect(lines.at(-2)).toBe(`tsnorm: ${broken}: line 600002, column 'c': 'oops' is not a number (a channel column; pass it through with --keep, or choose --channels)`);
+    expect(lines.at(-2)).toBe(`tsnorm: ${broken}: line 1800002, column 'c': 'oops' is not a number (a channel column; pass it through with --keep, or choose --channels)`);
     expect(fs.existsSync(file('never.csv'))).toBe(false);
   });
 

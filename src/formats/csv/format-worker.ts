@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { classBytes, sizeClass } from '../../io/buffer-pool.js';
 import { numberFormatter } from './numbers.js';
-import { RowBytes } from './row-bytes.js';
+import { type PackedRows, RowBytes } from './row-bytes.js';
 import { type RowLayout, rewriteRows } from './row-rewrite.js';
 
 export interface FormatWorkerData {
@@ -15,20 +15,8 @@ export interface FormatWorkerData {
   readonly precision: number | undefined;
 }
 
-/**
- * Rows to rewrite (as PackedRows: offsets in the text they came from, `origin` that of bytes[0]),
- * each array a view on a buffer of its own; `out` to write the result into.
- */
-export interface FormatJob {
-  readonly bytes: Uint8Array;
-  readonly origin: number;
-  readonly records: Int32Array;
-  readonly spans: Int32Array;
-  readonly values: Float64Array;
-  readonly columns: number;
-  readonly count: number;
-  /** Values per row (packed: row i's value k at i * cells + k). */
-  readonly cells: number;
+/** Rows to rewrite, each array a view on a buffer of its own (they are moved); `out` to write the result into. */
+export interface FormatJob extends PackedRows {
   readonly out: ArrayBuffer;
 }
 
