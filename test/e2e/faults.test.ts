@@ -163,6 +163,21 @@ describe('signals: no temporary or partial file anywhere, and death by the signa
     expect(fs.readdirSync(scratch)).toEqual([]);
   });
 
+  it.each(SIGNALS)('%s while the CSV formatting worker writes the output', async (sig) => {
+    const out = folder(`sig-worker-${sig}`);
+    const scratch = folder(`sig-worker-${sig}-tmp`);
+    const { child, done } = start(['normalize', '-', '--from', 'csv', '--id', 'id', '--keep', 't', '-o', path.join(out, 'out.csv'), '--threads', '2', '--off-thread-after', '0'], { TMPDIR: scratch });
+    // Half of the input: whole instances are formatted by the worker and part written.
+    const text = fs.readFileSync(SMALL_CSV);
+    child.stdin!.write(text.subarray(0, text.length / 2));
+    await until('part of the output', () => fs.readdirSync(out).some((f) => f.endsWith('.tmp') && fs.statSync(path.join(out, f)).size > 0));
+    child.kill(sig);
+    const r = await done;
+    expect(r.signal).toBe(sig);
+    expect(fs.readdirSync(out)).toEqual([]);
+    expect(fs.readdirSync(scratch)).toEqual([]);
+  });
+
   it.each(SIGNALS)('%s while the output waits in $TMPDIR (CSV from a pipe to NPY on stdout)', async (sig) => {
     const scratch = folder(`sig-spill-${sig}-tmp`);
     const { child, done } = start(['convert', '-', '--from', 'csv', '--id', 'id', '--keep', 't', '--to', 'npy'], { TMPDIR: scratch });
