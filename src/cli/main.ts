@@ -72,7 +72,7 @@ function csvFlags(cmd: Command, output: boolean): Command {
       .addOption(new Option('--compression <codec>', 'Arrow output: compress record batches (default: none)').choices(['lz4', 'zstd']))
       .option('--output-delimiter <char>', 'CSV output: field delimiter (default: the input\'s for CSV to CSV, else , for .csv and tab for .tsv)')
       .option('--precision <n>', 'CSV output: significant digits (default: shortest text that reads back as the same double)')
-      .option('--threads <n>', 'threads to use (default: the machine\'s cores); CSV output from CSV input is written by a second thread; 1: everything in one');
+      .option('--threads <n>', 'threads to use (default: the machine\'s cores): N - 1 of them write CSV output read from CSV; 1: everything in one');
   }
   cmd.addOption(new Option('--spill-bytes <n>', 'bytes of one CSV instance held in memory before it spills to a temporary file').hideHelp());
   if (output) cmd.addOption(new Option('--off-thread-after <n>', 'CSV output bytes written by the main thread before the formatting worker takes over (default 4 MB)').hideHelp());

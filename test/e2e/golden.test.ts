@@ -46,6 +46,9 @@ describe('the same bytes with the CSV formatting worker from the first row, and 
   it.each(withOutput.map((job) => [job.join(' '), job] as const))('tsnorm %s --threads 2 --off-thread-after 0', (_name, job) => {
     runAndCompare(job, ['--threads', '2', '--off-thread-after', '0']);
   });
+  it.each(withOutput.map((job) => [job.join(' '), job] as const))('tsnorm %s --threads 4 --off-thread-after 0 (three workers)', (_name, job) => {
+    runAndCompare(job, ['--threads', '4', '--off-thread-after', '0']);
+  });
   it.each(withOutput.map((job) => [job.join(' '), job] as const))('tsnorm %s --threads 1', (_name, job) => {
     runAndCompare(job, ['--threads', '1']);
   });

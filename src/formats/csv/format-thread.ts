@@ -55,3 +55,26 @@ export class FormatThread {
     for (const w of this.waiting.splice(0)) w.reject(this.failure);
   }
 }
+
+/** Several formatting workers: each job goes to the one with the fewest waiting; answers stay in order per job. */
+export class FormatThreads {
+  private readonly workers: FormatThread[];
+
+  constructor(script: WorkerScript, layout: RowLayout, precision: number | undefined, count: number) {
+    this.workers = Array.from({ length: count }, () => new FormatThread(script, layout, precision));
+  }
+
+  get pending(): number {
+    return this.workers.reduce((n, w) => n + w.pending, 0);
+  }
+
+  format(job: FormatJob): Promise<FormatResult> {
+    let best = this.workers[0]!;
+    for (const w of this.workers) if (w.pending < best.pending) best = w;
+    return best.format(job);
+  }
+
+  close(): void {
+    for (const w of this.workers) w.close();
+  }
+}

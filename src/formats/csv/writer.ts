@@ -3,7 +3,7 @@ import type { DataBlock, Schema, SeriesWriter, TextDialect, WriterNeeds } from '
 import { latin1, numberFormatter } from './numbers.js';
 import { BufferPool } from '../../io/buffer-pool.js';
 import { workerScript } from '../../io/worker-script.js';
-import type { FormatThread } from './format-thread.js';
+import type { FormatThreads } from './format-thread.js';
 import { quotedSpans } from './records.js';
 import { RowBytes } from './row-bytes.js';
 import { type RowLayout, type RowsAndValues, rewriteCells, rewriteRows } from './row-rewrite.js';
@@ -14,7 +14,7 @@ export interface CsvWriterOptions {
   readonly precision?: number | undefined;
   /** Write a header row (default true; --no-header turns it off). */
   readonly header?: boolean | undefined;
-  /** Threads to use: with 2 or more, rows read from CSV are formatted by a worker (see format-worker.ts). */
+  /** Threads to use: with N of 2 or more, rows read from CSV are formatted by N - 1 workers (see format-worker.ts). */
   readonly threads?: number | undefined;
   /** Output bytes formatted here before the worker takes over (default OFF_THREAD_AFTER). */
   readonly offThreadAfter?: number | undefined;
@@ -59,7 +59,7 @@ export class CsvWriter implements SeriesWriter {
   private orderValue = new Int32Array(0);
   private orderColumn = new Int32Array(0);
   /** The formatting worker: undefined until decided, null when rows are formatted here. */
-  private thread: FormatThread | null | undefined;
+  private thread: FormatThreads | null | undefined;
   private formattedHere = 0;
   private rowLayout: RowLayout | undefined;
   /** Writes to the sink, in output order: bytes from the worker go out as they come back. */
@@ -165,7 +165,7 @@ export class CsvWriter implements SeriesWriter {
   }
 
   /** The worker, once this output has grown past OFF_THREAD_AFTER, when threads allow and rows can be rewritten there. */
-  private async formatThread(): Promise<FormatThread | null> {
+  private async formatThread(): Promise<FormatThreads | null> {
     if (this.thread !== undefined) return this.thread;
     const shape = this.shape!;
     if ((this.options.threads ?? 1) < 2 || shape.rowsAre !== 'steps' || this.options.delimiter !== shape.delimiter) {
@@ -175,7 +175,7 @@ export class CsvWriter implements SeriesWriter {
     if (this.formattedHere + this.out.length < (this.options.offThreadAfter ?? OFF_THREAD_AFTER)) return null;
     const script = workerScript('csv-format-worker.cjs');
     // Loaded with the first worker: node:worker_threads is no part of a small job's start-up.
-    this.thread = script ? new (await import('./format-thread.js')).FormatThread(script, (this.rowLayout ??= this.layout()), this.options.precision) : null;
+    this.thread = script ? new (await import('./format-thread.js')).FormatThreads(script, (this.rowLayout ??= this.layout()), this.options.precision, Math.max(1, (this.options.threads ?? 1) - 1)) : null;
     if (this.thread) this.stageBuffer = new Uint8Array(STAGE_BYTES);
     return this.thread;
   }
@@ -189,7 +189,7 @@ export class CsvWriter implements SeriesWriter {
    * from), and their new values packed row by row, in buffers from the pool; the bytes it sends
    * back are written in turn, and every buffer returns to the pool.
    */
-  private async sendRows(thread: FormatThread, b: DataBlock): Promise<void> {
+  private async sendRows(thread: FormatThreads, b: DataBlock): Promise<void> {
     await this.flush();
     const p = b.rows!;
     const { first, count, columns } = p;
