@@ -1,6 +1,12 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BufferPool, classBytes, sizeClass } from '../../src/io/buffer-pool.js';
+import { workerScript } from '../../src/io/worker-script.js';
+import { resolvePlan } from '../../src/cli/resolve.js';
+import { run } from '../../src/pipeline/run.js';
+import { FIXTURES, tempDir } from '../helpers/cli.js';
 import { FormatThread } from '../../src/formats/csv/format-thread.js';
 import { RowBytes } from '../../src/formats/csv/row-bytes.js';
 import { type RowLayout, rewriteRows } from '../../src/formats/csv/row-rewrite.js';
@@ -95,5 +101,23 @@ describe('BufferPool', () => {
     pool.put(new ArrayBuffer(4100));
     expect(pool.take(4096)).toBe(a);
     expect(pool.take(4096)).not.toBe(b);
+  });
+});
+
+describe('the library, run from its sources (no worker script built beside them)', () => {
+  it('formats in its own thread whatever --threads says, with the bytes of one thread', async () => {
+    const tmp = tempDir();
+    try {
+      const input = path.join(FIXTURES, 'golden/input-plain.csv');
+      const out = (name: string) => path.join(tmp.dir, name);
+      const flags = { id: 'device', keep: 'ts', quiet: true };
+      expect(workerScript('csv-format-worker.cjs')).toBeUndefined();
+      await run(resolvePlan('normalize', [input], { ...flags, output: out('four.csv'), threads: '4', offThreadAfter: '0' }));
+      await run(resolvePlan('normalize', [input], { ...flags, output: out('one.csv'), threads: '1' }));
+      expect(fs.readFileSync(out('four.csv')).equals(fs.readFileSync(out('one.csv')))).toBe(true);
+      expect(fs.readFileSync(out('one.csv')).equals(fs.readFileSync(path.join(FIXTURES, 'golden/plain-normalize.csv')))).toBe(true);
+    } finally {
+      tmp.cleanup();
+    }
   });
 });

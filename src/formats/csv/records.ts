@@ -33,7 +33,7 @@ export interface RecordBatch {
 }
 
 /** The longest record held: beyond it a line is refused (an unterminated quote, or not CSV). */
-export const MAX_RECORD_BYTES = 512 << 20;
+const MAX_RECORD_BYTES = 512 << 20;
 
 /** Record r's text as a byte string (one character a byte), without its line terminator. */
 export function recordText(batch: { bytes: Uint8Array; records: Int32Array }, r: number): string {
@@ -257,7 +257,7 @@ export class RecordSplitter {
     }
     this.scanner ??= new CsvScanner();
     // Its capacity is every record the region can hold: one call splits all of it.
-    const scan = this.scanner.split(region, 0, atEnd, this.delim, batch.columns, this.line, this.pool);
+    const scan = this.scanner.split(region, atEnd, this.delim, batch.columns, this.line, this.pool);
     if (scan.ragged) throw this.raggedError(scan.ragged.line, scan.ragged.cells, batch.columns);
     batch.count = scan.count;
     batch.records = scan.records;
@@ -373,7 +373,7 @@ export class RecordSplitter {
 
   /** The record under way is longer than tsnorm holds. */
   tooLong(): TsnormError {
-    return new TsnormError(`${this.name}: line ${this.line}: a record longer than 512 MB (more than tsnorm holds as one line; an unterminated quote?)`);
+    return new TsnormError(`${this.name}: line ${this.line}: a record longer than ${MAX_RECORD_BYTES >> 20} MB (more than tsnorm holds as one line; an unterminated quote?)`);
   }
 
   private raggedError(line: number, got: number, want: number): TsnormError {

@@ -6,7 +6,6 @@ interface ScanExports {
   readonly memory: WebAssembly.Memory;
   heapStart(): number;
   splitPlain(base: number, pos: number, n: number, atEnd: number, delim: number, columns: number, records: number, spans: number, lines: number, capacity: number, firstLine: number): number;
-  consumed(): number;
   line(): number;
   raggedCells(): number;
   parseCells(base: number, spans: number, columns: number, from: number, count: number, cols: number, C: number, values: number): number;
@@ -26,8 +25,7 @@ export interface ScannedRecords {
   readonly records: Int32Array;
   readonly spans: Int32Array;
   readonly lines: Int32Array;
-  /** Where the scan stopped, and the line number there. */
-  readonly consumed: number;
+  /** The line number after the last line split. */
   readonly line: number;
   /** A record with another number of cells: its line and cells (count is then 0). */
   readonly ragged?: { readonly line: number; readonly cells: number } | undefined;
@@ -53,20 +51,20 @@ export class CsvScanner {
     this.heap = this.wasm.heapStart();
   }
 
-  /** Splits region[pos, end) (no quotes in it) into records of `columns` cells; the results on buffers from `pool` when given. */
-  split(region: Uint8Array, pos: number, atEnd: boolean, delim: number, columns: number, firstLine: number, pool?: BufferPool): ScannedRecords {
+  /** Splits a region (no quotes in it) into records of `columns` cells; the results on buffers from `pool` when given. */
+  split(region: Uint8Array, atEnd: boolean, delim: number, columns: number, firstLine: number, pool?: BufferPool): ScannedRecords {
     const n = region.length;
     // Every record has `columns` - 1 delimiters and a line feed (or the end): at most this many.
-    const capacity = Math.floor((n - pos) / columns) + 1;
+    const capacity = Math.floor(n / columns) + 1;
     const recordsAt = this.heap + align8(n);
     const linesAt = recordsAt + capacity * 8;
     const spansAt = align8(linesAt + capacity * 4);
     this.reserve(spansAt + capacity * columns * 8);
     new Uint8Array(this.wasm.memory.buffer, this.heap, n).set(region);
     this.region = region;
-    const count = this.wasm.splitPlain(this.heap, pos, n, atEnd ? 1 : 0, delim, columns, recordsAt, spansAt, linesAt, capacity, firstLine);
+    const count = this.wasm.splitPlain(this.heap, 0, n, atEnd ? 1 : 0, delim, columns, recordsAt, spansAt, linesAt, capacity, firstLine);
     if (count < 0) {
-      return { count: 0, records: new Int32Array(0), spans: new Int32Array(0), lines: new Int32Array(0), consumed: this.wasm.consumed(), line: this.wasm.line(), ragged: { line: this.wasm.line(), cells: this.wasm.raggedCells() }, buffers: [] };
+      return { count: 0, records: new Int32Array(0), spans: new Int32Array(0), lines: new Int32Array(0), line: this.wasm.line(), ragged: { line: this.wasm.line(), cells: this.wasm.raggedCells() }, buffers: [] };
     }
     const buf = this.wasm.memory.buffer;
     const buffers: ArrayBuffer[] = [];
@@ -84,7 +82,6 @@ export class CsvScanner {
       records: copy(recordsAt, count * 2),
       spans: copy(spansAt, count * columns * 2),
       lines: copy(linesAt, count),
-      consumed: this.wasm.consumed(),
       line: this.wasm.line(),
       buffers,
     };
