@@ -6,31 +6,58 @@
 // functions a run needs are deserialized instead of parsed and compiled, which is most of what
 // start-up costs beyond Node's own. Node 20 caches no code for ES modules, so this file is
 // CommonJS (bin/package.json says so) and no ES module loader starts either. A cache from
-// another Node or V8 is rejected by V8, and the script is then compiled as usual.
+// another Node or V8 is rejected by V8, and the script is then compiled as usual. apache-arrow
+// is a script of its own beside the bundle, with its own cache, loaded when Arrow is used.
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 const { createRequire } = require('node:module');
 
 const BUNDLE = path.join(__dirname, '../dist/bundle/tsnorm.cjs');
+// Scripts beside the bundle that it requires by these names and that load with a code cache of
+// their own (scripts/esbuild-plugins.mjs arrowChunk says why apache-arrow is one).
+const CHUNKS = ['./apache-arrow.cjs'];
 
-/** The bundle's exports ({ main }) and its compiled script; undefined when not built. */
+/** A CommonJS script run with its V8 code cache (FILE.cache) when one fits this Node. */
+function compile(file) {
+  // The scripts are ASCII (esbuild escapes the rest; scripts/bundle.mjs checks): read as Latin-1,
+  // each becomes a one-byte string without UTF-8 decoding.
+  const source = fs.readFileSync(file, 'latin1');
+  let cachedData;
+  try { cachedData = fs.readFileSync(`${file}.cache`); } catch { /* no cache: compile */ }
+  return new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
+}
+
+/** Runs a compiled CommonJS script as a module; returns its exports. */
+function run(script, file, requireFn) {
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, requireFn, module, file, path.dirname(file));
+  return module.exports;
+}
+
+/** The bundle's exports ({ main }), its compiled script and the chunks loaded so far; undefined when not built. */
 function loadBundle() {
-  let source;
+  let script;
   try {
-    // The bundle is ASCII (esbuild escapes the rest; scripts/bundle.mjs checks): read as Latin-1,
-    // it becomes a one-byte string without UTF-8 decoding.
-    source = fs.readFileSync(BUNDLE, 'latin1');
+    script = compile(BUNDLE);
   } catch (err) {
     if (err && err.code === 'ENOENT') return undefined;
     throw err;
   }
-  let cachedData;
-  try { cachedData = fs.readFileSync(`${BUNDLE}.cache`); } catch { /* no cache: compile */ }
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: BUNDLE, cachedData });
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, path.dirname(BUNDLE));
-  return { main: module.exports.main, script };
+  const nodeRequire = createRequire(BUNDLE);
+  const chunks = new Map();
+  const loaded = new Map();
+  const bundleRequire = (id) => {
+    if (!CHUNKS.includes(id)) return nodeRequire(id);
+    if (!loaded.has(id)) {
+      const file = path.join(path.dirname(BUNDLE), id);
+      const chunk = compile(file);
+      chunks.set(path.basename(file), chunk);
+      loaded.set(id, run(chunk, file, nodeRequire));
+    }
+    return loaded.get(id);
+  };
+  return { main: run(script, BUNDLE, bundleRequire).main, script, chunks };
 }
 
 if (require.main === module) {

@@ -62,6 +62,10 @@ describe('the packed tarball', () => {
     const out = path.join(tmp.dir, 'global-out.npy');
     execFileSync(path.join(prefix, 'bin/tsnorm'), ['normalize', path.join(ROOT, 'fixtures/example.npy'), '-o', out]);
     expect(fs.statSync(out).size).toBe(fs.statSync(path.join(ROOT, 'fixtures/example.npy')).size);
+    // apache-arrow is a script of its own beside the bundle: the tarball carries it.
+    const arrow = path.join(tmp.dir, 'global-out.arrow');
+    execFileSync(path.join(prefix, 'bin/tsnorm'), ['convert', path.join(ROOT, 'fixtures/example.npy'), '-o', arrow]);
+    expect(fs.readFileSync(arrow).subarray(0, 6).toString()).toBe('ARROW1');
     expect(fs.readFileSync(path.join(prefix, 'share/man/man1/tsnorm.1'), 'utf8')).toBe(fs.readFileSync(path.join(ROOT, 'man/tsnorm.1'), 'utf8'));
   }, 120_000);
 

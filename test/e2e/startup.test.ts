@@ -23,13 +23,16 @@ function packagesLoaded(args: string[]): Set<string> {
     fs.mkdirSync(path.join(copy, 'bin'), { recursive: true });
     fs.mkdirSync(path.join(copy, 'dist/bundle'), { recursive: true });
     for (const f of ['tsnorm.js', 'package.json']) fs.copyFileSync(path.join(ROOT, 'bin', f), path.join(copy, 'bin', f));
-    const bundle = fs.readFileSync(path.join(ROOT, 'dist/bundle/tsnorm.cjs'), 'utf8');
-    const logged = "(require('node:fs').appendFileSync(process.env.INIT_LOG, NAME + '\\n'), 0)";
-    const patched = bundle
-      .replace('return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;', `return fn && (${logged.replace('NAME', '__getOwnPropNames(fn)[0]')}, res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;`)
-      .replace('return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;', `return mod || (${logged.replace('NAME', '__getOwnPropNames(cb)[0]')}, (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod)), mod.exports;`);
-    expect(patched.split('process.env.INIT_LOG').length, 'the bundle\'s module wrappers as this test knows them').toBe(3);
-    fs.writeFileSync(path.join(copy, 'dist/bundle/tsnorm.cjs'), patched);
+    // The bundle and apache-arrow's script beside it (scripts/esbuild-plugins.mjs arrowChunk).
+    for (const script of ['tsnorm.cjs', 'apache-arrow.cjs']) {
+      const bundle = fs.readFileSync(path.join(ROOT, 'dist/bundle', script), 'utf8');
+      const logged = "(require('node:fs').appendFileSync(process.env.INIT_LOG, NAME + '\\n'), 0)";
+      const patched = bundle
+        .replace('return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;', `return fn && (${logged.replace('NAME', '__getOwnPropNames(fn)[0]')}, res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;`)
+        .replace('return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;', `return mod || (${logged.replace('NAME', '__getOwnPropNames(cb)[0]')}, (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod)), mod.exports;`);
+      expect(patched.split('process.env.INIT_LOG').length, `${script}'s module wrappers as this test knows them`).toBe(3);
+      fs.writeFileSync(path.join(copy, 'dist/bundle', script), patched);
+    }
   }
   // require() (the native codecs) through Module._load; NODE_PATH finds them from the copy.
   const register = path.join(tmp.dir, 'register.cjs');
@@ -63,18 +66,36 @@ describe('the code cache', () => {
     expect(r.stdout.trim()).toBe('false');
   });
 
+  it('apache-arrow is a script of its own, loaded by an Arrow job only, with its own accepted cache', () => {
+    const job = (args: string[]) => `b.main(${JSON.stringify(args)}).then((code) => console.log(code, JSON.stringify([...b.chunks].map(([name, s]) => [name, s.cachedDataRejected]))))`;
+    const run = (args: string[]) => spawnSync(process.execPath, ['-e', `const { loadBundle } = require(${JSON.stringify(BIN)}); const b = loadBundle(); ${job(args)}`], { encoding: 'utf8' });
+    const csv = run([path.join(FIXTURES, 'csv/long_quoted/input.csv'), '--id', 'device', '--keep', 'ts', '-o', path.join(tmp.dir, 'chunk.csv')]);
+    expect(csv.stderr).toBe('');
+    expect(csv.stdout.trim()).toBe('0 []');
+    const arrow = run([path.join(FIXTURES, 'example.npy'), '-o', path.join(tmp.dir, 'chunk.arrow')]);
+    expect(arrow.stderr).toBe('');
+    expect(arrow.stdout.trim()).toBe('0 [["apache-arrow.cjs",false]]');
+  });
+
   it('a missing or foreign cache only costs time: the CLI still runs', () => {
     for (const cache of [null, Buffer.from('not a V8 code cache')]) {
       const dir = fs.mkdtempSync(path.join(tmp.dir, 'nocache-'));
       fs.mkdirSync(path.join(dir, 'bin'));
       fs.mkdirSync(path.join(dir, 'dist/bundle'), { recursive: true });
       for (const f of ['tsnorm.js', 'package.json']) fs.copyFileSync(path.join(ROOT, 'bin', f), path.join(dir, 'bin', f));
-      fs.copyFileSync(path.join(ROOT, 'dist/bundle/tsnorm.cjs'), path.join(dir, 'dist/bundle/tsnorm.cjs'));
-      if (cache) fs.writeFileSync(path.join(dir, 'dist/bundle/tsnorm.cjs.cache'), cache);
+      for (const script of ['tsnorm.cjs', 'apache-arrow.cjs']) {
+        fs.copyFileSync(path.join(ROOT, 'dist/bundle', script), path.join(dir, 'dist/bundle', script));
+        if (cache) fs.writeFileSync(path.join(dir, 'dist/bundle', `${script}.cache`), cache);
+      }
       const r = spawnSync(process.execPath, [path.join(dir, 'bin/tsnorm.js'), path.join(FIXTURES, 'example.npy'), '--to', 'npy'], { env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } });
       expect(r.stderr.toString()).toBe('');
       expect(r.status).toBe(0);
       expect(r.stdout.length).toBe(fs.statSync(path.join(FIXTURES, 'example.npy')).size);
+      // And an Arrow job, through apache-arrow's script.
+      const arrow = spawnSync(process.execPath, [path.join(dir, 'bin/tsnorm.js'), 'convert', path.join(FIXTURES, 'example.npy'), '-o', path.join(dir, 'o.arrow')], { env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } });
+      expect(arrow.stderr.toString()).toBe('');
+      expect(arrow.status).toBe(0);
+      expect(fs.readFileSync(path.join(dir, 'o.arrow')).subarray(0, 6).toString()).toBe('ARROW1');
     }
   });
 });
