@@ -16,6 +16,11 @@ export interface ByteSink {
   readonly isTerminal?: boolean;
   /** Resolves when `data` may be reused by the caller. */
   write(data: Uint8Array): Promise<void>;
+  /**
+   * Writes the parts in order, as one write would write them joined (one system call where the
+   * sink is a descriptor: no copy to join them). Resolves when all may be reused.
+   */
+  writev?(parts: readonly Uint8Array[]): Promise<void>;
   /** Writes at a byte position (files only: patching a header written before the size was known). */
   writeAt?(data: Uint8Array, position: number): Promise<void>;
   commit(): Promise<void>;
@@ -126,6 +131,12 @@ class ReplacingFileSink implements ByteSink {
     return writeAllAt(this.fd, data, position, this.name);
   }
 
+  writev(parts: readonly Uint8Array[]): Promise<void> {
+    const at = this.position;
+    for (const p of parts) this.position += p.length;
+    return writevAllAt(this.fd, parts, at, this.name);
+  }
+
   async commit(): Promise<void> {
     if (this.done) return;
     this.done = true;
@@ -177,6 +188,10 @@ class DirectSink implements ByteSink {
     return writeAllAt(this.fd, data, null, this.name);
   }
 
+  writev(parts: readonly Uint8Array[]): Promise<void> {
+    return writevAllAt(this.fd, parts, null, this.name);
+  }
+
   async commit(): Promise<void> {
     this.close();
   }
@@ -207,6 +222,36 @@ function writeAllAt(fd: number, data: Uint8Array, position: number | null, name:
     };
     step(0);
   });
+}
+
+/** At most this many parts a call (Linux's IOV_MAX is 1024). */
+const WRITEV_PARTS = 1024;
+
+/** Writes all of `parts`, in order, at `position` (null: the current position), however many calls it takes. */
+function writevAllAt(fd: number, parts: readonly Uint8Array[], position: number | null, name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (rest: readonly Uint8Array[], at: number | null): void => {
+      const pending = rest.filter((p) => p.length > 0);
+      if (pending.length === 0) return resolve();
+      const batch = pending.slice(0, WRITEV_PARTS);
+      const cb = (err: NodeJS.ErrnoException | null, n: number): void => {
+        if (err) return reject(err.code === 'EPIPE' ? new ClosedOutputError() : ioError(name, err));
+        if (n <= 0) return reject(ioError(name, Object.assign(new Error('nothing written'), { code: 'ENOSPC' })));
+        step(partsAfter(pending, n), at === null ? null : at + n);
+      };
+      if (at === null) fs.writev(fd, batch, cb);
+      else fs.writev(fd, batch, at, cb);
+    };
+    step(parts, position);
+  });
+}
+
+/** What is left of `parts` after the first `n` bytes were written: the first part left cut where the write stopped. */
+export function partsAfter(parts: readonly Uint8Array[], n: number): Uint8Array[] {
+  let left = n;
+  let i = 0;
+  while (i < parts.length && left >= parts[i]!.length) left -= parts[i++]!.length;
+  return i < parts.length ? [parts[i]!.subarray(left), ...parts.slice(i + 1)] : [];
 }
 
 class StdoutSink implements ByteSink {

@@ -88,6 +88,13 @@ describe('a full disk (a 1 MiB tmpfs, mounted in a private mount namespace)', ()
     expect(r.left).toEqual([]);
   });
 
+  it.each(['out.arrow', 'out.arrows'])('an Arrow output (%s, written with writev): the same line, nothing left', (name) => {
+    const r = onFullDisk(['normalize', SMALL, '-o', `@MNT/${name}`]);
+    expect(r.stderr).toBe(`tsnorm: @MNT/${name}: no space left on device\n`);
+    expect(r.status).toBe(2);
+    expect(r.left).toEqual([]);
+  });
+
   it('an output over an existing file keeps the old file whole', () => {
     const r = onFullDisk(['normalize', SMALL, '-o', '@MNT/filler'], 900_000);
     expect(r.stderr).toBe('tsnorm: @MNT/filler: no space left on device\n');

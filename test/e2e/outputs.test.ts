@@ -70,6 +70,9 @@ describe('outputs that are not regular files are written to, never replaced', ()
 
   it('a full device (/dev/full) is one clear error, exit 2', () => {
     expectRefused(tsnorm([basic, '-o', '/dev/full']), '/dev/full: no space left on device');
+    // Arrow, written with writev (several buffers a call).
+    expectRefused(tsnorm([basic, '-o', '/dev/full', '--to', 'arrow']), '/dev/full: no space left on device');
+    expectRefused(tsnorm([basic, '-o', '/dev/full', '--to', 'arrows']), '/dev/full: no space left on device');
     expect(fs.statSync('/dev/full').isCharacterDevice()).toBe(true);
   });
 });

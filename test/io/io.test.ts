@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TsnormError } from '../../src/errors.js';
 import { StreamSource, openInput, readFully } from '../../src/io/byte-source.js';
-import { openOutput, outputTarget } from '../../src/io/byte-sink.js';
+import { openOutput, outputTarget, partsAfter } from '../../src/io/byte-sink.js';
 import { type FileRole, checkDistinctFiles, fileIdentity } from '../../src/io/same-file.js';
 import { scratchError } from '../../src/io/temp-files.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
@@ -314,6 +314,41 @@ describe('openOutput', () => {
     await again.abort();
     expect(fs.readdirSync(dir)).toEqual(['out.csv']);
     expect(fs.readFileSync(file, 'utf8')).toBe('keep me');
+  });
+
+  it('writev writes its parts in order, between writes and patches, however many parts', async () => {
+    const dir = folder();
+    const file = path.join(dir, 'out.arrow');
+    const sink = await openOutput(file);
+    expect(sink.writev).toBeDefined();
+    // More parts than one system call takes (IOV_MAX, 1024), empty ones among them.
+    const parts = Array.from({ length: 2500 }, (_, i) => Buffer.from(i % 7 === 0 ? '' : `<${i}>`));
+    await sink.write(Buffer.from('head:'));
+    await sink.writev!(parts);
+    await sink.write(Buffer.from(':tail'));
+    await sink.writeAt!(Buffer.from('HEAD'), 0);
+    await sink.commit();
+    expect(fs.readFileSync(file, 'utf8')).toBe(`HEAD:${Buffer.concat(parts).toString()}:tail`);
+  });
+
+  it('writev to a FIFO: a megabyte in many parts arrives whole and in order', async () => {
+    const dir = folder();
+    const fifo = path.join(dir, 'pipe');
+    mkfifo(fifo);
+    const reading = fs.promises.readFile(fifo);
+    const sink = await openOutput(fifo);
+    const parts = Array.from({ length: 64 }, (_, i) => Buffer.alloc(16384 + i, i));
+    await sink.writev!(parts);
+    await sink.commit();
+    expect((await reading).equals(Buffer.concat(parts))).toBe(true);
+  });
+
+  it('partsAfter: what a short write leaves, cut within a part or at its end', () => {
+    const parts = [Buffer.from('abc'), Buffer.from(''), Buffer.from('de'), Buffer.from('fgh')];
+    const left = (n: number) => Buffer.concat(partsAfter(parts, n)).toString();
+    for (let n = 0; n <= 8; n++) expect(left(n)).toBe('abcdefgh'.slice(n));
+    expect(partsAfter(parts, 4).map((p) => p.toString())).toEqual(['e', 'fgh']);
+    expect(partsAfter(parts, 5).map((p) => p.toString())).toEqual(['fgh']);
   });
 
   it('a FIFO output is written as it goes', async () => {

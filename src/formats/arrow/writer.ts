@@ -114,17 +114,19 @@ export class ArrowWriter implements SeriesWriter {
   }
 
   /**
-   * What the Arrow writer produced, to the sink in one write (it makes many small pieces, some of
-   * them views of the caller's arrays: the copy frees those at once). The write goes on while the
-   * next batch is computed; one is in flight at a time.
+   * What the Arrow writer produced, to the sink in one write: many small pieces, and views of the
+   * block's arrays (values, pass-through buffers). Where the sink takes them as they are (one
+   * writev), they are not copied: the write goes on while the next batch is computed, and the
+   * next call to write() (or finish) waits for it, as the SeriesWriter contract allows. Other
+   * sinks get one joined copy. One write is in flight at a time.
    */
   private async drain(): Promise<void> {
     const chunks = this.queue.chunks;
     this.queue.chunks = [];
-    if (chunks.length === 0) return;
-    const bytes = Buffer.concat(chunks);
+    // Before anything else: the caller may reuse the arrays of the last write once this resolves.
     await this.inFlight;
-    this.inFlight = handled(this.sink.write(bytes));
+    if (chunks.length === 0) return;
+    this.inFlight = handled(this.sink.writev ? this.sink.writev(chunks) : this.sink.write(Buffer.concat(chunks)));
   }
 
   /** The long layout: a record batch of the block's rows, the schema's columns in order. */
