@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allocateValues, kernelReady, releaseValues } from '../../src/core/kernels/kernels.js';
+import { allocateValues, countNaN, kernelReady, releaseValues } from '../../src/core/kernels/kernels.js';
 import { SIMD_WASM_BASE64 } from '../../src/core/kernels/simd-wasm.js';
 import { ChannelMoments } from '../../src/core/moments.js';
 import { ChannelTransform } from '../../src/core/transform.js';
@@ -52,5 +52,39 @@ describe('SIMD kernels', () => {
     expect(Array.from(outK)).toEqual(Array.from(outJ));
     releaseValues(inKernel);
     releaseValues(outK);
+  });
+
+  it.each(['float32', 'float64'] as const)('count the NaNs of %s arrays as a loop does, at every length and offset', (kind) => {
+    // NaNs of several bit patterns (quiet, signalling, negative) among numbers, infinities and -0.
+    const specials = kind === 'float64'
+      ? [NaN, new Float64Array(new BigUint64Array([0x7ff0000000000001n]).buffer)[0]!, new Float64Array(new BigUint64Array([0xfff8000000000000n]).buffer)[0]!]
+      : [NaN, new Float32Array(new Uint32Array([0x7f800001]).buffer)[0]!, new Float32Array(new Uint32Array([0xffc00000]).buffer)[0]!];
+    const others = [0, -0, 1.5, Infinity, -Infinity, 3e38];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+    for (let n = 0; n <= 40; n++) {
+      for (const start of [0, 1, 2, 3]) {
+        const a = allocateValues(kind, start + n);
+        const v = a.subarray(start, start + n) as Float32Array | Float64Array;
+        let expected = 0;
+        for (let i = 0; i < n; i++) {
+          const nan = next() % 3 === 0;
+          v[i] = nan ? specials[next() % specials.length]! : others[next() % others.length]!;
+          if (nan) expected++;
+        }
+        // (An empty allocation is an ordinary array.)
+        if (kind === 'float32' && start + n > 0) expect(kernelReady(a as Float32Array)).toBe(true);
+        expect(countNaN(v), `n ${n}, start ${start}`).toBe(expected);
+        const plain = kind === 'float64' ? Float64Array.from(v) : Float32Array.from(v);
+        expect(countNaN(plain)).toBe(expected);
+        releaseValues(a);
+      }
+    }
+    // Long arrays: the vector loop and its tail.
+    const long = allocateValues(kind, 100_003);
+    long.fill(1);
+    for (let i = 0; i < long.length; i += 97) long[i] = NaN;
+    expect(countNaN(long)).toBe(Math.ceil(100_003 / 97));
+    releaseValues(long);
   });
 });

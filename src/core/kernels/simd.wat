@@ -1,4 +1,5 @@
-;; SIMD kernels for float32 series (the common case: sensor data in NPY). Each float32 is
+;; SIMD kernels for float32 series (the common case: sensor data in NPY), and NaN counts for
+;; the writers (a missing result is a null in Arrow). Each float32 is
 ;; promoted to float64 and all arithmetic is float64, with the same operations in the same order
 ;; as the JavaScript fallback in kernels.ts, so both give the same bits.
 ;; Lanes: a 4-value step puts x[4j], x[4j+1] in accumulator A and x[4j+2], x[4j+3] in B.
@@ -96,4 +97,44 @@
           (f64.promote_f32 (f32.load (local.get $src))) (local.get $m)) (local.get $lo)) (local.get $s)) (local.get $b))))
         (local.set $src (i32.add (local.get $src) (i32.const 4)))
         (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
-        (br $tail)))))
+        (br $tail))))
+
+  ;; Count of NaN among n float64 at p (a NaN is the one value unequal to itself).
+  (func (export "count_nan_f64") (param $p i32) (param $n i32) (result i32)
+    (local $acc v128) (local $v v128) (local $end i32) (local $c i32)
+    (local.set $end (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 3))))
+    (block $done
+      (loop $loop
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $v (v128.load (local.get $p)))
+        ;; A NaN lane's mask is all ones (-1): subtracting it counts one.
+        (local.set $acc (i64x2.sub (local.get $acc) (f64x2.ne (local.get $v) (local.get $v))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $loop)))
+    (local.set $c (i32.wrap_i64 (i64.add (i64x2.extract_lane 0 (local.get $acc)) (i64x2.extract_lane 1 (local.get $acc)))))
+    (if (i32.and (local.get $n) (i32.const 1))
+      (then (local.set $c (i32.add (local.get $c) (f64.ne (f64.load (local.get $p)) (f64.load (local.get $p)))))))
+    (local.get $c))
+
+  ;; Count of NaN among n float32 at p.
+  (func (export "count_nan_f32") (param $p i32) (param $n i32) (result i32)
+    (local $acc v128) (local $v v128) (local $end i32) (local $c i32)
+    (local.set $end (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done
+      (loop $loop
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $v (v128.load (local.get $p)))
+        (local.set $acc (i32x4.sub (local.get $acc) (f32x4.ne (local.get $v) (local.get $v))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $loop)))
+    (local.set $c (i32.add
+      (i32.add (i32x4.extract_lane 0 (local.get $acc)) (i32x4.extract_lane 1 (local.get $acc)))
+      (i32.add (i32x4.extract_lane 2 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc)))))
+    (local.set $end (i32.add (local.get $end) (i32.shl (i32.and (local.get $n) (i32.const 3)) (i32.const 2))))
+    (block $done2
+      (loop $tail
+        (br_if $done2 (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $c (i32.add (local.get $c) (f32.ne (f32.load (local.get $p)) (f32.load (local.get $p)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (br $tail)))
+    (local.get $c)))

@@ -1,5 +1,6 @@
 import * as A from 'apache-arrow';
 import { channelStart } from '../../core/block.js';
+import { countNaN } from '../../core/kernels/kernels.js';
 import { TsnormError, handled } from '../../errors.js';
 import type { ByteSink } from '../../io/byte-sink.js';
 import type { CellValue, ColumnSpec, DataBlock, ElementType, Schema, SeriesWriter, TimeUnit, WriterNeeds } from '../types.js';
@@ -290,24 +291,11 @@ function channelData(b: DataBlock, k: number, type: 'float32' | 'float64'): A.Da
 
 /** A validity bitmap with NaN as null, when there is a NaN. */
 function missingAsNull(values: Float32Array | Float64Array): { nullBitmap?: Uint8Array; nullCount?: number } {
-  // One loop per array type: a loop that sees both is several times slower.
-  const nulls = values instanceof Float64Array ? countNaN64(values) : countNaN32(values);
+  const nulls = countNaN(values);
   if (nulls === 0) return {};
   const bitmap = new Uint8Array(Math.ceil(values.length / 8));
   for (let i = 0; i < values.length; i++) if (values[i] === values[i]) bitmap[i >> 3]! |= 1 << (i & 7);
   return { nullBitmap: bitmap, nullCount: nulls };
-}
-
-function countNaN64(values: Float64Array): number {
-  let nulls = 0;
-  for (let i = 0; i < values.length; i++) if (values[i] !== values[i]) nulls++;
-  return nulls;
-}
-
-function countNaN32(values: Float32Array): number {
-  let nulls = 0;
-  for (let i = 0; i < values.length; i++) if (values[i] !== values[i]) nulls++;
-  return nulls;
 }
 
 function generatedData(b: DataBlock, of: 'instance' | 'step'): A.Data {
