@@ -35,7 +35,7 @@ function run(script, file, requireFn) {
   return module.exports;
 }
 
-/** The bundle's exports ({ main }), its compiled script and the chunks loaded so far; undefined when not built. */
+/** The bundle's main and exports, its compiled script and the chunks loaded so far; undefined when not built. */
 function loadBundle() {
   let script;
   try {
@@ -57,7 +57,8 @@ function loadBundle() {
     }
     return loaded.get(id);
   };
-  return { main: run(script, BUNDLE, bundleRequire).main, script, chunks };
+  const exports = run(script, BUNDLE, bundleRequire);
+  return { main: exports.main, exports, script, chunks };
 }
 
 if (require.main === module) {

@@ -76,7 +76,7 @@ fs.renameSync(`${worker}.tmp`, worker);
 
 // The code cache: sample jobs of each kind, in this process, then what V8 compiled for them.
 const { loadBundle } = createRequire(import.meta.url)('../bin/tsnorm.js');
-const { main, script, chunks } = loadBundle();
+const { main, script, chunks, exports } = loadBundle();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnorm-cache-'));
 try {
   const fixtures = path.join(root, 'fixtures');
@@ -96,7 +96,11 @@ try {
   ]);
   const arrowScript = chunks.get(path.basename(arrow));
   if (!arrowScript) throw new Error('bundle: the Arrow sample jobs did not load dist/bundle/apache-arrow.cjs');
+  // A V8 code cache must be used with the flags it was made with. The jobs raised V8's interrupt
+  // budget (src/cli/jit.ts), as every job does before it reads apache-arrow's script; the bundle
+  // is checked when it loads, before any job, with V8's defaults.
   writeCache(arrow, arrowScript);
+  exports.setInterruptBudget(exports.DEFAULT_INTERRUPT_BUDGET);
   writeCache(bundle, script);
 } finally {
   fs.rmSync(work, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import { FORMATS } from '../formats/detect.js';
 import { run } from '../pipeline/run.js';
 import { startProgress } from './progress.js';
 import { type CheckFlags, type Command as CommandName, type RawOptions, resolveCheck, resolvePlan, resolveReading } from './resolve.js';
+import { tuneJitForJobs } from './jit.js';
 
 /** Set by the bundler (scripts/bundle.mjs, scripts/build-exe.mjs) from package.json. */
 declare const TSNORM_VERSION: string | undefined;
@@ -301,6 +302,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageShown();
     }
     const plan = resolvePlan(command, inputs, raw);
+    tuneJitForJobs();
     const progress = startProgress({ quiet: raw.quiet === true, writesStdout: plan.output?.path === '-' });
     let summary;
     try {
