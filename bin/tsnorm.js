@@ -15,8 +15,9 @@ const { createRequire } = require('node:module');
 
 const BUNDLE = path.join(__dirname, '../dist/bundle/tsnorm.cjs');
 // Scripts beside the bundle that it requires by these names and that load with a code cache of
-// their own (scripts/esbuild-plugins.mjs arrowChunk says why apache-arrow is one).
-const CHUNKS = ['./apache-arrow.cjs'];
+// their own (scripts/esbuild-plugins.mjs arrowChunk says why apache-arrow is one), and the
+// package each holds: required from node_modules when the script is missing.
+const CHUNKS = { './apache-arrow.cjs': 'apache-arrow' };
 
 /** A CommonJS script run with its V8 code cache (FILE.cache) when one fits this Node. */
 function compile(file) {
@@ -48,10 +49,17 @@ function loadBundle() {
   const chunks = new Map();
   const loaded = new Map();
   const bundleRequire = (id) => {
-    if (!CHUNKS.includes(id)) return nodeRequire(id);
+    if (!Object.hasOwn(CHUNKS, id)) return nodeRequire(id);
     if (!loaded.has(id)) {
       const file = path.join(path.dirname(BUNDLE), id);
-      const chunk = compile(file);
+      let chunk;
+      try {
+        chunk = compile(file);
+      } catch (err) {
+        if (!(err && err.code === 'ENOENT')) throw err;
+        loaded.set(id, nodeRequire(CHUNKS[id]));
+        return loaded.get(id);
+      }
       chunks.set(path.basename(file), chunk);
       loaded.set(id, run(chunk, file, nodeRequire));
     }

@@ -9,6 +9,7 @@
 // with a cache of its own, read only by Arrow jobs. `bin/tsnorm.js` loads them.
 import { build } from 'esbuild';
 import { arrowChunk, lazyChildProcess } from './esbuild-plugins.mjs';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -100,10 +101,18 @@ try {
   // budget (src/cli/jit.ts), as every job does before it reads apache-arrow's script; the bundle
   // is checked when it loads, before any job, with V8's defaults.
   writeCache(arrow, arrowScript);
-  exports.setInterruptBudget(exports.DEFAULT_INTERRUPT_BUDGET);
+  exports.setInterruptBudget(defaultInterruptBudget());
   writeCache(bundle, script);
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
+}
+
+/** This Node's V8 default for --interrupt-budget, as `node --v8-options` states it. */
+function defaultInterruptBudget() {
+  const options = execFileSync(process.execPath, ['--v8-options'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  const found = /--interrupt-budget \(.*\)\s+type: int\s+default: --interrupt-budget=(\d+)/.exec(options);
+  if (!found) throw new Error('bundle: node --v8-options does not state the default --interrupt-budget');
+  return Number(found[1]);
 }
 
 async function runJobs(jobs) {

@@ -166,6 +166,7 @@ export function buildProgram(act: Act): Command {
     .action(async (inputs: string[], opts: RawOptions & { json?: boolean }) => {
       const { inspectInput, formatSummary } = await import('../pipeline/inspect.js');
       const reading = resolveReading(inputs, opts);
+      tuneJitForJobs();
       const summaries = [];
       const progress = startProgress({ quiet: opts.quiet === true, writesStdout: false });
       try {
@@ -192,6 +193,7 @@ export function buildProgram(act: Act): Command {
       const check = await import('../pipeline/check.js');
       const { stats, limits, report } = resolveCheck(opts);
       const reading = resolveReading(inputs, opts);
+      tuneJitForJobs();
       const progress = startProgress({ quiet: opts.quiet === true, writesStdout: false });
       let result;
       try {

@@ -112,6 +112,11 @@ export interface RowText {
  * of a whole instance may carry `instancePass`: one value per such column for the whole instance.
  */
 export interface DataBlock extends Block {
+  /**
+   * Pass-through columns. Their buffers are never refilled by the reader (unlike values when
+   * `reusesBuffers`): a writer may still be writing them after its write() resolved (see
+   * SeriesWriter.write), and only `release` gives them back.
+   */
   readonly pass?: readonly PassColumn[] | undefined;
   readonly rows?: RowText | undefined;
   /** Steps of the whole instance, when a series reader knows it (instances may differ in length). */
@@ -168,8 +173,10 @@ export interface SeriesWriter {
   readonly valueType: 'float32' | 'float64';
   start(schema: Schema): Promise<void>;
   /**
-   * Writes blocks in order. The writer may go on using their values arrays until the next call
-   * to write() resolves (or finish()): callers alternate between two output arrays.
+   * Writes blocks in order. The writer may go on using their arrays (values, pass-through
+   * buffers) until the next call to write() resolves (or finish()): callers alternate between two
+   * output arrays, and call write([]) before they refill a reader's. (The Arrow writer writes
+   * them with one writev, uncopied, while the next batch is computed.)
    */
   write(blocks: readonly DataBlock[]): Promise<void>;
   finish(): Promise<void>;

@@ -75,6 +75,9 @@ describe('the code cache', () => {
     const arrow = run([path.join(FIXTURES, 'example.npy'), '-o', path.join(tmp.dir, 'chunk.arrow')]);
     expect(arrow.stderr).toBe('');
     expect(arrow.stdout.trim()).toBe('0 [["apache-arrow.cjs",false]]');
+    // The reading commands too (each job tunes V8 before it reads: src/cli/jit.ts; the cache is made so).
+    const inspect = run(['inspect', path.join(FIXTURES, 'arrow/long_basic.arrow'), '--id', 'item', '--keep', 't', '--json']);
+    expect(inspect.stdout.trim().split('\n').pop()).toBe('0 [["apache-arrow.cjs",false]]');
   });
 
   it('a missing or foreign cache only costs time: the CLI still runs', () => {
@@ -97,6 +100,20 @@ describe('the code cache', () => {
       expect(arrow.status).toBe(0);
       expect(fs.readFileSync(path.join(dir, 'o.arrow')).subarray(0, 6).toString()).toBe('ARROW1');
     }
+  });
+
+  it('without apache-arrow\'s script beside the bundle, an Arrow job uses the package from node_modules', () => {
+    const dir = fs.mkdtempSync(path.join(tmp.dir, 'nochunk-'));
+    const reference = path.join(dir, 'reference.arrow');
+    expect(spawnSync(process.execPath, [BIN, 'convert', path.join(FIXTURES, 'example.npy'), '-o', reference]).status).toBe(0);
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.mkdirSync(path.join(dir, 'dist/bundle'), { recursive: true });
+    for (const f of ['tsnorm.js', 'package.json']) fs.copyFileSync(path.join(ROOT, 'bin', f), path.join(dir, 'bin', f));
+    for (const f of ['tsnorm.cjs', 'tsnorm.cjs.cache']) fs.copyFileSync(path.join(ROOT, 'dist/bundle', f), path.join(dir, 'dist/bundle', f));
+    const r = spawnSync(process.execPath, [path.join(dir, 'bin/tsnorm.js'), 'convert', path.join(FIXTURES, 'example.npy'), '-o', path.join(dir, 'o.arrow')], { env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } });
+    expect(r.stderr.toString()).toBe('');
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'o.arrow')).equals(fs.readFileSync(reference))).toBe(true);
   });
 });
 
