@@ -128,7 +128,7 @@ class ReplacingFileSink implements ByteSink {
   }
 
   writeAt(data: Uint8Array, position: number): Promise<void> {
-    return writeAllAt(this.fd, data, position, this.name);
+    return writevAllAt(this.fd, [data], position, this.name);
   }
 
   writev(parts: readonly Uint8Array[]): Promise<void> {
@@ -185,7 +185,7 @@ class DirectSink implements ByteSink {
   }
 
   write(data: Uint8Array): Promise<void> {
-    return writeAllAt(this.fd, data, null, this.name);
+    return writevAllAt(this.fd, [data], null, this.name);
   }
 
   writev(parts: readonly Uint8Array[]): Promise<void> {
@@ -208,26 +208,13 @@ class DirectSink implements ByteSink {
   }
 }
 
-/** Writes all of `data` at `position` (null: the current position), however many calls it takes. */
-function writeAllAt(fd: number, data: Uint8Array, position: number | null, name: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (off: number): void => {
-      if (off >= data.length) return resolve();
-      fs.write(fd, data, off, data.length - off, position === null ? null : position + off, (err, n) => {
-        if (!err && n > 0) return step(off + n);
-        if (!err) return reject(ioError(name, Object.assign(new Error('nothing written'), { code: 'ENOSPC' })));
-        if (err.code === 'EPIPE') return reject(new ClosedOutputError());
-        reject(ioError(name, err));
-      });
-    };
-    step(0);
-  });
-}
-
 /** At most this many parts a call (Linux's IOV_MAX is 1024). */
 const WRITEV_PARTS = 1024;
 
-/** Writes all of `parts`, in order, at `position` (null: the current position), however many calls it takes. */
+/**
+ * Writes all of `parts`, in order, at `position` (null: the current position), however many calls
+ * it takes (one part for a plain write). A write of nothing is a full disk; EPIPE, a closed reader.
+ */
 function writevAllAt(fd: number, parts: readonly Uint8Array[], position: number | null, name: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const step = (rest: readonly Uint8Array[], at: number | null): void => {

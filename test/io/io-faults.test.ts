@@ -26,12 +26,12 @@ function folder(): string {
 
 const eio = (): NodeJS.ErrnoException => Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO', errno: -5 });
 
-/** fs.write (the output's writes) failing with EIO from the first call. */
+/** fs.writev (every output write goes through it) failing with EIO from the first call. */
 function failOutputWrites(): void {
-  vi.spyOn(fs, 'write').mockImplementation(((...args: unknown[]) => {
+  vi.spyOn(fs, 'writev').mockImplementation(((...args: unknown[]) => {
     const cb = args[args.length - 1] as (err: NodeJS.ErrnoException | null, n: number) => void;
     process.nextTick(() => cb(eio(), 0));
-  }) as unknown as typeof fs.write);
+  }) as unknown as typeof fs.writev);
 }
 
 /** Runs the CLI in this process; what it wrote on stderr, and its exit code. */
@@ -59,14 +59,36 @@ describe('EIO writing an output file', () => {
   it('a write that makes no progress (0 bytes, no error) fails as a full disk instead of looping', async () => {
     const dir = folder();
     const sink = await openOutput(path.join(dir, 'out.npy'));
-    vi.spyOn(fs, 'write').mockImplementation(((...args: unknown[]) => {
+    vi.spyOn(fs, 'writev').mockImplementation(((...args: unknown[]) => {
       const cb = args[args.length - 1] as (err: NodeJS.ErrnoException | null, n: number) => void;
       process.nextTick(() => cb(null, 0));
-    }) as unknown as typeof fs.write);
+    }) as unknown as typeof fs.writev);
     await expect(sink.write(new Uint8Array(10))).rejects.toThrow(`${path.join(dir, 'out.npy')}: no space left on device`);
     vi.restoreAllMocks();
     await sink.abort();
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('short writes (3 bytes a call) go on where they stopped, within a part and across parts', async () => {
+    const dir = folder();
+    const file = path.join(dir, 'out.arrow');
+    const sink = await openOutput(file);
+    const real = fs.writeSync;
+    let calls = 0;
+    vi.spyOn(fs, 'writev').mockImplementation(((fd: number, parts: Uint8Array[], ...rest: unknown[]) => {
+      const cb = rest[rest.length - 1] as (err: NodeJS.ErrnoException | null, n: number) => void;
+      const position = typeof rest[0] === 'number' ? rest[0] : null;
+      const first = Buffer.concat(parts).subarray(0, 3);
+      calls++;
+      process.nextTick(() => cb(null, real(fd, first, 0, first.length, position)));
+    }) as unknown as typeof fs.writev);
+    await sink.write(Buffer.from('head:'));
+    await sink.writev!([Buffer.from('ab'), Buffer.from(''), Buffer.from('cdefg'), Buffer.from('h')]);
+    await sink.write(Buffer.from(':tail'));
+    vi.restoreAllMocks();
+    await sink.commit();
+    expect(fs.readFileSync(file, 'utf8')).toBe('head:abcdefgh:tail');
+    expect(calls).toBe(2 + 3 + 2);
   });
 
   it('closing (where NFS reports a failed write): not renamed into place, nothing left', async () => {
