@@ -3,6 +3,7 @@ import type { Momentum, RunningState } from './core/running-stats.js';
 import { type LoadParamsOptions, type LoadedParams, paramsOf } from './core/state-dict.js';
 import { TsnormError } from './errors.js';
 import { ioError } from './io/byte-source.js';
+import { findJsonSyntaxError } from './json-syntax.js';
 
 /**
  * The stats file (SPEC.md, Files): running statistics under torch's state_dict names, so that
@@ -74,12 +75,16 @@ export const MAX_PARAMS_FILE_BYTES = 64 * 1024 * 1024;
  * sizes agree with each other.
  */
 export function loadParams(file: string, options: LoadParamsOptions = {}): LoadedParams {
-  const text = readParamsFile(file);
+  // A byte order mark is no part of JSON, but editors on Windows save one: it is skipped.
+  const text = readParamsFile(file).replace(/^\uFEFF/, '');
   let obj: unknown;
   try {
     obj = JSON.parse(text);
-  } catch (err) {
-    throw new TsnormError(`${file}: not valid JSON (${(err as Error).message})`);
+  } catch {
+    const at = findJsonSyntaxError(text);
+    if (at === undefined) throw new TsnormError(`${file}: not valid JSON`);
+    if (text.trim() === '') throw new TsnormError(`${file}: not valid JSON: ${at.what}`);
+    throw new TsnormError(`${file}: not valid JSON: line ${at.line}, column ${at.column}: ${at.what}`);
   }
   return paramsOf(obj, file, options);
 }

@@ -51,6 +51,22 @@ describe('stats files: what kind of file', () => {
     expect(loadParams(file).runningMean).toEqual(stats3.running_mean);
   });
 
+  it('reads a file that starts with a UTF-8 byte order mark as the same file without it', () => {
+    const file = statsFile(`\uFEFF${JSON.stringify(stats3)}`);
+    expect(fs.readFileSync(file).subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    const plain = statsFile(stats3);
+    expect({ ...loadParams(file), file: plain }).toEqual(loadParams(plain));
+  });
+
+  it('words a JSON syntax error itself, with its line and column, the same on every Node', () => {
+    const file = statsFile('{\n  "running_mean": [0.5, -1, 2],\n  "running_var": [1, 2, 0.25],\n}\n');
+    expect(refusal(file)).toBe(`${file}: not valid JSON: line 4, column 1: expected a property name in double quotes, found '}'`);
+    const bomAndNan = statsFile('\uFEFF{"running_mean": [NaN]}');
+    expect(refusal(bomAndNan)).toBe(`${bomAndNan}: not valid JSON: line 1, column 19: expected a value, found 'N'`);
+    const blank = statsFile(' \n');
+    expect(refusal(blank)).toBe(`${blank}: not valid JSON: the file holds no JSON value`);
+  });
+
   it('still names a missing file', () => {
     expect(refusal(path.join(tmp.dir, 'missing.json'))).toContain('missing.json: no such file');
   });
