@@ -54,7 +54,7 @@ export function ownDescriptor(file: string): number | undefined {
 export function outputTarget(file: string): OutputTarget {
   if (file === '') throw new TsnormError('an empty output file name');
   try {
-    const st = fs.statSync(file, { throwIfNoEntry: false });
+    const st = statIfExists(file);
     if (st === undefined) {
       // Nothing there, or a symbolic link to nothing: the file is created (at the link's target).
       const real = danglingTarget(file);
@@ -66,6 +66,20 @@ export function outputTarget(file: string): OutputTarget {
     return { kind: 'replace', path: fs.realpathSync(file), mode: st.mode & 0o777, uid: st.uid, gid: st.gid };
   } catch (err) {
     throw ioError(file, err);
+  }
+}
+
+/**
+ * A path's stat, or undefined when nothing is there (ENOENT). Any other failure is thrown:
+ * `throwIfNoEntry: false` also swallows ENOTDIR (a file where a folder should be) on Node 22 and
+ * later but not on 20, and the same path must give the same message on every Node.
+ */
+export function statIfExists(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }
 
@@ -88,7 +102,7 @@ function checkFolder(file: string, real: string): void {
   const dir = path.dirname(real);
   let st: fs.Stats | undefined;
   try {
-    st = fs.statSync(dir, { throwIfNoEntry: false });
+    st = statIfExists(dir);
   } catch {
     st = undefined; // ENOTDIR higher up: the folder does not exist either
   }

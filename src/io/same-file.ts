@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TsnormError } from '../errors.js';
-import { danglingTarget, ownDescriptor } from './byte-sink.js';
+import { danglingTarget, ownDescriptor, statIfExists } from './byte-sink.js';
 
 /** A file a run reads or writes, under the flag that named it. */
 export interface FileRole {
@@ -32,7 +32,7 @@ export function fileIdentity(file: string, role: FileRole['role']): FileIdentity
       if (st.isFile()) return { key: `inode:${st.dev}:${st.ino}`, direct: true };
       return fd === 0 ? undefined : { key: `fd:${fd}`, direct: true };
     }
-    const st = fs.statSync(file, { throwIfNoEntry: false });
+    const st = statIfExists(file);
     if (st) return st.isFile() ? { key: `inode:${st.dev}:${st.ino}`, direct: false } : undefined;
   } catch {
     return undefined; // a path that cannot be looked at (ENOTDIR, ELOOP): opening it says why
