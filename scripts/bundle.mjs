@@ -97,21 +97,22 @@ try {
   ]);
   const arrowScript = chunks.get(path.basename(arrow));
   if (!arrowScript) throw new Error('bundle: the Arrow sample jobs did not load dist/bundle/apache-arrow.cjs');
-  // A V8 code cache must be used with the flags it was made with. The jobs raised V8's interrupt
-  // budget (src/cli/jit.ts), as every job does before it reads apache-arrow's script; the bundle
-  // is checked when it loads, before any job, with V8's defaults.
+  // A V8 code cache must be used with the flags it was made with. The jobs applied this V8's JIT
+  // tuning, if it has one (src/cli/jit.ts), as every job does before it reads apache-arrow's
+  // script; the bundle is checked when it loads, before any job, with V8's defaults.
   writeCache(arrow, arrowScript);
-  exports.setInterruptBudget(defaultInterruptBudget());
+  const tuning = exports.jitTuningFor(process.versions.v8);
+  if (tuning) exports.setV8Flag(tuning.flag, v8Default(tuning.flag));
   writeCache(bundle, script);
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
 }
 
-/** This Node's V8 default for --interrupt-budget, as `node --v8-options` states it. */
-function defaultInterruptBudget() {
+/** This Node's V8 default for an integer flag, as `node --v8-options` states it. */
+function v8Default(flag) {
   const options = execFileSync(process.execPath, ['--v8-options'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-  const found = /--interrupt-budget \(.*\)\s+type: int\s+default: --interrupt-budget=(\d+)/.exec(options);
-  if (!found) throw new Error('bundle: node --v8-options does not state the default --interrupt-budget');
+  const found = new RegExp(`^  ${flag} \\(.*\\)\\s+type: int\\s+default: ${flag}=(\\d+)`, 'm').exec(options);
+  if (!found) throw new Error(`bundle: node --v8-options does not state the default ${flag}`);
   return Number(found[1]);
 }
 
