@@ -27,6 +27,49 @@ export function handled<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
+/**
+ * What each system error code means, in tsnorm's words: Node's own texts ("ENOTDIR: not a
+ * directory, open '...'") name the code, the call and the path, and vary between versions.
+ */
+const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory, expected a file',
+  ENOTDIR: 'a component of the path is not a directory',
+  ENOSPC: 'no space left on device',
+  EROFS: 'read-only file system',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  EIO: 'input/output error',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large for this file system',
+  ENAMETOOLONG: 'file name too long',
+  ELOOP: 'too many levels of symbolic links',
+  ENXIO: 'no such device or address (a socket, or a FIFO or device with nothing on the other end)',
+  ENODEV: 'no such device',
+  EPERM: 'operation not permitted',
+  EBUSY: 'device or resource busy',
+  ETXTBSY: 'file busy',
+  EXDEV: 'on another file system',
+  EINVAL: 'invalid argument (the file system or device does not support this)',
+  ESPIPE: 'cannot seek (a pipe or a socket)',
+  EAGAIN: 'resource temporarily unavailable',
+  ENOMEM: 'out of memory',
+  EPIPE: 'broken pipe (the reader went away)',
+  ECONNRESET: 'connection reset by the other end',
+  ETIMEDOUT: 'timed out',
+  ESTALE: 'stale file handle (a network file system)',
+};
+
+/** A failed system call's error as a short phrase that is the same on every Node. */
+export function systemErrorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException | undefined;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (code !== undefined && Object.hasOwn(SYSTEM_ERRORS, code)) return SYSTEM_ERRORS[code]!;
+  if (code !== undefined && /^E[A-Z0-9]+$/.test(code)) return `system error ${code}${typeof e?.syscall === 'string' ? ` (${e.syscall})` : ''}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
 const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /**

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { TsnormError } from '../errors.js';
+import { TsnormError, systemErrorText } from '../errors.js';
 
 /**
  * Bytes of an input. A regular file (also stdin redirected from one) is seekable: reads take a
@@ -191,27 +191,8 @@ export async function openInput(file: string): Promise<ByteSource> {
 
 /** A system error as a one-line message naming the file. */
 export function ioError(name: string, err: unknown): TsnormError {
-  const e = err as NodeJS.ErrnoException;
-  const why: Record<string, string> = {
-    ENOENT: 'no such file',
-    EACCES: 'permission denied',
-    EISDIR: 'is a directory, expected a file',
-    ENOTDIR: 'a component of the path is not a directory',
-    ENOSPC: 'no space left on device',
-    EROFS: 'read-only file system',
-    EMFILE: 'too many open files',
-    EIO: 'input/output error',
-    EDQUOT: 'disk quota exceeded',
-    EFBIG: 'file too large for this file system',
-    ENAMETOOLONG: 'file name too long',
-    ELOOP: 'too many levels of symbolic links',
-    ENXIO: 'no such device or address (a socket, or a FIFO or device with nothing on the other end)',
-    EPERM: 'operation not permitted',
-    EBUSY: 'device or resource busy',
-    ETXTBSY: 'file busy',
-  };
   if (err instanceof TsnormError) return err;
-  return new TsnormError(`${name}: ${(e.code && why[e.code]) ?? e.message ?? String(err)}`);
+  return new TsnormError(`${name}: ${systemErrorText(err)}`);
 }
 
 /** Whether the input starts with the gzip magic bytes (io/gzip.ts reads it then). */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TsnormError } from '../errors.js';
+import { TsnormError, systemErrorText } from '../errors.js';
 
 /**
  * Temporary files this process made and has not yet renamed or removed. They are removed on
@@ -59,16 +59,12 @@ function tmpdirName(): string {
 export function scratchError(err: unknown): TsnormError {
   if (err instanceof TsnormError) return err;
   const code = (err as NodeJS.ErrnoException).code;
+  // Of the folder rather than a file: what $TMPDIR itself is.
   const why: Record<string, string> = {
     ENOENT: 'the folder does not exist',
     ENOTDIR: 'it is not a folder',
-    EACCES: 'permission denied',
-    EROFS: 'read-only file system',
-    ENOSPC: 'no space left on device',
-    EDQUOT: 'disk quota exceeded',
-    EIO: 'input/output error',
   };
-  const what = (code && why[code]) ?? (err as Error).message ?? String(err);
+  const what = (code && why[code]) ?? systemErrorText(err);
   return new TsnormError(`temporary file in ${tmpdirName()}: ${what} (set TMPDIR to a writable folder with room for the data)`);
 }
 

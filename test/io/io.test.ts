@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TsnormError } from '../../src/errors.js';
-import { StreamSource, openInput, readFully } from '../../src/io/byte-source.js';
+import { TsnormError, systemErrorText } from '../../src/errors.js';
+import { StreamSource, ioError, openInput, readFully } from '../../src/io/byte-source.js';
 import { openOutput, outputTarget, partsAfter } from '../../src/io/byte-sink.js';
 import { type FileRole, checkDistinctFiles, fileIdentity } from '../../src/io/same-file.js';
 import { scratchError } from '../../src/io/temp-files.js';
@@ -561,6 +561,31 @@ describe('scratch files', () => {
       .toBe(`TsnormError: temporary file in ${plain} ($TMPDIR): it is not a folder (set TMPDIR to a writable folder with room for the data)`);
   });
 
+  it("ioError words the system's errors itself, naming the file and not the call", () => {
+    const caught = (op: () => unknown): unknown => {
+      try {
+        op();
+      } catch (err) {
+        return err;
+      }
+      throw new Error('no error');
+    };
+    const plain = path.join(tmp.dir, 'plain-for-errno');
+    fs.writeFileSync(plain, '');
+    const cases: [unknown, string][] = [
+      [caught(() => fs.openSync(path.join(plain, 'x'), 'r')), 'a component of the path is not a directory'],
+      [caught(() => fs.readFileSync(path.join(tmp.dir, 'nothing-here'))), 'no such file'],
+      [caught(() => fs.renameSync(plain, '/proc/self/nope')), 'on another file system'],
+      [caught(() => fs.readSync(fs.openSync(tmp.dir, 'r'), Buffer.alloc(1))), 'is a directory, expected a file'],
+    ];
+    for (const [err, text] of cases) {
+      expect(systemErrorText(err)).toBe(text);
+      expect(ioError('in.npy', err).message).toBe(`in.npy: ${text}`);
+    }
+    expect(systemErrorText(Object.assign(new Error('EPROTO: raw'), { code: 'EPROTO', syscall: 'read' }))).toBe('system error EPROTO (read)');
+    expect(systemErrorText(new Error('not a system error'))).toBe('not a system error');
+  });
+
   it('scratchError words system errors, and passes a TsnormError through', () => {
     const where = process.env['TMPDIR'] ? `${os.tmpdir()} ($TMPDIR)` : os.tmpdir();
     const message = (code: string) => scratchError(Object.assign(new Error(`${code}: raw`), { code })).message;
@@ -569,8 +594,9 @@ describe('scratch files', () => {
     expect(message('EROFS')).toContain(': read-only file system (');
     expect(message('EACCES')).toContain(': permission denied (');
     expect(message('EIO')).toContain(': input/output error (');
-    // A code without wording keeps the system's own message.
-    expect(message('EWEIRD')).toContain(': EWEIRD: raw (');
+    // A code without wording is named, never given in Node's words (they change between versions).
+    expect(message('EWEIRD')).toContain(': system error EWEIRD (');
+    expect(scratchError(Object.assign(new Error('EWEIRD: raw, rename'), { code: 'EWEIRD', syscall: 'rename' })).message).toContain(': system error EWEIRD (rename) (');
     expect(scratchError(new Error('x'))).toBeInstanceOf(TsnormError);
     const own = new TsnormError('already worded');
     expect(scratchError(own)).toBe(own);
