@@ -3,6 +3,12 @@
 // torch, numpy, pandas, Miller) and against `cp` of the same file, in one run, as ratios.
 //
 //   npm run bench [-- --only npy|csv|arrow|startup|scaling] [--repeat K] [--data DIR] [--miller] [--keep]
+//                 [--node MAJOR,...]
+//
+// tsnorm runs on the Node that runs the bench, which every report names. `--node 20,24` runs each
+// tsnorm job on each of those Nodes too, in the same run (`this` is the bench's own; other majors
+// come from scripts/with-node.sh), with a bundle and code cache built by that Node, and prints
+// each one's time as a ratio to the first's.
 //
 // `scaling` (not in the default run: it writes a 1 GB CSV) normalizes a 10 MB, the 100 MB and a
 // 1 GB CSV (the same rows, repeated under new ids) and writes the rows/s curve as a table and as
@@ -33,9 +39,37 @@ const python = '/usr/bin/python3';
 const venvPython = path.join(root, '.venv/bin/python');
 const hasVenv = (mod) => fs.existsSync(venvPython) && have([venvPython], ['-c', `import ${mod}`]);
 const gnuTime = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
-const tsnorm = [process.execPath, path.join(root, 'bin/tsnorm.js')];
 fs.mkdirSync(data, { recursive: true });
 fs.mkdirSync(out, { recursive: true });
+
+/** The Nodes tsnorm runs on: each one's version and the command that runs tsnorm with it. */
+const nodes = (opt('--node', 'this')).split(',').map((major) => {
+  if (major === 'this' || major === process.versions.node.split('.')[0]) return { version: process.version, cmd: [process.execPath, path.join(root, 'bin/tsnorm.js')] };
+  const r = spawnSync(path.join(root, 'scripts/with-node.sh'), [major, 'node', '-p', 'process.execPath'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`--node ${major}: scripts/with-node.sh could not provide it`);
+  const execPath = r.stdout.trim();
+  // A bundle whose code cache this Node made (V8 rejects another Node's cache: start-up would pay for it).
+  const dir = path.join(out, `node-${major}`);
+  const b = spawnSync(execPath, [path.join(root, 'scripts/bundle.mjs'), '--out', dir], { stdio: 'inherit' });
+  if (b.status !== 0) throw new Error(`--node ${major}: scripts/bundle.mjs failed under ${execPath}`);
+  const version = spawnSync(execPath, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  return { version, cmd: [execPath, path.join(dir, 'bin/tsnorm.js')] };
+});
+const tsnorm = nodes[0].cmd;
+
+/**
+ * The same tsnorm job on the other Nodes of --node: a row each, and its wall time as a ratio to
+ * the first Node's row.
+ */
+function onOtherNodes(label, first, args, outputs, times = repeat) {
+  const rows = {};
+  for (const node of nodes.slice(1)) {
+    const row = measure(`${label}, node ${node.version}`, [...node.cmd, ...args], { outputs, times });
+    console.log(`    node ${node.version} / node ${nodes[0].version}: ${(row.wall / first.wall).toFixed(3)} x wall`);
+    rows[node.version] = row;
+  }
+  return rows;
+}
 
 function have(cmd, probe) {
   return spawnSync(cmd[0], [...cmd.slice(1), ...probe], { stdio: 'ignore' }).status === 0;
@@ -151,10 +185,11 @@ function ensureData() {
   return { npy, csv: fs.existsSync(csv) ? csv : null };
 }
 
-const results = { date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, npy: {}, csv: {}, arrow: {}, startup: {} };
+const results = { date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: nodes[0].version, v8: process.versions.v8, nodes: nodes.map((n) => n.version) }, npy: {}, csv: {}, arrow: {}, startup: {} };
 const files = ensureData();
 const o0 = (name) => path.join(out, name);
-console.log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores, node ${process.version}; median of ${repeat} runs`);
+console.log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores; median of ${repeat} runs`);
+console.log(`tsnorm runs on node ${nodes.map((n) => n.version).join(', then on node ')}${nodes.length > 1 ? ' (the ratios are to the first)' : ''}`);
 if (!gnuTime) console.log('note: /usr/bin/time (GNU time) not found: peak RSS not measured (apt-get install -y time)');
 
 if (!only || only === 'npy') {
@@ -164,6 +199,7 @@ if (!only || only === 'npy') {
   const rows = {};
   rows.cp = measure('cp', ['cp', files.npy, o('cp.npy')], { outputs: [o('cp.npy')] });
   rows.tsnorm = measure('tsnorm normalize', [...tsnorm, 'normalize', files.npy, '-o', o('tsnorm.npy')], { outputs: [o('tsnorm.npy')] });
+  rows.nodes = onOtherNodes('tsnorm normalize', rows.tsnorm, ['normalize', files.npy, '-o', o('other.npy')], [o('other.npy')]);
   runOnce([...tsnorm, 'fit', files.npy, '--save-stats', o('stats.json')]);
   rows.apply = measure('tsnorm apply (eval)', [...tsnorm, 'apply', files.npy, '-o', o('apply.npy'), '--stats', o('stats.json')], { outputs: [o('apply.npy')] });
   if (hasPy('torch')) rows.torch = measure('torch (torch_norm.py)', [python, path.join(shared, 'torch_norm.py'), files.npy, o('torch.npy')], { outputs: [o('torch.npy')] });
@@ -189,8 +225,10 @@ if ((!only || only === 'csv') && files.csv) {
   const o = (name) => path.join(out, name);
   const rows = {};
   rows.tsnorm = measure('tsnorm normalize --id id --keep t', [...tsnorm, 'normalize', files.csv, '-o', o('tsnorm.csv'), '--id', 'id', '--keep', 't'], { outputs: [o('tsnorm.csv')] });
+  rows.nodes = onOtherNodes('tsnorm normalize --id id --keep t', rows.tsnorm, ['normalize', files.csv, '-o', o('other.csv'), '--id', 'id', '--keep', 't'], [o('other.csv')]);
   runOnce([...tsnorm, 'fit', files.csv, '--save-stats', o('csv-stats.json'), '--id', 'id', '--keep', 't']);
   rows.apply = measure('tsnorm apply (eval)', [...tsnorm, 'apply', files.csv, '-o', o('apply.csv'), '--stats', o('csv-stats.json'), '--id', 'id', '--keep', 't'], { outputs: [o('apply.csv')] });
+  rows.applyNodes = onOtherNodes('tsnorm apply (eval)', rows.apply, ['apply', files.csv, '-o', o('other.csv'), '--stats', o('csv-stats.json'), '--id', 'id', '--keep', 't'], [o('other.csv')]);
   if (hasPy('pandas')) rows.pandas = measure('pandas (pandas_norm.py)', [python, path.join(shared, 'pandas_norm.py'), files.csv, o('pandas.csv')], { outputs: [o('pandas.csv')] });
   else console.log('  pandas: skipped (python3-pandas not installed)');
   if (hasVenv('polars')) rows.polars = measure('polars (polars_norm.py)', [venvPython, path.join(shared, 'polars_norm.py'), files.csv, o('polars.csv')], { outputs: [o('polars.csv')] });
@@ -239,6 +277,7 @@ if ((!only || only === 'arrow') && files.csv) {
   const o = (name) => path.join(out, name);
   const rows = {};
   rows.tsnorm = measure('tsnorm normalize --id id --keep t', [...tsnorm, 'normalize', arrow, '-o', o('tsnorm.arrow'), '--id', 'id', '--keep', 't'], { outputs: [o('tsnorm.arrow')] });
+  rows.nodes = onOtherNodes('tsnorm normalize --id id --keep t', rows.tsnorm, ['normalize', arrow, '-o', o('other.arrow'), '--id', 'id', '--keep', 't'], [o('other.arrow')]);
   if (hasVenv('polars')) rows.polars = measure('polars (polars_norm.py)', [venvPython, path.join(shared, 'polars_norm.py'), arrow, o('polars.arrow')], { outputs: [o('polars.arrow')] });
   else console.log('  polars: skipped (no venv with polars: npm run venv)');
   const t = rows.tsnorm;
@@ -268,6 +307,9 @@ if (!only || only === 'startup') {
   rows.version = measure('tsnorm --version', [...tsnorm, '--version'], { times: Math.max(5, repeat) });
   const tiny = path.join(root, 'fixtures/csv/long_quoted/input.csv');
   rows.tiny = measure('tsnorm on a 4 KB CSV', [...tsnorm, tiny, '--id', 'device', '--keep', 'ts', '-o', o0('tiny.csv')], { outputs: [o0('tiny.csv')], times: Math.max(5, repeat) });
+  rows.nodeNodes = Object.fromEntries(nodes.slice(1).map((node) => [node.version, measure(`node -e 0, node ${node.version}`, [node.cmd[0], '-e', '0'], { times: Math.max(5, repeat) })]));
+  rows.versionNodes = onOtherNodes('tsnorm --version', rows.version, ['--version'], [], Math.max(5, repeat));
+  rows.tinyNodes = onOtherNodes('tsnorm on a 4 KB CSV', rows.tiny, [tiny, '--id', 'device', '--keep', 'ts', '-o', o0('tiny.csv')], [o0('tiny.csv')], Math.max(5, repeat));
   const [v, j] = [rows.version.wall / rows.node.wall, rows.tiny.wall / rows.node.wall];
   console.log(`    --version ${v.toFixed(2)} x node -e 0; a tiny CSV job ${j.toFixed(2)} x   target <= 1.3  ${v <= 1.3 && j <= 1.3 ? 'met' : 'NOT met'} (issue 11)`);
   results.startup.rows = rows;

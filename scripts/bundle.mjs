@@ -17,11 +17,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bundle = path.join(root, 'dist/bundle/tsnorm.cjs');
+// `--out DIR` builds into DIR/dist/bundle, with a copy of bin/ in DIR/bin to load it (for `npm run
+// bench -- --node`: a build whose code cache is made by, and so accepted by, another Node).
+const outIndex = process.argv.indexOf('--out');
+const out = outIndex > 0 ? path.resolve(process.argv[outIndex + 1]) : root;
+if (out !== root) {
+  fs.mkdirSync(path.join(out, 'bin'), { recursive: true });
+  for (const f of ['tsnorm.js', 'package.json']) fs.copyFileSync(path.join(root, 'bin', f), path.join(out, 'bin', f));
+}
+fs.mkdirSync(path.join(out, 'dist/bundle'), { recursive: true });
+const bundle = path.join(out, 'dist/bundle/tsnorm.cjs');
 // The old layout's chunks (an ES module and a chunk per format) go; the bundle and its cache are
 // replaced by rename, so that a CLI started meanwhile (tests run beside `npm pack`'s build)
 // reads the old files or the new ones, never half of one.
-for (const old of ['chunks', 'main.js']) fs.rmSync(path.join(root, 'dist/bundle', old), { recursive: true, force: true });
+for (const old of ['chunks', 'main.js']) fs.rmSync(path.join(out, 'dist/bundle', old), { recursive: true, force: true });
 await build({
   entryPoints: [path.join(root, 'src/cli/cli-entry.ts')],
   plugins: [lazyChildProcess, arrowChunk],
@@ -43,7 +52,7 @@ await build({
 });
 
 // apache-arrow, a script of its own (scripts/esbuild-plugins.mjs arrowChunk says why).
-const arrow = path.join(root, 'dist/bundle/apache-arrow.cjs');
+const arrow = path.join(out, 'dist/bundle/apache-arrow.cjs');
 await build({
   stdin: { contents: "module.exports = require('apache-arrow');", resolveDir: root, loader: 'js' },
   outfile: `${arrow}.tmp`,
@@ -63,7 +72,7 @@ for (const file of [bundle, arrow]) {
 }
 
 // The CSV formatting worker: a script of its own, started beside the bundle (src/io/worker-script.ts).
-const worker = path.join(root, 'dist/bundle/csv-format-worker.cjs');
+const worker = path.join(out, 'dist/bundle/csv-format-worker.cjs');
 await build({
   entryPoints: [path.join(root, 'src/formats/csv/format-worker.ts')],
   outfile: `${worker}.tmp`,
@@ -76,7 +85,7 @@ await build({
 fs.renameSync(`${worker}.tmp`, worker);
 
 // The code cache: sample jobs of each kind, in this process, then what V8 compiled for them.
-const { loadBundle } = createRequire(import.meta.url)('../bin/tsnorm.js');
+const { loadBundle } = createRequire(import.meta.url)(path.join(out, 'bin/tsnorm.js'));
 const { main, script, chunks, exports } = loadBundle();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnorm-cache-'));
 try {
