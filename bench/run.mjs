@@ -58,17 +58,20 @@ const nodes = (opt('--node', 'this')).split(',').map((major) => {
 const tsnorm = nodes[0].cmd;
 
 /**
- * The same tsnorm job on the other Nodes of --node: a row each, and its wall time as a ratio to
- * the first Node's row.
+ * A tsnorm job on each Node of --node, their runs interleaved so that a noisy stretch of the
+ * machine falls on each alike: the first Node's row, with the others' rows in `otherNodes` and
+ * their wall times printed as ratios to the first's.
  */
-function onOtherNodes(label, first, args, outputs, times = repeat) {
-  const rows = {};
-  for (const node of nodes.slice(1)) {
-    const row = measure(`${label}, node ${node.version}`, [...node.cmd, ...args], { outputs, times });
-    console.log(`    node ${node.version} / node ${nodes[0].version}: ${(row.wall / first.wall).toFixed(3)} x wall`);
-    rows[node.version] = row;
-  }
-  return rows;
+function tsnormJob(label, args, options = {}) {
+  return perNode(label, (node) => [...node.cmd, ...args], options);
+}
+
+/** A command made for each Node of --node (see tsnormJob). */
+function perNode(label, cmdFor, options = {}) {
+  if (nodes.length === 1) return measure(label, cmdFor(nodes[0]), options);
+  const [first, ...others] = measureEach(nodes.map((node) => ({ label: `${label}, node ${node.version}`, cmd: cmdFor(node) })), options);
+  for (const [k, row] of others.entries()) console.log(`    node ${nodes[k + 1].version} / node ${nodes[0].version}: ${(row.wall / first.wall).toFixed(3)} x wall`);
+  return { ...first, otherNodes: Object.fromEntries(others.map((row, k) => [nodes[k + 1].version, row])) };
 }
 
 function have(cmd, probe) {
@@ -89,21 +92,31 @@ function runOnce(cmd, stdoutFile) {
   return { wall, rss };
 }
 
-function measure(label, cmd, { outputs = [], stdoutFile, times = repeat } = {}) {
-  const walls = [];
-  let rss = 0;
+function measure(label, cmd, options = {}) {
+  return measureEach([{ label, cmd }], options)[0];
+}
+
+/** Commands timed K times each, taking turns (in alternating order); a row each. */
+function measureEach(entries, { outputs = [], stdoutFile, times = repeat } = {}) {
+  const walls = entries.map(() => []);
+  const rss = entries.map(() => 0);
   for (let i = 0; i < times; i++) {
-    for (const f of outputs) fs.rmSync(f, { force: true });
-    // Untimed: flush what earlier runs left dirty, so no command pays for another's writeback.
-    spawnSync('sync');
-    const r = runOnce(cmd, stdoutFile);
-    walls.push(r.wall);
-    rss = Math.max(rss, r.rss ?? 0);
+    const order = entries.map((_, k) => (i % 2 === 0 ? k : entries.length - 1 - k));
+    for (const k of order) {
+      for (const f of outputs) fs.rmSync(f, { force: true });
+      // Untimed: flush what earlier runs left dirty, so no command pays for another's writeback.
+      spawnSync('sync');
+      const r = runOnce(entries[k].cmd, stdoutFile);
+      walls[k].push(r.wall);
+      rss[k] = Math.max(rss[k], r.rss ?? 0);
+    }
   }
-  walls.sort((a, b) => a - b);
-  const row = { label, wall: walls[Math.floor(walls.length / 2)], rss: gnuTime ? rss : null, runs: times };
-  console.log(`  ${label.padEnd(34)} ${row.wall.toFixed(2).padStart(7)} s  ${row.rss === null ? '   ?' : row.rss.toFixed(0).padStart(5)} MB`);
-  return row;
+  return entries.map(({ label }, k) => {
+    walls[k].sort((a, b) => a - b);
+    const row = { label, wall: walls[k][Math.floor(walls[k].length / 2)], rss: gnuTime ? rss[k] : null, runs: times };
+    console.log(`  ${label.padEnd(34)} ${row.wall.toFixed(2).padStart(7)} s  ${row.rss === null ? '   ?' : row.rss.toFixed(0).padStart(5)} MB`);
+    return row;
+  });
 }
 
 /** Max |a - b| over two float32/float64 C-order NPY files, read a few MB at a time. */
@@ -198,10 +211,9 @@ if (!only || only === 'npy') {
   const o = (name) => path.join(out, name);
   const rows = {};
   rows.cp = measure('cp', ['cp', files.npy, o('cp.npy')], { outputs: [o('cp.npy')] });
-  rows.tsnorm = measure('tsnorm normalize', [...tsnorm, 'normalize', files.npy, '-o', o('tsnorm.npy')], { outputs: [o('tsnorm.npy')] });
-  rows.nodes = onOtherNodes('tsnorm normalize', rows.tsnorm, ['normalize', files.npy, '-o', o('other.npy')], [o('other.npy')]);
+  rows.tsnorm = tsnormJob('tsnorm normalize', ['normalize', files.npy, '-o', o('tsnorm.npy')], { outputs: [o('tsnorm.npy')] });
   runOnce([...tsnorm, 'fit', files.npy, '--save-stats', o('stats.json')]);
-  rows.apply = measure('tsnorm apply (eval)', [...tsnorm, 'apply', files.npy, '-o', o('apply.npy'), '--stats', o('stats.json')], { outputs: [o('apply.npy')] });
+  rows.apply = tsnormJob('tsnorm apply (eval)', ['apply', files.npy, '-o', o('apply.npy'), '--stats', o('stats.json')], { outputs: [o('apply.npy')] });
   if (hasPy('torch')) rows.torch = measure('torch (torch_norm.py)', [python, path.join(shared, 'torch_norm.py'), files.npy, o('torch.npy')], { outputs: [o('torch.npy')] });
   else console.log('  torch: skipped (python3-torch not installed)');
   if (hasPy('numpy') && fs.existsSync(path.join(shared, 'numpy_norm.py'))) rows.numpy = measure('numpy (numpy_norm.py)', [python, path.join(shared, 'numpy_norm.py'), files.npy, o('numpy.npy')], { outputs: [o('numpy.npy')] });
@@ -224,11 +236,9 @@ if ((!only || only === 'csv') && files.csv) {
   console.log(`\nCSV: ${files.csv} (${(fs.statSync(files.csv).size / 1e6).toFixed(0)} MB, 1,048,576 rows, id,t + 8 channels)`);
   const o = (name) => path.join(out, name);
   const rows = {};
-  rows.tsnorm = measure('tsnorm normalize --id id --keep t', [...tsnorm, 'normalize', files.csv, '-o', o('tsnorm.csv'), '--id', 'id', '--keep', 't'], { outputs: [o('tsnorm.csv')] });
-  rows.nodes = onOtherNodes('tsnorm normalize --id id --keep t', rows.tsnorm, ['normalize', files.csv, '-o', o('other.csv'), '--id', 'id', '--keep', 't'], [o('other.csv')]);
+  rows.tsnorm = tsnormJob('tsnorm normalize --id id --keep t', ['normalize', files.csv, '-o', o('tsnorm.csv'), '--id', 'id', '--keep', 't'], { outputs: [o('tsnorm.csv')] });
   runOnce([...tsnorm, 'fit', files.csv, '--save-stats', o('csv-stats.json'), '--id', 'id', '--keep', 't']);
-  rows.apply = measure('tsnorm apply (eval)', [...tsnorm, 'apply', files.csv, '-o', o('apply.csv'), '--stats', o('csv-stats.json'), '--id', 'id', '--keep', 't'], { outputs: [o('apply.csv')] });
-  rows.applyNodes = onOtherNodes('tsnorm apply (eval)', rows.apply, ['apply', files.csv, '-o', o('other.csv'), '--stats', o('csv-stats.json'), '--id', 'id', '--keep', 't'], [o('other.csv')]);
+  rows.apply = tsnormJob('tsnorm apply (eval)', ['apply', files.csv, '-o', o('apply.csv'), '--stats', o('csv-stats.json'), '--id', 'id', '--keep', 't'], { outputs: [o('apply.csv')] });
   if (hasPy('pandas')) rows.pandas = measure('pandas (pandas_norm.py)', [python, path.join(shared, 'pandas_norm.py'), files.csv, o('pandas.csv')], { outputs: [o('pandas.csv')] });
   else console.log('  pandas: skipped (python3-pandas not installed)');
   if (hasVenv('polars')) rows.polars = measure('polars (polars_norm.py)', [venvPython, path.join(shared, 'polars_norm.py'), files.csv, o('polars.csv')], { outputs: [o('polars.csv')] });
@@ -276,8 +286,7 @@ if ((!only || only === 'arrow') && files.csv) {
   console.log(`\nArrow: ${arrow} (${(fs.statSync(arrow).size / 1e6).toFixed(0)} MB, the table of big.csv)`);
   const o = (name) => path.join(out, name);
   const rows = {};
-  rows.tsnorm = measure('tsnorm normalize --id id --keep t', [...tsnorm, 'normalize', arrow, '-o', o('tsnorm.arrow'), '--id', 'id', '--keep', 't'], { outputs: [o('tsnorm.arrow')] });
-  rows.nodes = onOtherNodes('tsnorm normalize --id id --keep t', rows.tsnorm, ['normalize', arrow, '-o', o('other.arrow'), '--id', 'id', '--keep', 't'], [o('other.arrow')]);
+  rows.tsnorm = tsnormJob('tsnorm normalize --id id --keep t', ['normalize', arrow, '-o', o('tsnorm.arrow'), '--id', 'id', '--keep', 't'], { outputs: [o('tsnorm.arrow')] });
   if (hasVenv('polars')) rows.polars = measure('polars (polars_norm.py)', [venvPython, path.join(shared, 'polars_norm.py'), arrow, o('polars.arrow')], { outputs: [o('polars.arrow')] });
   else console.log('  polars: skipped (no venv with polars: npm run venv)');
   const t = rows.tsnorm;
@@ -303,13 +312,11 @@ if ((!only || only === 'arrow') && files.csv) {
 if (!only || only === 'startup') {
   console.log('\nStart-up');
   const rows = {};
-  rows.node = measure('node -e 0', [process.execPath, '-e', '0'], { times: Math.max(5, repeat) });
-  rows.version = measure('tsnorm --version', [...tsnorm, '--version'], { times: Math.max(5, repeat) });
+  const times = Math.max(5, repeat);
+  rows.node = perNode('node -e 0', (node) => [node.cmd[0], '-e', '0'], { times });
+  rows.version = tsnormJob('tsnorm --version', ['--version'], { times });
   const tiny = path.join(root, 'fixtures/csv/long_quoted/input.csv');
-  rows.tiny = measure('tsnorm on a 4 KB CSV', [...tsnorm, tiny, '--id', 'device', '--keep', 'ts', '-o', o0('tiny.csv')], { outputs: [o0('tiny.csv')], times: Math.max(5, repeat) });
-  rows.nodeNodes = Object.fromEntries(nodes.slice(1).map((node) => [node.version, measure(`node -e 0, node ${node.version}`, [node.cmd[0], '-e', '0'], { times: Math.max(5, repeat) })]));
-  rows.versionNodes = onOtherNodes('tsnorm --version', rows.version, ['--version'], [], Math.max(5, repeat));
-  rows.tinyNodes = onOtherNodes('tsnorm on a 4 KB CSV', rows.tiny, [tiny, '--id', 'device', '--keep', 'ts', '-o', o0('tiny.csv')], [o0('tiny.csv')], Math.max(5, repeat));
+  rows.tiny = tsnormJob('tsnorm on a 4 KB CSV', [tiny, '--id', 'device', '--keep', 'ts', '-o', o0('tiny.csv')], { outputs: [o0('tiny.csv')], times });
   const [v, j] = [rows.version.wall / rows.node.wall, rows.tiny.wall / rows.node.wall];
   console.log(`    --version ${v.toFixed(2)} x node -e 0; a tiny CSV job ${j.toFixed(2)} x   target <= 1.3  ${v <= 1.3 && j <= 1.3 ? 'met' : 'NOT met'} (issue 11)`);
   results.startup.rows = rows;
