@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Momentum, RunningState } from './core/running-stats.js';
+import type { NanPolicy } from './core/engine.js';
 import { type LoadParamsOptions, type LoadedParams, paramsOf } from './core/state-dict.js';
 import { TsnormError } from './errors.js';
 import { ioError } from './io/byte-source.js';
@@ -64,6 +65,19 @@ export function statsFileOf(o: {
     } : {}),
     ...(o.affine ? { weight: Array.from(o.affine.weight), bias: Array.from(o.affine.bias) } : {}),
   };
+}
+
+/** Why channel c's running statistics are not finite, and what to do about it. */
+function whyNotFinite(s: StatsFile, c: number, nan: NanPolicy | undefined): string {
+  const channel = `channel '${s.channels?.[c] ?? `c${c}`}'`;
+  const [mean, variance] = [s.running_mean[c]!, s.running_var[c]!];
+  if (Number.isNaN(mean) || Number.isNaN(variance) || !Number.isFinite(mean)) {
+    // --nan ignore leaves missing values out: what is left is an infinite one.
+    return nan === 'ignore'
+      ? `the running statistics of ${channel} are not finite: the input has infinite values, which --nan ignore does not leave out`
+      : `the running statistics of ${channel} are not finite: the input has missing or infinite values (--nan ignore leaves the missing ones out)`;
+  }
+  return `the running variance of ${channel} is beyond float64's range (the values spread by more than about 1e154)`;
 }
 
 /** Largest stats or affine file read: far above any real one, and checked before reading. */
@@ -138,12 +152,13 @@ function fileKind(st: fs.Stats): string {
   return 'not a regular file';
 }
 
-/** The stats file text: JSON with full float64 precision (JS prints the shortest round-trip form). */
-export function formatStats(s: StatsFile, file: string): string {
-  const bad = [...s.running_mean, ...s.running_var].findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) {
-    throw new TsnormError(`${file}: not written: the running statistics are not finite (missing values in the input? try --nan ignore)`);
-  }
+/**
+ * The stats file text: JSON with full float64 precision (JS prints the shortest round-trip form).
+ * `nan` is the policy the fit ran with, when there was one: a hint names only a flag not given.
+ */
+export function formatStats(s: StatsFile, file: string, nan?: NanPolicy): string {
+  const bad = s.running_mean.findIndex((m, c) => !Number.isFinite(m) || !Number.isFinite(s.running_var[c]!));
+  if (bad >= 0) throw new TsnormError(`${file}: not written: ${whyNotFinite(s, bad, nan)}`);
   const ordered: Record<string, unknown> = {
     format: s.format, version: s.version, num_features: s.num_features,
     ...(s.channels ? { channels: s.channels } : {}),

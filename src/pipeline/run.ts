@@ -106,7 +106,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
   let stats: StatsFile | undefined;
   if (running && first) {
     stats = statsFileOf({ channels: first.channels, names: first.names, eps, momentum, end: running.state(), start: running.start, affine });
-    if (plan.saveStats) await writeTextOutput(plan.saveStats, formatStats(stats, plan.saveStats));
+    if (plan.saveStats) await writeTextOutput(plan.saveStats, formatStats(stats, plan.saveStats, plan.nan));
   }
   return { instances, nanSeries, channels: first?.channels ?? 0, stats };
 }
