@@ -313,7 +313,10 @@ export async function main(argv: string[]): Promise<number> {
       progress?.stop();
     }
     if (summary.nanSeries > 0 && raw.quiet !== true) {
-      process.stderr.write(`tsnorm: note: ${summary.nanSeries} series (instance, channel) had missing or infinite values and are all NaN in the output, as torch does; --nan ignore leaves missing values out of the statistics instead\n`);
+      const series = `${summary.nanSeries} series (instance, channel)`;
+      process.stderr.write(plan.nan === 'ignore'
+        ? `tsnorm: note: ${series} had infinite values and are all NaN in the output; --nan ignore leaves out only missing values\n`
+        : `tsnorm: note: ${series} had missing or infinite values and are all NaN in the output, as torch does; --nan ignore leaves missing values out of the statistics instead\n`);
     }
   });
   try {

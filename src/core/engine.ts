@@ -66,8 +66,9 @@ export class NormEngine {
   }
 
   /**
-   * Series (instance, channel) whose statistics came out NaN with nan='propagate' (a NaN or an
-   * infinity in them): normalized to all NaN, as torch does, for the caller to report.
+   * Series (instance, channel) that values made all NaN in the output, for the caller to report:
+   * a NaN or an infinity with nan='propagate' (as torch does), an infinity with nan='ignore'
+   * (which leaves out only missing values; a series with no value at all is not counted).
    */
   get nanSeries(): number {
     return this.blankedSeries;
@@ -98,7 +99,8 @@ export class NormEngine {
       const mean = m.mean(c);
       const variance = m.scaledVariance(c);
       this.transformer.set(c, mean, variance, eps, affine, m.meanLow(c), m.scaleExponent[c]!);
-      if (nan === 'propagate' && (mean !== mean || variance !== variance) && this.blankedChannels[c] === 0) {
+      const blanked = nan === 'propagate' || (nan === 'ignore' && m.count[c]! > 0);
+      if (blanked && (mean !== mean || variance !== variance) && this.blankedChannels[c] === 0) {
         this.blankedChannels[c] = 1;
         this.blankedSeries++;
       }

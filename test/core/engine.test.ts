@@ -77,11 +77,18 @@ describe('NormEngine.nanSeries', () => {
     expect(engine.nanSeries).toBe(spoiled);
   });
 
-  it('counts nothing when missing values are ignored or no instance statistics are used', () => {
+  it('counts only the series an infinity blanked when missing values are ignored, and nothing without instance statistics', () => {
     const { values } = input();
     const ignoring = new NormEngine(settings('ignore'));
-    normalize(ignoring, values, C);
-    expect(ignoring.nanSeries).toBe(0);
+    const out = normalize(ignoring, values, C);
+    const series = (a: Float64Array, q: number) => a.subarray(q * L, (q + 1) * L);
+    const infinite = Array.from({ length: N * C }, (_, q) => q).filter((q) => series(values, q).some((x) => x === Infinity || x === -Infinity));
+    expect(infinite.length).toBe(1);
+    expect(ignoring.nanSeries).toBe(infinite.length);
+    // The all-NaN series of the output: those, and the series that had no value to begin with.
+    const blank = Array.from({ length: N * C }, (_, q) => q).filter((q) => series(out, q).every(Number.isNaN));
+    const empty = Array.from({ length: N * C }, (_, q) => q).filter((q) => series(values, q).every(Number.isNaN));
+    expect(blank).toEqual([...infinite, ...empty].sort((a, b) => a - b));
     const evaluating = new NormEngine(settings('propagate', false, new RunningStats(C, 0.1)));
     normalize(evaluating, values, C);
     expect(evaluating.usesInstanceStats).toBe(false);

@@ -142,6 +142,20 @@ describe('error lines are one line, whatever the input holds', () => {
   });
 });
 
+describe('--nan ignore says when an infinity blanked series, and names no flag already given', () => {
+  it('one note with the count', () => {
+    const csv = path.join(tmp.dir, 'inf.csv');
+    fs.writeFileSync(csv, 'id,a,b\nx,1,1\nx,inf,2\nx,3,\ny,1,1\ny,2,2\n');
+    const r = tsnorm([csv, '--id', 'id', '--nan', 'ignore', '-o', path.join(tmp.dir, 'inf.out.csv')]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('tsnorm: note: 1 series (instance, channel) had infinite values and are all NaN in the output; --nan ignore leaves out only missing values\n');
+    expect(fs.readFileSync(path.join(tmp.dir, 'inf.out.csv'), 'utf8').split('\n').slice(1, 4).map((row) => row.split(',')[1])).toEqual(['', '', '']);
+    const quiet = tsnorm([csv, '--id', 'id', '--nan', 'ignore', '-q', '-o', path.join(tmp.dir, 'inf.out.csv')]);
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr).toBe('');
+  });
+});
+
 describe('--nan propagate says when it blanked series', () => {
   it('one note with the count and the fix', () => {
     const r = tsnorm([path.join(FIXTURES, 'cases/nan_propagates/input.npy'), '-o', path.join(tmp.dir, 'nan.npy')]);
