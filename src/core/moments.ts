@@ -239,6 +239,16 @@ export class ChannelMoments {
     return this.unscale(this.scaledVariance(c), c);
   }
 
+  /**
+   * The biased standard deviation: finite wherever it fits float64, also when the variance does
+   * not (values 1e200 apart have a std of 1e200 and a variance of 1e400).
+   */
+  std(c: number): number {
+    const e = this.scaleExponent[c]!;
+    const s = Math.sqrt(this.scaledVariance(c));
+    return e === 0 ? s : s * 2 ** e;
+  }
+
   /** The biased variance in units of 2^(2 * scaleExponent[c]): finite where the variance itself is not. */
   scaledVariance(c: number): number {
     return this.m2[c]! / this.count[c]!;

@@ -106,7 +106,7 @@ export async function checkInputs(
           const n = moments.count[c]!;
           if (n < 2) continue;
           const mean = moments.mean(c);
-          const std = Math.sqrt(moments.variance(c));
+          const std = moments.std(c);
           if (std === 0) {
             if (!limits.allowConstant) report({ kind: 'constant', ...where, channel, message: `flat: every value is ${mean} (a stuck sensor? --allow-constant to accept)` });
             continue;

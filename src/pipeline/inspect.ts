@@ -110,7 +110,7 @@ export async function inspectInput(file: string, options: ReadingPlan, meter?: R
           name: names[c] ?? `c${c}`,
           count: count + infinite[c]!, missing: missing[c]!, infinite: infinite[c]!,
           mean: count > 0 ? moments.mean(c) : null,
-          std: count > 0 ? Math.sqrt(moments.variance(c)) : null,
+          std: count > 0 ? moments.std(c) : null,
           min: min[c]! <= max[c]! ? min[c]! : null,
           max: min[c]! <= max[c]! ? max[c]! : null,
         };

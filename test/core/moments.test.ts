@@ -21,6 +21,20 @@ describe('ChannelMoments', () => {
     expect(m.m2[0]! / want.m2).toBeCloseTo(1, 12);
   });
 
+  it('gives a finite std where the variance overflows, and the same std as variance where both fit', () => {
+    const r = random(9);
+    const xs = Array.from({ length: 257 }, () => r() * 6 - 1);
+    const k = 2 ** 700; // exact scaling: the std of k * xs is k times theirs
+    const m = new ChannelMoments(2);
+    m.add(0, Float64Array.from(xs), 0, xs.length, 1);
+    m.add(1, Float64Array.from(xs, (x) => x * k), 0, xs.length, 1);
+    const want = Math.sqrt(naive(xs).m2 / xs.length);
+    expect(m.std(0) / want).toBeCloseTo(1, 13);
+    expect(m.std(0)).toBe(Math.sqrt(m.variance(0)));
+    expect(m.variance(1)).toBe(Infinity);
+    expect(m.std(1) / k / want).toBeCloseTo(1, 13);
+  });
+
   it('gives the same result however the series is cut into chunks', () => {
     const r = random(2);
     const xs = Float64Array.from({ length: 5003 }, () => 1e6 + r());

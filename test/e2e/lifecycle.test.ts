@@ -72,6 +72,30 @@ describe('inverse maps apply\'s output back', () => {
 });
 
 describe('inspect', () => {
+  it('and check give a finite std for values whose variance is beyond float64 (1e200 apart)', () => {
+    // 2^640 (~4.6e192) times the values of a small file: exact in float64, and the std is 2^640
+    // times theirs, whose variance fits (reference: the two-pass formula on the small values).
+    const k = 2 ** 640;
+    let small: Float64Array = new Float64Array();
+    const huge = npy('huge.npy', 3, 10, 4, (v) => { small = v.slice(); for (let i = 0; i < v.length; i++) v[i]! *= k; });
+    const r = tsnorm(['inspect', huge, '--json']);
+    expect(r.status).toBe(0);
+    const [s] = JSON.parse(r.stdout.toString());
+    for (let c = 0; c < 3; c++) {
+      const xs: number[] = [];
+      for (let n = 0; n < 3; n++) xs.push(...small.slice((n * 3 + c) * 10, (n * 3 + c + 1) * 10));
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+      expect(Math.abs(s.perChannel[c].std / k - std) / std).toBeLessThan(1e-12);
+    }
+    // check against a reference of the same scale: no false spread problem.
+    const reference = file('huge-reference.json');
+    fs.writeFileSync(reference, JSON.stringify({ running_mean: [0, 100 * k, -3 * k], running_var: [1e300, 1e300, 1e300] }));
+    const checked = tsnorm(['check', huge, '--stats', reference, '--format', 'json', '--max-z', '1e200', '--max-std-ratio', '1e200']);
+    expect(checked.stderr.toString()).toBe('');
+    expect(checked.status).toBe(0);
+  });
+
   it('describes shape and channels, the statistics over all values, missing values', () => {
     const gaps = npy('gaps.npy', 3, 10, 2, (v) => { v[0] = NaN; v[5] = NaN; v[45] = Infinity; });
     const r = tsnorm(['inspect', gaps, '--json']);
