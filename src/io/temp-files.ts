@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TsnormError, systemErrorText } from '../errors.js';
+import { ownerTag, removeStaleTemps, thisOwner } from './stale-temps.js';
 
 /**
  * Temporary files this process made and has not yet renamed or removed. They are removed on
@@ -9,10 +10,14 @@ import { TsnormError, systemErrorText } from '../errors.js';
  *
  * Two kinds: scratch files (spills, spools, transposed copies) live in one private folder made
  * with mkdtemp in $TMPDIR, so no other user can guess or pre-create their names; an output's
- * temporary file lives beside the output (it is renamed over it) under a short name, so that any
- * output name the filesystem accepts still leaves room for it.
+ * temporary file lives beside the output (it is renamed over it) under a name of its own length,
+ * so that any output name the filesystem accepts still leaves room for it. Both names say which
+ * process made them: what a run killed with SIGKILL left, the next run that writes there removes
+ * (io/stale-temps.ts).
  */
 const live = new Set<string>();
+/** Folders where this run already removed what killed runs left (io/stale-temps.ts). */
+const cleanedFolders = new Set<string>();
 let scratchDir: string | undefined;
 let hooked = false;
 
@@ -100,7 +105,11 @@ export function writeScratch(fd: number, data: Uint8Array, offset: number, lengt
 export function createScratchFile(purpose: string): { path: string; fd: number } {
   hook();
   try {
-    scratchDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'tsnorm-'));
+    if (scratchDir === undefined) {
+      const owner = thisOwner();
+      removeStaleTemps(os.tmpdir(), 'scratch');
+      scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), owner ? `tsnorm-${ownerTag(owner)}.` : 'tsnorm-'));
+    }
     const p = path.join(scratchDir, `${purpose}-${randomPart()}`);
     const fd = fs.openSync(p, 'wx+', 0o600);
     live.add(p);
@@ -116,8 +125,14 @@ export function createScratchFile(purpose: string): { path: string; fd: number }
  */
 export function createSiblingTempFile(target: string, mode: number): { path: string; fd: number } {
   hook();
+  const dir = path.dirname(target);
+  const owner = thisOwner();
+  if (!cleanedFolders.has(dir)) {
+    cleanedFolders.add(dir);
+    removeStaleTemps(dir, 'sibling');
+  }
   for (let attempt = 0; ; attempt++) {
-    const p = path.join(path.dirname(target), `.tsnorm-${randomPart()}.tmp`);
+    const p = path.join(dir, owner ? `.tsnorm-${ownerTag(owner)}.${randomPart().slice(0, 8)}.tmp` : `.tsnorm-${randomPart()}.tmp`);
     try {
       const fd = fs.openSync(p, 'wx', mode);
       live.add(p);

@@ -6,6 +6,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, isOneLineError, startTsnorm, tempDir, tsnorm } from '../helpers/cli.js';
 import { maxRelativeError, readNpy } from '../helpers/npy.js';
+import { SCRATCH_NAME } from '../../src/io/stale-temps.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -154,8 +155,10 @@ describe('CSV output options', () => {
     expect(spilled.stdout.equals(plain.stdout)).toBe(true);
     const piped = tsnorm(['normalize', '-', '--from', 'csv', ...args, '--spill-bytes', '2000'], { input: fs.readFileSync(quoted) });
     expect(piped.stdout.equals(plain.stdout)).toBe(true);
-    const leftovers = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(`.tsnorm-spill.${spilled.pid}.`));
-    expect(leftovers).toEqual([]);
+    // Its scratch folder (named with its pid) is gone.
+    const leftovers = (pid: number) => fs.readdirSync(os.tmpdir()).filter((f) => SCRATCH_NAME.exec(f)?.[4] === String(pid));
+    expect(leftovers(spilled.pid)).toEqual([]);
+    expect(spilled.pid).toBeGreaterThan(0);
   });
 
   function write(argv: string[]): string {

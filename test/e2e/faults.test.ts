@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
+import { BIN, FIXTURES, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
 import { handMadeNpy, headerDict } from '../helpers/hand-made-npy.js';
 import { random } from '../helpers/random.js';
 
@@ -224,6 +224,54 @@ describe('signals: no temporary or partial file anywhere, and death by the signa
     expect(r.code).toBe(0);
     const whole = tsnorm(['normalize', '-', '--from', 'npy', '--to', 'npy'], { input: BIG });
     expect(fs.readFileSync(path.join(out, 'out.npy')).equals(whole.stdout)).toBe(true);
+  });
+});
+
+describe('SIGKILL: the run cannot clean up, so the next run that writes there does', () => {
+  it("removes a killed run's output temporary and scratch folder, never a live run's", async () => {
+    const BIG = npy(200, 4, 4096, 3);
+    const out = folder('kill-out');
+    const scratch = folder('kill-tmp');
+    const env = { TMPDIR: scratch };
+    const temps = (): string[] => fs.readdirSync(out).filter((f) => f.endsWith('.tmp')).sort();
+    // Killed while its output's temporary file is part written.
+    const killedWriter = start(['normalize', '-', '--from', 'npy', '-o', path.join(out, 'a.npy')], env);
+    killedWriter.child.stdin!.write(BIG.subarray(0, BIG.length / 2));
+    await until('the killed run\'s temporary output', () => temps().length === 1);
+    const [stale] = temps();
+    // Killed while it spools rows in its scratch folder (CSV from a pipe to NPY on stdout).
+    const killedSpooler = start(['convert', '-', '--from', 'csv', '--id', 'id', '--keep', 't', '--to', 'npy'], env);
+    const text = fs.readFileSync(SMALL_CSV);
+    killedSpooler.child.stdin!.write(text.subarray(0, text.length / 2));
+    await until('the killed run\'s scratch folder', () => fs.readdirSync(scratch).length === 1);
+    const [staleScratch] = fs.readdirSync(scratch);
+    killedWriter.child.kill('SIGKILL');
+    killedSpooler.child.kill('SIGKILL');
+    expect((await killedWriter.done).signal).toBe('SIGKILL');
+    expect((await killedSpooler.done).signal).toBe('SIGKILL');
+    expect(temps()).toEqual([stale]);
+    expect(fs.readdirSync(scratch)).toEqual([staleScratch]);
+    // The next run writing into the folder removes the dead run's file.
+    const live = start(['normalize', '-', '--from', 'npy', '-o', path.join(out, 'c.npy')], env);
+    live.child.stdin!.write(BIG.subarray(0, BIG.length / 2));
+    await until('the next run\'s temporary output, and the dead one\'s gone', () => temps().length === 1 && temps()[0] !== stale);
+    const [liveTemp] = temps();
+    // And a run after it leaves that live run's file alone.
+    const next = tsnorm(['normalize', path.join(FIXTURES, 'example.npy'), '-o', path.join(out, 'd.npy')]);
+    expect(next.stderr).toBe('');
+    expect(next.status).toBe(0);
+    expect(temps()).toEqual([liveTemp]);
+    // The next run that makes a scratch folder removes the dead one's.
+    const spooled = spawnSync(process.execPath, [BIN, 'convert', '-', '--from', 'csv', '--id', 'id', '--keep', 't', '--to', 'npy'], { input: text, env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+    expect(spooled.stderr.toString()).toBe('');
+    expect(spooled.status).toBe(0);
+    expect(fs.readdirSync(scratch)).toEqual([]);
+    // The live run finishes as if nothing happened.
+    live.child.stdin!.end(BIG.subarray(BIG.length / 2));
+    const r = await live.done;
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'c.npy')).equals(tsnorm(['normalize', '-', '--from', 'npy', '--to', 'npy'], { input: BIG }).stdout)).toBe(true);
+    expect(fs.readdirSync(out).sort()).toEqual(['c.npy', 'd.npy']);
   });
 });
 

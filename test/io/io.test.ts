@@ -540,7 +540,8 @@ describe('scratch files', () => {
     const got = JSON.parse(r.stdout) as { a: string; b: string; modeA: string; modeDir: string };
     expect(path.dirname(got.a)).toBe(path.dirname(got.b));
     expect(path.dirname(path.dirname(got.a))).toBe(dir);
-    expect(path.basename(path.dirname(got.a))).toMatch(/^tsnorm-.{6}$/);
+    // Named for its owner (io/stale-temps.ts: a later run removes it if this one is killed), then mkdtemp's six characters.
+    expect(path.basename(path.dirname(got.a))).toMatch(/^tsnorm-[0-9a-f]{6}\.[0-9a-f]{6}\.[0-9a-f]{6}\.\d+\.\d+\.[A-Za-z0-9]{6}$/);
     expect(path.basename(got.a)).toMatch(/^spill-[a-z0-9]{12}$/);
     expect(path.basename(got.b)).toMatch(/^spool-[a-z0-9]{12}$/);
     expect(got.modeA).toBe('600');
