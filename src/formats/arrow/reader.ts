@@ -329,6 +329,8 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     const runs: [number, boolean][] = [];
     for (const r of [0, ...changedRows(ids, n)]) {
       const id = cellOf(ids, r);
+      // A dictionary's value may be null where its index is not.
+      if (id === null) throw new TsnormError(`${this.name}: row ${this.rowsBefore + r}: the --id column '${this.arrow.schema.fields[this.idField]!.name}' is null: every row needs an id`);
       if (r === 0 && this.instance >= 0 && equalCells(id, this.lastId)) {
         runs.push([0, false]);
         continue;
@@ -388,9 +390,13 @@ function changedRows(v: A.Vector, n: number): number[] {
   const data = v.data[0]!;
   const t = v.type as A.DataType;
   const out: number[] = [];
-  if (A.DataType.isDictionary(t) || A.DataType.isInt(t)) {
+  if (A.DataType.isInt(t)) {
     const keys = data.values as Int32Array | BigInt64Array;
     for (let r = 1; r < n; r++) if (keys[r] !== keys[r - 1]) out.push(r);
+  } else if (A.DataType.isDictionary(t)) {
+    // Other indices may hold an equal value (a dictionary need not be unique): compared by value.
+    const keys = data.values as Int32Array | BigInt64Array;
+    for (let r = 1; r < n; r++) if (keys[r] !== keys[r - 1] && !equalCells(cellOf(v, r), cellOf(v, r - 1))) out.push(r);
   } else if (A.DataType.isUtf8(t) && data.valueOffsets instanceof Int32Array) {
     const offsets = data.valueOffsets;
     const bytes = data.values as Uint8Array;
@@ -409,8 +415,11 @@ function changedRows(v: A.Vector, n: number): number[] {
   return out;
 }
 
+/** Ids are the same instance when their values are equal: NaN is one id too (Arrow float ids). */
 function equalCells(a: CellValue, b: CellValue): boolean {
-  return a === b || (a !== null && b !== null && typeof a === 'object' && JSON.stringify(a, big) === JSON.stringify(b, big));
+  if (a === b) return true;
+  if (typeof a === 'number' && typeof b === 'number') return a !== a && b !== b;
+  return a !== null && b !== null && typeof a === 'object' && JSON.stringify(a, big) === JSON.stringify(b, big);
 }
 
 const big = (_k: string, x: unknown): unknown => (typeof x === 'bigint' ? x.toString() : x);

@@ -1,0 +1,69 @@
+/**
+ * Arrow ids are compared as the values they are: a dictionary's equal values are one id whatever
+ * their indices, NaN float ids are one id, and a dictionary value that is null is a null id. The
+ * reference for each: the same table with the ids written as plain strings, whose instances are
+ * found by comparing text.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as A from 'apache-arrow';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir, tsnorm } from '../helpers/cli.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+function write(name: string, columns: Record<string, A.Vector>): string {
+  const file = path.join(tmp.dir, name);
+  fs.writeFileSync(file, A.tableToIPC(new A.Table(columns), 'file'));
+  return file;
+}
+
+/** A dictionary-encoded utf8 vector: `values` (null for a null entry) indexed by `indices`. */
+function dictionary(values: (string | null)[], indices: number[]): A.Vector {
+  const bytes = Buffer.from(values.map((v) => v ?? '').join(''), 'utf8');
+  const offsets = Int32Array.from([0, ...values.map((_, i) => Buffer.byteLength(values.slice(0, i + 1).map((v) => v ?? '').join(''), 'utf8'))]);
+  const validity = Uint8Array.from({ length: Math.ceil(values.length / 8) }, (_, b) => values.slice(b * 8, b * 8 + 8).reduce((m, v, k) => (v === null ? m : m | (1 << k)), 0));
+  const nulls = values.filter((v) => v === null).length;
+  const dict = A.makeData({ type: new A.Utf8(), length: values.length, nullCount: nulls, nullBitmap: nulls ? validity : null, valueOffsets: offsets, data: bytes });
+  return A.makeVector(A.makeData({ type: new A.Dictionary(new A.Utf8(), new A.Int32()), length: indices.length, nullCount: 0, data: Int32Array.from(indices), dictionary: A.makeVector(dict) }));
+}
+
+const normalized = (file: string): string => {
+  const r = tsnorm(['normalize', file, '--id', 'id', '--to', 'csv']);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return r.stdout.toString();
+};
+
+describe('Arrow ids compared as values', () => {
+  const x = [1, 2, 3, 5, 1, 4];
+
+  it("a dictionary's equal values are one id, whatever their indices", () => {
+    const dict = write('dict.arrow', { id: dictionary(['a', 'a', 'b'], [0, 0, 1, 1, 2, 2]), x: A.vectorFromArray(x, new A.Float64()) });
+    const plain = write('dict-plain.arrow', { id: A.vectorFromArray(['a', 'a', 'a', 'a', 'b', 'b'], new A.Utf8()), x: A.vectorFromArray(x, new A.Float64()) });
+    const out = normalized(dict);
+    expect(out).toBe(normalized(plain));
+    expect(out.split('\n').filter((row) => row.startsWith('a,'))).toHaveLength(4);
+  });
+
+  it('an equal value after other ids is still refused as an instance split in two', () => {
+    const dict = write('dict-split.arrow', { id: dictionary(['a', 'b', 'a'], [0, 1, 2, 2, 2, 2]), x: A.vectorFromArray(x, new A.Float64()) });
+    const r = tsnorm(['normalize', dict, '--id', 'id', '--to', 'csv']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`tsnorm: ${dict}: row 2: id 'a' appears again after other ids (its rows began at row 0); the rows of one instance must be contiguous (sort by id first)\n`);
+  });
+
+  it('NaN float ids are one id', () => {
+    const nan = write('nan.arrow', { id: A.vectorFromArray([NaN, NaN, NaN, 1, 1, 1], new A.Float64()), x: A.vectorFromArray(x, new A.Float64()) });
+    const plain = write('nan-plain.arrow', { id: A.vectorFromArray(['NaN', 'NaN', 'NaN', '1', '1', '1'], new A.Utf8()), x: A.vectorFromArray(x, new A.Float64()) });
+    expect(normalized(nan)).toBe(normalized(plain));
+  });
+
+  it('a dictionary value that is null is a null id, refused as one', () => {
+    const file = write('dict-null.arrow', { id: dictionary([null, 'b'], [1, 1, 0, 0, 1, 1]), x: A.vectorFromArray(x, new A.Float64()) });
+    const r = tsnorm(['normalize', file, '--id', 'id', '--to', 'csv']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`tsnorm: ${file}: row 2: the --id column 'id' is null: every row needs an id\n`);
+  });
+});
