@@ -63,6 +63,7 @@ function csvFlags(cmd: Command, output: boolean): Command {
     .option('--id <col>', 'CSV long layout: consecutive rows with equal values in COL form one instance')
     .option('--channels <a,b,...>', 'CSV: the channel columns (default: every numeric column but --id and --keep)')
     .option('--keep <a,b,...>', 'CSV: numeric columns that pass through unchanged (a timestamp, say)')
+    .option('--types <col=type,...>', 'CSV: types of columns that pass through (int64, uint64, float64, utf8), instead of what their first rows suggest')
     .addOption(new Option('--layout <layout>', 'long (a row per time step), wide (CSV: a row per series) or list (Arrow: a row per instance)').choices(['long', 'wide', 'list']))
     .option('--num-channels <c>', 'CSV wide layout: consecutive rows that form one instance (default 1)')
     .option('--delimiter <char>', 'CSV: the input\'s field delimiter (default , for .csv, tab for .tsv; "tab" works)')

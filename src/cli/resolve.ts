@@ -4,7 +4,7 @@ import type { NanPolicy } from '../core/engine.js';
 import type { Momentum } from '../core/running-stats.js';
 import { TsnormError } from '../errors.js';
 import { FORMATS, formatFromPath, parseFormat } from '../formats/detect.js';
-import type { TableOptions } from '../formats/registry.js';
+import { PASS_TYPES, type PassType, type TableOptions } from '../formats/registry.js';
 import type { FormatName } from '../formats/types.js';
 import { type FileRole, checkDistinctFiles } from '../io/same-file.js';
 import { type CheckLimits, DEFAULT_LIMITS } from '../pipeline/check.js';
@@ -34,6 +34,7 @@ export interface RawOptions {
   id?: string;
   channels?: string;
   keep?: string;
+  types?: string;
   layout?: string;
   numChannels?: string;
   delimiter?: string;
@@ -60,6 +61,7 @@ const FORMAT_FLAGS: readonly (FormatFlag & { key: keyof RawOptions })[] = [
   { key: 'id', flag: '--id', side: 'input', formats: TABLES },
   { key: 'channels', flag: '--channels', side: 'input', formats: TABLES },
   { key: 'keep', flag: '--keep', side: 'input', formats: TABLES },
+  { key: 'types', flag: '--types', side: 'input', formats: TEXT },
   { key: 'layout', flag: '--layout', side: 'input', formats: TABLES },
   { key: 'numChannels', flag: '--num-channels', side: 'input', formats: TEXT },
   { key: 'delimiter', flag: '--delimiter', side: 'input', formats: TEXT },
@@ -206,6 +208,20 @@ function names(v: string | undefined, flag: string): string[] | undefined {
   return list;
 }
 
+/** --types a=int64,b=utf8: a type per column name, each named once. */
+function columnTypes(v: string | undefined): ReadonlyMap<string, PassType> | undefined {
+  if (v === undefined) return undefined;
+  const types = new Map<string, PassType>();
+  for (const item of v.split(',')) {
+    const at = item.lastIndexOf('=');
+    const name = item.slice(0, at).trim();
+    if (at < 0 || name === '') throw new TsnormError(`--types: expected COLUMN=TYPE[,COLUMN=TYPE...], got '${item.trim()}'`);
+    if (types.has(name)) throw new TsnormError(`--types: column '${name}' is named twice`);
+    types.set(name, oneOf(item.slice(at + 1).trim(), PASS_TYPES, `--types ${name}`));
+  }
+  return types;
+}
+
 function delimiter(v: string | undefined, flag: string): string | undefined {
   if (v === undefined) return undefined;
   const d = ({ '\\t': '\t', tab: '\t', comma: ',', semicolon: ';', space: ' ', pipe: '|' } as Record<string, string>)[v] ?? v;
@@ -222,6 +238,7 @@ function resolveTable(raw: RawOptions): TableOptions {
   const numChannels = raw.numChannels === undefined ? undefined : positiveInteger(raw.numChannels, '--num-channels');
   if (numChannels !== undefined && layout !== 'wide') throw new TsnormError('--num-channels goes with --layout wide');
   if (layout === 'wide' && (raw.id !== undefined || raw.channels !== undefined)) throw new TsnormError('--layout wide: rows are series; --id and --channels are for the long layout');
+  if (layout === 'wide' && raw.types !== undefined) throw new TsnormError('--types goes with the long layout (--layout wide passes no column through)');
   const precision = raw.precision === undefined ? undefined : positiveInteger(raw.precision, '--precision');
   if (precision !== undefined && precision > 17) throw new TsnormError('--precision: at most 17 significant digits (17 already round-trips every float64)');
   return {
@@ -230,6 +247,7 @@ function resolveTable(raw: RawOptions): TableOptions {
     id: raw.id,
     channels: names(raw.channels, '--channels'),
     keep: names(raw.keep, '--keep'),
+    types: columnTypes(raw.types),
     numChannels,
     delimiter: delimiter(raw.delimiter, '--delimiter'),
     outputDelimiter: delimiter(raw.outputDelimiter, '--output-delimiter'),

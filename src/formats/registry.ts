@@ -17,6 +17,8 @@ export interface TableOptions {
   readonly id?: string | undefined;
   readonly channels?: readonly string[] | undefined;
   readonly keep?: readonly string[] | undefined;
+  /** CSV long layout: the types of pass-through columns, where the user declares them (--types). */
+  readonly types?: ReadonlyMap<string, PassType> | undefined;
   readonly numChannels?: number | undefined;
   /** The input's delimiter. Default: ',' for CSV, tab for TSV. */
   readonly delimiter?: string | undefined;
@@ -25,6 +27,10 @@ export interface TableOptions {
   readonly header: boolean;
   readonly precision?: number | undefined;
 }
+
+/** The types --types may give a CSV column that passes through: each holds its values exactly, or refuses them. */
+export const PASS_TYPES = ['int64', 'uint64', 'float64', 'utf8'] as const;
+export type PassType = (typeof PASS_TYPES)[number];
 
 export const DEFAULT_TABLE: TableOptions = { layout: 'long', header: true };
 

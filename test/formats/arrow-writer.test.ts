@@ -66,3 +66,19 @@ describe('ArrowWriter and the writer contract (arrays reused once the next write
     expect(Array.from(table.getChild('x')!.toArray() as Float64Array)).toEqual([1, 2, 3, 4, 5]);
   });
 });
+
+describe('ArrowWriter and values a column cannot hold', () => {
+  it('refuses an integer beyond int64 or uint64, naming the output and the column, rather than wrap it', async () => {
+    for (const [type, bad] of [['int64', 2n ** 63n], ['int64', -(2n ** 63n) - 1n], ['uint64', 2n ** 64n], ['uint64', -1n]] as const) {
+      const typed: Schema = {
+        ...schema,
+        columns: [{ name: 'ts', type, role: 'pass' }, ...schema.columns],
+      };
+      const writer = new ArrowWriter(new LateSink(), { stream: true, layout: 'long' });
+      await writer.start(typed);
+      const cells = [1n, bad];
+      const pass = { length: 2, value: (i: number) => cells[i]!, text: (i: number) => String(cells[i]) };
+      await expect(writer.write([{ ...block(Float64Array.of(1, 2), 0), pass: [pass] }])).rejects.toThrow(`late.arrows: column 'ts': ${bad} does not fit ${type}`);
+    }
+  });
+});

@@ -114,6 +114,16 @@ export class ArrowWriter implements SeriesWriter {
     }
   }
 
+  /** cellsData, with a value the column's type cannot hold refused naming the output and the column. */
+  private columnData(column: string, spec: Omit<ColumnSpec, 'name' | 'role'>, cells: CellValue[]): A.Data {
+    try {
+      return cellsData(spec, cells);
+    } catch (err) {
+      if (err instanceof TsnormError) throw new TsnormError(`${this.name}: column '${column}': ${err.message}`);
+      throw err;
+    }
+  }
+
   /**
    * What the Arrow writer produced, to the sink in one write: many small pieces, and views of the
    * block's arrays (values, pass-through buffers). Where the sink takes them as they are (one
@@ -150,9 +160,9 @@ export class ArrowWriter implements SeriesWriter {
         // grows or is replaced between batches cannot go to the file format, and polars refuses
         // dictionary deltas. View types (Utf8View) are written as plain strings, which
         // apache-arrow writes correctly and every reader reads.
-        if (col instanceof ArrowPassColumn && A.DataType.isDictionary(col.vector.type)) data = decodedDictionary(col.vector) ?? cellsData(spec, Array.from({ length: b.stepCount }, (_, i) => col.value(i)));
+        if (col instanceof ArrowPassColumn && A.DataType.isDictionary(col.vector.type)) data = decodedDictionary(col.vector) ?? this.columnData(spec.name, spec, Array.from({ length: b.stepCount }, (_, i) => col.value(i)));
         else if (col instanceof ArrowPassColumn && !isViewType(col.vector.type)) data = col.vector.data[0]!;
-        else data = cellsData(spec, Array.from({ length: b.stepCount }, (_, i) => col?.value(i) ?? null));
+        else data = this.columnData(spec.name, spec, Array.from({ length: b.stepCount }, (_, i) => col?.value(i) ?? null));
       }
       fields.push(new A.Field(spec.name, data.type, true));
       children.push(data);
@@ -183,13 +193,13 @@ export class ArrowWriter implements SeriesWriter {
         const k = schema.columns.filter((c) => c.role === 'channel').indexOf(spec);
         data = listData(rows, k, this.outputTypes[k]!);
       } else if (spec.generated) {
-        data = cellsData(spec.generated === 'instance' ? { ...spec, type: 'int64' } : { ...spec, type: 'list', element: 'int64' },
+        data = this.columnData(spec.name, spec.generated === 'instance' ? { ...spec, type: 'int64' } : { ...spec, type: 'list', element: 'int64' },
           rows.map((b) => (spec.generated === 'instance' ? b.instance : Array.from({ length: b.stepCount }, (_, t) => t))));
       } else {
         const k = carried++;
         // From rows (a long table), every column but the id holds a list of its rows' values per instance.
         const perRow = schema.orientation === 'rows' && spec.role === 'pass';
-        data = cellsData(perRow ? { ...spec, type: 'list', element: spec.type } : spec, rows.map((b) => b.instancePass?.[k] ?? null));
+        data = this.columnData(spec.name, perRow ? { ...spec, type: 'list', element: spec.type } : spec, rows.map((b) => b.instancePass?.[k] ?? null));
       }
       fields.push(new A.Field(spec.name, data.type, true));
       children.push(data);
@@ -377,7 +387,14 @@ function cellsData(spec: Omit<ColumnSpec, 'name' | 'role'>, cells: CellValue[]):
   if (A.DataType.isInt(type) && type.bitWidth === 64 || A.DataType.isTimestamp(type)) {
     const values = type instanceof A.Uint64 ? new BigUint64Array(n) : new BigInt64Array(n);
     const valid = cells.map((c) => c !== null);
-    cells.forEach((c, i) => { if (c !== null) values[i] = BigInt(typeof c === 'number' ? Math.trunc(c) : (c as bigint | string)); });
+    const unsigned = type instanceof A.Uint64;
+    cells.forEach((c, i) => {
+      if (c === null) return;
+      const v = BigInt(typeof c === 'number' ? Math.trunc(c) : (c as bigint | string));
+      // A typed array wraps what it cannot hold: refused instead (readers check first, with the line).
+      if ((unsigned ? BigInt.asUintN(64, v) : BigInt.asIntN(64, v)) !== v) throw new TsnormError(`${v} does not fit ${unsigned ? 'uint64' : 'int64'}`);
+      values[i] = v;
+    });
     return A.makeData({ type: type as A.Int64, length: n, data: values as BigInt64Array, ...validity(valid) });
   }
   if (A.DataType.isInt(type) || A.DataType.isFloat(type)) {

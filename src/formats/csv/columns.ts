@@ -1,4 +1,5 @@
 import { TsnormError } from '../../errors.js';
+import type { ElementType } from '../types.js';
 import { parseNumber } from './numbers.js';
 import { type RecordBatch, cellText } from './records.js';
 
@@ -6,6 +7,8 @@ export interface ColumnOptions {
   readonly id?: string | undefined;
   readonly channels?: readonly string[] | undefined;
   readonly keep?: readonly string[] | undefined;
+  /** Columns with a declared type (--types): they pass through, like --keep's. */
+  readonly types?: ReadonlyMap<string, ElementType> | undefined;
 }
 
 export interface ResolvedColumns {
@@ -82,23 +85,25 @@ export class ColumnNames {
 
 /**
  * Which columns are channels: the --channels given, else every column whose first non-missing
- * cell (in the first rows read) is a number, except the id and --keep columns.
+ * cell (in the first rows read) is a number, except the id, --keep and --types columns.
  */
 export function resolveColumns(file: string, names: ColumnNames, options: ColumnOptions, sample: RecordBatch | null, skipLeading = 0, sampleIsPartial = false): ResolvedColumns {
   const index = (name: string, flag: string): number => names.find(name, flag, file);
   const id = options.id === undefined ? undefined : index(options.id, '--id');
   const keep = new Set((options.keep ?? []).map((k) => index(k, '--keep')));
+  const typed = new Set([...(options.types?.keys() ?? [])].map((k) => index(k, '--types')));
   let channels: number[];
   if (options.channels) {
     channels = options.channels.map((c) => index(c, '--channels'));
     for (const c of channels) {
       if (c === id) throw new TsnormError(`${file}: --channels: '${names.name(c)}' is the --id column`);
       if (keep.has(c)) throw new TsnormError(`${file}: --channels: '${names.name(c)}' is also in --keep`);
+      if (typed.has(c)) throw new TsnormError(`${file}: --types: '${names.name(c)}' is a channel (--types is for the columns that pass through)`);
     }
   } else {
     channels = [];
     for (let i = skipLeading; i < names.count; i++) {
-      if (i === id || keep.has(i)) continue;
+      if (i === id || keep.has(i) || typed.has(i)) continue;
       const kind = sample ? columnKind(sample, i) : 'undecided';
       if (kind === 'number') channels.push(i);
       // Rows used as they arrive (apply, convert from a pipe): a column with no value yet cannot

@@ -34,7 +34,7 @@ export class LongCsvReader implements SeriesReader {
   private readonly channels: readonly number[];
   private readonly channelColumns: Int32Array;
   /** Column index of each pass-through column (the id among them), in schema order, and its type. */
-  private readonly carried: { column: number; type: ElementType; name: string }[];
+  private readonly carried: { column: number; type: ElementType; name: string; declared: boolean }[];
   // Instance tracking across batches.
   private instance = -1;
   private step = 0;
@@ -65,9 +65,10 @@ export class LongCsvReader implements SeriesReader {
         columns.push({ name: names.name(i), type: 'float64', role: 'channel' });
         continue;
       }
-      const type = inferColumnType(firstData, i);
+      const declared = options.types?.get(names.name(i));
+      const type = declared ?? inferColumnType(firstData, i);
       columns.push({ name: names.name(i), type, role: i === idColumn ? 'id' : 'pass' });
-      this.carried.push({ column: i, type, name: names.name(i) });
+      this.carried.push({ column: i, type, name: names.name(i), declared: declared !== undefined });
     }
     this.schema = {
       columns,
@@ -128,7 +129,7 @@ export class LongCsvReader implements SeriesReader {
         blocks.push({
           instance: this.instance, values, offset: runStart * C, channelStride: 1, stepStride: C,
           firstChannel: 0, channelCount: C, firstStep: this.step, stepCount: end - runStart, rows,
-          pass: this.carried.map((c) => new CsvPassColumn(rows, c.column, c.type, this.name, c.name)),
+          pass: this.carried.map((c) => new CsvPassColumn(rows, c.column, c.type, this.name, c.name, c.declared)),
           release: lease.hold(),
         });
         this.step += end - runStart;

@@ -5,22 +5,43 @@ import { latin1, parseNumber } from './numbers.js';
 import { type RecordBatch, cellText } from './records.js';
 
 const INTEGER = /^\s*[+-]?\d+\s*$/;
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const UINT64_MAX = (1n << 64n) - 1n;
 
 /**
- * The type of a pass-through column, from the first rows read: integers (a numeric timestamp)
- * are int64, other numbers float64, anything else text. Missing cells say nothing.
+ * The type of a pass-through column, from the first rows read, so that every value of those rows
+ * is held exactly: integers are int64 (nanosecond epochs too), or uint64 where one is above
+ * int64 and none is negative; numbers with fractions float64; anything else, and numbers no such
+ * type holds exactly (an integer beyond uint64, or beyond 2^53 beside fractions), text. Missing
+ * cells say nothing. A later cell the type cannot hold is an error (CsvPassColumn.value).
  */
 export function inferColumnType(sample: RecordBatch | null, column: number): ElementType {
-  let type: ElementType | undefined;
+  let fractions = false;
+  let integers = false;
+  let negative = false;
+  let aboveInt64 = false;
+  let inexactAsDouble = false;
   for (let r = 0; sample && r < sample.count; r++) {
     const text = cellText(sample, r, column);
     const x = parseNumber(text);
     if (x === undefined) return 'utf8';
     if (x !== x) continue; // missing
-    const cell: ElementType = INTEGER.test(text) && Number.isSafeInteger(x) ? 'int64' : 'float64';
-    type = type === 'float64' || cell === 'float64' ? 'float64' : 'int64';
+    if (!INTEGER.test(text)) {
+      fractions = true;
+      continue;
+    }
+    const v = BigInt(text.trim());
+    if (v < INT64_MIN || v > UINT64_MAX) return 'utf8';
+    integers = true;
+    negative ||= v < 0n;
+    aboveInt64 ||= v > INT64_MAX;
+    inexactAsDouble ||= !Number.isSafeInteger(x) && BigInt(x) !== v;
   }
-  return type ?? 'utf8';
+  if (fractions) return inexactAsDouble ? 'utf8' : 'float64';
+  if (!integers) return 'utf8';
+  if (!aboveInt64) return 'int64';
+  return negative ? 'utf8' : 'uint64';
 }
 
 /**
@@ -35,6 +56,8 @@ export class CsvPassColumn implements PassColumn {
     private readonly type: ElementType,
     private readonly source: string,
     private readonly name: string,
+    /** Whether the type was declared (--types) rather than taken from the first rows. */
+    private readonly declared = false,
   ) {}
 
   get length(): number {
@@ -54,11 +77,28 @@ export class CsvPassColumn implements PassColumn {
     if (this.type === 'utf8') return cell === '' ? null : shownText(cell);
     const x = parseNumber(cell);
     if (x !== x) return null;
-    if (x === undefined || (this.type === 'int64' && !INTEGER.test(cell))) {
-      const line = this.rows.lines[this.rows.first + i];
-      throw new TsnormError(`${this.source}: line ${line}, column '${this.name}': '${cellForMessage(cell)}' is not ${this.type === 'int64' ? 'an integer' : 'a number'}, as the column's first rows were (a typed output holds it as ${this.type})`);
+    const integer = x !== undefined && INTEGER.test(cell);
+    if (this.type === 'float64') {
+      if (x === undefined) throw this.misfit(i, cell, 'is not a number, which float64 needs');
+      // An integer beyond 2^53 that float64 would round (1700000000000000001 becomes ...000).
+      if (integer && !Number.isSafeInteger(x) && BigInt(x) !== BigInt(cell.trim())) throw this.misfit(i, cell, 'cannot be held exactly by float64, which would round it');
+      return x;
     }
-    return this.type === 'int64' && !Number.isSafeInteger(x) ? BigInt(cell.trim()) : x;
+    if (!integer) throw this.misfit(i, cell, `is not an integer, which ${this.type} needs`);
+    if (Number.isSafeInteger(x)) {
+      if (this.type === 'uint64' && x < 0) throw this.misfit(i, cell, 'is negative, which uint64 cannot hold');
+      return x;
+    }
+    const v = BigInt(cell.trim());
+    if (this.type === 'int64' ? v < INT64_MIN || v > INT64_MAX : v < 0n || v > UINT64_MAX) throw this.misfit(i, cell, `is beyond ${this.type}`);
+    return v;
+  }
+
+  /** A cell the column's type cannot hold: where, why, and the way out. */
+  private misfit(i: number, cell: string, why: string): TsnormError {
+    const line = this.rows.lines[this.rows.first + i];
+    const origin = this.declared ? 'from --types' : 'from its first rows';
+    return new TsnormError(`${this.source}: line ${line}, column '${this.name}': '${cellForMessage(cell)}' ${why} (the column's type, ${origin}); --types '${this.name}=utf8' keeps it as text`);
   }
 }
 
