@@ -73,6 +73,68 @@ export function timestampText(value: number | bigint, unit: TimeUnit): string {
   return `${base}${digits}Z`;
 }
 
+/**
+ * The text of a value of the types whose getter gives no value to print as it is, written as
+ * pyarrow's CSV writer writes them: decimals as decimals (`1.50`), dates as `2020-01-01`, times
+ * as `01:01:01.001` (to their unit's digits), float32 as the shortest text that reads back as the
+ * same float32, binary as hexadecimal (pyarrow refuses binary that is not UTF-8). Undefined for
+ * every other type.
+ */
+export function typedText(t: A.DataType, get: () => unknown): string | undefined {
+  if (A.DataType.isDecimal(t)) return decimalText(get() as Uint32Array, t.scale);
+  if (A.DataType.isDate(t)) return dateText(get() as number | Date);
+  if (A.DataType.isTime(t)) return timeText(BigInt(get() as number | bigint), TIME_DIGITS[t.unit]!);
+  if (A.DataType.isFloat(t) && t.precision === A.Precision.SINGLE) return float32Text(get() as number);
+  if (A.DataType.isBinary(t) || A.DataType.isLargeBinary(t) || A.DataType.isFixedSizeBinary(t)) return Buffer.from(get() as Uint8Array).toString('hex');
+  return undefined;
+}
+
+const TIME_DIGITS: Record<number, number> = { [A.TimeUnit.SECOND]: 0, [A.TimeUnit.MILLISECOND]: 3, [A.TimeUnit.MICROSECOND]: 6, [A.TimeUnit.NANOSECOND]: 9 };
+
+/** A decimal's little-endian two's-complement words (32 bits each) as text with `scale` digits after the point. */
+export function decimalText(words: ArrayLike<number>, scale: number): string {
+  let v = 0n;
+  for (let k = words.length - 1; k >= 0; k--) v = (v << 32n) | BigInt(words[k]! >>> 0);
+  const bits = BigInt(words.length * 32);
+  if (v >> (bits - 1n)) v -= 1n << bits;
+  const negative = v < 0n;
+  const digits = (negative ? -v : v).toString();
+  if (scale <= 0) return `${negative ? '-' : ''}${digits}${'0'.repeat(-scale)}`;
+  const padded = digits.padStart(scale + 1, '0');
+  return `${negative ? '-' : ''}${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
+}
+
+/** A date (days or milliseconds since the epoch, or a Date) as YYYY-MM-DD. */
+function dateText(d: number | Date): string {
+  const ms = d instanceof Date ? d.getTime() : d;
+  const iso = new Date(ms).toISOString();
+  return iso.slice(0, iso.indexOf('T'));
+}
+
+/** A time of day in units of 10^-digits s as HH:MM:SS[.fraction]. */
+function timeText(units: bigint, digits: number): string {
+  const per = 10n ** BigInt(digits);
+  const seconds = units / per;
+  const pad = (x: bigint) => x.toString().padStart(2, '0');
+  const hms = `${pad(seconds / 3600n)}:${pad((seconds / 60n) % 60n)}:${pad(seconds % 60n)}`;
+  return digits === 0 ? hms : `${hms}.${(units % per).toString().padStart(digits, '0')}`;
+}
+
+/** The shortest text that reads back as the same float32. */
+function float32Text(x: number): string {
+  if (!Number.isFinite(x) || x === 0) return numberText(x);
+  for (let p = 1; p < 9; p++) {
+    const s = x.toPrecision(p);
+    if (Math.fround(Number(s)) === x) return numberText(Number(s));
+  }
+  return numberText(x);
+}
+
+/** A number as JavaScript writes it, but -0 keeps its sign. */
+function numberText(x: number): string {
+  return Object.is(x, -0) ? '-0' : String(x);
+}
+
 /** A pass-through column over an Arrow vector (a slice of a record batch's column). */
 export class ArrowPassColumn implements PassColumn {
   constructor(
@@ -89,11 +151,17 @@ export class ArrowPassColumn implements PassColumn {
   }
 
   text(i: number): string {
+    if (!this.vector.isValid(i)) return '';
+    const t = this.vector.type as A.DataType;
+    const typed = A.DataType.isDictionary(t) ? t.dictionary : t;
+    const own = typedText(typed, () => this.vector.get(i));
+    if (own !== undefined) return own;
     const v = this.value(i);
     if (v === null) return '';
     if (this.spec.type === 'timestamp' && (typeof v === 'number' || typeof v === 'bigint')) return timestampText(v, this.spec.unit ?? 'ms');
     if (typeof v === 'string') return v;
     if (Array.isArray(v)) return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x));
+    if (typeof v === 'number') return numberText(v);
     return String(v);
   }
 }
