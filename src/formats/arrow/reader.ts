@@ -213,7 +213,12 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     } else {
       this.channelFields = fields.flatMap((f, i) => (i !== this.idField && !keep.has(i) && isNumericType(f.type) ? [i] : []));
     }
-    if (this.channelFields.length === 0) throw new TsnormError(`${file}: no numeric column to normalize (columns: ${fields.map((f) => f.name).join(', ')}); name them with --channels`);
+    if (this.channelFields.length === 0) {
+      // A list-layout file (a row per instance) read as the long layout.
+      const lists = fields.filter((f) => describeType(f.type).type === 'list' && ['float16', 'float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'list'].includes(describeType(f.type).element ?? ''));
+      const hint = lists.length > 0 ? `; its list columns (${lists.map((f) => f.name).join(', ')}) hold a series per row: --layout list reads them` : '; name them with --channels';
+      throw new TsnormError(`${file}: no numeric column to normalize (columns: ${fields.map((f) => f.name).join(', ')})${hint}`);
+    }
     const channelSet = new Set(this.channelFields);
     const names = this.channelFields.map((i) => fields[i]!.name);
     const dup = names.find((n, k) => names.indexOf(n) !== k);
