@@ -1,5 +1,6 @@
 import { channelStart } from '../core/block.js';
 import { ChannelMoments } from '../core/moments.js';
+import { float32Text, numberText } from '../formats/number-text.js';
 import { openReader } from '../formats/registry.js';
 import { causeOfFailure, checkInputsUnchanged } from '../io/byte-source.js';
 import type { ReadMeter } from '../io/read-meter.js';
@@ -133,10 +134,15 @@ export function formatSummary(s: InputSummary): string {
   // Columns the file has besides its channels (not the id and step an NPY would get as CSV).
   const other = s.columns.filter((c) => c.role !== 'channel' && !c.role.endsWith('(made up)'));
   if (other.length > 0) lines.push(`other columns: ${other.map((c) => `${c.name} (${c.type}, ${c.role === 'pass' ? 'passed through' : c.role})`).join(', ')}`);
-  // Six significant digits, as JavaScript writes that number (1000000, 0.90931, 1.5e-7).
-  const num = (x: number | null) => (x === null ? '-' : String(Number(x.toPrecision(6))));
+  // min and max are values of the file: written exactly (a millisecond timestamp's last digits
+  // matter). mean and std with six significant digits, and for a mean far from zero next to its
+  // spread (1000000 +- 0.4) as many more as keep four of the spread's: 999999.8629, not 1000000.
+  const exact = (x: number | null) => (x === null ? '-' : s.dtype === 'float32' ? float32Text(x) : numberText(x));
+  const shown = (x: number | null, digits = 6) => (x === null ? '-' : String(Number(x.toPrecision(Math.min(17, digits)))));
+  const meanDigits = (mean: number | null, std: number | null) =>
+    mean === null || std === null || std === 0 || mean === 0 ? 6 : Math.max(6, Math.ceil(Math.log10(Math.abs(mean) / std)) + 4);
   const rows = [['channel', 'count', 'mean', 'std', 'min', 'max', 'missing'], ...s.perChannel.map((c) => [
-    c.name, String(c.count), num(c.mean), num(c.std), num(c.min), num(c.max), String(c.missing) + (c.infinite ? ` (+${c.infinite} inf)` : ''),
+    c.name, String(c.count), shown(c.mean, meanDigits(c.mean, c.std)), shown(c.std), exact(c.min), exact(c.max), String(c.missing) + (c.infinite ? ` (+${c.infinite} inf)` : ''),
   ])];
   const widths = rows[0]!.map((_, k) => Math.max(...rows.map((r) => r[k]!.length)));
   for (const r of rows) lines.push(r.map((cell, k) => (k === 0 ? cell.padEnd(widths[k]!) : cell.padStart(widths[k]!))).join('  '));

@@ -134,6 +134,27 @@ describe('inspect', () => {
     expect(tsnorm(['inspect', train]).stdout.toString()).not.toContain('other columns');
   });
 
+  it("the table's min and max are the file's values, digit for digit", () => {
+    // A timestamp taken as a channel: its min and max as the CSV writes them (six digits showed 1.7e9 for both).
+    const input = path.join(FIXTURES, 'csv/long_quoted/input.csv');
+    const ts = fs.readFileSync(input, 'utf8').trim().split('\n').slice(1).map((row) => row.split(',')[0]!);
+    const sorted = [...ts].sort((a, b) => Number(a) - Number(b));
+    const row = tsnorm(['inspect', input, '--id', 'device']).stdout.toString().split('\n').find((l) => l.startsWith('ts '))!.trim().split(/\s+/);
+    expect([row[4], row[5]]).toEqual([sorted[0], sorted[sorted.length - 1]]);
+    // float32 values: the shortest text that reads back as the same float32 (9 digits at most).
+    const example = path.join(FIXTURES, 'example.npy');
+    const values = new Float32Array(new Uint8Array(fs.readFileSync(example).subarray(128)).buffer);
+    const lines = tsnorm(['inspect', example]).stdout.toString().split('\n').filter((l) => /^c\d /.test(l)).map((l) => l.trim().split(/\s+/));
+    lines.forEach((cells, c) => {
+      let [min, max] = [Infinity, -Infinity];
+      for (let n = 0; n < 8; n++) for (let t = 0; t < 200; t++) { const x = values[(n * 3 + c) * 200 + t]!; min = Math.min(min, x); max = Math.max(max, x); }
+      for (const [text, want] of [[cells[4]!, min], [cells[5]!, max]] as const) {
+        expect(Math.fround(Number(text))).toBe(want);
+        expect(text.replace(/^-|\.|e.*$/g, '').replace(/^0+/, '').length).toBeLessThanOrEqual(9);
+      }
+    });
+  });
+
   it('an Arrow stream and several inputs at once', () => {
     const arrows = file('i.arrows');
     expect(tsnorm(['convert', train, '-o', arrows]).status).toBe(0);

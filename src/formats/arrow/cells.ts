@@ -1,4 +1,5 @@
 import * as A from 'apache-arrow';
+import { float32Text, numberText } from '../number-text.js';
 import type { CellValue, ColumnSpec, ElementType, PassColumn, TimeUnit } from '../types.js';
 
 /** How the schema names an Arrow type. */
@@ -118,21 +119,6 @@ function timeText(units: bigint, digits: number): string {
   const pad = (x: bigint) => x.toString().padStart(2, '0');
   const hms = `${pad(seconds / 3600n)}:${pad((seconds / 60n) % 60n)}:${pad(seconds % 60n)}`;
   return digits === 0 ? hms : `${hms}.${(units % per).toString().padStart(digits, '0')}`;
-}
-
-/** The shortest text that reads back as the same float32. */
-function float32Text(x: number): string {
-  if (!Number.isFinite(x) || x === 0) return numberText(x);
-  for (let p = 1; p < 9; p++) {
-    const s = x.toPrecision(p);
-    if (Math.fround(Number(s)) === x) return numberText(Number(s));
-  }
-  return numberText(x);
-}
-
-/** A number as JavaScript writes it, but -0 keeps its sign. */
-function numberText(x: number): string {
-  return Object.is(x, -0) ? '-0' : String(x);
 }
 
 /** A pass-through column over an Arrow vector (a slice of a record batch's column). */

@@ -1,0 +1,16 @@
+/** Numbers as text where every digit is the value's own: no format needs more, none shows less. */
+
+/** The shortest text that reads back as the same float32. */
+export function float32Text(x: number): string {
+  if (!Number.isFinite(x) || x === 0) return numberText(x);
+  for (let p = 1; p <= 9; p++) {
+    const s = x.toPrecision(p);
+    if (Math.fround(Number(s)) === x) return numberText(Number(s));
+  }
+  return numberText(x);
+}
+
+/** A number as JavaScript writes it, but -0 keeps its sign. */
+export function numberText(x: number): string {
+  return Object.is(x, -0) ? '-0' : String(x);
+}
