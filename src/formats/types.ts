@@ -31,6 +31,8 @@ export interface ColumnSpec {
    * Blocks carry no data for it; whoever writes it computes it.
    */
   readonly generated?: 'instance' | 'step' | undefined;
+  /** Key-value metadata the input's format keeps with the column (Arrow's field metadata): written back where the output can hold it. */
+  readonly metadata?: ReadonlyMap<string, string> | undefined;
 }
 
 /** How a reader's blocks are laid out: rows of all channels (time-major), or series (channel-major). */
@@ -58,6 +60,8 @@ export interface Schema {
   readonly textDialect?: TextDialect | undefined;
   /** How messages name instance i when the format has more to say than its index (an id). */
   describeInstance?(instance: number): string;
+  /** Key-value metadata of the whole input (Arrow's schema metadata: pandas', units, ...): written back where the output can hold it. */
+  readonly metadata?: ReadonlyMap<string, string> | undefined;
 }
 
 /** A CSV/TSV dialect: what a text writer needs to write rows back byte for byte. */

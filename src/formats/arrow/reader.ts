@@ -228,6 +228,7 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     const columns: ColumnSpec[] = fields.map((f, i) => ({
       name: f.name, ...describeType(f.type),
       role: channelSet.has(i) ? 'channel' : i === this.idField ? 'id' : 'pass',
+      ...metadataOf(f),
     }));
     // float32 channels stay float32 (the SIMD kernels read them in place); anything else is float64.
     const channelTypes = this.channelFields.map((i) => describeType(fields[i]!.type).type);
@@ -240,6 +241,7 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     this.schema = {
       columns, channels: this.channelFields.length, channelNames: names,
       unbatched: this.idField === undefined, valueType, orientation: 'rows',
+      ...metadataOf(arrow.schema),
       describeInstance: (i) => {
         const id = this.ids.idAt(i);
         return id === undefined ? `instance ${i}` : `instance ${i} (id '${Buffer.from(id, 'latin1').toString('utf8').slice(0, 80)}', from row ${this.ids.lineAt(i)})`;
@@ -360,6 +362,11 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     for (const b of this.buffers) releaseValues(b);
     await super.close();
   }
+}
+
+/** A field's or schema's metadata, as a ColumnSpec or Schema holds it (nothing when empty). */
+export function metadataOf(x: { metadata: Map<string, string> }): { metadata?: ReadonlyMap<string, string> } {
+  return x.metadata.size > 0 ? { metadata: new Map(x.metadata) } : {};
 }
 
 /**
@@ -493,8 +500,8 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
     this.carriedFields = fields.flatMap((_f, i) => (channelSet.has(i) ? [] : [i]));
     const idIndex = options.id === undefined ? -1 : fields.findIndex((f) => f.name === options.id);
     const columns: ColumnSpec[] = fields.flatMap((f, i): ColumnSpec[] => {
-      if (!channelSet.has(i)) return [{ name: f.name, ...describeType(f.type), role: i === idIndex ? 'id' : 'pass' }];
-      return [{ name: f.name, type: 'float64', role: 'channel' }];
+      if (!channelSet.has(i)) return [{ name: f.name, ...describeType(f.type), role: i === idIndex ? 'id' : 'pass', ...metadataOf(f) }];
+      return [{ name: f.name, type: 'float64', role: 'channel', ...metadataOf(f) }];
     });
     // With one nested column the channel count is known from the first row only: the schema is fixed when the first batch arrives.
     this.channelCount = this.nested ? 0 : this.channelFields.length;
@@ -503,6 +510,7 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
       channelNames: this.nested ? undefined : this.channelFields.map((i) => fields[i]!.name),
       unbatched: false, valueType: 'float64', orientation: 'series',
       ...(this.nested ? { nestedChannels: fields[this.channelFields[0]!]!.name } : {}),
+      ...metadataOf(arrow.schema),
     };
   }
 

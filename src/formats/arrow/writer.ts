@@ -164,10 +164,10 @@ export class ArrowWriter implements SeriesWriter {
         else if (col instanceof ArrowPassColumn && !isViewType(col.vector.type)) data = col.vector.data[0]!;
         else data = this.columnData(spec.name, spec, Array.from({ length: b.stepCount }, (_, i) => col?.value(i) ?? null));
       }
-      fields.push(new A.Field(spec.name, data.type, true));
+      fields.push(new A.Field(spec.name, data.type, true, spec.metadata && new Map(spec.metadata)));
       children.push(data);
     }
-    return batchOf(fields, children, b.stepCount);
+    return batchOf(fields, children, b.stepCount, schema.metadata);
   }
 
   /** The list layout: a record batch of the collected instances, one row each. */
@@ -201,10 +201,10 @@ export class ArrowWriter implements SeriesWriter {
         const perRow = schema.orientation === 'rows' && spec.role === 'pass';
         data = this.columnData(spec.name, perRow ? { ...spec, type: 'list', element: spec.type } : spec, rows.map((b) => b.instancePass?.[k] ?? null));
       }
-      fields.push(new A.Field(spec.name, data.type, true));
+      fields.push(new A.Field(spec.name, data.type, true, spec.metadata && new Map(spec.metadata)));
       children.push(data);
     }
-    this.writeBatch(batchOf(fields, children, rows.length));
+    this.writeBatch(batchOf(fields, children, rows.length, schema.metadata));
     await this.drain();
   }
 
@@ -212,9 +212,10 @@ export class ArrowWriter implements SeriesWriter {
   private emptyBatch(): A.RecordBatch {
     const fields = this.schema!.columns.map((spec, i) => {
       const type = spec.role === 'channel' ? floatType(this.outputTypes[Math.min(i, this.outputTypes.length - 1)] ?? 'float64') : arrowType(spec.generated ? { ...spec, type: 'int64' } : spec);
-      return new A.Field(spec.name, this.options.layout === 'list' && spec.role === 'channel' ? new A.List(new A.Field('item', type, true)) : type, true);
+      return new A.Field(spec.name, this.options.layout === 'list' && spec.role === 'channel' ? new A.List(new A.Field('item', type, true)) : type, true, spec.metadata && new Map(spec.metadata));
     });
-    return new A.RecordBatch(new A.Schema(fields), A.makeData({ type: new A.Struct(fields), length: 0, children: fields.map((f) => A.makeData({ type: f.type, length: 0 } as never)) }));
+    const metadata = this.schema!.metadata;
+    return new A.RecordBatch(new A.Schema(fields, metadata && new Map(metadata)), A.makeData({ type: new A.Struct(fields), length: 0, children: fields.map((f) => A.makeData({ type: f.type, length: 0 } as never)) }));
   }
 }
 
@@ -276,8 +277,8 @@ function isViewType(t: A.DataType): boolean {
   return A.DataType.isUtf8View(t) || A.DataType.isBinaryView(t);
 }
 
-function batchOf(fields: A.Field[], children: A.Data[], length: number): A.RecordBatch {
-  return new A.RecordBatch(new A.Schema(fields), A.makeData({ type: new A.Struct(fields), length, children }));
+function batchOf(fields: A.Field[], children: A.Data[], length: number, metadata: ReadonlyMap<string, string> | undefined): A.RecordBatch {
+  return new A.RecordBatch(new A.Schema(fields, metadata && new Map(metadata)), A.makeData({ type: new A.Struct(fields), length, children }));
 }
 
 function floatType(t: 'float32' | 'float64'): A.Float {

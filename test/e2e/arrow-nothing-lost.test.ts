@@ -1,8 +1,9 @@
 /**
- * Arrow ids are compared as the values they are: a dictionary's equal values are one id whatever
- * their indices, NaN float ids are one id, and a dictionary value that is null is a null id. The
- * reference for each: the same table with the ids written as plain strings, whose instances are
- * found by comparing text.
+ * What Arrow input keeps on its way through. Ids are compared as the values they are: a
+ * dictionary's equal values are one id whatever their indices, NaN float ids are one id, and a
+ * dictionary value that is null is a null id (the reference for each: the same table with the ids
+ * written as plain strings, whose instances are found by comparing text). Schema and field
+ * metadata reach an Arrow output as they were.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -65,5 +66,35 @@ describe('Arrow ids compared as values', () => {
     const r = tsnorm(['normalize', file, '--id', 'id', '--to', 'csv']);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(`tsnorm: ${file}: row 2: the --id column 'id' is null: every row needs an id\n`);
+  });
+});
+
+describe('Arrow to Arrow keeps the metadata', () => {
+  it('of the schema and of each field, in the long and list layouts, file and stream', () => {
+    const schemaMeta = new Map([['source', 'test'], ['pandas', '{"columns": []}']]);
+    const fields = [
+      new A.Field('id', new A.Utf8(), true, new Map([['role', 'device']])),
+      new A.Field('t', new A.Int64(), true, new Map([['unit', 'ms']])),
+      new A.Field('x', new A.Float64(), true, new Map([['unit', 'm/s2']])),
+    ];
+    const schema = new A.Schema(fields, schemaMeta);
+    const data = A.makeData({
+      type: new A.Struct(fields), length: 4, children: [
+        A.vectorFromArray(['a', 'a', 'b', 'b'], new A.Utf8()).data[0]!,
+        A.vectorFromArray([1n, 2n, 3n, 4n], new A.Int64()).data[0]!,
+        A.vectorFromArray([1, 2, 3, 5], new A.Float64()).data[0]!,
+      ],
+    });
+    const input = path.join(tmp.dir, 'meta.arrow');
+    fs.writeFileSync(input, A.tableToIPC(new A.Table([new A.RecordBatch(schema, data)]), 'file'));
+    for (const [out, extra] of [['meta.out.arrow', []], ['meta.out.arrows', []], ['meta.list.arrow', ['--output-layout', 'list']]] as const) {
+      const file = path.join(tmp.dir, out);
+      const r = tsnorm(['normalize', input, '--id', 'id', '--keep', 't', '-o', file, ...extra]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const got = A.tableFromIPC(fs.readFileSync(file)).schema;
+      expect(got.metadata).toEqual(schemaMeta);
+      expect(got.fields.map((f) => [f.name, f.metadata])).toEqual(fields.map((f) => [f.name, f.metadata]));
+    }
   });
 });
