@@ -98,3 +98,28 @@ describe('Arrow to Arrow keeps the metadata', () => {
     }
   });
 });
+
+describe('the list layout keeps its channels value type', () => {
+  it('float32 lists stay float32 lists (the float64 result rounded once), float64 lists float64', () => {
+    const series = [[1.5, 2.25, 3.125, 9], [4, 5.5, 7.75]];
+    const list = (element: A.Float32 | A.Float64) => A.vectorFromArray(series, new A.List(new A.Field('item', element, true)));
+    const nested = (element: A.Float32 | A.Float64) => A.vectorFromArray(series.map((s) => [s]), new A.List(new A.Field('item', new A.List(new A.Field('item', element, true)), true)));
+    const item = () => A.vectorFromArray(['a', 'b'], new A.Utf8());
+    for (const make of [list, nested]) {
+      const f32 = write('l32.arrow', { item: item(), target: make(new A.Float32()) });
+      const f64 = write('l64.arrow', { item: item(), target: make(new A.Float64()) });
+      const out = (input: string) => {
+        const file = `${input}.out.arrow`;
+        const r = tsnorm(['normalize', input, '--layout', 'list', '-o', file]);
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+        return A.tableFromIPC(fs.readFileSync(file)).getChild('target')!;
+      };
+      const [got32, got64] = [out(f32), out(f64)];
+      expect(String(got32.type)).toBe(String(make(new A.Float32()).type));
+      expect(String(got64.type)).toBe(String(make(new A.Float64()).type));
+      const flat = (v: A.Vector): number[] => Array.from(v.toArray() as ArrayLike<A.Vector>, (row) => Array.from(row as Iterable<unknown>, (x) => (x instanceof A.Vector ? Array.from(x as Iterable<number>) : [x as number])).flat()).flat();
+      expect(flat(got32)).toEqual(flat(got64).map(Math.fround));
+    }
+  });
+});

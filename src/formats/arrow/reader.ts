@@ -501,7 +501,10 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
     const idIndex = options.id === undefined ? -1 : fields.findIndex((f) => f.name === options.id);
     const columns: ColumnSpec[] = fields.flatMap((f, i): ColumnSpec[] => {
       if (!channelSet.has(i)) return [{ name: f.name, ...describeType(f.type), role: i === idIndex ? 'id' : 'pass', ...metadataOf(f) }];
-      return [{ name: f.name, type: 'float64', role: 'channel', ...metadataOf(f) }];
+      // The series' element type: float32 lists give float32 lists, as float32 columns do in the long layout.
+      let element: A.DataType = f.type;
+      for (let e = listOf(element); e !== undefined; e = listOf(element)) element = e;
+      return [{ name: f.name, type: describeType(element).type, role: 'channel', ...metadataOf(f) }];
     });
     // With one nested column the channel count is known from the first row only: the schema is fixed when the first batch arrives.
     this.channelCount = this.nested ? 0 : this.channelFields.length;
