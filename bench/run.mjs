@@ -198,7 +198,7 @@ function ensureData() {
   return { npy, csv: fs.existsSync(csv) ? csv : null };
 }
 
-const results = { date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: nodes[0].version, v8: process.versions.v8, nodes: nodes.map((n) => n.version) }, npy: {}, csv: {}, arrow: {}, startup: {} };
+const results = { date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: nodes[0].version, nodes: nodes.map((n) => n.version) }, npy: {}, csv: {}, arrow: {}, startup: {} };
 const files = ensureData();
 const o0 = (name) => path.join(out, name);
 console.log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores; median of ${repeat} runs`);

@@ -12,16 +12,19 @@ import path from 'node:path';
  * dead:
  *
  * - the owner is (host, boot, pid namespace, pid, the process's start time); the host, boot and
- *   namespace as short hashes of os.hostname(), /proc/sys/kernel/random/boot_id and
- *   /proc/self/ns/pid;
+ *   namespace as short hashes of os.hostname() with /etc/machine-id, of
+ *   /proc/sys/kernel/random/boot_id and of /proc/self/ns/pid;
  * - a file of another host is never touched (a shared network folder); one of this host but of
- *   an earlier boot is dead; one of this boot and pid namespace is dead when no process has its
- *   pid, or the one that has it started at another time (the pid was reused). A file of another
- *   pid namespace (a container) is left alone: its pids mean nothing here;
+ *   another boot is dead when it was last written before this boot began (two machines that
+ *   share a name and a folder each see the other's live files as of another boot, but written
+ *   since); one of this boot and pid namespace is dead when no process has its pid, or the one
+ *   that has it started at another time (the pid was reused). A file of another pid namespace (a
+ *   container) is left alone: its pids mean nothing here;
  * - only regular files (output temporaries) and folders (scratch folders) owned by this user are
  *   removed, never what a link points to.
  *
- * Where /proc cannot tell (not Linux), names carry no owner and nothing is ever removed.
+ * Where /proc cannot tell (not Linux, or a pid namespace whose /proc is another's), names carry
+ * no owner and nothing is ever removed.
  */
 
 export interface Owner {
@@ -38,8 +41,12 @@ let self: Owner | null | undefined;
 export function thisOwner(): Owner | null {
   if (self !== undefined) return self;
   try {
+    // /proc of another pid namespace (unshare --pid without a new /proc) would judge pids wrongly.
+    if (fs.readlinkSync('/proc/self') !== String(process.pid)) return (self = null);
+    let machine = '';
+    try { machine = fs.readFileSync('/etc/machine-id', 'latin1').trim(); } catch { /* none: the host name alone */ }
     self = {
-      host: shortHash(os.hostname()),
+      host: shortHash(`${os.hostname()}\n${machine}`),
       boot: shortHash(fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim()),
       ns: shortHash(fs.readlinkSync('/proc/self/ns/pid')),
       pid: process.pid,
@@ -63,11 +70,14 @@ export const SIBLING_NAME = new RegExp(`^\\.tsnorm-${TAG}\\.[a-z0-9]{1,16}\\.tmp
 /** A scratch folder in $TMPDIR (mkdtemp's six characters after the tag). */
 export const SCRATCH_NAME = new RegExp(`^tsnorm-${TAG}\\.[A-Za-z0-9]{6}$`);
 
-/** Whether the owner named by a file is certainly gone, as `me` sees it. */
-export function isDeadOwner(name: RegExpExecArray, me: Owner, processStart: (pid: number) => string | undefined | null = startTimeOf): boolean {
+/**
+ * Whether the owner named by a file last written at `writtenMs` is certainly gone, as `me` sees
+ * it (`bootMs`: when this boot began; NaN when unknown).
+ */
+export function isDeadOwner(name: RegExpExecArray, me: Owner, writtenMs: number, bootMs: number = bootTime(), processStart: (pid: number) => string | undefined | null = startTimeOf): boolean {
   const [, host, boot, ns, pid, start] = name;
   if (host !== me.host) return false;
-  if (boot !== me.boot) return true;
+  if (boot !== me.boot) return writtenMs < bootMs;
   if (ns !== me.ns) return false;
   if (Number(pid) === me.pid) return start !== me.start;
   const now = processStart(Number(pid));
@@ -93,10 +103,11 @@ export function removeStaleTemps(dir: string, kind: 'sibling' | 'scratch'): numb
   const uid = process.getuid?.();
   for (const name of names) {
     const m = pattern.exec(name);
-    if (m === null || !isDeadOwner(m, me)) continue;
+    if (m === null) continue;
     const p = path.join(dir, name);
     try {
       const st = fs.lstatSync(p);
+      if (!isDeadOwner(m, me, st.mtimeMs)) continue;
       if (uid !== undefined && st.uid !== uid) continue;
       if (kind === 'sibling' && st.isFile()) fs.unlinkSync(p);
       else if (kind === 'scratch' && st.isDirectory()) fs.rmSync(p, { recursive: true, force: true });
@@ -107,6 +118,21 @@ export function removeStaleTemps(dir: string, kind: 'sibling' | 'scratch'): numb
     }
   }
   return removed;
+}
+
+let boot: number | undefined;
+
+/** When this boot began, in ms since the epoch (/proc/stat's btime); NaN when unknown. */
+function bootTime(): number {
+  if (boot === undefined) {
+    try {
+      const found = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'latin1'));
+      boot = found ? Number(found[1]) * 1000 : NaN;
+    } catch {
+      boot = NaN;
+    }
+  }
+  return boot;
 }
 
 /** The start time (clock ticks since boot) of a process: undefined when there is none, null when unreadable. */

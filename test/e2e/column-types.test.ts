@@ -80,6 +80,13 @@ describe('a later cell the type cannot hold is refused with its line, never wrap
     expect(fs.existsSync(out)).toBe(false);
   });
 
+  it('an integer beyond float64 altogether in a float64 column is refused too', () => {
+    const input = csv(`id,t,x\n1,1.5,1\n1,1${'0'.repeat(400)},2\n`);
+    const { status, stderr } = toArrow(input, '--id', 'id', '--types', 't=float64');
+    expect(stderr).toBe(`tsnorm: ${input}: line 3, column 't': '1${'0'.repeat(79)}... (401 bytes)' cannot be held exactly by float64, which would round it (the column's type, from --types); --types 't=utf8' keeps it as text\n`);
+    expect(status).toBe(2);
+  });
+
   it('to CSV the same file passes through as the text it is', () => {
     const input = longFile('18446744073709551617');
     const r = tsnorm(['convert', input, '--id', 'id', '--keep', 'ts', '--to', 'csv']);

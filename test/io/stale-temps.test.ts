@@ -3,12 +3,12 @@
  * dead (its own host, an earlier boot, or its own boot and pid namespace with the owner's pid gone
  * or reused), only regular files and folders of this user, never through a link.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Owner, SCRATCH_NAME, SIBLING_NAME, isDeadOwner, ownerTag, removeStaleTemps, startTimeOf, thisOwner } from '../../src/io/stale-temps.js';
-import { tempDir } from '../helpers/cli.js';
+import { ROOT, tempDir } from '../helpers/cli.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -39,19 +39,36 @@ describe('the owner of a temporary file', () => {
     expect(SCRATCH_NAME.test(scratch(me))).toBe(true);
   });
 
+  it('is unknown in a pid namespace whose /proc is another namespace\'s: names then carry no owner', () => {
+    // The built module (npm test builds first), in a child with a pid namespace of its own.
+    const module = path.join(ROOT, 'dist/io/stale-temps.js');
+    const probe = `import(${JSON.stringify(module)}).then((m) => console.log(JSON.stringify(m.thisOwner())))`;
+    const inside = spawnSync('unshare', ['--user', '--map-root-user', '--pid', '--fork', process.execPath, '-e', probe], { encoding: 'utf8' });
+    expect(inside.stderr, 'unshare must work here (Linux, root or unprivileged user namespaces)').toBe('');
+    expect(inside.stdout.trim()).toBe('null');
+    const outside = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+    expect(JSON.parse(outside.stdout)).toMatchObject({ pid: outside.pid, host: me.host, boot: me.boot, ns: me.ns });
+  });
+
   it('is dead only where that can be proved', async () => {
     const dead = await deadProcess();
-    const verdict = (o: Owner) => isDeadOwner(SIBLING_NAME.exec(sibling(o))!, me);
+    const now = Date.now();
+    const bootMs = now - 3_600_000;
+    const verdict = (o: Owner, writtenMs = now) => isDeadOwner(SIBLING_NAME.exec(sibling(o))!, me, writtenMs, bootMs);
     expect(verdict(me)).toBe(false);
     expect(verdict(dead)).toBe(true);
     expect(verdict({ ...me, start: String(Number(me.start) + 1) })).toBe(true); // this pid, reused
     expect(verdict({ ...dead, host: other(me.host) })).toBe(false); // another machine's
     expect(verdict({ ...dead, ns: other(me.ns) })).toBe(false); // another container's
-    expect(verdict({ ...me, boot: other(me.boot) })).toBe(true); // before the last reboot
+    // Another boot: dead if written before this boot began; written since, it is another
+    // machine's that shares this one's name (a cloned VM), alive for all this run can tell.
+    expect(verdict({ ...me, boot: other(me.boot) }, bootMs - 1)).toBe(true);
+    expect(verdict({ ...me, boot: other(me.boot) }, bootMs + 1)).toBe(false);
+    expect(isDeadOwner(SIBLING_NAME.exec(sibling({ ...me, boot: other(me.boot) }))!, me, 0, NaN)).toBe(false); // no boot time known
     // A process that exists but cannot be read is taken as alive.
-    expect(isDeadOwner(SIBLING_NAME.exec(sibling(dead))!, me, () => null)).toBe(false);
-    expect(isDeadOwner(SIBLING_NAME.exec(sibling(dead))!, me, () => undefined)).toBe(true);
-    expect(isDeadOwner(SIBLING_NAME.exec(sibling(dead))!, me, () => dead.start)).toBe(false);
+    expect(isDeadOwner(SIBLING_NAME.exec(sibling(dead))!, me, now, bootMs, () => null)).toBe(false);
+    expect(isDeadOwner(SIBLING_NAME.exec(sibling(dead))!, me, now, bootMs, () => undefined)).toBe(true);
+    expect(isDeadOwner(SIBLING_NAME.exec(sibling(dead))!, me, now, bootMs, () => dead.start)).toBe(false);
   });
 });
 
@@ -68,7 +85,10 @@ describe('removeStaleTemps', () => {
       put('data.npy'),
       put(scratch(dead)), // a scratch folder's name, as a file
     ];
-    const gone = [put(sibling(dead)), put(sibling({ ...me, boot: other(me.boot) }))];
+    const earlierBoot = put(sibling({ ...me, boot: other(me.boot) }));
+    fs.utimesSync(path.join(dir, earlierBoot), 1000, 1000); // written in 1970: before this boot
+    keep.push(put(sibling({ ...me, boot: other(me.boot), pid: me.pid + 1 }))); // another boot's, written now
+    const gone = [put(sibling(dead)), earlierBoot];
     // A link named like a dead owner's file, to a file that must survive, is left alone.
     const target = path.join(tmp.dir, 'precious');
     fs.writeFileSync(target, 'keep me');

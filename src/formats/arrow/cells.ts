@@ -1,4 +1,5 @@
 import * as A from 'apache-arrow';
+import { TsnormError } from '../../errors.js';
 import { float32Text, numberText } from '../number-text.js';
 import type { CellValue, ColumnSpec, ElementType, PassColumn, TimeUnit } from '../types.js';
 
@@ -69,9 +70,31 @@ export function timestampText(value: number | bigint, unit: TimeUnit): string {
     frac += per;
     seconds -= 1n;
   }
-  const base = new Date(Number(seconds) * 1000).toISOString().replace('.000Z', '');
+  const days = seconds >= 0n ? seconds / 86400n : -((-seconds + 86399n) / 86400n);
+  const inDay = Number(seconds - days * 86400n);
+  const pad = (x: number) => String(x).padStart(2, '0');
+  const base = `${civilDate(Number(days))}T${pad(Math.floor(inDay / 3600))}:${pad(Math.floor(inDay / 60) % 60)}:${pad(inDay % 60)}`;
   const digits = unit === 's' ? '' : `.${frac.toString().padStart(per.toString().length - 1, '0')}`;
   return `${base}${digits}Z`;
+}
+
+/**
+ * Days since 1970-01-01 as YYYY-MM-DD in the proleptic Gregorian calendar, for any day an Arrow
+ * date or timestamp holds (JavaScript's Date stops at 275,760 years); years beyond 9999 in full,
+ * as pyarrow writes them, before year 1 with a minus sign. (H. Hinnant's civil_from_days.)
+ */
+export function civilDate(days: number): string {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const year = y < 0 ? `-${String(-y).padStart(4, '0')}` : String(y).padStart(4, '0');
+  return `${year}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
 /**
@@ -83,7 +106,7 @@ export function timestampText(value: number | bigint, unit: TimeUnit): string {
  */
 export function typedText(t: A.DataType, get: () => unknown): string | undefined {
   if (A.DataType.isDecimal(t)) return decimalText(get() as Uint32Array, t.scale);
-  if (A.DataType.isDate(t)) return dateText(get() as number | Date);
+  if (A.DataType.isDate(t)) return civilDate(dateDays(t, get));
   if (A.DataType.isTime(t)) return timeText(BigInt(get() as number | bigint), TIME_DIGITS[t.unit]!);
   if (A.DataType.isFloat(t) && t.precision === A.Precision.SINGLE) return float32Text(get() as number);
   if (A.DataType.isBinary(t) || A.DataType.isLargeBinary(t) || A.DataType.isFixedSizeBinary(t)) return Buffer.from(get() as Uint8Array).toString('hex');
@@ -100,21 +123,25 @@ export function decimalText(words: ArrayLike<number>, scale: number): string {
   if (v >> (bits - 1n)) v -= 1n << bits;
   const negative = v < 0n;
   const digits = (negative ? -v : v).toString();
-  if (scale <= 0) return `${negative ? '-' : ''}${digits}${'0'.repeat(-scale)}`;
+  if (scale === 0) return `${negative ? '-' : ''}${digits}`;
+  // A negative scale: scientific notation, as Python's Decimal (and so pyarrow) writes it (1.23E+4, 0E+2).
+  if (scale < 0) return `${negative ? '-' : ''}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}E+${digits.length - 1 - scale}`;
   const padded = digits.padStart(scale + 1, '0');
   return `${negative ? '-' : ''}${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
 }
 
-/** A date (days or milliseconds since the epoch, or a Date) as YYYY-MM-DD. */
-function dateText(d: number | Date): string {
-  const ms = d instanceof Date ? d.getTime() : d;
-  const iso = new Date(ms).toISOString();
-  return iso.slice(0, iso.indexOf('T'));
+/** A date's days since the epoch (date64 holds milliseconds: whole days of them). */
+function dateDays(t: A.Date_, get: () => unknown): number {
+  const v = get() as number | bigint | Date;
+  const ms = v instanceof Date ? v.getTime() : Number(v);
+  if (Number.isFinite(ms)) return Math.floor(ms / 86400000);
+  throw new TsnormError(`an Arrow ${String(t)} value is beyond what this reader decodes`);
 }
 
-/** A time of day in units of 10^-digits s as HH:MM:SS[.fraction]. */
-function timeText(units: bigint, digits: number): string {
+/** A time of day in units of 10^-digits s as HH:MM:SS[.fraction]; a value outside a day as its integer. */
+export function timeText(units: bigint, digits: number): string {
   const per = 10n ** BigInt(digits);
+  if (units < 0n || units >= 86400n * per) return units.toString();
   const seconds = units / per;
   const pad = (x: bigint) => x.toString().padStart(2, '0');
   const hms = `${pad(seconds / 3600n)}:${pad((seconds / 60n) % 60n)}:${pad(seconds % 60n)}`;

@@ -81,7 +81,7 @@ export class CsvPassColumn implements PassColumn {
     if (this.type === 'float64') {
       if (x === undefined) throw this.misfit(i, cell, 'is not a number, which float64 needs');
       // An integer beyond 2^53 that float64 would round (1700000000000000001 becomes ...000).
-      if (integer && !Number.isSafeInteger(x) && BigInt(x) !== BigInt(cell.trim())) throw this.misfit(i, cell, 'cannot be held exactly by float64, which would round it');
+      if (integer && (!Number.isFinite(x) || (!Number.isSafeInteger(x) && BigInt(x) !== BigInt(cell.trim())))) throw this.misfit(i, cell, 'cannot be held exactly by float64, which would round it');
       return x;
     }
     if (!integer) throw this.misfit(i, cell, `is not an integer, which ${this.type} needs`);
