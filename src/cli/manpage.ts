@@ -22,7 +22,7 @@ export function manPage(program: CommandSpec, version: string): string {
     '.SH DESCRIPTION',
     text(`${name} applies torch.nn.InstanceNorm1d to time-series files (CSV/TSV, NPY, Apache Arrow IPC): each (instance, channel) series is shifted and scaled by its own mean and variance, as torch does, with float64 statistics and one rounding to the output type. It streams: files larger than memory work, and apply emits rows as they arrive.`),
     '.PP',
-    text(`With no command, ${program.commands.find((c) => c.isDefault)?.path.at(-1) ?? 'a command'} runs. The README shipped with ${name} is the full manual: file layouts, the stats file, and what ${name} does where torch has nothing to say.`),
+    text(`With no command, ${program.commands.find((c) => c.isDefault)?.path.at(-1) ?? 'a command'} runs. docs/manual.md, shipped with ${name}, is the full manual: file layouts, the stats file, and what ${name} does where torch has nothing to say.`),
   );
   if (program.flags.length > 0) {
     out.push('.SH OPTIONS');
