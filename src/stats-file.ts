@@ -71,7 +71,7 @@ export function statsFileOf(o: {
 function whyNotFinite(s: StatsFile, c: number, nan: NanPolicy | undefined): string {
   const channel = `channel '${s.channels?.[c] ?? `c${c}`}'`;
   const [mean, variance] = [s.running_mean[c]!, s.running_var[c]!];
-  if (Number.isNaN(mean) || Number.isNaN(variance) || !Number.isFinite(mean)) {
+  if (!Number.isFinite(mean) || Number.isNaN(variance)) {
     // --nan ignore leaves missing values out: what is left is an infinite one.
     return nan === 'ignore'
       ? `the running statistics of ${channel} are not finite: the input has infinite values, which --nan ignore does not leave out`

@@ -9,6 +9,11 @@ const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
 
+/** Whether float64 holds the integer `v` (whose text parsed to `x`) exactly: not 1700000000000000001, nor 10^400. */
+function exactAsDouble(x: number, v: bigint): boolean {
+  return Number.isSafeInteger(x) || (Number.isFinite(x) && BigInt(x) === v);
+}
+
 /**
  * The type of a pass-through column, from the first rows read, so that every value of those rows
  * is held exactly: integers are int64 (nanosecond epochs too), or uint64 where one is above
@@ -36,7 +41,7 @@ export function inferColumnType(sample: RecordBatch | null, column: number): Ele
     integers = true;
     negative ||= v < 0n;
     aboveInt64 ||= v > INT64_MAX;
-    inexactAsDouble ||= !Number.isSafeInteger(x) && BigInt(x) !== v;
+    inexactAsDouble ||= !exactAsDouble(x, v);
   }
   if (fractions) return inexactAsDouble ? 'utf8' : 'float64';
   if (!integers) return 'utf8';
@@ -81,7 +86,7 @@ export class CsvPassColumn implements PassColumn {
     if (this.type === 'float64') {
       if (x === undefined) throw this.misfit(i, cell, 'is not a number, which float64 needs');
       // An integer beyond 2^53 that float64 would round (1700000000000000001 becomes ...000).
-      if (integer && (!Number.isFinite(x) || (!Number.isSafeInteger(x) && BigInt(x) !== BigInt(cell.trim())))) throw this.misfit(i, cell, 'cannot be held exactly by float64, which would round it');
+      if (integer && !exactAsDouble(x, BigInt(cell.trim()))) throw this.misfit(i, cell, 'cannot be held exactly by float64, which would round it');
       return x;
     }
     if (!integer) throw this.misfit(i, cell, `is not an integer, which ${this.type} needs`);
