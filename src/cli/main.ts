@@ -313,6 +313,13 @@ export async function main(argv: string[]): Promise<number> {
     } finally {
       progress?.stop();
     }
+    if (summary.timeLikeChannels.length > 0 && raw.quiet !== true) {
+      const names = summary.timeLikeChannels;
+      const one = names.length === 1;
+      const note = `${one ? 'column' : 'columns'} ${names.map((n) => `'${n}'`).join(', ')} ${one ? 'looks like time but is a channel' : 'look like time but are channels'}` +
+        `; --keep ${names.join(',')} carries ${one ? 'it' : 'them'} through unchanged`;
+      process.stderr.write(`tsnorm: note: ${printable(note)}\n`);
+    }
     if (summary.nanSeries > 0 && raw.quiet !== true) {
       const series = `${summary.nanSeries} series (instance, channel)`;
       process.stderr.write(plan.nan === 'ignore'

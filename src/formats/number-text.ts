@@ -14,3 +14,12 @@ export function float32Text(x: number): string {
 export function numberText(x: number): string {
   return Object.is(x, -0) ? '-0' : String(x);
 }
+
+/**
+ * Why `convert` stops at an integer float64 would round (channels are carried as float64): the
+ * value, and the way out where there is one (a table's column can pass through unchanged).
+ */
+export function roundedIntegerMessage(value: string, column?: string): string {
+  const out = column === undefined ? '' : `: --keep ${column} carries the column through unchanged`;
+  return `${value} is an integer beyond 2^53, which a channel (float64) would round, and convert changes no value${out}`;
+}

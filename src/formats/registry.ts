@@ -41,6 +41,8 @@ export interface ReaderOptions {
   readonly table?: TableOptions | undefined;
   /** Rows are used as they arrive, without statistics (eval, convert): see the CSV reader's `live`. */
   readonly live?: boolean | undefined;
+  /** A channel value float64 cannot hold exactly (an integer beyond 2^53) is an error (convert). */
+  readonly exact?: boolean | undefined;
   /** Told how far the input has been read (a progress display). */
   readonly meter?: ReadMeter | undefined;
 }
@@ -51,6 +53,8 @@ export interface WriterOptions {
   readonly inputFormat: FormatName;
   /** The output's value type; default: float64 for float64 input, float32 otherwise. */
   readonly dtype?: 'float32' | 'float64' | undefined;
+  /** Channels keep the input's numeric type (convert), where no dtype is given. */
+  readonly keepTypes?: boolean | undefined;
   readonly table?: TableOptions | undefined;
   readonly compression?: 'lz4' | 'zstd' | undefined;
   /** Threads the writer may use (CSV: a formatting worker with 2 or more). */
@@ -86,12 +90,12 @@ export async function openReader(file: string, options: ReaderOptions = {}): Pro
     switch (format) {
       case 'npy': {
         const { NpyReader } = await import('./npy/reader.js');
-        return { reader: await NpyReader.open(src, { budget: options.budget }), format };
+        return { reader: await NpyReader.open(src, { budget: options.budget, exact: options.exact ?? false }), format };
       }
       case 'csv':
       case 'tsv': {
         if (table.layout === 'list') throw new TsnormError(`${src.name}: --layout list is for Arrow input; CSV/TSV layouts are long and wide`);
-        const common = { ...table, delimiter: delimiterOf(format, table), live: options.live };
+        const common = { ...table, delimiter: delimiterOf(format, table), live: options.live, exact: options.exact };
         if (table.layout === 'wide') {
           const { WideCsvReader } = await import('./csv/wide-reader.js');
           return { reader: await WideCsvReader.open(src, common), format };
@@ -103,7 +107,7 @@ export async function openReader(file: string, options: ReaderOptions = {}): Pro
       case 'arrows': {
         if (table.layout === 'wide') throw new TsnormError(`${src.name}: --layout wide is for CSV/TSV input; Arrow layouts are long and list`);
         const { openArrowReader } = await import('./arrow/reader.js');
-        return { reader: await openArrowReader(src, { ...table, layout: table.layout, live: options.live ?? false }), format };
+        return { reader: await openArrowReader(src, { ...table, layout: table.layout, live: options.live ?? false, exact: options.exact ?? false }), format };
       }
     }
   } catch (err) {
@@ -132,13 +136,13 @@ export async function openWriter(file: string, options: WriterOptions): Promise<
   switch (options.format) {
     case 'npy': {
       const { NpyWriter } = await import('./npy/writer.js');
-      return new NpyWriter(sink, options.dtype);
+      return new NpyWriter(sink, options.dtype, options.keepTypes ?? false);
     }
     case 'arrow':
     case 'arrows': {
       const { ArrowWriter } = await import('./arrow/writer.js');
       return new ArrowWriter(sink, {
-        stream: options.format === 'arrows', dtype: options.dtype, compression: options.compression,
+        stream: options.format === 'arrows', dtype: options.dtype, keepTypes: options.keepTypes ?? false, compression: options.compression,
         layout: table.outputLayout ?? (table.layout === 'list' ? 'list' : 'long'),
       });
     }

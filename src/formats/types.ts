@@ -15,6 +15,12 @@ export type ElementType =
 
 export type TimeUnit = 's' | 'ms' | 'us' | 'ns';
 
+/** A list type as Arrow has them: 32-bit offsets, 64-bit offsets, or `size` values each. */
+export interface ListShape {
+  readonly kind: 'list' | 'large_list' | 'fixed_size_list';
+  readonly size?: number | undefined;
+}
+
 export interface ColumnSpec {
   readonly name: string;
   readonly type: ElementType;
@@ -26,6 +32,10 @@ export interface ColumnSpec {
   readonly timezone?: string | undefined;
   /** For lists: the element type. */
   readonly element?: ElementType | undefined;
+  /** For lists: how the input stores them (Arrow's list, large_list or fixed_size_list), to be written back the same way. */
+  readonly list?: ListShape | undefined;
+  /** For lists of lists: how the inner lists are stored. */
+  readonly innerList?: ListShape | undefined;
   /**
    * Made up rather than read (NPY has no such columns): the instance's index, or the step's.
    * Blocks carry no data for it; whoever writes it computes it.

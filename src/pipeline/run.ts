@@ -23,6 +23,17 @@ export interface RunSummary {
   readonly nanSeries: number;
   readonly channels: number;
   readonly stats?: StatsFile | undefined;
+  /** Channels taken by default (no --channels) whose names say they hold time: `ts`, `event_time`. */
+  readonly timeLikeChannels: readonly string[];
+}
+
+/** Words of a column name that say it holds time, not a measurement. */
+const TIME_WORDS = new Set(['ts', 'time', 'timestamp', 'datetime', 'date', 'epoch']);
+
+/** The channels named like time, where the channels were not chosen (normalizing time is rarely meant). */
+function timeLikeChannels(plan: Plan, names: readonly string[] | undefined): string[] {
+  if (plan.command === 'convert' || plan.table?.channels !== undefined || names === undefined) return [];
+  return names.filter((name) => name.toLowerCase().split(/[^a-z0-9]+/).some((word) => TIME_WORDS.has(word)));
 }
 
 /** Bytes of one instance held in memory before it spills to a temporary file. */
@@ -42,7 +53,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
   // they arrive.
   const live = plan.command === 'convert' || !usesInstanceStats(plan.training, plan.trackRunningStats);
   for (const input of plan.inputs) {
-    const { reader, format: inputFormat } = await openReader(input.path, { format: input.format, budget: plan.budget, table: plan.table, live, meter });
+    const { reader, format: inputFormat } = await openReader(input.path, { format: input.format, budget: plan.budget, table: plan.table, live, exact: plan.command === 'convert', meter });
     let writer: SeriesWriter | undefined;
     let shaper: Reshaper | undefined;
     let out: Scratch | undefined;
@@ -78,7 +89,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
       const convert = plan.command === 'convert';
       if (!convert && schema.steps !== undefined) engine.checkSteps(schema.steps, () => reader.name);
       if (plan.output && outFormat) {
-        writer = await openWriter(plan.output.path, { format: outFormat, inputFormat, dtype: plan.output.dtype, table: plan.table, compression: plan.compression, threads: plan.threads, offThreadAfter: plan.offThreadAfter });
+        writer = await openWriter(plan.output.path, { format: outFormat, inputFormat, dtype: plan.output.dtype, keepTypes: plan.command === 'convert', table: plan.table, compression: plan.compression, threads: plan.threads, offThreadAfter: plan.offThreadAfter });
         await writer.start(schema);
         shaper = new Reshaper(writer, schema, holdBytes);
       }
@@ -108,7 +119,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
     stats = statsFileOf({ channels: first.channels, names: first.names, eps, momentum, end: running.state(), start: running.start, affine });
     if (plan.saveStats) await writeTextOutput(plan.saveStats, formatStats(stats, plan.saveStats, plan.nan));
   }
-  return { instances, nanSeries, channels: first?.channels ?? 0, stats };
+  return { instances, nanSeries, channels: first?.channels ?? 0, stats, timeLikeChannels: timeLikeChannels(plan, first?.names) };
 }
 
 /** A parameter file that names its channels must name the input's, in order. */

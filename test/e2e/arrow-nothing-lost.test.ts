@@ -123,3 +123,43 @@ describe('the list layout keeps its channels value type', () => {
     }
   });
 });
+
+describe('the list layout keeps its list types', () => {
+  const float32 = (values: number[]) => A.makeData({ type: new A.Float32(), length: values.length, data: Float32Array.from(values) });
+  const field = (child: A.Data) => new A.Field('item', child.type, true);
+  // Two instances of three steps (one channel each), and the same as two channels of three.
+  const steps = [1.5, 2.25, 9, 4, 5.5, 7.75];
+  const kinds = {
+    large_list: () => A.makeVector(A.makeData({ type: new A.LargeList(field(float32(steps))), length: 2, valueOffsets: BigInt64Array.of(0n, 3n, 6n), child: float32(steps) } as never)),
+    fixed_size_list: () => A.makeVector(A.makeData({ type: new A.FixedSizeList(3, field(float32(steps))), length: 2, child: float32(steps) })),
+    'large_list of fixed_size_list': () => {
+      const inner = A.makeData({ type: new A.FixedSizeList(3, field(float32(steps))), length: 2, child: float32(steps) });
+      return A.makeVector(A.makeData({ type: new A.LargeList(field(inner)), length: 1, valueOffsets: BigInt64Array.of(0n, 2n), child: inner } as never));
+    },
+  };
+  // The reference: the same series as plain list<float32>.
+  const plain = (nested: boolean) => nested
+    ? A.vectorFromArray([[steps.slice(0, 3), steps.slice(3)]], new A.List(new A.Field('item', new A.List(new A.Field('item', new A.Float32(), true)), true)))
+    : A.vectorFromArray([steps.slice(0, 3), steps.slice(3)], new A.List(new A.Field('item', new A.Float32(), true)));
+  const values = (v: A.Vector): unknown => JSON.parse(JSON.stringify(v.toArray(), (_k, x: unknown) => (x instanceof A.Vector ? Array.from(x.toArray() as ArrayLike<unknown>) : ArrayBuffer.isView(x) ? Array.from(x as Float32Array) : x)));
+
+  for (const [kind, make] of Object.entries(kinds)) {
+    it(`${kind}, through convert and normalize`, () => {
+      const input = write(`${kind}.arrow`, { target: make() });
+      const reference = write(`${kind}-plain.arrow`, { target: plain(kind.includes(' of ')) });
+      const run = (command: string, file: string): A.Vector => {
+        const out = `${file}.${command}.arrow`;
+        const r = tsnorm([command, file, '--layout', 'list', '-o', out]);
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+        return A.tableFromIPC(fs.readFileSync(out)).getChild('target')!;
+      };
+      const converted = run('convert', input);
+      expect(String(converted.type)).toBe(String(make().type));
+      expect(values(converted)).toEqual(values(make()));
+      const normalized = run('normalize', input);
+      expect(String(normalized.type)).toBe(String(make().type));
+      expect(values(normalized)).toEqual(values(run('normalize', reference)));
+    });
+  }
+});

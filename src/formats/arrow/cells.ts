@@ -1,7 +1,7 @@
 import * as A from 'apache-arrow';
 import { TsnormError } from '../../errors.js';
 import { float32Text, numberText } from '../number-text.js';
-import type { CellValue, ColumnSpec, ElementType, PassColumn, TimeUnit } from '../types.js';
+import type { CellValue, ColumnSpec, ElementType, ListShape, PassColumn, TimeUnit } from '../types.js';
 
 /** How the schema names an Arrow type. */
 export function describeType(t: A.DataType): Omit<ColumnSpec, 'name' | 'role'> {
@@ -12,11 +12,20 @@ export function describeType(t: A.DataType): Omit<ColumnSpec, 'name' | 'role'> {
   if (A.DataType.isUtf8(t) || A.DataType.isLargeUtf8(t) || A.DataType.isUtf8View(t)) return { type: 'utf8' };
   if (A.DataType.isTimestamp(t)) return { type: 'timestamp', unit: UNITS[t.unit], timezone: t.timezone ?? undefined };
   if (A.DataType.isDate(t)) return { type: 'date' };
-  if (A.DataType.isList(t) || A.DataType.isFixedSizeList(t) || t.typeId === A.Type.LargeList) {
-    const child = (t as A.List).children[0]!.type as A.DataType;
-    return { type: 'list', element: describeType(child).type };
+  const list = listShape(t);
+  if (list) {
+    const child = describeType((t as A.List).children[0]!.type as A.DataType);
+    return { type: 'list', element: child.type, list, ...(child.list ? { innerList: child.list } : {}) };
   }
   return { type: 'other' };
+}
+
+/** The kind of list `t` is, if it is one. */
+export function listShape(t: A.DataType): ListShape | undefined {
+  if (A.DataType.isList(t)) return { kind: 'list' };
+  if (t.typeId === A.Type.LargeList) return { kind: 'large_list' };
+  if (A.DataType.isFixedSizeList(t)) return { kind: 'fixed_size_list', size: t.listSize };
+  return undefined;
 }
 
 const UNITS: Record<number, TimeUnit> = { [A.TimeUnit.SECOND]: 's', [A.TimeUnit.MILLISECOND]: 'ms', [A.TimeUnit.MICROSECOND]: 'us', [A.TimeUnit.NANOSECOND]: 'ns' };
@@ -60,8 +69,13 @@ function timestampValue(v: A.Vector, i: number): CellValue {
 
 const PER_SECOND: Record<TimeUnit, bigint> = { s: 1n, ms: 1000n, us: 1000000n, ns: 1000000000n };
 
-/** A timestamp as ISO 8601 text, to its unit's precision (UTC unless the column has a zone). */
-export function timestampText(value: number | bigint, unit: TimeUnit): string {
+/**
+ * A timestamp as pyarrow's CSV writer writes it, to its unit's precision: without a zone as civil
+ * time (`2023-11-14 22:13:20.123`); in UTC with `Z`; in any other zone as the local time there and
+ * the zone's offset at that instant (`2023-11-14 17:13:20.123-0500`). A zone the time zone
+ * database does not know is written as UTC, with `Z`: the instant, unambiguous.
+ */
+export function timestampText(value: number | bigint, unit: TimeUnit, timezone?: string): string {
   const v = BigInt(value);
   const per = PER_SECOND[unit];
   let seconds = v / per;
@@ -70,12 +84,68 @@ export function timestampText(value: number | bigint, unit: TimeUnit): string {
     frac += per;
     seconds -= 1n;
   }
+  let suffix = '';
+  if (timezone !== undefined) {
+    const offset = timezone === 'UTC' ? 0 : zoneOffset(timezone, Number(seconds));
+    if (offset === undefined || timezone === 'UTC') {
+      suffix = 'Z';
+    } else {
+      seconds += BigInt(offset);
+      const minutes = Math.trunc(Math.abs(offset) / 60);
+      suffix = `${offset < 0 ? '-' : '+'}${String(Math.floor(minutes / 60)).padStart(2, '0')}${String(minutes % 60).padStart(2, '0')}`;
+    }
+  }
   const days = seconds >= 0n ? seconds / 86400n : -((-seconds + 86399n) / 86400n);
   const inDay = Number(seconds - days * 86400n);
   const pad = (x: number) => String(x).padStart(2, '0');
-  const base = `${civilDate(Number(days))}T${pad(Math.floor(inDay / 3600))}:${pad(Math.floor(inDay / 60) % 60)}:${pad(inDay % 60)}`;
+  const base = `${civilDate(Number(days))} ${pad(Math.floor(inDay / 3600))}:${pad(Math.floor(inDay / 60) % 60)}:${pad(inDay % 60)}`;
   const digits = unit === 's' ? '' : `.${frac.toString().padStart(per.toString().length - 1, '0')}`;
-  return `${base}${digits}Z`;
+  return `${base}${digits}${suffix}`;
+}
+
+/** Per zone: its offset formatter (null: a zone Intl does not know), and the last minute looked up. */
+const zones = new Map<string, { format: Intl.DateTimeFormat | null; minute: number; offset: number | undefined }>();
+
+/**
+ * The zone's offset from UTC in seconds at an instant (seconds since the epoch), from the time zone
+ * database (Intl): `+05:30` and `-0800` as written; undefined for a zone it does not know. Offsets
+ * change at most once in a minute: when the offsets at a minute's two ends agree, the minute's
+ * other instants reuse it.
+ */
+function zoneOffset(zone: string, seconds: number): number | undefined {
+  const fixed = /^([+-])(\d\d):?(\d\d)$/.exec(zone);
+  if (fixed) return (fixed[1] === '-' ? -1 : 1) * (Number(fixed[2]) * 3600 + Number(fixed[3]) * 60);
+  let z = zones.get(zone);
+  if (!z) {
+    let format: Intl.DateTimeFormat | null = null;
+    try {
+      format = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' });
+    } catch {
+      // RangeError: not a zone the database has.
+    }
+    z = { format, minute: NaN, offset: undefined };
+    zones.set(zone, z);
+  }
+  if (!z.format) return undefined;
+  const minute = Math.floor(seconds / 60);
+  if (minute === z.minute) return z.offset;
+  const at = (s: number): number => offsetAt(z.format!, s);
+  const start = at(minute * 60);
+  if (start === at(minute * 60 + 59)) {
+    z.minute = minute;
+    z.offset = start;
+    return start;
+  }
+  return at(seconds);
+}
+
+/** The offset Intl names (`GMT-05:00`, `GMT+05:21:10`, `GMT`) at an instant, in seconds; Date's range bounds the instant. */
+function offsetAt(format: Intl.DateTimeFormat, seconds: number): number {
+  const ms = Math.min(Math.max(seconds * 1000, -8.64e15), 8.64e15);
+  const name = format.formatToParts(ms).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+  const m = /^GMT([+-])(\d\d):(\d\d)(?::(\d\d))?$/.exec(name);
+  if (!m) return 0;
+  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4] ?? 0));
 }
 
 /**
@@ -171,7 +241,7 @@ export class ArrowPassColumn implements PassColumn {
     if (own !== undefined) return own;
     const v = this.value(i);
     if (v === null) return '';
-    if (this.spec.type === 'timestamp' && (typeof v === 'number' || typeof v === 'bigint')) return timestampText(v, this.spec.unit ?? 'ms');
+    if (this.spec.type === 'timestamp' && (typeof v === 'number' || typeof v === 'bigint')) return timestampText(v, this.spec.unit ?? 'ms', this.spec.timezone);
     if (typeof v === 'string') return v;
     if (Array.isArray(v)) return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x));
     if (typeof v === 'number') return numberText(v);

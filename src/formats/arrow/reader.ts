@@ -8,8 +8,9 @@ import { createScratchFile, removeTempFile, writeScratch } from '../../io/temp-f
 import { checkFooterMetadata } from './metadata.js';
 import { checkBatch, messageAt } from './validate.js';
 import { IdRegistry } from '../id-registry.js';
+import { roundedIntegerMessage } from '../number-text.js';
 import type { CellValue, ColumnSpec, DataBlock, ElementType, Schema, SeriesReader } from '../types.js';
-import { ArrowPassColumn, cellOf, describeType, isNumericType } from './cells.js';
+import { ArrowPassColumn, cellOf, describeType, isNumericType, listShape } from './cells.js';
 import { registerDecoders } from './codecs.js';
 import { openArrowFile } from './file.js';
 import { ArrowMessages } from './stream.js';
@@ -21,6 +22,8 @@ export interface ArrowReaderOptions {
   readonly keep?: readonly string[] | undefined;
   /** Batches are used as they arrive (eval, convert). Arrow's record batches are the same however the bytes arrive. */
   readonly live: boolean;
+  /** A channel value float64 cannot hold exactly (an int64 beyond 2^53) is an error (convert). */
+  readonly exact?: boolean | undefined;
 }
 
 /**
@@ -151,6 +154,7 @@ abstract class ArrowReaderBase {
   constructor(
     protected readonly src: ByteSource,
     protected readonly arrow: BatchSource,
+    protected readonly exact: boolean,
   ) {}
 
   get name(): string {
@@ -199,7 +203,7 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
   private lastId: CellValue = null;
 
   constructor(src: ByteSource, arrow: BatchSource, options: ArrowReaderOptions) {
-    super(src, arrow);
+    super(src, arrow, options.exact ?? false);
     const fields = arrow.schema.fields;
     const file = src.name;
     this.idField = options.id === undefined ? undefined : fieldIndex(arrow.schema, options.id, '--id', file);
@@ -311,6 +315,13 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
         for (let i = 0; i < n; i++) values[at + i] = (column.get(i) as number | null) ?? NaN;
       } else if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
         for (let i = 0; i < n; i++) values[at + i] = Number(src[i]!);
+        if (this.exact) {
+          for (let i = 0; i < n; i++) {
+            if (!(Math.abs(values[at + i]!) < 2 ** 53) && data.getValid(i) && BigInt(values[at + i]!) !== src[i]) {
+              throw new TsnormError(`${this.name}: row ${this.rowsBefore + i}, column '${this.arrow.schema.fields[f]!.name}': ${roundedIntegerMessage(String(src[i]), this.arrow.schema.fields[f]!.name)}`);
+            }
+          }
+        }
       } else {
         // Same type: a copy; another numeric type: converted as it is copied.
         // (Value buffers start at the Data's first row; its `offset` is for the validity bits.)
@@ -473,7 +484,7 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
   }
 
   private constructor(src: ByteSource, arrow: BatchSource, options: ArrowReaderOptions) {
-    super(src, arrow);
+    super(src, arrow, options.exact ?? false);
     this.iterator = this.batches()[Symbol.asyncIterator]();
     const fields = arrow.schema.fields;
     const file = src.name;
@@ -504,14 +515,17 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
       // The series' element type: float32 lists give float32 lists, as float32 columns do in the long layout.
       let element: A.DataType = f.type;
       for (let e = listOf(element); e !== undefined; e = listOf(element)) element = e;
-      return [{ name: f.name, type: describeType(element).type, role: 'channel', ...metadataOf(f) }];
+      // How the lists are stored (list, large_list, fixed_size_list), kept for a list output.
+      const inner = this.nested ? listOf(f.type) : undefined;
+      return [{ name: f.name, type: describeType(element).type, role: 'channel', list: listShape(f.type), innerList: inner && listShape(inner), ...metadataOf(f) }];
     });
+    const channelTypes = columns.filter((c) => c.role === 'channel').map((c) => c.type);
     // With one nested column the channel count is known from the first row only: the schema is fixed when the first batch arrives.
     this.channelCount = this.nested ? 0 : this.channelFields.length;
     this.schema = {
       columns, channels: this.channelCount,
       channelNames: this.nested ? undefined : this.channelFields.map((i) => fields[i]!.name),
-      unbatched: false, valueType: 'float64', orientation: 'series',
+      unbatched: false, valueType: channelTypes.every((t) => t === channelTypes[0]) ? channelTypes[0]! : 'float64', orientation: 'series',
       ...(this.nested ? { nestedChannels: fields[this.channelFields[0]!]!.name } : {}),
       ...metadataOf(arrow.schema),
     };
@@ -568,6 +582,7 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
       for (let t = 0; t < L; t++) {
         const x = s[t];
         values[c * L + t] = x === null || x === undefined ? NaN : Number(x);
+        if (this.exact && typeof x === 'bigint' && BigInt(values[c * L + t]!) !== x) throw new TsnormError(`${this.name}: ${where(c)}, step ${t}: ${roundedIntegerMessage(String(x), this.nested ? undefined : this.arrow.schema.fields[this.channelFields[c]!]!.name)}`);
       }
     });
     return {

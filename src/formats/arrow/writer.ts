@@ -3,7 +3,7 @@ import { channelStart } from '../../core/block.js';
 import { countNaN } from '../../core/kernels/kernels.js';
 import { TsnormError, handled } from '../../errors.js';
 import type { ByteSink } from '../../io/byte-sink.js';
-import type { CellValue, ColumnSpec, DataBlock, ElementType, Schema, SeriesWriter, TimeUnit, WriterNeeds } from '../types.js';
+import type { CellValue, ColumnSpec, DataBlock, ElementType, ListShape, Schema, SeriesWriter, TimeUnit, WriterNeeds } from '../types.js';
 import { ArrowPassColumn } from './cells.js';
 import { ArrowFileWriter, ArrowStreamWriter, registerEncoder } from './codecs.js';
 
@@ -12,6 +12,8 @@ export interface ArrowWriterOptions {
   readonly stream: boolean;
   /** All channels as this type; default: float64 where the input column was float64, else float32. */
   readonly dtype?: 'float32' | 'float64' | undefined;
+  /** Without dtype: each channel keeps its input column's numeric type (convert changes no value). */
+  readonly keepTypes?: boolean | undefined;
   readonly compression?: 'lz4' | 'zstd' | undefined;
   /** long: a row per time step; list: a row per instance, each channel a list. */
   readonly layout: 'long' | 'list';
@@ -24,6 +26,10 @@ class CollectingQueue extends A.AsyncByteQueue {
     this.chunks.push(chunk as Uint8Array);
   }
 }
+
+/** Batches smaller than this are gathered into writes of up to STAGE_BYTES (see ArrowWriter.drain). */
+const SMALL_WRITE_BYTES = 64 << 10;
+const STAGE_BYTES = 1 << 20;
 
 /** Instances collected before the list layout writes them as one record batch. */
 const LIST_BATCH_ROWS = 1024;
@@ -39,10 +45,12 @@ export class ArrowWriter implements SeriesWriter {
   private writer: A.RecordBatchWriter | undefined;
   private readonly queue = new CollectingQueue();
   private schema: Schema | undefined;
-  private outputTypes: ('float32' | 'float64')[] = [];
+  private outputTypes: ChannelType[] = [];
   private arrowSchema: A.Schema | undefined;
   private listRows: DataBlock[] = [];
   private inFlight: Promise<void> = Promise.resolve();
+  private stage = new Uint8Array(0);
+  private staged = 0;
 
   constructor(
     private readonly sink: ByteSink,
@@ -65,8 +73,14 @@ export class ArrowWriter implements SeriesWriter {
   async start(schema: Schema): Promise<void> {
     this.schema = schema;
     const channels = schema.columns.filter((c) => c.role === 'channel');
-    // Float64 where the input column was float64 (text is), Float32 otherwise (float32, float16, integers).
-    const channelType = (c: ColumnSpec | undefined): 'float32' | 'float64' => this.options.dtype ?? (c === undefined || c.type === 'float64' ? 'float64' : 'float32');
+    // Float64 where the input column was float64 (text is), Float32 otherwise (float32, float16,
+    // integers), unless asked to keep the input's type: float16 then becomes float32, which holds
+    // every float16 value (apache-arrow writes no float16).
+    const channelType = (c: ColumnSpec | undefined): ChannelType => {
+      if (this.options.dtype) return this.options.dtype;
+      if (this.options.keepTypes && c !== undefined && (CHANNEL_TYPES as readonly string[]).includes(c.type)) return c.type as ChannelType;
+      return c === undefined || c.type === 'float64' ? 'float64' : 'float32';
+    };
     this.outputTypes = Array.from({ length: schema.channels }, (_, k) => channelType(schema.nestedChannels ? channels[0] : channels[k]));
     if (this.options.compression) registerEncoder(this.options.compression);
     const options: ConstructorParameters<typeof A.RecordBatchStreamWriter>[0] = {
@@ -92,6 +106,7 @@ export class ArrowWriter implements SeriesWriter {
     if (!this.arrowSchema) this.writeBatch(this.emptyBatch());
     this.writer!.finish();
     await this.drain();
+    await this.writeStaged();
     await this.inFlight;
     await this.sink.commit();
   }
@@ -137,7 +152,32 @@ export class ArrowWriter implements SeriesWriter {
     // Before anything else: the caller may reuse the arrays of the last write once this resolves.
     await this.inFlight;
     if (chunks.length === 0) return;
+    const bytes = chunks.reduce((n, c) => n + c.byteLength, 0);
+    // A small batch (an input of tiny record batches) is copied and gathered with the next ones
+    // into one write: a write per batch costs more than the batch. Only where nobody reads as it
+    // arrives: a file (of either format), or the file format anywhere (unreadable before its end).
+    if (bytes < SMALL_WRITE_BYTES && (this.sink.writeAt !== undefined || !this.options.stream)) {
+      if (this.staged + bytes > this.stage.length) {
+        await this.writeStaged();
+        if (this.stage.length === 0) this.stage = new Uint8Array(STAGE_BYTES);
+      }
+      for (const c of chunks) {
+        this.stage.set(c, this.staged);
+        this.staged += c.byteLength;
+      }
+      return;
+    }
+    await this.writeStaged();
     this.inFlight = handled(this.sink.writev ? this.sink.writev(chunks) : this.sink.write(Buffer.concat(chunks)));
+  }
+
+  /** Writes what small batches gathered (see drain); the buffer is free again once it has. */
+  private async writeStaged(): Promise<void> {
+    if (this.staged === 0) return;
+    const bytes = this.stage.subarray(0, this.staged);
+    this.staged = 0;
+    this.inFlight = handled(this.sink.write(bytes));
+    await this.inFlight;
   }
 
   /** The long layout: a record batch of the block's rows, the schema's columns in order. */
@@ -185,13 +225,13 @@ export class ArrowWriter implements SeriesWriter {
         if (schema.nestedChannels) {
           if (channelsDone) continue;
           channelsDone = true;
-          data = nestedListData(rows, this.outputTypes);
+          data = this.listShaped(spec, () => nestedListData(rows, this.outputTypes, spec.innerList, spec.list));
           fields.push(new A.Field(schema.nestedChannels, data.type, true));
           children.push(data);
           continue;
         }
         const k = schema.columns.filter((c) => c.role === 'channel').indexOf(spec);
-        data = listData(rows, k, this.outputTypes[k]!);
+        data = this.listShaped(spec, () => listData(rows, k, this.outputTypes[k]!, spec.list));
       } else if (spec.generated) {
         data = this.columnData(spec.name, spec.generated === 'instance' ? { ...spec, type: 'int64' } : { ...spec, type: 'list', element: 'int64' },
           rows.map((b) => (spec.generated === 'instance' ? b.instance : Array.from({ length: b.stepCount }, (_, t) => t))));
@@ -208,10 +248,20 @@ export class ArrowWriter implements SeriesWriter {
     await this.drain();
   }
 
+  /** A list column made by `make`, or the error that says why the input's list type cannot hold it. */
+  private listShaped(spec: ColumnSpec, make: () => A.Data): A.Data {
+    try {
+      return make();
+    } catch (err) {
+      if (err instanceof TsnormError) throw new TsnormError(`${this.name}: column '${spec.name}': ${err.message}`);
+      throw err;
+    }
+  }
+
   /** No rows at all: the schema alone, with the types the schema names. */
   private emptyBatch(): A.RecordBatch {
     const fields = this.schema!.columns.map((spec, i) => {
-      const type = spec.role === 'channel' ? floatType(this.outputTypes[Math.min(i, this.outputTypes.length - 1)] ?? 'float64') : arrowType(spec.generated ? { ...spec, type: 'int64' } : spec);
+      const type = spec.role === 'channel' ? arrowType({ type: this.outputTypes[Math.min(i, this.outputTypes.length - 1)] ?? 'float64' }) : arrowType(spec.generated ? { ...spec, type: 'int64' } : spec);
       return new A.Field(spec.name, this.options.layout === 'list' && spec.role === 'channel' ? new A.List(new A.Field('item', type, true)) : type, true, spec.metadata && new Map(spec.metadata));
     });
     const metadata = this.schema!.metadata;
@@ -285,19 +335,52 @@ function floatType(t: 'float32' | 'float64'): A.Float {
   return t === 'float32' ? new A.Float32() : new A.Float64();
 }
 
+/** The types a channel is written as: floats, or (keeping the input's type) integers. */
+const CHANNEL_TYPES = ['float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64'] as const;
+type ChannelType = (typeof CHANNEL_TYPES)[number];
+
 /** Channel k of a block as a column; NaN (a missing value, or a result made missing) as null. */
-function channelData(b: DataBlock, k: number, type: 'float32' | 'float64'): A.Data {
+function channelData(b: DataBlock, k: number, type: ChannelType): A.Data {
   const n = b.stepCount;
   const from = channelStart(b, b.firstChannel + k);
-  let values: Float32Array | Float64Array;
-  const sameType = type === 'float32' ? b.values instanceof Float32Array : b.values instanceof Float64Array;
+  const sameType = type === 'float32' ? b.values instanceof Float32Array : type === 'float64' && b.values instanceof Float64Array;
   if (b.stepStride === 1 && sameType) {
-    values = b.values.subarray(from, from + n) as Float32Array | Float64Array;
-  } else {
-    values = type === 'float32' ? new Float32Array(n) : new Float64Array(n);
-    for (let t = 0; t < n; t++) values[t] = b.values[from + t * b.stepStride]!;
+    const values = b.values.subarray(from, from + n);
+    return A.makeData({ type: floatType(type as 'float32' | 'float64'), length: n, data: values, ...missingAsNull(values) });
   }
-  return A.makeData({ type: floatType(type), length: n, data: values, ...missingAsNull(values) });
+  return numericData(type, n, (t) => b.values[from + t * b.stepStride]!);
+}
+
+/**
+ * n values of a channel as a column of `type`: integers (kept from an integer input, so every
+ * value is one: readers refuse one float64 would have rounded) and floats; NaN as null.
+ */
+function numericData(type: ChannelType, n: number, value: (t: number) => number): A.Data {
+  if (type === 'float32' || type === 'float64') {
+    const values = type === 'float32' ? new Float32Array(n) : new Float64Array(n);
+    for (let t = 0; t < n; t++) values[t] = value(t);
+    return A.makeData({ type: floatType(type), length: n, data: values, ...missingAsNull(values) });
+  }
+  const valid: boolean[] = new Array<boolean>(n);
+  let data: ArrayBufferView;
+  if (type === 'int64' || type === 'uint64') {
+    const values = type === 'int64' ? new BigInt64Array(n) : new BigUint64Array(n);
+    for (let t = 0; t < n; t++) {
+      const x = value(t);
+      valid[t] = x === x;
+      if (x === x) values[t] = BigInt(x);
+    }
+    data = values;
+  } else {
+    const values = new (intArray(arrowType({ type }) as A.Int))(n);
+    for (let t = 0; t < n; t++) {
+      const x = value(t);
+      valid[t] = x === x;
+      if (x === x) values[t] = x;
+    }
+    data = values;
+  }
+  return A.makeData({ type: arrowType({ type }) as A.Int, length: n, data: data as Int32Array, ...validity(valid) });
 }
 
 /** A validity bitmap with NaN as null, when there is a NaN. */
@@ -316,33 +399,56 @@ function generatedData(b: DataBlock, of: 'instance' | 'step'): A.Data {
 }
 
 /** One channel of each instance, as a List column. */
-function listData(rows: DataBlock[], k: number, type: 'float32' | 'float64'): A.Data {
-  const total = rows.reduce((n, b) => n + b.stepCount, 0);
-  const values = type === 'float32' ? new Float32Array(total) : new Float64Array(total);
+function listData(rows: DataBlock[], k: number, type: ChannelType, shape?: ListShape): A.Data {
   const offsets = new Int32Array(rows.length + 1);
-  let at = 0;
+  const starts: number[] = [];
+  let total = 0;
   rows.forEach((b, r) => {
-    const from = channelStart(b, k);
-    for (let t = 0; t < b.stepCount; t++) values[at + t] = b.values[from + t * b.stepStride]!;
-    at += b.stepCount;
-    offsets[r + 1] = at;
+    starts.push(total);
+    total += b.stepCount;
+    offsets[r + 1] = total;
   });
-  const child = A.makeData({ type: floatType(type), length: total, data: values, ...missingAsNull(values) });
-  return A.makeData({ type: new A.List(new A.Field('item', child.type, true)), length: rows.length, valueOffsets: offsets, child });
+  // Row r's values: its channel k, from the block's own array.
+  let r = 0;
+  const child = numericData(type, total, (i) => {
+    while (i >= offsets[r + 1]!) r++;
+    const b = rows[r]!;
+    return b.values[channelStart(b, k) + (i - starts[r]!) * b.stepStride]!;
+  });
+  return listOf(child, offsets, shape);
+}
+
+/**
+ * Lists of `child`'s values, list r being [offsets[r], offsets[r + 1]), stored as `shape` says:
+ * the input's list type (a fixed_size_list's lists must all have its size).
+ */
+function listOf(child: A.Data, offsets: Int32Array, shape: ListShape = { kind: 'list' }): A.Data {
+  const length = offsets.length - 1;
+  const item = new A.Field('item', child.type, true);
+  if (shape.kind === 'large_list') {
+    return A.makeData({ type: new A.LargeList(item), length, valueOffsets: BigInt64Array.from(offsets, BigInt), child } as never);
+  }
+  if (shape.kind === 'fixed_size_list') {
+    const size = shape.size!;
+    for (let r = 0; r < length; r++) {
+      if (offsets[r + 1]! - offsets[r]! !== size) throw new TsnormError(`a list of ${offsets[r + 1]! - offsets[r]!} values does not fit the input's type, fixed_size_list[${size}]`);
+    }
+    return A.makeData({ type: new A.FixedSizeList(size, item), length, child });
+  }
+  return A.makeData({ type: new A.List(item), length, valueOffsets: offsets, child });
 }
 
 /** All channels of each instance as one List of Lists column (C x L). */
-function nestedListData(rows: DataBlock[], types: ('float32' | 'float64')[]): A.Data {
+function nestedListData(rows: DataBlock[], types: ChannelType[], inner?: ListShape, outer?: ListShape): A.Data {
   const C = rows[0]?.channelCount ?? types.length;
-  const inner: DataBlock[] = [];
+  const seriesBlocks: DataBlock[] = [];
   for (const b of rows) {
     for (let c = 0; c < b.channelCount; c++) {
-      inner.push({ ...b, values: b.values, offset: channelStart(b, c), firstChannel: 0, channelCount: 1 });
+      seriesBlocks.push({ ...b, values: b.values, offset: channelStart(b, c), firstChannel: 0, channelCount: 1 });
     }
   }
-  const series = listData(inner, 0, types[0] ?? 'float64');
-  const offsets = Int32Array.from({ length: rows.length + 1 }, (_, r) => r * C);
-  return A.makeData({ type: new A.List(new A.Field('item', series.type, true)), length: rows.length, valueOffsets: offsets, child: series });
+  const series = listData(seriesBlocks, 0, types[0] ?? 'float64', inner);
+  return listOf(series, Int32Array.from({ length: rows.length + 1 }, (_, r) => r * C), outer);
 }
 
 const TIME_UNITS: Record<TimeUnit, A.TimeUnit> = { s: A.TimeUnit.SECOND, ms: A.TimeUnit.MILLISECOND, us: A.TimeUnit.MICROSECOND, ns: A.TimeUnit.NANOSECOND };

@@ -1,11 +1,13 @@
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import type { ColumnSpec, DataBlock, ElementType, RowText, Schema, SeriesReader } from '../types.js';
+import { roundedIntegerMessage } from '../number-text.js';
 import { cellForMessage } from './byte-text.js';
 import { type ColumnNames, type ColumnOptions, resolveColumns } from './columns.js';
 import { IdRegistry } from '../id-registry.js';
 import { Lease } from '../../io/lease.js';
 import { CsvPassColumn, inferColumnType } from './pass-columns.js';
+import { roundedInteger } from './numbers.js';
 import { type RecordBatch, cellNumber, cellText, readNumbers } from './records.js';
 import { type TextRecords, cellError, startCsv } from './text-records.js';
 
@@ -18,6 +20,11 @@ export interface CsvReaderOptions extends ColumnOptions {
    * are the same bits from a pipe, a gzip stream or a file.
    */
   readonly live?: boolean | undefined;
+  /**
+   * A channel cell float64 cannot hold exactly (an integer beyond 2^53) is an error rather than
+   * rounded: for `convert`, which changes no value.
+   */
+  readonly exact?: boolean | undefined;
 }
 
 /**
@@ -33,6 +40,7 @@ export class LongCsvReader implements SeriesReader {
   readonly rereadable = false;
   private readonly channels: readonly number[];
   private readonly channelColumns: Int32Array;
+  private readonly exact: boolean;
   /** Column index of each pass-through column (the id among them), in schema order, and its type. */
   private readonly carried: { column: number; type: ElementType; name: string; declared: boolean }[];
   // Instance tracking across batches.
@@ -56,6 +64,7 @@ export class LongCsvReader implements SeriesReader {
     options: CsvReaderOptions,
   ) {
     this.channels = channels;
+    this.exact = options.exact ?? false;
     this.channelColumns = Int32Array.from(channels);
     const isChannel = new Set(channels);
     const columns: ColumnSpec[] = [];
@@ -141,8 +150,11 @@ export class LongCsvReader implements SeriesReader {
     let bad: { row: number; error: TsnormError } | undefined;
     readNumbers(batch, this.channelColumns, values, (r, col) => {
       const x = cellNumber(batch, r, col);
-      if (x !== undefined) return x;
-      bad ??= { row: r, error: cellError(this.name, batch.lines[r]!, this.names.name(col), `'${cellForMessage(cellText(batch, r, col))}' is not a number (a channel column; pass it through with --keep, or choose --channels)`) };
+      if (x !== undefined && !(this.exact && roundedInteger(cellText(batch, r, col), x))) return x;
+      const text = cellForMessage(cellText(batch, r, col));
+      bad ??= { row: r, error: cellError(this.name, batch.lines[r]!, this.names.name(col), x === undefined
+        ? `'${text}' is not a number (a channel column; pass it through with --keep, or choose --channels)`
+        : roundedIntegerMessage(`'${text}'`, this.names.name(col))) };
       return NaN;
     });
     const starts: number[] = [];

@@ -29,6 +29,21 @@ export function parseNumber(text: string): number | undefined {
   return DECIMAL.test(t) ? Number(t) : undefined;
 }
 
+/** Whether float64 holds the integer `v` (whose text parsed to `x`) exactly: not 1700000000000000001, nor 10^400. */
+export function exactAsDouble(x: number, v: bigint): boolean {
+  return Number.isSafeInteger(x) || (Number.isFinite(x) && BigInt(x) === v);
+}
+
+const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/;
+
+/**
+ * Whether a cell that parsed to `x` is an integer float64 cannot hold (1700000000000000001 reads
+ * as ...000). Only such an integer can differ from its double: below 2^53 every one is exact.
+ */
+export function roundedInteger(text: string, x: number): boolean {
+  return !(Math.abs(x) < 2 ** 53) && x === x && INTEGER_TEXT.test(text) && !exactAsDouble(x, BigInt(text.trim()));
+}
+
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /**

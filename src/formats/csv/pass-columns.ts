@@ -1,18 +1,13 @@
 import { TsnormError } from '../../errors.js';
 import type { CellValue, ElementType, PassColumn, RowText } from '../types.js';
 import { cellForMessage, shownText } from './byte-text.js';
-import { latin1, parseNumber } from './numbers.js';
+import { exactAsDouble, latin1, parseNumber } from './numbers.js';
 import { type RecordBatch, cellText } from './records.js';
 
 const INTEGER = /^\s*[+-]?\d+\s*$/;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
-
-/** Whether float64 holds the integer `v` (whose text parsed to `x`) exactly: not 1700000000000000001, nor 10^400. */
-function exactAsDouble(x: number, v: bigint): boolean {
-  return Number.isSafeInteger(x) || (Number.isFinite(x) && BigInt(x) === v);
-}
 
 /**
  * The type of a pass-through column, from the first rows read, so that every value of those rows

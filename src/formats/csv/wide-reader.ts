@@ -3,7 +3,8 @@ import type { ByteSource } from '../../io/byte-source.js';
 import type { ColumnSpec, DataBlock, RowText, Schema, SeriesReader } from '../types.js';
 import { cellForMessage } from './byte-text.js';
 import type { ColumnNames } from './columns.js';
-import { parseNumber } from './numbers.js';
+import { roundedIntegerMessage } from '../number-text.js';
+import { parseNumber, roundedInteger } from './numbers.js';
 import { type RecordBatch, cellNumber, cellText } from './records.js';
 import { type TextRecords, cellError, startCsv } from './text-records.js';
 
@@ -15,6 +16,8 @@ export interface WideTableOptions {
   readonly numChannels?: number | undefined;
   /** As for the long layout (a series is one row here, so statistics never depend on reads). */
   readonly live?: boolean | undefined;
+  /** As for the long layout. */
+  readonly exact?: boolean | undefined;
 }
 
 /**
@@ -33,6 +36,7 @@ export class WideCsvReader implements SeriesReader {
   /** Rows of the instance under way, and its values (C x L, filled as its rows arrive). */
   private pending: { bytes: Uint8Array; from: number; to: number; line: number; spans: Int32Array }[] = [];
   private values = new Float64Array(0);
+  private readonly exact: boolean;
 
   private constructor(
     private readonly records: TextRecords,
@@ -43,6 +47,7 @@ export class WideCsvReader implements SeriesReader {
     options: WideTableOptions,
   ) {
     this.channels = options.numChannels ?? 1;
+    this.exact = options.exact ?? false;
     this.hasHeader = options.header;
     this.steps = valueColumns.length;
     // The leading columns pass through to wide text output only (they belong to rows, which are
@@ -118,6 +123,7 @@ export class WideCsvReader implements SeriesReader {
         const col = this.valueColumns[t]!;
         const x = cellNumber(batch, r, col);
         if (x === undefined) throw cellError(this.name, batch.lines[r]!, this.names.name(col), `'${cellForMessage(cellText(batch, r, col))}' is not a number (time steps must be numeric)`);
+        if (this.exact && roundedInteger(cellText(batch, r, col), x)) throw cellError(this.name, batch.lines[r]!, this.names.name(col), roundedIntegerMessage(`'${cellForMessage(cellText(batch, r, col))}'`));
         values[c * L + t] = x;
       }
       const k = r * batch.columns * 2;

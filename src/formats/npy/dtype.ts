@@ -104,10 +104,38 @@ function decodeHalf(src: Uint16Array, dst: Float64Array): void {
   for (let i = 0; i < src.length; i++) dst[i] = halfTable[src[i]!]!;
 }
 
-/** Encodes values[start, start + count) as little-endian float32 or float64 into `out` (rounding once). */
-export function encode(values: Values, start: number, count: number, descr: string, out: Uint8Array, outOffset: number): number {
+/** The element types NPY output is written as: floats, or (keeping an integer input's type) integers. */
+export type OutputDescr = '<f4' | '<f8' | '|i1' | '<i2' | '<i4' | '<i8' | '|u1' | '<u2' | '<u4' | '<u8' | '|b1';
+
+const OUTPUT_DESCR: Partial<Record<ElementType, OutputDescr>> = {
+  float16: '<f4', float32: '<f4', float64: '<f8', int8: '|i1', int16: '<i2', int32: '<i4', int64: '<i8',
+  uint8: '|u1', uint16: '<u2', uint32: '<u4', uint64: '<u8', bool: '|b1',
+};
+
+/** The NPY type that holds every value of `type` (float16 as float32); float64 for anything else. */
+export function outputDescr(type: ElementType): OutputDescr {
+  return OUTPUT_DESCR[type] ?? '<f8';
+}
+
+/**
+ * Encodes values[start, start + count) as little-endian `descr` into `out` (floats rounding once;
+ * integers are exact, as readers refuse what float64 would round). Returns -1, or the index in
+ * the run of a missing value (NaN), which integers cannot hold.
+ */
+export function encode(values: Values, start: number, count: number, descr: OutputDescr, out: Uint8Array, outOffset: number): number {
   const src = values.subarray(start, start + count);
-  if (descr === '<f4') new Float32Array(out.buffer, out.byteOffset + outOffset, count).set(src);
-  else new Float64Array(out.buffer, out.byteOffset + outOffset, count).set(src);
-  return count * (descr === '<f4' ? 4 : 8);
+  const at = out.byteOffset + outOffset;
+  if (descr === '<f4') { new Float32Array(out.buffer, at, count).set(src); return -1; }
+  if (descr === '<f8') { new Float64Array(out.buffer, at, count).set(src); return -1; }
+  for (let i = 0; i < count; i++) if (src[i] !== src[i]) return i;
+  switch (descr) {
+    case '<i8': { const a = new BigInt64Array(out.buffer, at, count); for (let i = 0; i < count; i++) a[i] = BigInt(src[i]!); return -1; }
+    case '<u8': { const a = new BigUint64Array(out.buffer, at, count); for (let i = 0; i < count; i++) a[i] = BigInt(src[i]!); return -1; }
+    case '|i1': new Int8Array(out.buffer, at, count).set(src); return -1;
+    case '<i2': new Int16Array(out.buffer, at, count).set(src); return -1;
+    case '<i4': new Int32Array(out.buffer, at, count).set(src); return -1;
+    case '|u1': case '|b1': new Uint8Array(out.buffer, at, count).set(src); return -1;
+    case '<u2': new Uint16Array(out.buffer, at, count).set(src); return -1;
+    case '<u4': new Uint32Array(out.buffer, at, count).set(src); return -1;
+  }
 }

@@ -5,11 +5,14 @@ import { type ByteSource, openInput, readFully } from '../../io/byte-source.js';
 import { createScratchFile, removeTempFile, writeScratch } from '../../io/temp-files.js';
 import type { ColumnSpec, DataBlock, Schema, SeriesReader } from '../types.js';
 import { type NpyDtype, decodeValues, parseDtype } from './dtype.js';
+import { roundedIntegerMessage } from '../number-text.js';
 import { NpyHeaderError, PREAMBLE_BYTES, headerLength, parseHeader } from './header.js';
 
 export interface NpyReaderOptions {
   /** Most values held in memory per group (each 8 bytes as float64). */
   budget?: number;
+  /** A value float64 cannot hold exactly (an int64 beyond 2^53) is an error (convert). */
+  exact?: boolean;
 }
 
 /** Most instances per group, however small they are. */
@@ -78,6 +81,7 @@ export class NpyReader implements SeriesReader {
     private readonly dataOffset: number,
     private readonly fortran: boolean,
     budget: number,
+    private readonly exact = false,
   ) {
     const [n, c, l] = shape.length === 3 ? (shape as [number, number, number]) : [1, shape[0]!, shape[1]!];
     this.n = n;
@@ -135,7 +139,7 @@ export class NpyReader implements SeriesReader {
       }
       // An empty array has nothing to transpose: its tile would be a row of every series, of any size.
       const fortran = header.fortranOrder && shapeIsStrided(shape) && dataBytes > 0;
-      const reader = new NpyReader(source, dtype, shape, header.dataOffset, fortran, options.budget ?? DEFAULT_BUDGET);
+      const reader = new NpyReader(source, dtype, shape, header.dataOffset, fortran, options.budget ?? DEFAULT_BUDGET, options.exact ?? false);
       return reader;
     } catch (err) {
       if (err instanceof NpyHeaderError) throw new TsnormError(`${source.name}: ${err.message}`);
@@ -228,7 +232,23 @@ export class NpyReader implements SeriesReader {
       offset += s.channelCount * s.stepCount;
       return b;
     });
+    if (this.exact && this.dtype.size === 8 && this.dtype.kind !== 'f') this.refuseRounded(blocks, buf.raw);
     return { blocks };
+  }
+
+  /** An int64/uint64 value that float64 rounded (beyond 2^53): refused, at its byte. */
+  private refuseRounded(blocks: DataBlock[], raw: Uint8Array): void {
+    for (const b of blocks) {
+      const count = b.channelCount * b.stepCount;
+      const ints = this.dtype.kind === 'u' ? new BigUint64Array(raw.buffer, raw.byteOffset, b.offset + count) : new BigInt64Array(raw.buffer, raw.byteOffset, b.offset + count);
+      for (let j = b.offset; j < b.offset + count; j++) {
+        const x = b.values[j]!;
+        if (Math.abs(x) < 2 ** 53 || BigInt(x) === ints[j]) continue;
+        const k = j - b.offset;
+        const channel = b.firstChannel + Math.floor(k / b.stepCount);
+        throw new TsnormError(`${this.name}: ${this.locate(b, channel, b.firstStep + (k % b.stepCount))}: ${roundedIntegerMessage(String(ints[j]))}`);
+      }
+    }
   }
 
   /** The spans of each group: several whole instances, several whole series, or one piece of a series. */

@@ -3,7 +3,7 @@ import { TsnormError, handled } from '../../errors.js';
 import type { ByteSink } from '../../io/byte-sink.js';
 import { SpoolSink } from '../../io/spool-sink.js';
 import type { DataBlock, Schema, SeriesWriter } from '../types.js';
-import { encode } from './dtype.js';
+import { type OutputDescr, encode, outputDescr } from './dtype.js';
 import { formatHeader } from './header.js';
 
 /** Output bytes collected before each write call. */
@@ -41,12 +41,16 @@ export class NpyWriter implements SeriesWriter {
 
   /** NPY takes whole series (or pieces of them) in C order; it has no place for other columns. */
   readonly needs = { orientation: 'series', wholeInstances: false, passThrough: false } as const;
-  private descr: '<f4' | '<f8' = '<f8';
+  private descr: OutputDescr = '<f8';
 
-  /** `dtype`: the output's; default float64 for float64 input, float32 otherwise. */
+  /**
+   * `dtype`: the output's; default float64 for float64 input, float32 otherwise, or with
+   * `keepTypes` the input's own type (float16 as float32).
+   */
   constructor(
     sink: ByteSink,
     private readonly dtype?: 'float32' | 'float64',
+    private readonly keepTypes = false,
   ) {
     this.sink = sink;
   }
@@ -60,11 +64,11 @@ export class NpyWriter implements SeriesWriter {
   }
 
   private get itemSize(): number {
-    return this.descr === '<f4' ? 4 : 8;
+    return Number(this.descr.slice(2));
   }
 
   async start(schema: Schema): Promise<void> {
-    this.descr = (this.dtype ?? (schema.valueType === 'float64' ? 'float64' : 'float32')) === 'float32' ? '<f4' : '<f8';
+    this.descr = !this.dtype && this.keepTypes ? outputDescr(schema.valueType) : (this.dtype ?? (schema.valueType === 'float64' ? 'float64' : 'float32')) === 'float32' ? '<f4' : '<f8';
     this.channels = schema.channels;
     this.describe = schema.describeInstance?.bind(schema);
     this.steps = schema.steps;
@@ -99,7 +103,7 @@ export class NpyWriter implements SeriesWriter {
       const count = b.channelCount * b.stepCount;
       const start = channelStart(b, b.firstChannel);
       this.expect(b, b.firstChannel);
-      if (count * this.itemSize >= DIRECT_BYTES && (b.values instanceof Float32Array) === (this.descr === '<f4')) {
+      if (count * this.itemSize >= DIRECT_BYTES && (this.descr === '<f4' ? b.values instanceof Float32Array : this.descr === '<f8' && b.values instanceof Float64Array)) {
         // Already in the output's type: written from the caller's array, without a copy.
         await this.flush();
         const bytes = new Uint8Array(b.values.buffer, b.values.byteOffset + start * this.itemSize, count * this.itemSize);
@@ -156,14 +160,25 @@ export class NpyWriter implements SeriesWriter {
   /** Encodes values[start, start + count) into the current buffer, writing buffers out as they fill. */
   private async put(values: Values, start: number, count: number): Promise<void> {
     const size = this.itemSize;
+    const first = start;
     while (count > 0) {
       const room = (CHUNK_BYTES - this.fill) / size;
       const k = Math.min(room, count);
-      this.fill += encode(values, start, k, this.descr, this.buffers[this.which]!, this.fill);
+      const missing = encode(values, start, k, this.descr, this.buffers[this.which]!, this.fill);
+      if (missing >= 0) throw this.missingError(this.next + (start - first) + missing);
+      this.fill += k * size;
       start += k;
       count -= k;
       if (this.fill === CHUNK_BYTES) await this.flush();
     }
+  }
+
+  /** Value i of the output (C order) is missing: an integer type has no NaN. */
+  private missingError(i: number): TsnormError {
+    const L = this.steps ?? 1;
+    const instance = Math.floor(i / (this.channels * L));
+    const where = `${this.describe?.(instance) ?? `instance ${instance}`}, channel ${Math.floor(i / L) % this.channels}, step ${i % L}`;
+    return new TsnormError(`${this.name}: ${where}: a missing value, which an integer array (${this.descr.slice(1)}) cannot hold: give --dtype float64`);
   }
 
   private async flush(): Promise<void> {

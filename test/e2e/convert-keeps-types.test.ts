@@ -1,0 +1,197 @@
+/**
+ * `convert` changes the format or the layout, never a value: a channel column keeps its numeric
+ * type (int8 stays int8, uint64 uint64, float32 float32; float16 becomes float32, which holds each
+ * of its values), nulls stay null, and an integer that float64 (the type channels travel in)
+ * would round is refused where it is, with the way out. The reference for every value is the
+ * input itself: what comes out is compared with what went in.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as A from 'apache-arrow';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir, tsnorm } from '../helpers/cli.js';
+import { handMadeNpy, headerDict } from '../helpers/hand-made-npy.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const at = (name: string): string => path.join(tmp.dir, name);
+
+function writeArrow(name: string, columns: Record<string, A.Vector>): string {
+  fs.writeFileSync(at(name), A.tableToIPC(new A.Table(columns), 'file'));
+  return at(name);
+}
+
+const readArrow = (file: string): A.Table => A.tableFromIPC(fs.readFileSync(file));
+
+function ok(args: string[]): string {
+  const r = tsnorm(args);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return r.stdout.toString();
+}
+
+function refused(args: string[]): string {
+  const r = tsnorm(args);
+  expect(r.status).toBe(2);
+  return r.stderr;
+}
+
+/** Every integer width at the edges float64 holds, unsigned and signed, floats, and nulls. */
+const COLUMNS = {
+  id: ['a', 'a', 'b', 'b'],
+  i8: { type: new A.Int8(), values: [-128, 127, null, 0] },
+  u8: { type: new A.Uint8(), values: [0, 255, 1, 2] },
+  i16: { type: new A.Int16(), values: [-32768, 32767, 0, 1] },
+  i32: { type: new A.Int32(), values: [-2147483648, 2147483647, null, 5] },
+  u32: { type: new A.Uint32(), values: [0, 4294967295, 7, 8] },
+  i64: { type: new A.Int64(), values: [-(2n ** 53n), 2n ** 53n, 3n, null] },
+  u64: { type: new A.Uint64(), values: [2n ** 53n, 0n, 9n, 10n] },
+  f32: { type: new A.Float32(), values: [0.1, -0, 3.4028234663852886e38, null] },
+  f64: { type: new A.Float64(), values: [0.1, -5e-324, 1.7976931348623157e308, 2] },
+} as const;
+
+function typedTable(name: string): string {
+  const { id, ...numeric } = COLUMNS;
+  const columns: Record<string, A.Vector> = { id: A.vectorFromArray([...id], new A.Utf8()) };
+  for (const [k, c] of Object.entries(numeric)) columns[k] = A.vectorFromArray([...c.values] as never[], c.type as A.DataType);
+  return writeArrow(name, columns);
+}
+
+/** A value as it reads back from Arrow: bigints of 64-bit columns as the numbers they are. */
+const plain = (v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v);
+const expected = (values: readonly unknown[]): unknown[] => values.map((v) => (typeof v === 'number' ? v : plain(v)));
+
+describe('convert keeps each channel type', () => {
+  const input = typedTable('typed.arrow');
+  const { id: _id, ...numeric } = COLUMNS;
+
+  it('Arrow to Arrow: the same types and values, nulls where they were', () => {
+    ok(['convert', input, '--id', 'id', '-o', at('typed-out.arrow')]);
+    const out = readArrow(at('typed-out.arrow'));
+    for (const [name, c] of Object.entries(numeric)) {
+      const column = out.getChild(name)!;
+      expect(String(column.type), name).toBe(String(c.type));
+      const values = Array.from({ length: column.length }, (_, i) => plain(column.get(i)));
+      const want = c.type instanceof A.Float32 ? c.values.map((v) => (v === null ? null : Math.fround(Number(v)))) : c.values;
+      expect(values, name).toEqual(expected(want));
+    }
+    expect(Object.is(out.getChild('f32')!.get(1), -0)).toBe(true);
+  });
+
+  it('Arrow to the list layout: a list of the same type per instance', () => {
+    ok(['convert', input, '--id', 'id', '--output-layout', 'list', '-o', at('typed-list.arrow')]);
+    const out = readArrow(at('typed-list.arrow'));
+    for (const [name, c] of Object.entries(numeric)) {
+      const column = out.getChild(name)!;
+      expect(String(column.type), name).toBe(`List<${String(c.type)}>`);
+      const want = c.type instanceof A.Float32 ? c.values.map((v) => (v === null ? null : Math.fround(Number(v)))) : c.values;
+      const lists = Array.from({ length: column.length }, (_, i) => Array.from(column.get(i) as A.Vector, plain));
+      expect(lists, name).toEqual([expected(want.slice(0, 2)), expected(want.slice(2))]);
+    }
+  });
+
+  it('float16 becomes float32, which holds each of its values', () => {
+    const half = writeArrow('half.arrow', { x: A.makeVector(A.makeData({ type: new A.Float16(), length: 3, data: Uint16Array.of(0x3c00, 0x0001, 0x7bff) })) });
+    ok(['convert', half, '-o', at('half-out.arrow')]);
+    const x = readArrow(at('half-out.arrow')).getChild('x')!;
+    expect(String(x.type)).toBe('Float32');
+    // 1, the smallest subnormal (2^-24) and the largest finite float16 (65504).
+    expect(Array.from(x.toArray() as Float32Array)).toEqual([1, 2 ** -24, 65504]);
+  });
+
+  it('to NPY: the input type when every channel has it, else float64', () => {
+    const ints = writeArrow('ints.arrow', { a: A.vectorFromArray([1n, -(2n ** 53n)], new A.Int64()), b: A.vectorFromArray([3n, 2n ** 53n], new A.Int64()) });
+    ok(['convert', ints, '-o', at('ints.npy')]);
+    const bytes = fs.readFileSync(at('ints.npy'));
+    expect(bytes.toString('latin1', 10, 60)).toContain("'descr': '<i8'");
+    const data = new BigInt64Array(bytes.buffer.slice(bytes.byteOffset + bytes.length - 32, bytes.byteOffset + bytes.length));
+    // (C, L) = (2, 2), channel-major: a then b.
+    expect(Array.from(data)).toEqual([1n, -(2n ** 53n), 3n, 2n ** 53n]);
+
+    ok(['convert', input, '--id', 'id', '--channels', 'u8,u32', '-o', at('mixed.npy')]);
+    expect(fs.readFileSync(at('mixed.npy')).toString('latin1', 10, 60)).toContain("'descr': '<f8'");
+  });
+
+  it('NPY to NPY: integer data comes out byte for byte', () => {
+    const data = new Uint8Array(BigInt64Array.of(1n, 2n ** 62n, -5n, 2n ** 53n, 0n, -(2n ** 63n) + 2048n).buffer);
+    for (const [descr, bytes] of [['<i8', data], ['<u2', new Uint8Array(Uint16Array.of(0, 65535, 7, 8, 9, 10).buffer)]] as const) {
+      // Values float64 holds only: 2^62 and -2^63 + 2048 are multiples of a power of two.
+      const file = at(`in${descr.slice(1)}.npy`);
+      fs.writeFileSync(file, handMadeNpy(headerDict('(2, 1, 3)', descr), { data: bytes }));
+      ok(['convert', file, '-o', at(`out${descr.slice(1)}.npy`)]);
+      expect(fs.readFileSync(at(`out${descr.slice(1)}.npy`))).toEqual(fs.readFileSync(file));
+    }
+  });
+
+  // A float32 is written as the float64 it widens to: text any reader reads back as that value
+  // (the shortest float32 text, 0.1, reads as another number where read as float64).
+  it('to CSV: each value as the number it is', () => {
+    const csv = ok(['convert', input, '--id', 'id', '--to', 'csv']);
+    expect(csv).toBe([
+      'id,i8,u8,i16,i32,u32,i64,u64,f32,f64',
+      'a,-128,0,-32768,-2147483648,0,-9007199254740992,9007199254740992,0.10000000149011612,0.1',
+      'a,127,255,32767,2147483647,4294967295,9007199254740992,0,-0,-5e-324',
+      'b,,1,0,,7,3,9,3.4028234663852886e+38,1.7976931348623157e+308',
+      'b,0,2,1,5,8,,10,,2',
+      '',
+    ].join('\n'));
+  });
+});
+
+describe('an integer float64 would round stops convert where it is', () => {
+  const why = 'is an integer beyond 2^53, which a channel (float64) would round, and convert changes no value';
+
+  it('Arrow: row and column, and --keep carries the column through exactly', () => {
+    const file = writeArrow('ns.arrow', { ts: A.vectorFromArray([1700000000000000000n, 1700000000000000001n], new A.Int64()), x: A.vectorFromArray([1, 2], new A.Float64()) });
+    expect(refused(['convert', file, '-o', at('ns-out.arrow')])).toBe(`tsnorm: ${file}: row 1, column 'ts': 1700000000000000001 ${why}: --keep ts carries the column through unchanged\n`);
+    expect(fs.existsSync(at('ns-out.arrow'))).toBe(false);
+    ok(['convert', file, '--keep', 'ts', '-o', at('ns-out.arrow')]);
+    expect(Array.from(readArrow(at('ns-out.arrow')).getChild('ts')!.toArray() as BigInt64Array)).toEqual([1700000000000000000n, 1700000000000000001n]);
+  });
+
+  it('Arrow list layout: row, column and step', () => {
+    const lists = A.vectorFromArray([[1n, 2n ** 53n + 1n]], new A.List(new A.Field('item', new A.Int64(), true)));
+    const file = writeArrow('ns-list.arrow', { x: lists });
+    expect(refused(['convert', file, '--layout', 'list', '-o', at('ns-list-out.arrow')])).toBe(`tsnorm: ${file}: column 'x', row 0, step 1: 9007199254740993 ${why}: --keep x carries the column through unchanged\n`);
+  });
+
+  it('CSV, long and wide: line and column', () => {
+    const long = at('ns.csv');
+    fs.writeFileSync(long, 'id,n,x\na,1,1\na,-9007199254740993,2\n');
+    expect(refused(['convert', long, '--id', 'id', '-o', at('ns-csv.arrow')])).toBe(`tsnorm: ${long}: line 3, column 'n': '-9007199254740993' ${why}: --keep n carries the column through unchanged\n`);
+    const wide = at('ns-wide.csv');
+    fs.writeFileSync(wide, 't0,t1\n1,100000000000000000000000\n');
+    expect(refused(['convert', wide, '--layout', 'wide', '-o', at('ns-wide.npy')])).toBe(`tsnorm: ${wide}: line 2, column 't1': '100000000000000000000000' ${why}\n`);
+    // Normalizing rounds, as torch's conversion to float does: only convert promises values.
+    ok(['normalize', long, '--id', 'id', '-o', at('ns-normalized.csv')]);
+  });
+
+  it('NPY: the byte of the value', () => {
+    const file = at('ns.npy');
+    fs.writeFileSync(file, handMadeNpy(headerDict('(1, 2)', '<i8'), { data: new Uint8Array(BigInt64Array.of(1n, 2n ** 62n + 1n).buffer) }));
+    expect(refused(['convert', file, '-o', at('ns-out.npy')])).toBe(`tsnorm: ${file}: byte 136: 4611686018427387905 ${why}\n`);
+  });
+
+  it('a null in an integer channel has no place in an integer NPY array', () => {
+    const file = writeArrow('null-int.arrow', { id: A.vectorFromArray(['a', 'a', 'b', 'b']), x: A.vectorFromArray([1, 2, null, 4], new A.Int32()) });
+    expect(refused(['convert', file, '--id', 'id', '-o', at('null-int.npy')])).toBe(
+      `tsnorm: ${at('null-int.npy')}: instance 1 (id 'b', from row 2), channel 0, step 0: a missing value, which an integer array (i4) cannot hold: give --dtype float64\n`);
+    ok(['convert', file, '--id', 'id', '--dtype', 'float64', '-o', at('null-int.npy')]);
+  });
+});
+
+describe('a channel taken by default that looks like time gets a note', () => {
+  const file = at('time.csv');
+  fs.writeFileSync(file, 'id,ts,event_time,x\na,1,5,1\na,2,6,3\n');
+
+  it('names the columns and the flag that keeps them', () => {
+    const r = tsnorm(['normalize', file, '--id', 'id', '-o', at('time-out.csv')]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe("tsnorm: note: columns 'ts', 'event_time' look like time but are channels; --keep ts,event_time carries them through unchanged\n");
+  });
+
+  it('says nothing once the user has chosen, or asked for quiet', () => {
+    for (const extra of [['--keep', 'ts,event_time'], ['--channels', 'ts,x'], ['-q']]) ok(['normalize', file, '--id', 'id', '-o', at('time-out.csv'), ...extra]);
+    ok(['convert', file, '--id', 'id', '-o', at('time-out.arrow')]);
+  });
+});
