@@ -163,3 +163,18 @@ describe('the list layout keeps its list types', () => {
     });
   }
 });
+
+describe('an empty string is not a missing value', () => {
+  it('Arrow to CSV writes "" for it and nothing for a null; CSV to Arrow reads them back as they were', () => {
+    const input = write('empty.arrow', { s: A.vectorFromArray(['a', '', null, 'x'], new A.Utf8()), x: A.vectorFromArray([1, 2, 3, 4], new A.Float64()) });
+    const csv = `${input}.csv`;
+    let r = tsnorm(['convert', input, '-o', csv]);
+    expect(r.stderr).toBe('');
+    // As pyarrow.csv.write_csv writes them (fixtures/types/pyarrow.csv: its utf8 column has both).
+    expect(fs.readFileSync(csv, 'utf8')).toBe('s,x\na,1\n"",2\n,3\nx,4\n');
+    r = tsnorm(['convert', csv, '--keep', 's', '-o', `${csv}.arrow`]);
+    expect(r.stderr).toBe('');
+    const s = A.tableFromIPC(fs.readFileSync(`${csv}.arrow`)).getChild('s')!;
+    expect(Array.from({ length: s.length }, (_, i) => s.get(i) as string | null)).toEqual(['a', '', null, 'x']);
+  });
+});

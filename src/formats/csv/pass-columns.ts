@@ -74,7 +74,8 @@ export class CsvPassColumn implements PassColumn {
 
   value(i: number): CellValue {
     const cell = this.bytes(i);
-    if (this.type === 'utf8') return cell === '' ? null : shownText(cell);
+    // A quoted empty cell ("") is an empty string; an empty one, a missing value (as pyarrow and polars read them).
+    if (this.type === 'utf8') return cell !== '' ? shownText(cell) : this.quoted(i) ? '' : null;
     const x = parseNumber(cell);
     if (x !== x) return null;
     const integer = x !== undefined && INTEGER.test(cell);
@@ -92,6 +93,12 @@ export class CsvPassColumn implements PassColumn {
     const v = BigInt(cell.trim());
     if (this.type === 'int64' ? v < INT64_MIN || v > INT64_MAX : v < 0n || v > UINT64_MAX) throw this.misfit(i, cell, `is beyond ${this.type}`);
     return v;
+  }
+
+  /** Whether cell i is written in quotes. */
+  private quoted(i: number): boolean {
+    const k = ((this.rows.first + i) * this.rows.columns + this.column) * 2;
+    return this.rows.spans[k + 1]! > this.rows.spans[k]! && this.rows.bytes[this.rows.spans[k]!] === 34;
   }
 
   /** A cell the column's type cannot hold: where, why, and the way out. */

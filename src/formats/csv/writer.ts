@@ -1,5 +1,5 @@
 import type { ByteSink } from '../../io/byte-sink.js';
-import type { DataBlock, Schema, SeriesWriter, TextDialect, WriterNeeds } from '../types.js';
+import type { DataBlock, PassColumn, Schema, SeriesWriter, TextDialect, WriterNeeds } from '../types.js';
 import { latin1, numberFormatter } from './numbers.js';
 import { BufferPool } from '../../io/buffer-pool.js';
 import { workerScript } from '../../io/worker-script.js';
@@ -44,6 +44,16 @@ const WIDE_PIECE = 65536;
  * replaced and every other byte as it was (same header, columns, quoting, line endings); data
  * from other formats is written in the long layout `id,t,c0,...` (instance, step, channels).
  */
+/**
+ * A pass-through cell as CSV text: quoted where it must be, and an empty value that is not missing
+ * (an empty string) as "", so that it reads back as one, not as a missing value.
+ */
+function passText(column: PassColumn | undefined, i: number, delimiter: string): string {
+  const text = column?.text(i) ?? '';
+  if (text === '') return column !== undefined && column.value(i) !== null ? '""' : '';
+  return quoteIfNeeded(text, delimiter);
+}
+
 export class CsvWriter implements SeriesWriter {
   readonly valueType = 'float64' as const;
   needs: WriterNeeds = { orientation: 'rows', wholeInstances: false, passThrough: true };
@@ -286,7 +296,7 @@ export class CsvWriter implements SeriesWriter {
         const cell = cells[j]!;
         if (cell.kind === 'channel') out.number(b.values[at + cell.index * b.channelStride]!);
         else if (cell.kind === 'generated') out.byteString(String(cell.of === 'instance' ? b.instance : b.firstStep + t));
-        else out.text(quoteIfNeeded(b.pass?.[cell.index]?.text(t) ?? '', d));
+        else out.text(passText(b.pass?.[cell.index], t, d));
       }
       out.byteString('\n');
     }
