@@ -178,3 +178,14 @@ describe('an empty string is not a missing value', () => {
     expect(Array.from({ length: s.length }, (_, i) => s.get(i) as string | null)).toEqual(['a', '', null, 'x']);
   });
 });
+
+describe('inspect of a list layout', () => {
+  it('shows float32 lists as float32: min and max as numpy prints them', () => {
+    const input = write('f32-lists.arrow', { l: A.vectorFromArray([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]], new A.List(new A.Field('item', new A.Float32(), true))) });
+    const r = tsnorm(['inspect', input, '--layout', 'list']);
+    expect(r.stderr).toBe('');
+    // repr(numpy.float32(0.1)) is 0.1; as a float64 the same value is 0.10000000149011612.
+    expect(r.stdout.toString()).toContain('(float32)');
+    expect(r.stdout.toString().split('\n').find((line) => line.startsWith('l '))!.trim().split(/\s+/).slice(4, 6)).toEqual(['0.1', '0.6']);
+  });
+});
