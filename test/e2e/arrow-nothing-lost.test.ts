@@ -189,3 +189,14 @@ describe('inspect of a list layout', () => {
     expect(r.stdout.toString().split('\n').find((line) => line.startsWith('l '))!.trim().split(/\s+/).slice(4, 6)).toEqual(['0.1', '0.6']);
   });
 });
+
+describe('a value CSV cannot carry', () => {
+  it('a NUL in text is refused, naming the column and the instance, and nothing is written', () => {
+    const input = write('nul.arrow', { id: A.vectorFromArray(['a', 'a', 'b', 'b'], new A.Utf8()), s: A.vectorFromArray(['ok', 'ok', 'x\u0000y', 'ok'], new A.Utf8()), x: A.vectorFromArray([1, 2, 3, 4], new A.Float64()) });
+    const csv = `${input}.csv`;
+    const r = tsnorm(['convert', input, '--id', 'id', '-o', csv]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`tsnorm: ${csv}: column 's', instance 1 (id 'b', from row 2), step 0: a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead\n`);
+    expect(fs.existsSync(csv)).toBe(false);
+  });
+});

@@ -160,8 +160,8 @@ describe('an integer float64 would round stops convert where it is', () => {
     fs.writeFileSync(long, 'id,n,x\na,1,1\na,-9007199254740993,2\n');
     expect(refused(['convert', long, '--id', 'id', '-o', at('ns-csv.arrow')])).toBe(`tsnorm: ${long}: line 3, column 'n': '-9007199254740993' ${why}: --keep n carries the column through unchanged\n`);
     const wide = at('ns-wide.csv');
-    fs.writeFileSync(wide, 't0,t1\n1,100000000000000000000000\n');
-    expect(refused(['convert', wide, '--layout', 'wide', '-o', at('ns-wide.npy')])).toBe(`tsnorm: ${wide}: line 2, column 't1': '100000000000000000000000' ${why}\n`);
+    fs.writeFileSync(wide, 't0,t1\n1,100000000000000000000001\n');
+    expect(refused(['convert', wide, '--layout', 'wide', '-o', at('ns-wide.npy')])).toBe(`tsnorm: ${wide}: line 2, column 't1': '100000000000000000000001' ${why}\n`);
     // Normalizing rounds, as torch's conversion to float does: only convert promises values.
     ok(['normalize', long, '--id', 'id', '-o', at('ns-normalized.csv')]);
   });

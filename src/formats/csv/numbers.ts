@@ -29,16 +29,29 @@ export function parseNumber(text: string): number | undefined {
   return DECIMAL.test(t) ? Number(t) : undefined;
 }
 
-/** Whether float64 holds the integer `v` (whose text parsed to `x`) exactly: not 1700000000000000001, nor 10^400. */
+/**
+ * Whether float64 holds the integer `v` (whose text parsed to `x`): exactly, or as the shortest
+ * text of that double, which is how float writers (this one too) write a double beyond 2^53
+ * (71477126790598570 is such a double, whose exact value ends in ...568). Not 1700000000000000001,
+ * whose double is written 1700000000000000000, nor 10^400.
+ */
 export function exactAsDouble(x: number, v: bigint): boolean {
-  return Number.isSafeInteger(x) || (Number.isFinite(x) && BigInt(x) === v);
+  return Number.isSafeInteger(x) || (Number.isFinite(x) && (BigInt(x) === v || shortestAsInteger(x) === v));
+}
+
+/** An integral double's shortest text (String(x): digits, or digits with an exponent from 1e21) as the integer it writes. */
+function shortestAsInteger(x: number): bigint {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e\+(\d+))?$/.exec(String(x))!;
+  const fraction = m[3] ?? '';
+  const v = BigInt(m[2]! + fraction) * 10n ** BigInt(Number(m[4] ?? 0) - fraction.length);
+  return m[1] ? -v : v;
 }
 
 const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/;
 
 /**
  * Whether a cell that parsed to `x` is an integer float64 cannot hold (1700000000000000001 reads
- * as ...000). Only such an integer can differ from its double: below 2^53 every one is exact.
+ * as ...000; see exactAsDouble). Below 2^53 every integer is exact.
  */
 export function roundedInteger(text: string, x: number): boolean {
   return !(Math.abs(x) < 2 ** 53) && x === x && INTEGER_TEXT.test(text) && !exactAsDouble(x, BigInt(text.trim()));

@@ -1,5 +1,6 @@
 import type { ByteSink } from '../../io/byte-sink.js';
-import type { DataBlock, PassColumn, Schema, SeriesWriter, TextDialect, WriterNeeds } from '../types.js';
+import { TsnormError } from '../../errors.js';
+import type { DataBlock, Schema, SeriesWriter, TextDialect, WriterNeeds } from '../types.js';
 import { latin1, numberFormatter } from './numbers.js';
 import { BufferPool } from '../../io/buffer-pool.js';
 import { workerScript } from '../../io/worker-script.js';
@@ -44,16 +45,6 @@ const WIDE_PIECE = 65536;
  * replaced and every other byte as it was (same header, columns, quoting, line endings); data
  * from other formats is written in the long layout `id,t,c0,...` (instance, step, channels).
  */
-/**
- * A pass-through cell as CSV text: quoted where it must be, and an empty value that is not missing
- * (an empty string) as "", so that it reads back as one, not as a missing value.
- */
-function passText(column: PassColumn | undefined, i: number, delimiter: string): string {
-  const text = column?.text(i) ?? '';
-  if (text === '') return column !== undefined && column.value(i) !== null ? '""' : '';
-  return quoteIfNeeded(text, delimiter);
-}
-
 export class CsvWriter implements SeriesWriter {
   readonly valueType = 'float64' as const;
   needs: WriterNeeds = { orientation: 'rows', wholeInstances: false, passThrough: true };
@@ -64,6 +55,9 @@ export class CsvWriter implements SeriesWriter {
   private shape: TextDialect | undefined;
   /** For rows made from values: each column of the schema, in order, and where its cells come from. */
   private cells: ({ kind: 'channel' | 'pass'; index: number } | { kind: 'generated'; of: 'instance' | 'step' })[] = [];
+  /** Names of the pass-through columns, for messages. */
+  private passNames: string[] = [];
+  private describe: ((instance: number) => string) | undefined;
   private terminator = '\n';
   /** Value cells in the order they appear in a row: the index of each value, and its column. */
   private orderValue = new Int32Array(0);
@@ -110,6 +104,8 @@ export class CsvWriter implements SeriesWriter {
     } else {
       let channel = 0;
       let carried = 0;
+      this.describe = schema.describeInstance?.bind(schema);
+      this.passNames = schema.columns.filter((c) => c.role !== 'channel' && !c.generated).map((c) => c.name);
       this.cells = schema.columns.map((c) => (c.generated ? { kind: 'generated', of: c.generated } : c.role === 'channel' ? { kind: 'channel', index: channel++ } : { kind: 'pass', index: carried++ }));
       if (header) this.out.text(schema.columns.map((c) => quoteIfNeeded(c.name, this.options.delimiter)).join(this.options.delimiter) + '\n');
     }
@@ -285,6 +281,21 @@ export class CsvWriter implements SeriesWriter {
   }
 
   /** Long-layout rows made from values (NPY, Arrow): each column of the schema, in order. */
+  /**
+   * Pass-through cell k of row t as CSV text: quoted where it must be, and an empty value that is
+   * not missing (an empty string) as "", so that it reads back as one, not as a missing value. A
+   * NUL is refused: CSV readers (this one too) take it for binary data.
+   */
+  private passText(b: DataBlock, k: number, t: number): string {
+    const column = b.pass?.[k];
+    const text = column?.text(t) ?? '';
+    if (text === '') return column !== undefined && column.value(t) !== null ? '""' : '';
+    if (text.includes('\0')) {
+      throw new TsnormError(`${this.name}: column '${this.passNames[k]}', ${this.describe?.(b.instance) ?? `instance ${b.instance}`}, step ${b.firstStep + t}: a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead`);
+    }
+    return quoteIfNeeded(text, this.options.delimiter);
+  }
+
   private generateRows(b: DataBlock): void {
     const d = this.options.delimiter;
     const out = this.out;
@@ -296,7 +307,7 @@ export class CsvWriter implements SeriesWriter {
         const cell = cells[j]!;
         if (cell.kind === 'channel') out.number(b.values[at + cell.index * b.channelStride]!);
         else if (cell.kind === 'generated') out.byteString(String(cell.of === 'instance' ? b.instance : b.firstStep + t));
-        else out.text(passText(b.pass?.[cell.index], t, d));
+        else out.text(this.passText(b, cell.index, t));
       }
       out.byteString('\n');
     }
