@@ -200,3 +200,49 @@ describe('a value CSV cannot carry', () => {
     expect(fs.existsSync(csv)).toBe(false);
   });
 });
+
+describe('tiny record batches', () => {
+  const rows = 3000;
+  const whole = new A.Table({
+    id: A.vectorFromArray(Array.from({ length: rows }, (_, i) => `d${Math.floor(i / 100)}`), new A.Utf8()),
+    ts: A.vectorFromArray(Array.from({ length: rows }, (_, i) => 1700000000000000000n + BigInt(i)), new A.Int64()),
+    note: A.vectorFromArray(Array.from({ length: rows }, (_, i) => (i % 7 === 0 ? null : `n${i}`)), new A.Utf8()),
+    x: A.vectorFromArray(Array.from({ length: rows }, (_, i) => Math.sin(i)), new A.Float64()),
+  });
+  const oneRowBatches = new A.Table(Array.from({ length: rows }, (_, i) => whole.slice(i, i + 1).batches[0]!));
+  const column = (t: A.Table, name: string): unknown[] => Array.from({ length: t.numRows }, (_, i) => t.getChild(name)!.get(i));
+
+  it('are gathered into one batch in a file output, every value as it was', () => {
+    const input = path.join(tmp.dir, 'tiny.arrow');
+    fs.writeFileSync(input, A.tableToIPC(oneRowBatches, 'file'));
+    expect(A.tableFromIPC(fs.readFileSync(input)).batches).toHaveLength(rows);
+    const r = tsnorm(['convert', input, '--id', 'id', '--keep', 'ts', '-o', `${input}.out.arrow`]);
+    expect(r.stderr).toBe('');
+    const out = A.tableFromIPC(fs.readFileSync(`${input}.out.arrow`));
+    expect(out.batches).toHaveLength(1);
+    for (const name of ['id', 'ts', 'note', 'x']) expect(column(out, name), name).toEqual(column(whole, name));
+  });
+
+  it('with a struct column, which is not joined: the batches as they came, every value as it was', () => {
+    const struct = new A.Struct([new A.Field('a', new A.Int32(), true)]);
+    const table = new A.Table({ s: A.vectorFromArray(Array.from({ length: 40 }, (_, i) => ({ a: i })), struct), x: A.vectorFromArray(Array.from({ length: 40 }, (_, i) => i / 3), new A.Float64()) });
+    const input = path.join(tmp.dir, 'tiny-struct.arrow');
+    fs.writeFileSync(input, A.tableToIPC(new A.Table(Array.from({ length: 40 }, (_, i) => table.slice(i, i + 1).batches[0]!)), 'file'));
+    const r = tsnorm(['convert', input, '-o', `${input}.out.arrow`]);
+    expect(r.stderr).toBe('');
+    const out = A.tableFromIPC(fs.readFileSync(`${input}.out.arrow`));
+    expect(out.batches).toHaveLength(40);
+    expect(column(out, 's').map((v) => (v as { a: number }).a)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(column(out, 'x')).toEqual(column(table, 'x'));
+  });
+
+  it('go out one by one on a stream to a pipe, for a reader that follows it', () => {
+    const input = path.join(tmp.dir, 'tiny.arrows');
+    fs.writeFileSync(input, A.tableToIPC(oneRowBatches.slice(0, 50), 'stream'));
+    const r = tsnorm(['convert', input, '--id', 'id', '--keep', 'ts', '--to', 'arrows']);
+    expect(r.stderr).toBe('');
+    const out = A.tableFromIPC(r.stdout);
+    expect(out.batches).toHaveLength(50);
+    expect(column(out, 'note')).toEqual(column(whole.slice(0, 50), 'note'));
+  });
+});

@@ -90,6 +90,8 @@ const KINDS: readonly ColumnKind[] = [
 ];
 
 interface TableModel {
+  /** Rows where a new record batch begins (the writer gathers small batches into one). */
+  readonly cuts?: number[];
   readonly ids: number[];
   readonly x: number[];
   readonly columns: { kind: ColumnKind; values: unknown[] }[];
@@ -103,6 +105,7 @@ const tableModel: fc.Arbitrary<TableModel> = fc.integer({ min: 1, max: 12 }).cha
       return steps.map((s, r) => (r > 0 && s === 0 ? ++id : id));
     }),
     x: fc.array(float64, { minLength: rows, maxLength: rows }),
+    cuts: fc.array(fc.nat(12), { maxLength: 6 }),
     columns: fc.uniqueArray(fc.constantFrom(...KINDS), { minLength: 1, maxLength: 4, selector: (k) => k.name }).chain((kinds) =>
       fc.tuple(...kinds.map((kind) => fc.array(fc.option(kind.value, { freq: 5 }), { minLength: rows, maxLength: rows }).map((values) => ({ kind, values }))))),
   }));
@@ -113,7 +116,9 @@ function arrowTable(m: TableModel): A.Table {
     x: A.vectorFromArray(m.x, new A.Float64()),
   };
   for (const { kind, values } of m.columns) columns[kind.name] = A.vectorFromArray(values as never[], kind.type());
-  return new A.Table(columns);
+  const table = new A.Table(columns);
+  const at = [...new Set([0, ...(m.cuts ?? []).map((c) => c % table.numRows), table.numRows])].sort((a, b) => a - b);
+  return new A.Table(at.slice(1).map((end, k) => table.slice(at[k]!, end).batches[0]!));
 }
 
 /** A column's cells, each as a comparable value: bigints as text, -0 apart from 0, NaN as 'NaN'. */

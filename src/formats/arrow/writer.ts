@@ -6,6 +6,7 @@ import type { ByteSink } from '../../io/byte-sink.js';
 import type { CellValue, ColumnSpec, DataBlock, ElementType, ListShape, Schema, SeriesWriter, TimeUnit, WriterNeeds } from '../types.js';
 import { ArrowPassColumn } from './cells.js';
 import { ArrowFileWriter, ArrowStreamWriter, registerEncoder } from './codecs.js';
+import { concatData } from './concat.js';
 
 export interface ArrowWriterOptions {
   /** The stream format (else the file format, Feather v2). */
@@ -26,6 +27,11 @@ class CollectingQueue extends A.AsyncByteQueue {
     this.chunks.push(chunk as Uint8Array);
   }
 }
+
+/** Blocks of fewer rows are gathered into record batches of about BATCH_ROWS (see ArrowWriter.gathers). */
+const GATHER_BELOW_ROWS = 8192;
+const BATCH_ROWS = 65536;
+const COMPACT_PARTS = 1024;
 
 /** Batches smaller than this are gathered into writes of up to STAGE_BYTES (see ArrowWriter.drain). */
 const SMALL_WRITE_BYTES = 64 << 10;
@@ -97,11 +103,62 @@ export class ArrowWriter implements SeriesWriter {
       if (this.listRows.length >= LIST_BATCH_ROWS) await this.writeListBatch();
       return;
     }
-    for (const b of blocks) this.writeBatch(this.longBatch(b));
+    for (const b of blocks) {
+      if (this.gathers && b.stepCount < GATHER_BELOW_ROWS) {
+        this.gather(this.longColumns(b, true));
+      } else {
+        this.writeGathered();
+        this.writeBatch(this.longBatch(b));
+      }
+    }
     await this.drain();
   }
 
+  /**
+   * Small batches (an input of tiny record batches, or a CSV's reads) are gathered into one of
+   * up to BATCH_ROWS rows: readers pay per batch, and so does writing one. Only where nobody reads
+   * the output as it is written (see drain).
+   */
+  private get gathers(): boolean {
+    return this.sink.writeAt !== undefined || !this.options.stream;
+  }
+
+  /** Per column, the gathered parts: joined every COMPACT_PARTS, so that few objects are held. */
+  private gathered: A.Data[][] = [];
+  private gatheredRows = 0;
+
+  private gather(columns: A.Data[]): void {
+    if (this.gathered.length === 0) this.gathered = columns.map(() => []);
+    columns.forEach((d, j) => this.gathered[j]!.push(d));
+    this.gatheredRows += columns[0]?.length ?? 0;
+    if (this.gatheredRows >= BATCH_ROWS) {
+      this.writeGathered();
+    } else if ((this.gathered[0]?.length ?? 0) >= COMPACT_PARTS) {
+      const joined = this.gathered.map(concatData);
+      if (joined.every((d) => d !== undefined)) this.gathered = joined.map((d) => [d!]);
+      else this.writeGathered();
+    }
+  }
+
+  private writeGathered(): void {
+    const parts = this.gathered;
+    if (parts.length === 0) return;
+    this.gathered = [];
+    this.gatheredRows = 0;
+    const joined = parts.map(concatData);
+    if (joined.every((d) => d !== undefined)) {
+      this.writeBatch(batchOf(this.longFields(joined as A.Data[]), joined as A.Data[], joined[0]?.length ?? 0, this.schema!.metadata));
+      return;
+    }
+    // A column of a type concatData does not join (a struct, a map): the parts as they came.
+    for (let i = 0; i < parts[0]!.length; i++) {
+      const columns = parts.map((column) => column[i]!);
+      this.writeBatch(batchOf(this.longFields(columns), columns, columns[0]?.length ?? 0, this.schema!.metadata));
+    }
+  }
+
   async finish(): Promise<void> {
+    this.writeGathered();
     if (this.listRows.length > 0) await this.writeListBatch();
     if (!this.arrowSchema) this.writeBatch(this.emptyBatch());
     this.writer!.finish();
@@ -180,17 +237,29 @@ export class ArrowWriter implements SeriesWriter {
     await this.inFlight;
   }
 
-  /** The long layout: a record batch of the block's rows, the schema's columns in order. */
+  /**
+   * The long layout: a record batch of the block's rows, the schema's columns in order (the
+   * columns: channels are views of the block's values unless `copy`, for columns kept beyond
+   * this write).
+   */
   private longBatch(b: DataBlock): A.RecordBatch {
+    const children = this.longColumns(b, false);
+    return batchOf(this.longFields(children), children, b.stepCount, this.schema!.metadata);
+  }
+
+  private longFields(children: readonly A.Data[]): A.Field[] {
+    return this.schema!.columns.map((spec, j) => new A.Field(spec.name, children[j]!.type, true, spec.metadata && new Map(spec.metadata)));
+  }
+
+  private longColumns(b: DataBlock, copy: boolean): A.Data[] {
     const schema = this.schema!;
-    const fields: A.Field[] = [];
     const children: A.Data[] = [];
     let channel = 0;
     let carried = 0;
     for (const spec of schema.columns) {
       let data: A.Data;
       if (spec.role === 'channel') {
-        data = channelData(b, channel, this.outputTypes[channel]!);
+        data = channelData(b, channel, this.outputTypes[channel]!, copy);
         channel++;
       } else if (spec.generated) {
         data = generatedData(b, spec.generated);
@@ -204,10 +273,9 @@ export class ArrowWriter implements SeriesWriter {
         else if (col instanceof ArrowPassColumn && !isViewType(col.vector.type)) data = col.vector.data[0]!;
         else data = this.columnData(spec.name, spec, Array.from({ length: b.stepCount }, (_, i) => col?.value(i) ?? null));
       }
-      fields.push(new A.Field(spec.name, data.type, true, spec.metadata && new Map(spec.metadata)));
       children.push(data);
     }
-    return batchOf(fields, children, b.stepCount, schema.metadata);
+    return children;
   }
 
   /** The list layout: a record batch of the collected instances, one row each. */
@@ -340,11 +408,11 @@ const CHANNEL_TYPES = ['float32', 'float64', 'int8', 'int16', 'int32', 'int64', 
 type ChannelType = (typeof CHANNEL_TYPES)[number];
 
 /** Channel k of a block as a column; NaN (a missing value, or a result made missing) as null. */
-function channelData(b: DataBlock, k: number, type: ChannelType): A.Data {
+function channelData(b: DataBlock, k: number, type: ChannelType, copy = false): A.Data {
   const n = b.stepCount;
   const from = channelStart(b, b.firstChannel + k);
   const sameType = type === 'float32' ? b.values instanceof Float32Array : type === 'float64' && b.values instanceof Float64Array;
-  if (b.stepStride === 1 && sameType) {
+  if (b.stepStride === 1 && sameType && !copy) {
     const values = b.values.subarray(from, from + n);
     return A.makeData({ type: floatType(type as 'float32' | 'float64'), length: n, data: values, ...missingAsNull(values) });
   }
