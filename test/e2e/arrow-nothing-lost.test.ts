@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as A from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir, tsnorm } from '../helpers/cli.js';
+import { FIXTURES, tempDir, tsnorm } from '../helpers/cli.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -244,5 +244,22 @@ describe('tiny record batches', () => {
     const out = A.tableFromIPC(r.stdout);
     expect(out.batches).toHaveLength(50);
     expect(column(out, 'note')).toEqual(column(whole.slice(0, 50), 'note'));
+  });
+});
+
+describe('view types (polars writes its strings as string_view)', () => {
+  it('become utf8 and binary, inside structs too, every value as it was, in every instance', () => {
+    // fixtures/interop/polars.arrow: written by polars (fixtures/generate_interop_types.py).
+    const input = path.join(FIXTURES, 'interop', 'polars.arrow');
+    const out = path.join(tmp.dir, 'polars-out.arrow');
+    const r = tsnorm(['convert', input, '--id', 'id', '--channels', 'x', '-o', out]);
+    expect(r.stderr).toBe('');
+    const source = A.tableFromIPC(fs.readFileSync(input));
+    const got = A.tableFromIPC(fs.readFileSync(out));
+    expect(String(got.getChild('str')!.type)).toBe('Utf8');
+    expect(String(got.getChild('bin')!.type)).toBe('Binary');
+    expect(String(got.getChild('struct')!.type)).toBe('Struct<{a:Int64, b:Utf8}>');
+    const rows = (t: A.Table, name: string) => Array.from({ length: t.numRows }, (_, i) => JSON.stringify(t.getChild(name)!.get(i), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v)));
+    for (const name of ['str', 'bin', 'struct']) expect(rows(got, name), name).toEqual(rows(source, name));
   });
 });

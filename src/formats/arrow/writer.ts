@@ -270,7 +270,7 @@ export class ArrowWriter implements SeriesWriter {
         // dictionary deltas. View types (Utf8View) are written as plain strings, which
         // apache-arrow writes correctly and every reader reads.
         if (col instanceof ArrowPassColumn && A.DataType.isDictionary(col.vector.type)) data = decodedDictionary(col.vector) ?? this.columnData(spec.name, spec, Array.from({ length: b.stepCount }, (_, i) => col.value(i)));
-        else if (col instanceof ArrowPassColumn && !isViewType(col.vector.type)) data = col.vector.data[0]!;
+        else if (col instanceof ArrowPassColumn) data = withoutViews(col.vector.data[0]!);
         else data = this.columnData(spec.name, spec, Array.from({ length: b.stepCount }, (_, i) => col?.value(i) ?? null));
       }
       children.push(data);
@@ -393,6 +393,28 @@ function flatStrings(dict: A.Vector): { offsets: Int32Array; bytes: Uint8Array }
 
 function isViewType(t: A.DataType): boolean {
   return A.DataType.isUtf8View(t) || A.DataType.isBinaryView(t);
+}
+
+function hasViews(t: A.DataType): boolean {
+  return isViewType(t) || (A.DataType.isStruct(t) && t.children.some((f) => hasViews(f.type as A.DataType)));
+}
+
+/**
+ * The data with its view types (string_view, binary_view: polars' default strings) as plain utf8
+ * and binary, also inside structs: apache-arrow writes a slice of a view column with its views but
+ * not its data, which readers refuse, and every reader reads the plain types.
+ */
+function withoutViews(data: A.Data): A.Data {
+  const type = data.type as A.DataType;
+  if (!hasViews(type)) return data;
+  if (isViewType(type)) {
+    const v = A.makeVector(data);
+    const values = Array.from({ length: data.length }, (_, i) => v.get(i) as string | Uint8Array | null);
+    return A.vectorFromArray(values, A.DataType.isUtf8View(type) ? new A.Utf8() : new A.Binary()).data[0]!;
+  }
+  const children = data.children.map(withoutViews);
+  const fields = (type as A.Struct).children.map((f, k) => f.clone({ type: children[k]!.type }));
+  return A.makeData({ type: new A.Struct(fields), length: data.length, offset: data.offset, nullCount: data.nullCount, nullBitmap: data.nullBitmap, children });
 }
 
 function batchOf(fields: A.Field[], children: A.Data[], length: number, metadata: ReadonlyMap<string, string> | undefined): A.RecordBatch {
