@@ -55,6 +55,10 @@ export class ArrowWriter implements SeriesWriter {
   private arrowSchema: A.Schema | undefined;
   private listRows: DataBlock[] = [];
   private inFlight: Promise<void> = Promise.resolve();
+  /** Per column, the gathered parts (see gathers): joined every COMPACT_PARTS, so that few objects are held. */
+  private gathered: A.Data[][] = [];
+  private gatheredRows = 0;
+  /** Small batches' bytes gathered into one write (see drain). */
   private stage = new Uint8Array(0);
   private staged = 0;
 
@@ -117,15 +121,12 @@ export class ArrowWriter implements SeriesWriter {
   /**
    * Small batches (an input of tiny record batches, or a CSV's reads) are gathered into one of
    * up to BATCH_ROWS rows: readers pay per batch, and so does writing one. Only where nobody reads
-   * the output as it is written (see drain).
+   * the output as it is written: a file (of either format), or the file format anywhere
+   * (unreadable before its end); a stream to a pipe gets each batch as it is ready.
    */
   private get gathers(): boolean {
     return this.sink.writeAt !== undefined || !this.options.stream;
   }
-
-  /** Per column, the gathered parts: joined every COMPACT_PARTS, so that few objects are held. */
-  private gathered: A.Data[][] = [];
-  private gatheredRows = 0;
 
   private gather(columns: A.Data[]): void {
     if (this.gathered.length === 0) this.gathered = columns.map(() => []);
@@ -211,9 +212,8 @@ export class ArrowWriter implements SeriesWriter {
     if (chunks.length === 0) return;
     const bytes = chunks.reduce((n, c) => n + c.byteLength, 0);
     // A small batch (an input of tiny record batches) is copied and gathered with the next ones
-    // into one write: a write per batch costs more than the batch. Only where nobody reads as it
-    // arrives: a file (of either format), or the file format anywhere (unreadable before its end).
-    if (bytes < SMALL_WRITE_BYTES && (this.sink.writeAt !== undefined || !this.options.stream)) {
+    // into one write: a write per batch costs more than the batch.
+    if (bytes < SMALL_WRITE_BYTES && this.gathers) {
       if (this.staged + bytes > this.stage.length) {
         await this.writeStaged();
         if (this.stage.length === 0) this.stage = new Uint8Array(STAGE_BYTES);
