@@ -149,7 +149,7 @@ export async function openWriter(file: string, options: WriterOptions): Promise<
     case 'csv':
     case 'tsv': {
       const { CsvWriter } = await import('./csv/writer.js');
-      return new CsvWriter(sink, { delimiter: outputDelimiterOf(options.format, options.inputFormat, table), precision: table.precision, header: table.header, threads: options.threads, offThreadAfter: options.offThreadAfter });
+      return new CsvWriter(sink, { delimiter: outputDelimiterOf(options.format, options.inputFormat, table), precision: table.precision, header: table.header, threads: options.threads, offThreadAfter: options.offThreadAfter, keepTypes: options.keepTypes });
     }
   }
 }

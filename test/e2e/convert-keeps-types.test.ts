@@ -195,3 +195,32 @@ describe('a channel taken by default that looks like time gets a note', () => {
     ok(['convert', file, '--id', 'id', '-o', at('time-out.arrow')]);
   });
 });
+
+describe('found by trying it as a hostile user', () => {
+  it('float16 lists are read as their values, not their bits', () => {
+    const half = A.makeData({ type: new A.Float16(), length: 4, data: Uint16Array.of(0x3e00, 0x7e00, 0x8000, 0x7c00) });
+    const file = writeArrow('half-lists.arrow', { id: A.vectorFromArray(['a', 'b'], new A.Utf8()), h: A.makeVector(A.makeData({ type: new A.List(new A.Field('item', new A.Float16(), true)), length: 2, valueOffsets: Int32Array.of(0, 2, 4), child: half })) });
+    // 0x3e00 is 1.5, 0x7e00 NaN (missing), 0x8000 -0, 0x7c00 infinity.
+    expect(ok(['convert', file, '--layout', 'list', '--id', 'id', '--to', 'csv'])).toBe('id,h\na,1.5\na,\nb,-0\nb,Infinity\n');
+  });
+
+  it('an int64 channel reaches CSV as its integer, every digit', () => {
+    const file = writeArrow('big-ints.arrow', { a: A.vectorFromArray([2n ** 60n, -(2n ** 63n), 5n], new A.Int64()) });
+    expect(ok(['convert', file, '--to', 'csv'])).toBe(`a\n${2n ** 60n}\n${-(2n ** 63n)}\n5\n`);
+  });
+
+  it('a NUL in a column name is refused for CSV, which cannot carry it', () => {
+    const file = writeArrow('nul-name.arrow', { 'a\u0000b': A.vectorFromArray([1, 2], new A.Float64()) });
+    expect(refused(['convert', file, '-o', at('nul-name.csv')])).toBe(`tsnorm: ${at('nul-name.csv')}: column name 'a\\x00b' holds a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead\n`);
+    expect(fs.existsSync(at('nul-name.csv'))).toBe(false);
+  });
+
+  it('a list layout of no rows is written with its schema', () => {
+    const empty = A.vectorFromArray([], new A.FixedSizeList(3, new A.Field('item', new A.Int64(), true)));
+    const file = writeArrow('empty-lists.arrow', { id: A.vectorFromArray([], new A.Utf8()), a: empty });
+    ok(['convert', file, '--layout', 'list', '--id', 'id', '-o', at('empty-lists-out.arrow')]);
+    const out = readArrow(at('empty-lists-out.arrow'));
+    expect(out.numRows).toBe(0);
+    expect(String(out.getChild('a')!.type)).toBe('FixedSizeList[3]<Int64>');
+  });
+});

@@ -4,9 +4,9 @@ import * as A from 'apache-arrow';
  * The rows of several Data of one type as one Data, so that many small record batches can be
  * written as one (apache-arrow has no such function: its Vectors concatenate as chunks). Covers
  * the types a table's columns usually have: integers, floats, dates, times, timestamps, durations,
- * decimals, fixed-size binary, booleans, strings and binary (32- and 64-bit offsets) and lists of
- * any of these. Undefined for anything else (structs, maps, unions, views): the caller writes the
- * parts as they are.
+ * decimals, fixed-size binary, booleans, strings and binary (32- and 64-bit offsets), and lists,
+ * maps and structs of any of these. Undefined for anything else (unions, views, large and
+ * fixed-size lists): the caller writes the parts as they are.
  *
  * A Data's value buffers start at its first row (its `offset` is for the validity bits), and the
  * offsets of a sliced string or list column index the whole value buffer.
@@ -57,7 +57,13 @@ export function concatData(parts: readonly A.Data[]): A.Data | undefined {
     if (!large && total > 0x7fffffff) return undefined;
     return A.makeData({ type, length, valueOffsets: offsets, data: Buffer.concat(pieces), ...valid } as never);
   }
-  if (A.DataType.isList(type)) {
+  if (A.DataType.isStruct(type)) {
+    // A slice's children are sliced with it: child row i is the struct's row i.
+    const children = type.children.map((_f, j) => concatData(parts.map((p) => p.children[j]!)));
+    if (children.some((c) => c === undefined)) return undefined;
+    return A.makeData({ type, length, children: children as A.Data[], ...valid } as never);
+  }
+  if (A.DataType.isList(type) || A.DataType.isMap(type)) {
     const offsets = new Int32Array(length + 1);
     const children: A.Data[] = [];
     let row = 0;

@@ -562,7 +562,7 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
       for (let c = 0; c < outer.length; c++) {
         const inner = outer.get(c) as A.Vector | null;
         if (inner === null) throw new TsnormError(`${this.name}: ${where(0)}: series ${c} is null`);
-        series.push(inner.toArray() as ArrayLike<number>);
+        series.push(listValues(inner));
       }
     } else {
       this.channelFields.forEach((f, c) => {
@@ -593,8 +593,9 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
   }
 }
 
-/** A list cell's numbers, nulls as null. */
+/** A list cell's numbers, nulls as null (float16's as numbers: its array holds the raw bits). */
 function listValues(v: A.Vector): ArrayLike<number | bigint | null> {
-  if (v.nullCount === 0) return v.toArray() as ArrayLike<number | bigint>;
+  const half = A.DataType.isFloat(v.type) && v.type.precision === A.Precision.HALF;
+  if (v.nullCount === 0 && !half) return v.toArray() as ArrayLike<number | bigint>;
   return Array.from({ length: v.length }, (_, i) => v.get(i) as number | bigint | null);
 }

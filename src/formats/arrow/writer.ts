@@ -328,12 +328,28 @@ export class ArrowWriter implements SeriesWriter {
 
   /** No rows at all: the schema alone, with the types the schema names. */
   private emptyBatch(): A.RecordBatch {
-    const fields = this.schema!.columns.map((spec, i) => {
-      const type = spec.role === 'channel' ? arrowType({ type: this.outputTypes[Math.min(i, this.outputTypes.length - 1)] ?? 'float64' }) : arrowType(spec.generated ? { ...spec, type: 'int64' } : spec);
-      return new A.Field(spec.name, this.options.layout === 'list' && spec.role === 'channel' ? new A.List(new A.Field('item', type, true)) : type, true, spec.metadata && new Map(spec.metadata));
-    });
-    const metadata = this.schema!.metadata;
-    return new A.RecordBatch(new A.Schema(fields, metadata && new Map(metadata)), A.makeData({ type: new A.Struct(fields), length: 0, children: fields.map((f) => A.makeData({ type: f.type, length: 0 } as never)) }));
+    const schema = this.schema!;
+    const channels = schema.columns.filter((c) => c.role === 'channel');
+    const children: A.Data[] = [];
+    const fields: A.Field[] = [];
+    for (const spec of schema.columns) {
+      let data: A.Data;
+      if (spec.role === 'channel') {
+        if (schema.nestedChannels && spec !== channels[0]) continue;
+        const k = schema.nestedChannels ? 0 : channels.indexOf(spec);
+        data = numericData(this.outputTypes[k] ?? 'float64', 0, () => NaN);
+        // The list layout: lists as the input stored them (a list of lists for one nested column).
+        if (this.options.layout === 'list') {
+          if (schema.nestedChannels) data = listOf(data, Int32Array.of(0), spec.innerList);
+          data = listOf(data, Int32Array.of(0), spec.list);
+        }
+      } else {
+        data = A.vectorFromArray([], arrowType(spec.generated ? { ...spec, type: 'int64' } : spec)).data[0]!;
+      }
+      fields.push(new A.Field(spec.role === 'channel' && schema.nestedChannels ? schema.nestedChannels : spec.name, data.type, true, spec.metadata && new Map(spec.metadata)));
+      children.push(data);
+    }
+    return batchOf(fields, children, 0, schema.metadata);
   }
 }
 

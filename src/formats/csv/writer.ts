@@ -19,6 +19,8 @@ export interface CsvWriterOptions {
   readonly threads?: number | undefined;
   /** Output bytes formatted here before the worker takes over (default OFF_THREAD_AFTER). */
   readonly offThreadAfter?: number | undefined;
+  /** Channels keep the input's type (convert): an integer one is written as the integer, all its digits. */
+  readonly keepTypes?: boolean | undefined;
 }
 
 /** Bytes collected before each write to the sink. */
@@ -45,6 +47,8 @@ const WIDE_PIECE = 65536;
  * replaced and every other byte as it was (same header, columns, quoting, line endings); data
  * from other formats is written in the long layout `id,t,c0,...` (instance, step, channels).
  */
+const INTEGER_TYPES: ReadonlySet<string> = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64']);
+
 export class CsvWriter implements SeriesWriter {
   readonly valueType = 'float64' as const;
   needs: WriterNeeds = { orientation: 'rows', wholeInstances: false, passThrough: true };
@@ -55,6 +59,8 @@ export class CsvWriter implements SeriesWriter {
   private shape: TextDialect | undefined;
   /** For rows made from values: each column of the schema, in order, and where its cells come from. */
   private cells: ({ kind: 'channel' | 'pass'; index: number } | { kind: 'generated'; of: 'instance' | 'step' })[] = [];
+  /** Per channel: whether it holds integers (keepTypes), written as such beyond 2^53 (not as 1.2e+18's digits). */
+  private integerChannels: boolean[] = [];
   /** Names of the pass-through columns, for messages. */
   private passNames: string[] = [];
   private describe: ((instance: number) => string) | undefined;
@@ -105,8 +111,11 @@ export class CsvWriter implements SeriesWriter {
       let channel = 0;
       let carried = 0;
       this.describe = schema.describeInstance?.bind(schema);
+      this.integerChannels = schema.columns.filter((c) => c.role === 'channel').map((c) => this.options.keepTypes === true && INTEGER_TYPES.has(c.type));
       this.passNames = schema.columns.filter((c) => c.role !== 'channel' && !c.generated).map((c) => c.name);
       this.cells = schema.columns.map((c) => (c.generated ? { kind: 'generated', of: c.generated } : c.role === 'channel' ? { kind: 'channel', index: channel++ } : { kind: 'pass', index: carried++ }));
+      const nul = schema.columns.find((c) => c.name.includes('\0'));
+      if (header && nul) throw new TsnormError(`${this.name}: column name '${nul.name}' holds a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead`);
       if (header) this.out.text(schema.columns.map((c) => quoteIfNeeded(c.name, this.options.delimiter)).join(this.options.delimiter) + '\n');
     }
   }
@@ -305,7 +314,12 @@ export class CsvWriter implements SeriesWriter {
       for (let j = 0; j < cells.length; j++) {
         if (j > 0) out.byteString(d);
         const cell = cells[j]!;
-        if (cell.kind === 'channel') out.number(b.values[at + cell.index * b.channelStride]!);
+        if (cell.kind === 'channel') {
+          const x = b.values[at + cell.index * b.channelStride]!;
+          // The shortest text of 2^60 as a double is 1152921504606847000; as an int64 it is every digit.
+          if (this.integerChannels[cell.index] && !(Math.abs(x) < 2 ** 53) && x === x) out.byteString(BigInt(x).toString());
+          else out.number(x);
+        }
         else if (cell.kind === 'generated') out.byteString(String(cell.of === 'instance' ? b.instance : b.firstStep + t));
         else out.text(this.passText(b, cell.index, t));
       }
