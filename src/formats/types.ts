@@ -137,6 +137,12 @@ export interface DataBlock extends Block {
   readonly instanceSteps?: number | undefined;
   readonly instancePass?: readonly CellValue[] | undefined;
   /**
+   * The same per-instance values as one-row columns of the input's own types, where the format
+   * has them (Arrow's list layout): a writer of that format writes them as they are, and their
+   * text is the format's (a decimal as 1.50, not its words).
+   */
+  readonly instanceColumns?: readonly PassColumn[] | undefined;
+  /**
    * Gives the block's arrays (values, row text) back to the reader for reuse: called once, by
    * the pipeline, when nothing will read them again (see WriterNeeds.doneOnWrite). A block never
    * released is collected as garbage instead.

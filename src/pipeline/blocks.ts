@@ -58,6 +58,8 @@ export class RepeatedPassColumn implements PassColumn {
   constructor(
     private readonly single: CellValue,
     readonly length: number,
+    /** Its text as its own format writes it, when known (see DataBlock.instanceColumns). */
+    private readonly ownText?: string,
   ) {}
 
   value(): CellValue {
@@ -65,7 +67,7 @@ export class RepeatedPassColumn implements PassColumn {
   }
 
   text(): string {
-    return cellText(this.single);
+    return this.ownText ?? cellText(this.single);
   }
 }
 

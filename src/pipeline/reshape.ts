@@ -138,6 +138,8 @@ export class Reshaper {
     const first = held[0] ?? spill?.read()[Symbol.iterator]().next().value;
     const L = first?.instanceSteps ?? this.schema.steps ?? 0;
     const pass = this.needs.passThrough ? first?.instancePass : undefined;
+    // Only a list column spreads over the rows (not binary, whose bytes are a list of numbers too).
+    const lists = carriedColumns(this.schema).map((spec) => spec.type === 'list');
     // In chunks of rows that fit the budget, so that a spilled instance comes back a piece at a time.
     const chunk = spill ? Math.max(1, Math.floor(this.holdBytes / (C * 8))) : L;
     const blocks = spill ? [] : held;
@@ -163,14 +165,17 @@ export class Reshaper {
       }
       await this.writer.write([{
         instance, values, offset: 0, channelStride: 1, stepStride: C, firstChannel: 0, channelCount: C, firstStep: t0, stepCount: n,
-        ...(pass ? { pass: pass.map((v) => rowsOf(v, L, t0, n)) } : {}),
+        ...(pass ? { pass: pass.map((v, k) => rowsOf(v, L, t0, n, lists[k] === true, first?.instanceColumns?.[k])) } : {}),
       }]);
     }
   }
 }
 
-/** A per-instance value on rows [t0, t0 + n) of an instance of L rows: a list of L values spreads over them; anything else repeats. */
-function rowsOf(v: CellValue, L: number, t0: number, n: number): PassColumn {
-  if (Array.isArray(v) && v.length === L) return new ArrayPassColumn(v.slice(t0, t0 + n));
-  return new RepeatedPassColumn(v, n);
+/**
+ * A per-instance value on rows [t0, t0 + n) of an instance of L rows: a list (of a list column)
+ * of L values spreads over them; anything else repeats, with its own format's text when it has one (`own`).
+ */
+function rowsOf(v: CellValue, L: number, t0: number, n: number, list: boolean, own?: PassColumn): PassColumn {
+  if (list && Array.isArray(v) && v.length === L) return new ArrayPassColumn(v.slice(t0, t0 + n));
+  return new RepeatedPassColumn(v, n, own?.text(0));
 }

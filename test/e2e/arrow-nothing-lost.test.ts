@@ -273,3 +273,31 @@ describe('view types (polars writes its strings as string_view)', () => {
     for (const name of ['str', 'bin', 'struct']) expect(rows(got, name), name).toEqual(rows(source, name));
   });
 });
+
+describe('the list layout keeps its per-instance columns', () => {
+  it('of every type, as they were, through convert and normalize', () => {
+    const n = 2;
+    const columns = {
+      id: A.vectorFromArray(['a', 'b'], new A.Utf8()),
+      x: A.vectorFromArray([[1, 2], [3, 4, 5]], new A.List(new A.Field('item', new A.Float64(), true))),
+      st: A.vectorFromArray([{ a: 1, b: 'x' }, null], new A.Struct([new A.Field('a', new A.Int32(), true), new A.Field('b', new A.Utf8(), true)])),
+      d: A.vectorFromArray([Date.UTC(1500, 0, 1), null], new A.DateDay()),
+      ts: A.vectorFromArray([1, 2], new A.TimestampNanosecond('Asia/Kathmandu')),
+      b: A.vectorFromArray([Uint8Array.of(97, 98), null], new A.Binary()),
+      lu: A.vectorFromArray(['x', ''], new A.LargeUtf8()),
+      li: A.vectorFromArray([[1n, 2n], [3n, 4n, 5n]], new A.List(new A.Field('item', new A.Int64(), true))),
+    };
+    const input = write('list-instance-columns.arrow', columns);
+    const json = (t: A.Table, name: string) => Array.from({ length: n }, (_, i) => JSON.stringify(t.getChild(name)!.get(i), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v)));
+    for (const command of ['convert', 'normalize']) {
+      const out = `${input}.${command}.arrow`;
+      const r = tsnorm([command, input, '--layout', 'list', '--id', 'id', '--channels', 'x', '-o', out]);
+      expect(r.stderr).toBe('');
+      const got = A.tableFromIPC(fs.readFileSync(out));
+      for (const name of ['st', 'd', 'ts', 'b', 'lu', 'li']) {
+        expect(String(got.getChild(name)!.type), `${command}: ${name}`).toBe(String(columns[name as keyof typeof columns].type));
+        expect(json(got, name), `${command}: ${name}`).toEqual(json(A.tableFromIPC(fs.readFileSync(input)), name));
+      }
+    }
+  });
+});

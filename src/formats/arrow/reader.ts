@@ -589,6 +589,7 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
       instance: count ? this.instance++ : 0, values, offset: 0, channelStride: L, stepStride: 1,
       firstChannel: 0, channelCount: C, firstStep: 0, stepCount: L, instanceSteps: L,
       instancePass: this.carriedFields.map((f) => cellOf(batch.getChildAt(f)!, r)),
+      instanceColumns: this.carriedFields.map((f) => new ArrowPassColumn(batch.getChildAt(f)!.slice(r, r + 1), describeType(batch.schema.fields[f]!.type))),
     };
   }
 }

@@ -307,7 +307,8 @@ export class ArrowWriter implements SeriesWriter {
         const k = carried++;
         // From rows (a long table), every column but the id holds a list of its rows' values per instance.
         const perRow = schema.orientation === 'rows' && spec.role === 'pass';
-        data = this.columnData(spec.name, perRow ? { ...spec, type: 'list', element: spec.type } : spec, rows.map((b) => b.instancePass?.[k] ?? null));
+        data = (perRow ? undefined : ownInstanceData(rows, k)) ??
+          this.columnData(spec.name, perRow ? { ...spec, type: 'list', element: spec.type } : spec, rows.map((b) => b.instancePass?.[k] ?? null));
       }
       fields.push(new A.Field(spec.name, data.type, true, spec.metadata && new Map(spec.metadata)));
       children.push(data);
@@ -351,6 +352,23 @@ export class ArrowWriter implements SeriesWriter {
     }
     return batchOf(fields, children, 0, schema.metadata);
   }
+}
+
+/**
+ * Per-instance column k of the rows as the input held it (Arrow's list layout: one-row columns
+ * of its own type, see DataBlock.instanceColumns), joined; undefined where a row has none or the
+ * type is one concatData does not join (then its values are written by type).
+ */
+function ownInstanceData(rows: readonly DataBlock[], k: number): A.Data | undefined {
+  const parts: A.Data[] = [];
+  for (const b of rows) {
+    const col = b.instanceColumns?.[k];
+    if (!(col instanceof ArrowPassColumn)) return undefined;
+    const data = A.DataType.isDictionary(col.vector.type) ? decodedDictionary(col.vector) : col.vector.data[0];
+    if (data === undefined) return undefined;
+    parts.push(withoutViews(data));
+  }
+  return concatData(parts);
 }
 
 /**
