@@ -301,3 +301,26 @@ describe('the list layout keeps its per-instance columns', () => {
     }
   });
 });
+
+describe('a list layout written as the long layout', () => {
+  const x = A.vectorFromArray([[1, 2], [3, 4, 5]], new A.List(new A.Field('item', new A.Float64(), true)));
+  const texts = (lists: string[][]) => A.vectorFromArray(lists, new A.List(new A.Field('item', new A.Utf8(), true)));
+
+  it('spreads a list column of the series length over the rows, an element a row', () => {
+    const input = write('spread.arrow', { id: A.vectorFromArray(['a', 'b'], new A.Utf8()), x, s: texts([['p', 'q'], ['r', 's', 't']]) });
+    const r = tsnorm(['convert', input, '--layout', 'list', '--channels', 'x', '--output-layout', 'long', '-o', `${input}.long.arrow`]);
+    expect(r.stderr).toBe('');
+    const s = A.tableFromIPC(fs.readFileSync(`${input}.long.arrow`)).getChild('s')!;
+    expect(String(s.type)).toBe('Utf8');
+    expect(Array.from(s.toArray() as string[])).toEqual(['p', 'q', 'r', 's', 't']);
+  });
+
+  it('refuses a list of another length, which has no row to go to', () => {
+    const input = write('ragged.arrow', { id: A.vectorFromArray(['a', 'b'], new A.Utf8()), x, s: texts([['p', 'q'], ['r', 's']]) });
+    const out = `${input}.long.arrow`;
+    const r = tsnorm(['convert', input, '--layout', 'list', '--channels', 'x', '--output-layout', 'long', '-o', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`tsnorm: ${out}: column 's': instance 1 has a list whose length is not its series' (3), which the long layout cannot spread over its rows: write the list layout (--output-layout list) or CSV\n`);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});

@@ -46,7 +46,8 @@ function toCell(x: unknown): CellValue {
   if (x === null || x === undefined) return null;
   if (typeof x === 'number' || typeof x === 'bigint' || typeof x === 'string' || typeof x === 'boolean') return x;
   if (x instanceof Date) return x.getTime();
-  if (x instanceof A.Vector) return Array.from(x as Iterable<unknown>, toCell);
+  // Element by element as cells (a timestamp in its own unit, not the getter's milliseconds).
+  if (x instanceof A.Vector) return Array.from({ length: x.length }, (_, j) => cellOf(x, j));
   if (ArrayBuffer.isView(x)) return Array.from(x as unknown as ArrayLike<number>);
   if (typeof x === 'object' && 'toJSON' in x && typeof x.toJSON === 'function') return JSON.stringify(x.toJSON());
   return String(x);

@@ -271,11 +271,26 @@ export class ArrowWriter implements SeriesWriter {
         // apache-arrow writes correctly and every reader reads.
         if (col instanceof ArrowPassColumn && A.DataType.isDictionary(col.vector.type)) data = decodedDictionary(col.vector) ?? this.columnData(spec.name, spec, Array.from({ length: b.stepCount }, (_, i) => col.value(i)));
         else if (col instanceof ArrowPassColumn) data = withoutViews(col.vector.data[0]!);
-        else data = this.columnData(spec.name, spec, Array.from({ length: b.stepCount }, (_, i) => col?.value(i) ?? null));
+        else data = this.rowCells(spec, b, Array.from({ length: b.stepCount }, (_, i) => col?.value(i) ?? null));
       }
       children.push(data);
     }
     return children;
+  }
+
+  /**
+   * A column of a block's rows from their cells. From a list layout, a list column whose lists
+   * have the series' length spreads over the rows, an element a row: its column is of the
+   * element type, and a list of another length has no place in it.
+   */
+  private rowCells(spec: ColumnSpec, b: DataBlock, cells: CellValue[]): A.Data {
+    if (this.schema!.orientation === 'series' && spec.type === 'list') {
+      if (cells.some((c) => Array.isArray(c))) {
+        throw new TsnormError(`${this.name}: column '${spec.name}': ${this.schema!.describeInstance?.(b.instance) ?? `instance ${b.instance}`} has a list whose length is not its series' (${b.instanceSteps ?? b.stepCount}), which the long layout cannot spread over its rows: write the list layout (--output-layout list) or CSV`);
+      }
+      return this.columnData(spec.name, { ...spec, type: spec.element ?? 'utf8' }, cells);
+    }
+    return this.columnData(spec.name, spec, cells);
   }
 
   /** The list layout: a record batch of the collected instances, one row each. */
