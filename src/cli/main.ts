@@ -282,6 +282,11 @@ function mistypedCommand(argv: readonly string[]): string | undefined {
   return near[0];
 }
 
+/** A word as a shell takes it: as it is when it is plain, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[\w.,:@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
 /** Levenshtein distance, with a swap of two neighbours counting as one edit. */
 function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
@@ -317,7 +322,7 @@ export async function main(argv: string[]): Promise<number> {
       const names = summary.timeLikeChannels;
       const one = names.length === 1;
       const note = `${one ? 'column' : 'columns'} ${names.map((n) => `'${n}'`).join(', ')} ${one ? 'looks like time but is a channel' : 'look like time but are channels'}` +
-        `; --keep ${names.join(',')} carries ${one ? 'it' : 'them'} through unchanged`;
+        `; --keep ${shellWord(names.join(','))} carries ${one ? 'it' : 'them'} through unchanged`;
       process.stderr.write(`tsnorm: note: ${printable(note)}\n`);
     }
     if (summary.nanSeries > 0 && raw.quiet !== true) {

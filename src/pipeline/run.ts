@@ -33,7 +33,9 @@ const TIME_WORDS = new Set(['ts', 'time', 'timestamp', 'datetime', 'date', 'epoc
 /** The channels named like time, where the channels were not chosen (normalizing time is rarely meant). */
 function timeLikeChannels(plan: Plan, names: readonly string[] | undefined): string[] {
   if (plan.command === 'convert' || plan.table?.channels !== undefined || names === undefined) return [];
-  return names.filter((name) => name.toLowerCase().split(/[^a-z0-9]+/).some((word) => TIME_WORDS.has(word)));
+  // Words as snake_case, kebab-case, spaces and camelCase separate them: event_time, eventTime.
+  const words = (name: string): string[] => name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/);
+  return names.filter((name) => words(name).some((word) => TIME_WORDS.has(word)));
 }
 
 /** Bytes of one instance held in memory before it spills to a temporary file. */

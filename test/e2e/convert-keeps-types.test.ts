@@ -224,3 +224,13 @@ describe('found by trying it as a hostile user', () => {
     expect(String(out.getChild('a')!.type)).toBe('FixedSizeList[3]<Int64>');
   });
 });
+
+describe('the time note', () => {
+  it('knows camelCase names, and quotes for the shell a name that needs it', () => {
+    const file = at('time-words.csv');
+    fs.writeFileSync(file, 'id,eventTime,event time,x\na,1,5,1\na,2,6,3\n');
+    const r = tsnorm(['normalize', file, '--id', 'id', '-o', at('time-words-out.csv')]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe("tsnorm: note: columns 'eventTime', 'event time' look like time but are channels; --keep 'eventTime,event time' carries them through unchanged\n");
+  });
+});
