@@ -87,8 +87,9 @@ export function timestampText(value: number | bigint, unit: TimeUnit, timezone?:
   }
   let suffix = '';
   if (timezone !== undefined) {
-    const offset = timezone === 'UTC' ? 0 : zoneOffset(timezone, Number(seconds));
-    if (offset === undefined || timezone === 'UTC') {
+    // UTC, and a zone the database does not know, are written as the instant with Z.
+    const offset = timezone === 'UTC' ? undefined : zoneOffset(timezone, Number(seconds));
+    if (offset === undefined) {
       suffix = 'Z';
     } else {
       seconds += BigInt(offset);

@@ -47,7 +47,8 @@ function shortestAsInteger(x: number): bigint {
   return m[1] ? -v : v;
 }
 
-const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/;
+/** An integer as a cell writes it (blanks around it allowed). */
+export const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/;
 
 /**
  * Whether a cell that parsed to `x` is an integer float64 cannot hold (1700000000000000001 reads

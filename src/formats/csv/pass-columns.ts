@@ -1,10 +1,9 @@
 import { TsnormError } from '../../errors.js';
 import type { CellValue, ElementType, PassColumn, RowText } from '../types.js';
 import { cellForMessage, shownText } from './byte-text.js';
-import { exactAsDouble, latin1, parseNumber } from './numbers.js';
+import { INTEGER_TEXT, exactAsDouble, latin1, parseNumber } from './numbers.js';
 import { type RecordBatch, cellText } from './records.js';
 
-const INTEGER = /^\s*[+-]?\d+\s*$/;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -27,7 +26,7 @@ export function inferColumnType(sample: RecordBatch | null, column: number): Ele
     const x = parseNumber(text);
     if (x === undefined) return 'utf8';
     if (x !== x) continue; // missing
-    if (!INTEGER.test(text)) {
+    if (!INTEGER_TEXT.test(text)) {
       fractions = true;
       continue;
     }
@@ -78,7 +77,7 @@ export class CsvPassColumn implements PassColumn {
     if (this.type === 'utf8') return cell !== '' ? shownText(cell) : this.quoted(i) ? '' : null;
     const x = parseNumber(cell);
     if (x !== x) return null;
-    const integer = x !== undefined && INTEGER.test(cell);
+    const integer = x !== undefined && INTEGER_TEXT.test(cell);
     if (this.type === 'float64') {
       if (x === undefined) throw this.misfit(i, cell, 'is not a number, which float64 needs');
       // An integer beyond 2^53 that float64 would round (1700000000000000001 becomes ...000).

@@ -42,13 +42,14 @@ const STAGE_BYTES = 1 << 20;
 /** Value cells of a wide row formatted between checks of the buffer's size. */
 const WIDE_PIECE = 65536;
 
+/** Channel types written as integers, every digit, when channels keep their type (see integerChannels). */
+const INTEGER_TYPES: ReadonlySet<string> = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64']);
+
 /**
  * Writes CSV/TSV rows. Rows that came from a CSV reader are written back with their value cells
  * replaced and every other byte as it was (same header, columns, quoting, line endings); data
  * from other formats is written in the long layout `id,t,c0,...` (instance, step, channels).
  */
-const INTEGER_TYPES: ReadonlySet<string> = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64']);
-
 export class CsvWriter implements SeriesWriter {
   readonly valueType = 'float64' as const;
   needs: WriterNeeds = { orientation: 'rows', wholeInstances: false, passThrough: true };
@@ -289,7 +290,6 @@ export class CsvWriter implements SeriesWriter {
     this.out.byteString(this.terminator);
   }
 
-  /** Long-layout rows made from values (NPY, Arrow): each column of the schema, in order. */
   /**
    * Pass-through cell k of row t as CSV text: quoted where it must be, and an empty value that is
    * not missing (an empty string) as "", so that it reads back as one, not as a missing value. A
@@ -305,6 +305,7 @@ export class CsvWriter implements SeriesWriter {
     return quoteIfNeeded(text, this.options.delimiter);
   }
 
+  /** Long-layout rows made from values (NPY, Arrow): each column of the schema, in order. */
   private generateRows(b: DataBlock): void {
     const d = this.options.delimiter;
     const out = this.out;
