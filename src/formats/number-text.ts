@@ -15,6 +15,11 @@ export function numberText(x: number): string {
   return Object.is(x, -0) ? '-0' : String(x);
 }
 
+/** Whether the 64-bit integer `v`, read as the double `x`, was rounded (only possible beyond 2^53). */
+export function roundedToDouble(v: bigint, x: number): boolean {
+  return !(Math.abs(x) < 2 ** 53) && BigInt(x) !== v;
+}
+
 /**
  * Why `convert` stops at an integer float64 would round (channels are carried as float64): the
  * value, and the way out where there is one (a table's column can pass through unchanged).

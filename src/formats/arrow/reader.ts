@@ -8,7 +8,7 @@ import { createScratchFile, removeTempFile, writeScratch } from '../../io/temp-f
 import { checkFooterMetadata } from './metadata.js';
 import { checkBatch, messageAt } from './validate.js';
 import { IdRegistry } from '../id-registry.js';
-import { roundedIntegerMessage } from '../number-text.js';
+import { roundedIntegerMessage, roundedToDouble } from '../number-text.js';
 import type { CellValue, ColumnSpec, DataBlock, ElementType, Schema, SeriesReader } from '../types.js';
 import { ArrowPassColumn, cellOf, describeType, isNumericType, listShape } from './cells.js';
 import { registerDecoders } from './codecs.js';
@@ -317,7 +317,7 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
         for (let i = 0; i < n; i++) values[at + i] = Number(src[i]!);
         if (this.exact) {
           for (let i = 0; i < n; i++) {
-            if (!(Math.abs(values[at + i]!) < 2 ** 53) && data.getValid(i) && BigInt(values[at + i]!) !== src[i]) {
+            if (data.getValid(i) && roundedToDouble(src[i]!, values[at + i]!)) {
               throw new TsnormError(`${this.name}: row ${this.rowsBefore + i}, column '${this.arrow.schema.fields[f]!.name}': ${roundedIntegerMessage(String(src[i]), this.arrow.schema.fields[f]!.name)}`);
             }
           }
@@ -582,7 +582,7 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
       for (let t = 0; t < L; t++) {
         const x = s[t];
         values[c * L + t] = x === null || x === undefined ? NaN : Number(x);
-        if (this.exact && typeof x === 'bigint' && BigInt(values[c * L + t]!) !== x) throw new TsnormError(`${this.name}: ${where(c)}, step ${t}: ${roundedIntegerMessage(String(x), this.nested ? undefined : this.arrow.schema.fields[this.channelFields[c]!]!.name)}`);
+        if (this.exact && typeof x === 'bigint' && roundedToDouble(x, values[c * L + t]!)) throw new TsnormError(`${this.name}: ${where(c)}, step ${t}: ${roundedIntegerMessage(String(x), this.nested ? undefined : this.arrow.schema.fields[this.channelFields[c]!]!.name)}`);
       }
     });
     return {

@@ -5,7 +5,7 @@ import { type ByteSource, openInput, readFully } from '../../io/byte-source.js';
 import { createScratchFile, removeTempFile, writeScratch } from '../../io/temp-files.js';
 import type { ColumnSpec, DataBlock, Schema, SeriesReader } from '../types.js';
 import { type NpyDtype, decodeValues, parseDtype } from './dtype.js';
-import { roundedIntegerMessage } from '../number-text.js';
+import { roundedIntegerMessage, roundedToDouble } from '../number-text.js';
 import { NpyHeaderError, PREAMBLE_BYTES, headerLength, parseHeader } from './header.js';
 
 export interface NpyReaderOptions {
@@ -243,7 +243,7 @@ export class NpyReader implements SeriesReader {
       const ints = this.dtype.kind === 'u' ? new BigUint64Array(raw.buffer, raw.byteOffset, b.offset + count) : new BigInt64Array(raw.buffer, raw.byteOffset, b.offset + count);
       for (let j = b.offset; j < b.offset + count; j++) {
         const x = b.values[j]!;
-        if (Math.abs(x) < 2 ** 53 || BigInt(x) === ints[j]) continue;
+        if (!roundedToDouble(ints[j]!, x)) continue;
         const k = j - b.offset;
         const channel = b.firstChannel + Math.floor(k / b.stepCount);
         throw new TsnormError(`${this.name}: ${this.locate(b, channel, b.firstStep + (k % b.stepCount))}: ${roundedIntegerMessage(String(ints[j]))}`);
