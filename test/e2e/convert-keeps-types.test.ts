@@ -196,12 +196,64 @@ describe('a channel taken by default that looks like time gets a note', () => {
   });
 });
 
+describe('convert keeps a NaN apart from a missing value', () => {
+  /** A column's cells: null for a null, 'NaN' for a NaN, else the value. */
+  const cells = (t: A.Table, name: string): unknown[] => {
+    const v = t.getChild(name)!;
+    return Array.from({ length: v.length }, (_, i) => (v.isValid(i) ? (Number.isNaN(v.get(i)) ? 'NaN' : v.get(i)) : null));
+  };
+  const input = writeArrow('nan-null.arrow', {
+    id: A.vectorFromArray(['a', 'a', 'a'], new A.Utf8()),
+    x: A.vectorFromArray([1, NaN, null], new A.Float64()),
+    y: A.vectorFromArray([NaN, null, 2], new A.Float32()),
+  });
+  const csv = 'id,x,y\na,1,NaN\na,NaN,\na,,2\n';
+
+  it('Arrow to Arrow (file and stream), float64 and float32', () => {
+    for (const to of ['nan-null-out.arrow', 'nan-null-out.arrows']) {
+      ok(['convert', input, '--id', 'id', '-o', at(to)]);
+      const t = readArrow(at(to));
+      expect(cells(t, 'x')).toEqual([1, 'NaN', null]);
+      expect(cells(t, 'y')).toEqual(['NaN', null, 2]);
+      expect(String(t.getChild('y')!.type)).toBe('Float32');
+    }
+  });
+
+  it('Arrow to CSV writes NaN and an empty cell; CSV to Arrow and to CSV keep them', () => {
+    expect(ok(['convert', input, '--id', 'id', '--to', 'csv'])).toBe(csv);
+    const file = at('nan-null.csv');
+    fs.writeFileSync(file, csv);
+    ok(['convert', file, '--id', 'id', '-o', at('nan-null-back.arrow')]);
+    const t = readArrow(at('nan-null-back.arrow'));
+    expect(cells(t, 'x')).toEqual([1, 'NaN', null]);
+    expect(cells(t, 'y')).toEqual(['NaN', null, 2]);
+    expect(ok(['convert', file, '--id', 'id', '--to', 'csv'])).toBe(csv);
+    expect(ok(['convert', file, '--id', 'id', '--to', 'tsv'])).toBe(csv.replaceAll(',', '\t'));
+  });
+
+  it('reads nan and NAN as NaN, NA and null as missing, in channels and in kept columns', () => {
+    const file = at('nan-spellings.csv');
+    fs.writeFileSync(file, 'id,x,k\na,2,nan\na,nan,NA\na,NAN,1.5\na,NA,\na,null,2\n');
+    ok(['convert', file, '--id', 'id', '--keep', 'k', '-o', at('nan-spellings.arrow')]);
+    const t = readArrow(at('nan-spellings.arrow'));
+    expect(cells(t, 'x')).toEqual([2, 'NaN', 'NaN', null, null]);
+    expect(String(t.getChild('k')!.type)).toBe('Float64');
+    expect(cells(t, 'k')).toEqual(['NaN', null, 1.5, null, 2]);
+  });
+
+  it('normalize writes both as missing, as before', () => {
+    const r = tsnorm(['normalize', input, '--id', 'id', '--to', 'csv']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toBe('id,x,y\na,,\na,,\na,,\n');
+  });
+});
+
 describe('found by trying it as a hostile user', () => {
   it('float16 lists are read as their values, not their bits', () => {
     const half = A.makeData({ type: new A.Float16(), length: 4, data: Uint16Array.of(0x3e00, 0x7e00, 0x8000, 0x7c00) });
     const file = writeArrow('half-lists.arrow', { id: A.vectorFromArray(['a', 'b'], new A.Utf8()), h: A.makeVector(A.makeData({ type: new A.List(new A.Field('item', new A.Float16(), true)), length: 2, valueOffsets: Int32Array.of(0, 2, 4), child: half })) });
-    // 0x3e00 is 1.5, 0x7e00 NaN (missing), 0x8000 -0, 0x7c00 infinity.
-    expect(ok(['convert', file, '--layout', 'list', '--id', 'id', '--to', 'csv'])).toBe('id,h\na,1.5\na,\nb,-0\nb,Infinity\n');
+    // 0x3e00 is 1.5, 0x7e00 NaN, 0x8000 -0, 0x7c00 infinity.
+    expect(ok(['convert', file, '--layout', 'list', '--id', 'id', '--to', 'csv'])).toBe('id,h\na,1.5\na,NaN\nb,-0\nb,Infinity\n');
   });
 
   it('an int64 channel reaches CSV as its integer, every digit', () => {

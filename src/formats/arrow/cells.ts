@@ -173,17 +173,18 @@ export function civilDate(days: number): string {
  * The text of a value of the types whose getter gives no value to print as it is, written as
  * pyarrow's CSV writer writes them: decimals as decimals (`1.50`), dates as `2020-01-01`, times
  * as `01:01:01.001` (to their unit's digits), float32 as the shortest text that reads back as the
- * same float32, infinities as `inf` and `-inf`, binary as hexadecimal (pyarrow refuses binary that is not UTF-8). Undefined for
- * every other type.
+ * same float32, infinities as `inf` and `-inf`, NaN as `nan`, binary as hexadecimal (pyarrow
+ * refuses binary that is not UTF-8). Undefined for every other type.
  */
 export function typedText(t: A.DataType, get: () => unknown): string | undefined {
   if (A.DataType.isDecimal(t)) return decimalText(get() as Uint32Array, t.scale);
   if (A.DataType.isDate(t)) return civilDate(dateDays(t, get));
   if (A.DataType.isTime(t)) return timeText(BigInt(get() as number | bigint), TIME_DIGITS[t.unit]!);
   if (A.DataType.isFloat(t)) {
-    // Infinities as pyarrow (and numpy, pandas) write them; tsnorm reads both spellings.
+    // Infinities and NaN as pyarrow (and numpy) write them; tsnorm reads both spellings.
     const x = get() as number;
     if (x === Infinity || x === -Infinity) return x > 0 ? 'inf' : '-inf';
+    if (x !== x) return 'nan';
     if (t.precision === A.Precision.SINGLE) return float32Text(x);
     return undefined;
   }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import * as A from 'apache-arrow';
 import type { Values } from '../../core/block.js';
 import { allocateValues, releaseValues } from '../../core/kernels/kernels.js';
+import { NULL_VALUE } from '../../core/missing.js';
 import { TsnormError } from '../../errors.js';
 import { type ByteSource, openInput, readFully } from '../../io/byte-source.js';
 import { createScratchFile, removeTempFile, writeScratch } from '../../io/temp-files.js';
@@ -289,7 +290,7 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
    * The batch's channels as one array, channel-major, and the distance between channels. Float64
    * channels without nulls that lie evenly spaced in the batch's body (as writers lay them out)
    * are used in place; otherwise they are copied together (channel c at [c * n, (c + 1) * n)),
-   * nulls as NaN.
+   * nulls as NULL_VALUE.
    */
   private channelValues(batch: A.RecordBatch, n: number): { values: Values; stride: number } {
     const inPlace = this.reusesBuffers ? undefined : channelsInPlace(batch, this.channelFields, n);
@@ -312,7 +313,7 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
       const src = data.values as ArrayLike<number> | BigInt64Array | BigUint64Array;
       const at = c * n;
       if (A.DataType.isFloat(data.type) && data.type.precision === A.Precision.HALF) {
-        for (let i = 0; i < n; i++) values[at + i] = (column.get(i) as number | null) ?? NaN;
+        for (let i = 0; i < n; i++) values[at + i] = (column.get(i) as number | null) ?? NULL_VALUE;
       } else if (src instanceof BigInt64Array || src instanceof BigUint64Array) {
         for (let i = 0; i < n; i++) values[at + i] = Number(src[i]!);
         if (this.exact) {
@@ -328,7 +329,7 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
         values.set((src as Float64Array).subarray(0, n), at);
       }
       if (data.nullCount > 0) {
-        for (let i = 0; i < n; i++) if (!data.getValid(i)) values[at + i] = NaN;
+        for (let i = 0; i < n; i++) if (!data.getValid(i)) values[at + i] = NULL_VALUE;
       }
     });
     return { values, stride: n };
@@ -581,7 +582,7 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
     series.forEach((s, c) => {
       for (let t = 0; t < L; t++) {
         const x = s[t];
-        values[c * L + t] = x === null || x === undefined ? NaN : Number(x);
+        values[c * L + t] = x === null || x === undefined ? NULL_VALUE : Number(x);
         if (this.exact && typeof x === 'bigint' && roundedToDouble(x, values[c * L + t]!)) throw new TsnormError(`${this.name}: ${where(c)}, step ${t}: ${roundedIntegerMessage(String(x), this.nested ? undefined : this.arrow.schema.fields[this.channelFields[c]!]!.name)}`);
       }
     });

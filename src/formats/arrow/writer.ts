@@ -1,6 +1,7 @@
 import * as A from 'apache-arrow';
 import { channelStart } from '../../core/block.js';
 import { countNaN } from '../../core/kernels/kernels.js';
+import { isNullValue } from '../../core/missing.js';
 import { TsnormError, handled } from '../../errors.js';
 import type { ByteSink } from '../../io/byte-sink.js';
 import type { CellValue, ColumnSpec, DataBlock, ElementType, ListShape, Schema, SeriesWriter, TimeUnit, WriterNeeds } from '../types.js';
@@ -52,6 +53,11 @@ export class ArrowWriter implements SeriesWriter {
   private readonly queue = new CollectingQueue();
   private schema: Schema | undefined;
   private outputTypes: ChannelType[] = [];
+
+  /** Whether a channel's NaN stays NaN (only a missing value becomes null): when values are kept as they were. */
+  private get keepsNaN(): boolean {
+    return this.options.keepTypes === true;
+  }
   private arrowSchema: A.Schema | undefined;
   private listRows: DataBlock[] = [];
   private inFlight: Promise<void> = Promise.resolve();
@@ -259,7 +265,7 @@ export class ArrowWriter implements SeriesWriter {
     for (const spec of schema.columns) {
       let data: A.Data;
       if (spec.role === 'channel') {
-        data = channelData(b, channel, this.outputTypes[channel]!, copy);
+        data = channelData(b, channel, this.outputTypes[channel]!, this.keepsNaN, copy);
         channel++;
       } else if (spec.generated) {
         data = generatedData(b, spec.generated);
@@ -308,13 +314,13 @@ export class ArrowWriter implements SeriesWriter {
         if (schema.nestedChannels) {
           if (channelsDone) continue;
           channelsDone = true;
-          data = this.listShaped(spec, () => nestedListData(rows, this.outputTypes, spec.innerList, spec.list));
+          data = this.listShaped(spec, () => nestedListData(rows, this.outputTypes, this.keepsNaN, spec.innerList, spec.list));
           fields.push(new A.Field(schema.nestedChannels, data.type, true));
           children.push(data);
           continue;
         }
         const k = schema.columns.filter((c) => c.role === 'channel').indexOf(spec);
-        data = this.listShaped(spec, () => listData(rows, k, this.outputTypes[k]!, spec.list));
+        data = this.listShaped(spec, () => listData(rows, k, this.outputTypes[k]!, this.keepsNaN, spec.list));
       } else if (spec.generated) {
         data = this.columnData(spec.name, spec.generated === 'instance' ? { ...spec, type: 'int64' } : { ...spec, type: 'list', element: 'int64' },
           rows.map((b) => (spec.generated === 'instance' ? b.instance : Array.from({ length: b.stepCount }, (_, t) => t))));
@@ -353,7 +359,7 @@ export class ArrowWriter implements SeriesWriter {
       if (spec.role === 'channel') {
         if (schema.nestedChannels && spec !== channels[0]) continue;
         const k = schema.nestedChannels ? 0 : channels.indexOf(spec);
-        data = numericData(this.outputTypes[k] ?? 'float64', 0, () => NaN);
+        data = numericData(this.outputTypes[k] ?? 'float64', false, 0, () => NaN);
         // The list layout: lists as the input stored them (a list of lists for one nested column).
         if (this.options.layout === 'list') {
           if (schema.nestedChannels) data = listOf(data, Int32Array.of(0), spec.innerList);
@@ -478,27 +484,30 @@ function floatType(t: 'float32' | 'float64'): A.Float {
 const CHANNEL_TYPES = ['float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64'] as const;
 type ChannelType = (typeof CHANNEL_TYPES)[number];
 
-/** Channel k of a block as a column; NaN (a missing value, or a result made missing) as null. */
-function channelData(b: DataBlock, k: number, type: ChannelType, copy = false): A.Data {
+/**
+ * Channel k of a block as a column. A NaN is null (a missing value, or a result made missing);
+ * with `keepNaN` (values kept as they were) only a missing value is, and the data's NaNs stay NaN.
+ */
+function channelData(b: DataBlock, k: number, type: ChannelType, keepNaN: boolean, copy = false): A.Data {
   const n = b.stepCount;
   const from = channelStart(b, b.firstChannel + k);
   const sameType = type === 'float32' ? b.values instanceof Float32Array : type === 'float64' && b.values instanceof Float64Array;
   if (b.stepStride === 1 && sameType && !copy) {
     const values = b.values.subarray(from, from + n);
-    return A.makeData({ type: floatType(type as 'float32' | 'float64'), length: n, data: values, ...missingAsNull(values) });
+    return A.makeData({ type: floatType(type as 'float32' | 'float64'), length: n, data: values, ...missingAsNull(values, keepNaN) });
   }
-  return numericData(type, n, (t) => b.values[from + t * b.stepStride]!);
+  return numericData(type, keepNaN, n, (t) => b.values[from + t * b.stepStride]!);
 }
 
 /**
  * n values of a channel as a column of `type`: integers (kept from an integer input, so every
- * value is one: readers refuse one float64 would have rounded) and floats; NaN as null.
+ * value is one: readers refuse one float64 would have rounded) and floats; NaN as null (see channelData).
  */
-function numericData(type: ChannelType, n: number, value: (t: number) => number): A.Data {
+function numericData(type: ChannelType, keepNaN: boolean, n: number, value: (t: number) => number): A.Data {
   if (type === 'float32' || type === 'float64') {
     const values = type === 'float32' ? new Float32Array(n) : new Float64Array(n);
     for (let t = 0; t < n; t++) values[t] = value(t);
-    return A.makeData({ type: floatType(type), length: n, data: values, ...missingAsNull(values) });
+    return A.makeData({ type: floatType(type), length: n, data: values, ...missingAsNull(values, keepNaN) });
   }
   const valid: boolean[] = new Array<boolean>(n);
   let data: ArrayBufferView;
@@ -522,13 +531,17 @@ function numericData(type: ChannelType, n: number, value: (t: number) => number)
   return A.makeData({ type: arrowType({ type }) as A.Int, length: n, data: data as Int32Array, ...validity(valid) });
 }
 
-/** A validity bitmap with NaN as null, when there is a NaN. */
-function missingAsNull(values: Float32Array | Float64Array): { nullBitmap?: Uint8Array; nullCount?: number } {
-  const nulls = countNaN(values);
-  if (nulls === 0) return {};
+/** A validity bitmap with NaN (with `keepNaN`, the missing value only) as null, when there is one. */
+function missingAsNull(values: Float32Array | Float64Array, keepNaN: boolean): { nullBitmap?: Uint8Array; nullCount?: number } {
+  if (countNaN(values) === 0) return {};
   const bitmap = new Uint8Array(Math.ceil(values.length / 8));
-  for (let i = 0; i < values.length; i++) if (values[i] === values[i]) bitmap[i >> 3]! |= 1 << (i & 7);
-  return { nullBitmap: bitmap, nullCount: nulls };
+  let nulls = 0;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (x === x || (keepNaN && !isNullValue(x))) bitmap[i >> 3]! |= 1 << (i & 7);
+    else nulls++;
+  }
+  return nulls === 0 ? {} : { nullBitmap: bitmap, nullCount: nulls };
 }
 
 function generatedData(b: DataBlock, of: 'instance' | 'step'): A.Data {
@@ -538,7 +551,7 @@ function generatedData(b: DataBlock, of: 'instance' | 'step'): A.Data {
 }
 
 /** One channel of each instance, as a List column. */
-function listData(rows: DataBlock[], k: number, type: ChannelType, shape?: ListShape): A.Data {
+function listData(rows: DataBlock[], k: number, type: ChannelType, keepNaN: boolean, shape?: ListShape): A.Data {
   const offsets = new Int32Array(rows.length + 1);
   const starts: number[] = [];
   let total = 0;
@@ -549,7 +562,7 @@ function listData(rows: DataBlock[], k: number, type: ChannelType, shape?: ListS
   });
   // Row r's values: its channel k, from the block's own array.
   let r = 0;
-  const child = numericData(type, total, (i) => {
+  const child = numericData(type, keepNaN, total, (i) => {
     while (i >= offsets[r + 1]!) r++;
     const b = rows[r]!;
     return b.values[channelStart(b, k) + (i - starts[r]!) * b.stepStride]!;
@@ -578,7 +591,7 @@ function listOf(child: A.Data, offsets: Int32Array, shape: ListShape = { kind: '
 }
 
 /** All channels of each instance as one List of Lists column (C x L). */
-function nestedListData(rows: DataBlock[], types: ChannelType[], inner?: ListShape, outer?: ListShape): A.Data {
+function nestedListData(rows: DataBlock[], types: ChannelType[], keepNaN: boolean, inner?: ListShape, outer?: ListShape): A.Data {
   const C = rows[0]?.channelCount ?? types.length;
   const seriesBlocks: DataBlock[] = [];
   for (const b of rows) {
@@ -586,7 +599,7 @@ function nestedListData(rows: DataBlock[], types: ChannelType[], inner?: ListSha
       seriesBlocks.push({ ...b, values: b.values, offset: channelStart(b, c), firstChannel: 0, channelCount: 1 });
     }
   }
-  const series = listData(seriesBlocks, 0, types[0] ?? 'float64', inner);
+  const series = listData(seriesBlocks, 0, types[0] ?? 'float64', keepNaN, inner);
   return listOf(series, Int32Array.from({ length: rows.length + 1 }, (_, r) => r * C), outer);
 }
 

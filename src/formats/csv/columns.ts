@@ -125,7 +125,7 @@ function columnKind(sample: RecordBatch, column: number): 'number' | 'text' | 'u
   for (let r = 0; r < sample.count; r++) {
     const x = parseNumber(cellText(sample, r, column));
     if (x === undefined) return 'text';
-    if (x === x) return 'number';
+    if (x === x) return 'number'; // a NaN, like a missing value, says nothing yet
   }
   return 'undecided';
 }

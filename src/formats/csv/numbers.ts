@@ -1,18 +1,21 @@
 /**
- * Numbers in CSV cells. Reading: empty cells and NaN/nan are missing (NaN); inf/Infinity are
- * accepted as numpy and pandas write them; anything else must be a decimal number. Writing: the
- * shortest text that reads back as the same float64 (what JavaScript prints), or N significant
- * digits; missing values are written as empty cells.
+ * Numbers in CSV cells. Reading: empty cells, NA and null are missing (NULL_VALUE); NaN/nan is
+ * a NaN, inf/Infinity an infinity, as numpy and pandas write them (the core takes both kinds of
+ * NaN as missing; `convert` writes each back as it was); anything else must be a decimal number.
+ * Writing: the shortest text that reads back as the same float64 (what JavaScript prints), or N
+ * significant digits; missing values are written as empty cells.
  */
+import { NULL_VALUE } from '../../core/missing.js';
 
-const MISSING = new Set(['', 'nan', 'NaN', 'NAN', 'NA', 'N/A', 'null', 'NULL']);
+const MISSING = new Set(['', 'NA', 'N/A', 'null', 'NULL']);
+const NOT_A_NUMBER = new Set(['nan', 'NaN', 'NAN']);
 const INFINITE: Record<string, number> = {
   inf: Infinity, '+inf': Infinity, '-inf': -Infinity, Inf: Infinity, '+Inf': Infinity, '-Inf': -Infinity,
   Infinity: Infinity, '+Infinity': Infinity, '-Infinity': -Infinity, INF: Infinity, '-INF': -Infinity,
 };
 const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 
-/** The cell's number; NaN for a missing value; undefined when the cell is not a number. */
+/** The cell's number; NULL_VALUE (a NaN) for a missing value; undefined when the cell is not a number. */
 export function parseNumber(text: string): number | undefined {
   // Fast path: Number() agrees with a decimal reading when the text starts with 1-9, a sign or a
   // point. Number() also reads '0x10', '0b1', '0o7' (after blanks too) and '' as numbers: those
@@ -23,7 +26,8 @@ export function parseNumber(text: string): number | undefined {
     if (x === x) return x;
   }
   const t = text.trim();
-  if (MISSING.has(t)) return NaN;
+  if (MISSING.has(t)) return NULL_VALUE;
+  if (NOT_A_NUMBER.has(t)) return NaN;
   const inf = INFINITE[t];
   if (inf !== undefined) return inf;
   return DECIMAL.test(t) ? Number(t) : undefined;

@@ -1,6 +1,7 @@
 import { TsnormError } from '../../errors.js';
 import type { CellValue, ElementType, PassColumn, RowText } from '../types.js';
 import { cellForMessage, shownText } from './byte-text.js';
+import { isNullValue } from '../../core/missing.js';
 import { INTEGER_TEXT, exactAsDouble, latin1, parseNumber } from './numbers.js';
 import { type RecordBatch, cellText } from './records.js';
 
@@ -11,7 +12,7 @@ const UINT64_MAX = (1n << 64n) - 1n;
 /**
  * The type of a pass-through column, from the first rows read, so that every value of those rows
  * is held exactly: integers are int64 (nanosecond epochs too), or uint64 where one is above
- * int64 and none is negative; numbers with fractions float64; anything else, and numbers no such
+ * int64 and none is negative; numbers with fractions (NaN and infinities too) float64; anything else, and numbers no such
  * type holds exactly (an integer beyond uint64, or beyond 2^53 beside fractions), text. Missing
  * cells say nothing. A later cell the type cannot hold is an error (CsvPassColumn.value).
  */
@@ -25,8 +26,9 @@ export function inferColumnType(sample: RecordBatch | null, column: number): Ele
     const text = cellText(sample, r, column);
     const x = parseNumber(text);
     if (x === undefined) return 'utf8';
-    if (x !== x) continue; // missing
+    if (isNullValue(x)) continue; // missing
     if (!INTEGER_TEXT.test(text)) {
+      // A fraction, an exponent, an infinity or a NaN: float64.
       fractions = true;
       continue;
     }
@@ -76,7 +78,7 @@ export class CsvPassColumn implements PassColumn {
     // A quoted empty cell ("") is an empty string; an empty one, a missing value (as pyarrow and polars read them).
     if (this.type === 'utf8') return cell !== '' ? shownText(cell) : this.quoted(i) ? '' : null;
     const x = parseNumber(cell);
-    if (x !== x) return null;
+    if (x !== undefined && isNullValue(x)) return null;
     const integer = x !== undefined && INTEGER_TEXT.test(cell);
     if (this.type === 'float64') {
       if (x === undefined) throw this.misfit(i, cell, 'is not a number, which float64 needs');

@@ -70,7 +70,7 @@ export function readNumbers(batch: RecordBatch, cols: Int32Array, out: Float64Ar
 }
 
 /**
- * The number in record r, column i; NaN for a missing value; undefined when it is not a number.
+ * The number in record r, column i; NULL_VALUE for a missing value; undefined when it is not a number.
  * Plain cells are read in place; quoted, missing and unusual ones through parseNumber.
  */
 export function cellNumber(batch: RecordBatch, r: number, i: number): number | undefined {

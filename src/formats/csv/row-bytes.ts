@@ -1,3 +1,4 @@
+import { isNullValue } from '../../core/missing.js';
 import { type ShortestModule, shortestModule } from './dtoa/shortest.js';
 import type { RowLayout } from './row-rewrite.js';
 
@@ -33,8 +34,14 @@ export class RowBytes {
   private buf: Uint8Array;
   private pos: number;
 
-  /** `format` replaces the shortest text (e.g. --precision); it must return '' for NaN; its text is ASCII. */
-  constructor(private readonly format?: (x: number) => string) {
+  /**
+   * `format` replaces the shortest text (e.g. --precision); its text is ASCII. `nanText`, when
+   * given, is written for a NaN of the data's own; a missing value is always an empty cell.
+   */
+  constructor(
+    private readonly format?: (x: number) => string,
+    private readonly nanText?: string,
+  ) {
     this.ryu = shortestModule();
     this.start = this.ryu.heapStart();
     this.pos = this.start;
@@ -121,10 +128,14 @@ export class RowBytes {
   }
 
   /**
-   * x as String(x) writes it (or as `format` does); NaN as nothing; -0 as "-0" (String(-0) is
-   * "0", which reads back as +0: the sign would be lost).
+   * x as String(x) writes it (or as `format` does); NaN as nothing (or `nanText`); -0 as "-0"
+   * (String(-0) is "0", which reads back as +0: the sign would be lost).
    */
   number(x: number): void {
+    if (x !== x) {
+      if (this.nanText !== undefined && !isNullValue(x)) this.byteString(this.nanText);
+      return;
+    }
     if (x === 0 && 1 / x < 0) {
       this.byteString('-0');
       return;

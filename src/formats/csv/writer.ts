@@ -1,4 +1,5 @@
 import type { ByteSink } from '../../io/byte-sink.js';
+import { isNullValue } from '../../core/missing.js';
 import { TsnormError } from '../../errors.js';
 import type { DataBlock, Schema, SeriesWriter, TextDialect, WriterNeeds } from '../types.js';
 import { latin1, numberFormatter } from './numbers.js';
@@ -84,8 +85,12 @@ export class CsvWriter implements SeriesWriter {
     private readonly sink: ByteSink,
     private readonly options: CsvWriterOptions,
   ) {
-    this.format = numberFormatter(options.precision);
-    this.out = new RowBytes(options.precision === undefined ? undefined : this.format);
+    // Values kept as they were (convert): a NaN of the data's own is written NaN, a missing value
+    // an empty cell, so that each reads back as what it was.
+    const nanText = options.keepTypes === true ? 'NaN' : undefined;
+    const shortest = numberFormatter(options.precision);
+    this.format = nanText === undefined ? shortest : (x) => (x !== x && !isNullValue(x) ? nanText : shortest(x));
+    this.out = new RowBytes(options.precision === undefined ? undefined : this.format, nanText);
   }
 
   get name(): string {
@@ -184,7 +189,8 @@ export class CsvWriter implements SeriesWriter {
   private async formatThread(): Promise<FormatThreads | null> {
     if (this.thread !== undefined) return this.thread;
     const shape = this.shape!;
-    if ((this.options.threads ?? 1) < 2 || shape.rowsAre !== 'steps' || this.options.delimiter !== shape.delimiter) {
+    // The worker writes a NaN as a missing value: values kept as they were (keepTypes) stay here.
+    if ((this.options.threads ?? 1) < 2 || shape.rowsAre !== 'steps' || this.options.delimiter !== shape.delimiter || this.options.keepTypes === true) {
       this.thread = null;
       return null;
     }
