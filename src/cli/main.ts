@@ -5,6 +5,9 @@ import { ClosedOutputError, writeTextOutput } from '../io/byte-sink.js';
 import { ioError } from '../io/byte-source.js';
 import { removeAllTempFiles } from '../io/temp-files.js';
 import { FORMATS } from '../formats/detect.js';
+import type { CheckReport } from '../pipeline/check.js';
+import { REPORT_FORMATS } from '../pipeline/check-reports.js';
+import { type GroupingHint, groupingText } from '../pipeline/grouping.js';
 import { run } from '../pipeline/run.js';
 import { startProgress } from './progress.js';
 import { type CheckFlags, type Command as CommandName, type RawOptions, resolveCheck, resolvePlan, resolveReading } from './resolve.js';
@@ -175,6 +178,7 @@ export function buildProgram(act: Act): Command {
       } finally {
         progress?.stop();
       }
+      if (opts.quiet !== true) for (const s of summaries) if (s.grouping) groupingNote(s.file, s.grouping);
       await writeTextOutput('-', opts.json ? JSON.stringify(summaries, null, 2) + '\n' : summaries.map(formatSummary).join('\n'));
     });
 
@@ -188,27 +192,40 @@ export function buildProgram(act: Act): Command {
     .option('--min-length <n>', 'fewest steps an instance may have (default 2)')
     .option('--max-z <k>', 'largest distance of an instance\'s channel mean from the running mean, in running standard deviations (default 6)')
     .option('--max-std-ratio <r>', 'an instance\'s channel std must be within a factor R of the running std (default 10)')
-    .addOption(new Option('--format <format>', 'report: text (default), json, junit (JUnit XML), github (workflow annotations)').choices(['text', 'json', 'junit', 'github']))
-    .addHelpText('after', examples('tsnorm fit train/*.npy --save-stats reference.json', 'tsnorm check incoming.npy --stats reference.json --format junit > check.xml')))
+    .option('--one-instance', 'the input (read without --id) is one instance: no grouping check')
+    .addOption(new Option('--format <format>', 'report on stdout: text (default), json, junit (JUnit XML), github (workflow annotations), markdown').choices(REPORT_FORMATS))
+    .option('--report <format=file>', 'also write a report to a file (repeatable): --report junit=check.xml', (v: string, all: string[] = []) => [...all, v])
+    .addHelpText('after', examples('tsnorm fit train/*.npy --save-stats reference.json', 'tsnorm check incoming.npy --stats reference.json --format junit > check.xml', 'tsnorm check incoming.csv --id device --stats reference.json --report junit=check.xml --report markdown=summary.md')))
     .action(async (inputs: string[], opts: RawOptions & CheckFlags) => {
       const check = await import('../pipeline/check.js');
-      const { stats, limits, report } = resolveCheck(opts);
+      const { renderReport } = await import('../pipeline/check-reports.js');
+      const plan = resolveCheck(inputs, opts);
       const reading = resolveReading(inputs, opts);
       tuneJitForJobs();
-      const progress = startProgress({ quiet: opts.quiet === true, writesStdout: false });
-      let result;
+      let result: CheckReport;
       try {
-        result = await check.checkInputs(inputs, stats, limits, reading, progress?.meter);
-      } finally {
-        progress?.stop();
-      }
-      const render = { text: check.textReport, json: check.jsonReport, junit: check.junitReport, github: check.githubReport }[report];
-      try {
-        await writeTextOutput('-', render(result));
+        const stats = plan.loadStats();
+        const progress = startProgress({ quiet: opts.quiet === true, writesStdout: false });
+        try {
+          result = await check.checkInputs(inputs, stats, plan.limits, { reading, grouped: reading.table.id !== undefined, meter: progress?.meter });
+        } finally {
+          progress?.stop();
+        }
       } catch (err) {
-        // A reader that stopped early (| head) does not change what was found: exit 1 still says so.
+        // A stats file that cannot be read fails every input: one failing entry, in every report.
+        if (!(err instanceof TsnormError)) throw err;
+        result = check.unreadableStats(plan.statsFile, err.message, plan.limits);
+      }
+      // What could not be read is said on stderr too, one line each, as any error.
+      for (const f of result.files) if (f.error !== undefined) process.stderr.write(`tsnorm: ${errorLine(f.error)}\n`);
+      for (const r of plan.reports) await writeTextOutput(r.path, renderReport(r.format, result));
+      try {
+        await writeTextOutput('-', renderReport(plan.format, result));
+      } catch (err) {
+        // A reader that stopped early (| head) does not change what was found: the exit code still says so.
         if (!(err instanceof ClosedOutputError)) throw err;
       }
+      if (result.files.some((f) => f.error !== undefined)) throw new InputsUnreadable();
       if (Object.values(result.counts).some((n) => n > 0)) throw new ChecksFailed();
     });
 
@@ -260,8 +277,16 @@ function errorLine(message: string): string {
 /** Help was shown instead of running (no input and a terminal on stdin): a usage error. */
 class UsageShown extends Error {}
 
+/** The note for a file read as one instance whose rows look like several (check reports it as a problem). */
+function groupingNote(file: string, hint: GroupingHint): void {
+  process.stderr.write(`tsnorm: note: ${printable(`${file}: ${groupingText(hint)}; --id ${shellWord(hint.column)}? (-q if the file is one instance)`)}\n`);
+}
+
 /** `check` found problems (reported already): exit code 1. */
 class ChecksFailed extends Error {}
+
+/** `check` could not read an input (reported already, and said on stderr): exit code 2. */
+class InputsUnreadable extends Error {}
 
 /** Flags of commands that only read (inspect, check): the input's format and layout. */
 function readingFlags(cmd: Command): Command {
@@ -325,6 +350,7 @@ export async function main(argv: string[]): Promise<number> {
         `; --keep ${shellWord(names.join(','))} carries ${one ? 'it' : 'them'} through unchanged`;
       process.stderr.write(`tsnorm: note: ${printable(note)}\n`);
     }
+    if (raw.quiet !== true) for (const g of summary.grouping) groupingNote(g.file, g.hint);
     if (summary.nanSeries > 0 && raw.quiet !== true) {
       const series = `${summary.nanSeries} series (instance, channel)`;
       process.stderr.write(plan.nan === 'ignore'
@@ -358,6 +384,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof UsageShown) return 2;
     if (err instanceof ChecksFailed) return 1;
+    if (err instanceof InputsUnreadable) return 2;
     if (err instanceof ClosedOutputError) return 0;
     if (err instanceof TsnormError) {
       process.stderr.write(`tsnorm: ${errorLine(err.message)}\n`);

@@ -8,6 +8,7 @@ import { PASS_TYPES, type PassType, type TableOptions } from '../formats/registr
 import type { FormatName } from '../formats/types.js';
 import { type FileRole, checkDistinctFiles } from '../io/same-file.js';
 import { type CheckLimits, DEFAULT_LIMITS } from '../pipeline/check.js';
+import { REPORT_FORMATS, type ReportFormat } from '../pipeline/check-reports.js';
 import { DEFAULT_EPS, DEFAULT_MOMENTUM, type FormatFlag, type Plan, type ReadingPlan } from '../pipeline/plan.js';
 import { type LoadedParams, checkEps, checkMomentum } from '../core/state-dict.js';
 import { loadParams } from '../stats-file.js';
@@ -274,27 +275,56 @@ export interface CheckFlags {
   minLength?: string;
   maxZ?: string;
   maxStdRatio?: string;
+  oneInstance?: boolean;
   format?: string;
+  report?: string[];
 }
 
-export function resolveCheck(raw: RawOptions & CheckFlags): { stats: LoadedParams; limits: CheckLimits; report: 'text' | 'json' | 'junit' | 'github' } {
+export interface CheckPlan {
+  /** The stats file, loaded when the check runs: one that cannot be read is a failing entry of the reports. */
+  readonly statsFile: string;
+  readonly loadStats: () => LoadedParams;
+  readonly limits: CheckLimits;
+  /** The report on stdout. */
+  readonly format: ReportFormat;
+  /** More reports, each to its file (--report FORMAT=FILE). */
+  readonly reports: readonly { format: ReportFormat; path: string }[];
+}
+
+export function resolveCheck(inputs: readonly string[], raw: RawOptions & CheckFlags): CheckPlan {
   if (raw.stats === undefined) throw new TsnormError('check needs --stats FILE (the fitted reference to check the data against)');
-  const stats = loadParams(raw.stats, { ...(raw.statsKey === undefined ? {} : { key: raw.statsKey }), purpose: 'stats' });
-  if (!stats.runningMean || !stats.runningVar) throw new TsnormError(`${raw.stats}: expected "running_mean" and "running_var"`);
+  const statsFile = raw.stats;
+  const loadStats = (): LoadedParams => {
+    const stats = loadParams(statsFile, { ...(raw.statsKey === undefined ? {} : { key: raw.statsKey }), purpose: 'stats' });
+    if (!stats.runningMean || !stats.runningVar) throw new TsnormError(`${statsFile}: expected "running_mean" and "running_var"`);
+    return stats;
+  };
   const positive = (v: string, flag: string, min = 0): number => {
     const x = Number(v);
     if (!/^\d+(\.\d+)?([eE][+-]?\d+)?$/.test(v) || !(x > min)) throw new TsnormError(`${flag}: expected a number above ${min}, got '${v}'`);
     return x;
   };
+  const reports = (raw.report ?? []).map((spec) => {
+    const m = /^([a-z]+)=(.+)$/.exec(spec);
+    if (!m) throw new TsnormError(`--report: expected FORMAT=FILE (${REPORT_FORMATS.join(', ')}), got '${spec}'`);
+    const path = m[2]!;
+    if (path === '-') throw new TsnormError(`--report ${spec}: stdout has the --format report; name a file`);
+    return { format: oneOf(m[1]!, REPORT_FORMATS, '--report'), path };
+  });
+  // A report over an input, the stats file or another report would destroy it; stdout is the --format report's.
+  checkDistinctFiles([...fileRoles(inputs, raw, '-'), ...reports.map((r): FileRole => ({ role: 'report', flag: '--report', path: r.path }))]);
   return {
-    stats,
+    statsFile,
+    loadStats,
     limits: {
       allowNaN: raw.allowNan === true,
       allowConstant: raw.allowConstant === true,
       minLength: raw.minLength === undefined ? DEFAULT_LIMITS.minLength : positiveInteger(raw.minLength, '--min-length'),
       maxZ: raw.maxZ === undefined ? DEFAULT_LIMITS.maxZ : positive(raw.maxZ, '--max-z'),
       maxStdRatio: raw.maxStdRatio === undefined ? DEFAULT_LIMITS.maxStdRatio : positive(raw.maxStdRatio, '--max-std-ratio', 1),
+      oneInstance: raw.oneInstance === true,
     },
-    report: oneOf(raw.format ?? 'text', ['text', 'json', 'junit', 'github'] as const, '--format'),
+    format: oneOf(raw.format ?? 'text', REPORT_FORMATS, '--format'),
+    reports,
   };
 }

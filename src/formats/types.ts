@@ -70,6 +70,8 @@ export interface Schema {
   readonly textDialect?: TextDialect | undefined;
   /** How messages name instance i when the format has more to say than its index (an id). */
   describeInstance?(instance: number): string;
+  /** Instance i's id, as text (UTF-8), when the input has ids. */
+  instanceId?(instance: number): string | undefined;
   /** Key-value metadata of the whole input (Arrow's schema metadata: pandas', units, ...): written back where the output can hold it. */
   readonly metadata?: ReadonlyMap<string, string> | undefined;
 }
@@ -168,9 +170,36 @@ export interface SeriesReader {
    * again, from a seekable input: a second pass without a spill.
    */
   reread?(instance: number, firstChannel: number, channelCount: number): AsyncIterable<DataBlock>;
-  /** A position for error messages: the byte offset or line of channel c, step t of a block it yielded. */
-  locate(block: DataBlock, channel: number, step: number): string;
+  /** Where channel c, step t of a block it yielded is in the input (see locationText). */
+  locate(block: DataBlock, channel: number, step: number): Location;
   close(): Promise<void>;
+}
+
+/**
+ * Where a value is in its input, in the terms of its format: a CSV line (from 1) and column, an
+ * Arrow row (from 0, as pyarrow counts) and column, or list element, an NPY byte offset.
+ */
+export interface Location {
+  readonly line?: number | undefined;
+  readonly row?: number | undefined;
+  readonly byte?: number | undefined;
+  /** The column that holds the value (CSV, Arrow's long layout). */
+  readonly column?: string | undefined;
+  /** Arrow's list layout: the channel's index and the element in its list. */
+  readonly channel?: number | undefined;
+  readonly element?: number | undefined;
+}
+
+/** A location as messages write it: `line 3, column 'ax'`, `row 7, column 'ax'`, `byte 152`, `row 2, channel 0, element 5`. */
+export function locationText(at: Location): string {
+  const parts: string[] = [];
+  if (at.line !== undefined) parts.push(`line ${at.line}`);
+  if (at.row !== undefined) parts.push(`row ${at.row}`);
+  if (at.byte !== undefined) parts.push(`byte ${at.byte}`);
+  if (at.column !== undefined) parts.push(`column '${at.column}'`);
+  if (at.channel !== undefined) parts.push(`channel ${at.channel}`);
+  if (at.element !== undefined) parts.push(`element ${at.element}`);
+  return parts.join(', ');
 }
 
 /** What a writer takes: rows of all channels, or series in C order (instance, channel, step). */

@@ -5,7 +5,7 @@ import { danglingTarget, ownDescriptor, statIfExists } from './byte-sink.js';
 
 /** A file a run reads or writes, under the flag that named it. */
 export interface FileRole {
-  readonly role: 'input' | 'output' | 'stats' | 'affine' | 'save-stats';
+  readonly role: 'input' | 'output' | 'stats' | 'affine' | 'save-stats' | 'report';
   /** How the user named it: `INPUT`, `-o`, `--stats`, ... */
   readonly flag: string;
   readonly path: string;
@@ -54,6 +54,8 @@ export function fileIdentity(file: string, role: FileRole['role']): FileIdentity
  */
 function allowed(a: FileRole, b: FileRole, ids: { a: FileIdentity; b: FileIdentity }, sameAsStats: (r: FileRole) => boolean): boolean {
   const pair = new Set([a.role, b.role]);
+  // A report (check --report) replaces nothing: not an input, not the stats, not another report.
+  if (pair.has('report')) return false;
   if (pair.size === 1) return a.role === 'input' || a.role === 'stats' || a.role === 'affine';
   if (pair.has('output') && pair.has('input')) return !(a.role === 'output' ? ids.a : ids.b).direct;
   if (pair.has('save-stats') && pair.has('stats')) return true;
@@ -81,7 +83,7 @@ export function checkDistinctFiles(roles: readonly FileRole[]): void {
       const b = roles[j]!;
       if (allowed(a, b, { a: ia, b: ib }, sameAsStats)) continue;
       const shown = (r: FileRole) => (r.path === '-' ? (r.role === 'input' ? 'stdin' : 'stdout') : `'${r.path}'`);
-      const writes = (r: FileRole) => r.role === 'output' || r.role === 'save-stats';
+      const writes = (r: FileRole) => r.role === 'output' || r.role === 'save-stats' || r.role === 'report';
       const [first, second] = writes(a) || !writes(b) ? [a, b] : [b, a];
       // Flags and paths in the same order: "-o and INPUT name 'x' and 'y' (the same file)".
       const same = shown(first) === shown(second) ? shown(first) : `${shown(first)} and ${shown(second)} (the same file)`;

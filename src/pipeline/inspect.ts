@@ -5,6 +5,7 @@ import { openReader } from '../formats/registry.js';
 import { causeOfFailure, checkInputsUnchanged } from '../io/byte-source.js';
 import type { ReadMeter } from '../io/read-meter.js';
 import type { FormatName } from '../formats/types.js';
+import { type GroupingHint, GroupingWatch } from './grouping.js';
 import { type ReadingPlan, refuseFlagsFor } from './plan.js';
 
 /** What `tsnorm inspect` says of one input. */
@@ -21,6 +22,8 @@ export interface InputSummary {
   readonly unbatched: boolean;
   readonly columns: readonly { readonly name: string; readonly type: string; readonly role: string }[];
   readonly perChannel: readonly ChannelSummary[];
+  /** Read without --id as one instance, a column that says the rows belong to several (see GroupingWatch). */
+  readonly grouping?: GroupingHint | undefined;
 }
 
 export interface ChannelSummary {
@@ -67,8 +70,10 @@ export async function inspectInput(file: string, options: ReadingPlan, meter?: R
       shortest = Math.min(shortest, steps);
       longest = Math.max(longest, steps);
     };
+    const grouping = options.table.id === undefined && schema.orientation === 'rows' ? new GroupingWatch(schema) : undefined;
     for await (const group of reader.blocks()) {
       for (const b of group) {
+        grouping?.see(b, (blk, c, t) => reader.locate(blk, c, t));
         if (b.instance !== current) {
           endInstance();
           current = b.instance;
@@ -116,6 +121,7 @@ export async function inspectInput(file: string, options: ReadingPlan, meter?: R
           max: min[c]! <= max[c]! ? max[c]! : null,
         };
       }),
+      ...(instances === 1 && grouping?.hint() ? { grouping: grouping.hint() } : {}),
     };
   } catch (err) {
     throw causeOfFailure(err);

@@ -9,10 +9,11 @@ import { writeTextOutput } from '../io/byte-sink.js';
 import { causeOfFailure, checkInputsUnchanged } from '../io/byte-source.js';
 import { openReader, openWriter, outputFormat } from '../formats/registry.js';
 import type { ReadMeter } from '../io/read-meter.js';
-import type { DataBlock, SeriesReader, SeriesWriter } from '../formats/types.js';
+import { type DataBlock, type SeriesReader, type SeriesWriter, locationText } from '../formats/types.js';
 import { type LoadedParams, perChannel } from '../core/state-dict.js';
 import { type StatsFile, formatStats, statsFileOf } from '../stats-file.js';
 import { type Plan, refuseFlagsFor } from './plan.js';
+import { type GroupingHint, GroupingWatch } from './grouping.js';
 import { Reshaper } from './reshape.js';
 import { type Unit, UnitAssembler } from './units.js';
 
@@ -25,6 +26,8 @@ export interface RunSummary {
   readonly stats?: StatsFile | undefined;
   /** Channels taken by default (no --channels) whose names say they hold time: `ts`, `event_time`. */
   readonly timeLikeChannels: readonly string[];
+  /** Inputs read without --id as one instance whose rows look like several (see GroupingWatch). */
+  readonly grouping: readonly { file: string; hint: GroupingHint }[];
 }
 
 /** Words of a column name that say it holds time, not a measurement. */
@@ -50,12 +53,17 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
   let affine: Affine | undefined;
   let instances = 0;
   let nanSeries = 0;
+  const grouping: { file: string; hint: GroupingHint }[] = [];
 
   // No instance statistics (eval with running stats, or convert): one pass, rows written as
   // they arrive.
   const live = plan.command === 'convert' || !usesInstanceStats(plan.training, plan.trackRunningStats);
   for (const input of plan.inputs) {
-    const { reader, format: inputFormat } = await openReader(input.path, { format: input.format, budget: plan.budget, table: plan.table, live, exact: plan.command === 'convert', meter });
+    const opened = await openReader(input.path, { format: input.format, budget: plan.budget, table: plan.table, live, exact: plan.command === 'convert', meter });
+    const inputFormat = opened.format;
+    // Statistics over one instance that a column says is several blur them: watched for a note.
+    const watch = plan.command !== 'convert' && plan.table?.id === undefined && opened.reader.schema.orientation === 'rows' ? new GroupingWatch(opened.reader.schema) : undefined;
+    const reader = watch?.watching ? watchedReader(opened.reader, watch) : opened.reader;
     let writer: SeriesWriter | undefined;
     let shaper: Reshaper | undefined;
     let out: Scratch | undefined;
@@ -86,7 +94,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
         source: reader.name,
         nanIsError: plan.nan === 'error',
         instanceName: (i) => schema.describeInstance?.(i) ?? `instance ${i}`,
-        locate: (b, c, t) => reader.locate(b, c, t),
+        locate: (b, c, t) => locationText(reader.locate(b, c, t)),
       });
       const convert = plan.command === 'convert';
       if (!convert && schema.steps !== undefined) engine.checkSteps(schema.steps, () => reader.name);
@@ -103,6 +111,8 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
       // A file truncated or rewritten under us must not become a committed output.
       checkInputsUnchanged();
       instances += driver.finishedInstances;
+      const hint = driver.finishedInstances === 1 ? watch?.hint() : undefined;
+      if (hint) grouping.push({ file: reader.name, hint });
       nanSeries += engine.nanSeries;
       await shaper?.finish();
       await writer?.finish();
@@ -121,7 +131,25 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
     stats = statsFileOf({ channels: first.channels, names: first.names, eps, momentum, end: running.state(), start: running.start, affine });
     if (plan.saveStats) await writeTextOutput(plan.saveStats, formatStats(stats, plan.saveStats, plan.nan));
   }
-  return { instances, nanSeries, channels: first?.channels ?? 0, stats, timeLikeChannels: timeLikeChannels(plan, first?.names) };
+  return { instances, nanSeries, channels: first?.channels ?? 0, stats, timeLikeChannels: timeLikeChannels(plan, first?.names), grouping };
+}
+
+/** The reader, its blocks (the first pass) shown to `watch` as they go by. */
+function watchedReader(reader: SeriesReader, watch: GroupingWatch): SeriesReader {
+  const locate = reader.locate.bind(reader);
+  async function* blocks(): AsyncIterable<readonly DataBlock[]> {
+    for await (const group of reader.blocks()) {
+      for (const b of group) watch.see(b, locate);
+      yield group;
+    }
+  }
+  return new Proxy(reader, {
+    get: (target, key) => {
+      if (key === 'blocks') return blocks;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /** A parameter file that names its channels must name the input's, in order. */

@@ -196,10 +196,10 @@ describe('check', () => {
     expect(report.ok).toBe(false);
     expect(report.counts).toMatchObject({ missing: 1, constant: 1, 'drift-mean': 1, 'drift-std': 1, length: 0, schema: 0 });
     const byKind = Object.fromEntries(report.problems.map((p: { kind: string }) => [p.kind, p]));
-    expect(byKind.missing).toMatchObject({ instance: 0, channel: 'c0', at: `byte ${128 + 7 * 8}` });
-    expect(byKind.constant).toMatchObject({ instance: 1, channel: 'c1' });
-    expect(byKind['drift-mean']).toMatchObject({ instance: 2, channel: 'c2' });
-    expect(byKind['drift-std']).toMatchObject({ instance: 3, channel: 'c0' });
+    expect(byKind.missing).toMatchObject({ instance: { index: 0, id: null }, channel: 'c0', byte: 128 + 7 * 8, count: 1 });
+    expect(byKind.constant).toMatchObject({ instance: { index: 1, id: null }, channel: 'c1', byte: 128 + (1 * 3 + 1) * 40 * 8, value: 100 });
+    expect(byKind['drift-mean']).toMatchObject({ instance: { index: 2, id: null }, channel: 'c2', byte: 128 + (2 * 3 + 2) * 40 * 8, limit: 6 });
+    expect(byKind['drift-std']).toMatchObject({ instance: { index: 3, id: null }, channel: 'c0', byte: 128 + (3 * 3 + 0) * 40 * 8, limit: 10 });
     // Every report format names each of them, with its instance and channel, and exits 1.
     const expected = [['missing', 0, 'c0', 'missing or infinite values'], ['constant', 1, 'c1', 'flat channels'],
       ['drift-mean', 2, 'c2', 'mean drift'], ['drift-std', 3, 'c0', 'spread drift']] as const;
@@ -210,7 +210,7 @@ describe('check', () => {
     for (const [, n, c] of expected) expect(lines.some((l) => l.startsWith(`${bad}, instance ${n}, channel '${c}'`))).toBe(true);
     const junit = runCheck([bad], ['--format', 'junit']);
     expect(junit.status).toBe(1);
-    expect(junit.stdout.toString()).toContain('<testsuites name="tsnorm check" tests="4" failures="4">');
+    expect(junit.stdout.toString()).toContain('<testsuites name="tsnorm check" tests="4" failures="4" errors="0">');
     for (const [kind, n, c] of expected) {
       expect(junit.stdout.toString()).toContain(`<testcase classname="tsnorm.check.${kind}" name="${bad}, instance ${n}, channel &apos;${c}&apos;`);
     }
@@ -232,7 +232,7 @@ describe('check', () => {
     expect(json.problems).toHaveLength(100);
     expect(runCheck([gappy]).stdout.toString()).toContain('\n... and 50 more\n150 problems in 150 instances: 150 missing or infinite values\n');
     const xml = runCheck([gappy], ['--format', 'junit']).stdout.toString();
-    expect(xml).toContain('<testsuites name="tsnorm check" tests="101" failures="101">');
+    expect(xml).toContain('<testsuites name="tsnorm check" tests="101" failures="101" errors="0">');
     expect(xml.match(/<failure /g)).toHaveLength(101);
     expect(xml).toContain('message="50 more problems, not listed');
   });
@@ -251,9 +251,9 @@ describe('check', () => {
     const junit = runCheck([bad], ['--format', 'junit']);
     expect(junit.status).toBe(1);
     const xml = junit.stdout.toString();
-    expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="tsnorm check" tests="1" failures="1">/);
+    expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="tsnorm check" tests="1" failures="1" errors="0">/);
     expect(xml).toContain('<failure type="missing"');
-    expect(xml).toContain(`<testsuite name="${bad}" tests="1" failures="1">`);
+    expect(xml).toContain(`<testsuite name="${bad}" tests="1" failures="1" errors="0">`);
     const gh = runCheck([bad], ['--format', 'github']).stdout.toString().split('\n');
     expect(gh[0]).toMatch(/^::error file=.*bad2\.npy,title=tsnorm check%3A missing or infinite values::.*instance 0, channel 'c0', byte 152: 1 missing/);
     const csv = file('line.csv');

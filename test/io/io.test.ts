@@ -420,7 +420,7 @@ describe('checkDistinctFiles', () => {
   const role = (r: FileRole['role'], file: string): FileRole => ({
     role: r,
     path: file,
-    flag: { input: 'INPUT', output: '-o', stats: '--stats', affine: '--affine', 'save-stats': '--save-stats' }[r],
+    flag: { input: 'INPUT', output: '-o', stats: '--stats', affine: '--affine', 'save-stats': '--save-stats', report: '--report' }[r],
   });
   /** A regular file and a second spelling of it (a hard link), in a fresh folder. */
   function twoNames(name: string): [string, string] {
@@ -431,6 +431,15 @@ describe('checkDistinctFiles', () => {
     fs.linkSync(file, link);
     return [file, link];
   }
+
+  it('refuses a report over an input, the stats file or another report', () => {
+    const [data, dataLink] = twoNames('data.csv');
+    const [stats] = twoNames('stats.json');
+    expect(() => checkDistinctFiles([role('input', data), role('report', dataLink)])).toThrow(`--report and INPUT name '${dataLink}' and '${data}' (the same file): writing --report would destroy the input; choose another file`);
+    expect(() => checkDistinctFiles([role('stats', stats), role('report', stats)])).toThrow(`--report and --stats name '${stats}': writing --report would destroy the --stats file; choose another file`);
+    const out = path.join(folder(), 'check.xml');
+    expect(() => checkDistinctFiles([role('report', out), role('report', out)])).toThrow(`--report and --report both write to '${out}'`);
+  });
 
   it('allows the output over its input (replaced at the end) and --save-stats over --stats', () => {
     const [data, dataLink] = twoNames('data.npy');

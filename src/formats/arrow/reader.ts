@@ -10,7 +10,7 @@ import { checkFooterMetadata } from './metadata.js';
 import { checkBatch, messageAt } from './validate.js';
 import { IdRegistry } from '../id-registry.js';
 import { roundedIntegerMessage, roundedToDouble } from '../number-text.js';
-import type { CellValue, ColumnSpec, DataBlock, ElementType, Schema, SeriesReader } from '../types.js';
+import type { CellValue, ColumnSpec, DataBlock, ElementType, Location, Schema, SeriesReader } from '../types.js';
 import { ArrowPassColumn, cellOf, describeType, isNumericType, listShape } from './cells.js';
 import { registerDecoders } from './codecs.js';
 import { openArrowFile } from './file.js';
@@ -251,12 +251,16 @@ class LongArrowReader extends ArrowReaderBase implements SeriesReader {
         const id = this.ids.idAt(i);
         return id === undefined ? `instance ${i}` : `instance ${i} (id '${Buffer.from(id, 'latin1').toString('utf8').slice(0, 80)}', from row ${this.ids.lineAt(i)})`;
       },
+      instanceId: (i) => {
+        const id = this.ids.idAt(i);
+        return id === undefined ? undefined : Buffer.from(id, 'latin1').toString('utf8');
+      },
     };
   }
 
-  locate(block: DataBlock, channel: number, step: number): string {
+  locate(block: DataBlock, channel: number, step: number): Location {
     const row = (block as ArrowBlock).row;
-    return `row ${row === undefined ? '?' : row + step - block.firstStep}, column '${this.schema.channelNames![channel]}'`;
+    return { row: row === undefined ? undefined : row + step - block.firstStep, column: this.schema.channelNames![channel] };
   }
 
   async *blocks(): AsyncIterable<readonly DataBlock[]> {
@@ -532,8 +536,8 @@ class ListArrowReader extends ArrowReaderBase implements SeriesReader {
     };
   }
 
-  locate(block: DataBlock, channel: number, step: number): string {
-    return `row ${block.instance}, channel ${channel}, element ${step}`;
+  locate(block: DataBlock, channel: number, step: number): Location {
+    return this.nested ? { row: block.instance, column: this.schema.nestedChannels, channel, element: step } : { row: block.instance, column: this.schema.channelNames![channel], element: step };
   }
 
   async *blocks(): AsyncIterable<readonly DataBlock[]> {

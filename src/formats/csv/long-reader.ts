@@ -1,8 +1,8 @@
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
-import type { ColumnSpec, DataBlock, ElementType, RowText, Schema, SeriesReader } from '../types.js';
+import type { ColumnSpec, DataBlock, ElementType, Location, RowText, Schema, SeriesReader } from '../types.js';
 import { roundedIntegerMessage } from '../number-text.js';
-import { cellForMessage } from './byte-text.js';
+import { cellForMessage, shownText } from './byte-text.js';
 import { type ColumnNames, type ColumnOptions, resolveColumns } from './columns.js';
 import { IdRegistry } from '../id-registry.js';
 import { Lease } from '../../io/lease.js';
@@ -91,6 +91,10 @@ export class LongCsvReader implements SeriesReader {
         const id = this.ids.idAt(i);
         return id === undefined ? `instance ${i}` : `instance ${i} (id '${cellForMessage(id)}', from line ${this.ids.lineAt(i)})`;
       },
+      instanceId: (i) => {
+        const id = this.ids.idAt(i);
+        return id === undefined ? undefined : shownText(id);
+      },
       textDialect: {
         delimiter: options.delimiter, terminator: records.splitter.terminator ?? '\n', bom: records.bom, headerRaw,
         valueColumns: channels, columnCount: names.count, rowsAre: 'steps',
@@ -108,9 +112,9 @@ export class LongCsvReader implements SeriesReader {
     return new LongCsvReader(records, names, cols.id, cols.channels, first, headerRaw, options);
   }
 
-  locate(block: DataBlock, channel: number, step: number): string {
+  locate(block: DataBlock, channel: number, step: number): Location {
     const line = block.rows ? block.rows.lines[block.rows.first + step - block.firstStep] : undefined;
-    return `line ${line}, column '${this.names.name(this.channels[channel]!)}'`;
+    return { line, column: this.names.name(this.channels[channel]!) };
   }
 
   close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
-import type { ColumnSpec, DataBlock, RowText, Schema, SeriesReader } from '../types.js';
+import type { ColumnSpec, DataBlock, Location, RowText, Schema, SeriesReader } from '../types.js';
 import { cellForMessage } from './byte-text.js';
 import type { ColumnNames } from './columns.js';
 import { roundedIntegerMessage } from '../number-text.js';
@@ -86,9 +86,9 @@ export class WideCsvReader implements SeriesReader {
     return new WideCsvReader(records, names, valueColumns, first, headerRaw, options);
   }
 
-  locate(block: DataBlock, channel: number, step: number): string {
+  locate(block: DataBlock, channel: number, step: number): Location {
     const line = block.rows ? block.rows.lines[block.rows.first + channel - block.firstChannel] : undefined;
-    return `line ${line}, column '${this.names.name(this.valueColumns[step]!)}'`;
+    return { line, column: this.names.name(this.valueColumns[step]!) };
   }
 
   close(): Promise<void> {

@@ -3,7 +3,7 @@ import { allocateBytes, releaseValues } from '../../core/kernels/kernels.js';
 import { TsnormError, handled } from '../../errors.js';
 import { type ByteSource, openInput, readFully } from '../../io/byte-source.js';
 import { createScratchFile, removeTempFile, writeScratch } from '../../io/temp-files.js';
-import type { ColumnSpec, DataBlock, Schema, SeriesReader } from '../types.js';
+import { type ColumnSpec, type DataBlock, type Location, type Schema, type SeriesReader, locationText } from '../types.js';
 import { type NpyDtype, decodeValues, parseDtype } from './dtype.js';
 import { roundedIntegerMessage, roundedToDouble } from '../number-text.js';
 import { NpyHeaderError, PREAMBLE_BYTES, headerLength, parseHeader } from './header.js';
@@ -147,13 +147,13 @@ export class NpyReader implements SeriesReader {
     }
   }
 
-  locate(block: DataBlock, channel: number, step: number): string {
+  locate(block: DataBlock, channel: number, step: number): Location {
     const { n, c, l } = this;
     const instance = block.instance;
     const index = this.fortran
       ? (this.shape.length === 3 ? instance + n * channel + n * c * step : channel + c * step)
       : (instance * c + channel) * l + step;
-    return `byte ${this.dataOffset + index * this.dtype.size}`;
+    return { byte: this.dataOffset + index * this.dtype.size };
   }
 
   async *blocks(): AsyncIterable<readonly DataBlock[]> {
@@ -246,7 +246,7 @@ export class NpyReader implements SeriesReader {
         if (!roundedToDouble(ints[j]!, x)) continue;
         const k = j - b.offset;
         const channel = b.firstChannel + Math.floor(k / b.stepCount);
-        throw new TsnormError(`${this.name}: ${this.locate(b, channel, b.firstStep + (k % b.stepCount))}: ${roundedIntegerMessage(String(ints[j]))}`);
+        throw new TsnormError(`${this.name}: ${locationText(this.locate(b, channel, b.firstStep + (k % b.stepCount)))}: ${roundedIntegerMessage(String(ints[j]))}`);
       }
     }
   }

@@ -1,0 +1,63 @@
+import type { DataBlock, ElementType, Location, Schema } from '../formats/types.js';
+
+/** Column types that can name instances: text and integers (not floats, times or dates). */
+const ID_LIKE: ReadonlySet<ElementType> = new Set(['utf8', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64']);
+
+/** A column that looks like it groups the rows of a file read as one instance. */
+export interface GroupingHint {
+  readonly column: string;
+  /** How many times its value changes from one row to the next. */
+  readonly changes: number;
+  /** The row where it first changes. */
+  readonly at: Location | undefined;
+}
+
+/**
+ * Watches the columns that pass through a long-layout input read without --id: a text or integer
+ * column whose value changes between rows, in runs (it changes at most at every other row), says
+ * the rows belong to several instances, which one statistics over all of them would blur. A
+ * column that changes at nearly every row is a time or a row key, not a grouping.
+ */
+export class GroupingWatch {
+  private readonly columns: { pass: number; name: string; last: string | undefined; changes: number; at: Location | undefined }[];
+  private rows = 0;
+
+  constructor(schema: Schema) {
+    this.columns = schema.columns
+      .filter((c) => c.role !== 'channel' && !c.generated)
+      .flatMap((c, pass) => (ID_LIKE.has(c.type) ? [{ pass, name: c.name, last: undefined, changes: 0, at: undefined }] : []));
+  }
+
+  /** Whether there is anything to watch (long-layout rows with a text or integer column). */
+  get watching(): boolean {
+    return this.columns.length > 0;
+  }
+
+  see(b: DataBlock, locate: (b: DataBlock, channel: number, step: number) => Location): void {
+    if (b.firstChannel !== 0 || !b.pass) return;
+    this.rows += b.stepCount;
+    for (const c of this.columns) {
+      const column = b.pass[c.pass];
+      if (!column) continue;
+      for (let t = 0; t < b.stepCount; t++) {
+        const text = column.text(t);
+        if (c.last !== undefined && text !== c.last) {
+          c.changes++;
+          c.at ??= { ...locate(b, 0, b.firstStep + t), column: c.name };
+        }
+        c.last = text;
+      }
+    }
+  }
+
+  /** The column that changes value most often, in runs, if one does. */
+  hint(): GroupingHint | undefined {
+    const found = this.columns.filter((c) => c.changes > 0 && c.changes * 2 <= this.rows).sort((a, b) => b.changes - a.changes)[0];
+    return found && { column: found.name, changes: found.changes, at: found.at };
+  }
+}
+
+/** The hint as a sentence: "one instance, but column 'device' changes value 149 times". */
+export function groupingText(h: GroupingHint): string {
+  return `one instance, but column '${h.column}' changes value ${h.changes} time${h.changes === 1 ? '' : 's'}`;
+}
