@@ -62,12 +62,15 @@ await build({
   logLevel: 'warning',
 });
 
-// 2. The blob, with the native addons and the worker's script as assets.
+// 2. The blob, with the native addons, the worker's script and the chart library as assets.
 const addon = (pkg, file) => path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file);
 const assets = {
   'lz4-napi.node': addon('@antoniomuso/lz4-napi-linux-x64-gnu', 'lz4-napi.linux-x64-gnu.node'),
   '@toondepauw/node-zstd.node': addon('@toondepauw/node-zstd-linux-x64-gnu', 'node-zstd.linux-x64-gnu.node'),
   'csv-format-worker.cjs': worker,
+  // check's HTML report inlines its chart library (src/pipeline/check-html.ts).
+  'uPlot.iife.min.js': path.join(path.dirname(require.resolve('uplot')), 'uPlot.iife.min.js'),
+  'uPlot.min.css': path.join(path.dirname(require.resolve('uplot')), 'uPlot.min.css'),
 };
 const blob = path.join(work, 'sea-prep.blob');
 const config = path.join(work, 'sea-config.json');

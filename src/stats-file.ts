@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Momentum, RunningState } from './core/running-stats.js';
 import type { NanPolicy } from './core/engine.js';
+import type { SketchJson } from './core/sketch.js';
 import { type LoadParamsOptions, type LoadedParams, paramsOf } from './core/state-dict.js';
 import { TsnormError } from './errors.js';
 import { ioError } from './io/byte-source.js';
@@ -37,6 +38,12 @@ export interface StatsFile {
   start_var_updates?: number[];
   weight?: number[];
   bias?: number[];
+  /**
+   * The fitted values' distribution per channel, for `check` (see core/sketch.ts), and the one
+   * the fit started from when it continued another (what `stats merge` takes away).
+   */
+  sketch?: SketchJson;
+  start_sketch?: SketchJson;
 }
 
 /** The stats file of running statistics: their end state, and the state they started from. */
@@ -48,6 +55,8 @@ export function statsFileOf(o: {
   readonly end: RunningState;
   readonly start?: RunningState | undefined;
   readonly affine?: { readonly weight: ArrayLike<number>; readonly bias: ArrayLike<number> } | undefined;
+  readonly sketch?: SketchJson | undefined;
+  readonly startSketch?: SketchJson | undefined;
 }): StatsFile {
   const { end, start } = o;
   // Per-channel counts only where a channel missed updates (--nan ignore): else they are num_batches_tracked.
@@ -64,6 +73,8 @@ export function statsFileOf(o: {
       ...(counts(start) ? {} : { start_mean_updates: Array.from(start.meanUpdates), start_var_updates: Array.from(start.varUpdates) }),
     } : {}),
     ...(o.affine ? { weight: Array.from(o.affine.weight), bias: Array.from(o.affine.bias) } : {}),
+    ...(o.sketch ? { sketch: o.sketch } : {}),
+    ...(o.startSketch ? { start_sketch: o.startSketch } : {}),
   };
 }
 
@@ -169,5 +180,11 @@ export function formatStats(s: StatsFile, file: string, nan?: NanPolicy): string
     ...(s.start_mean_updates ? { start_mean_updates: s.start_mean_updates, start_var_updates: s.start_var_updates } : {}),
     ...(s.weight ? { weight: s.weight, bias: s.bias } : {}),
   };
-  return JSON.stringify(ordered, null, 2) + '\n';
+  // The sketches last, one line a channel: hundreds of counts each, which one a line would bury the rest under.
+  const sketches = (['sketch', 'start_sketch'] as const).filter((k) => s[k]).map((k) => {
+    const { channels, ...head } = s[k]!;
+    return `  "${k}": ${JSON.stringify(head).slice(0, -1)}, "channels": [\n${channels.map((c) => `    ${JSON.stringify(c)}`).join(',\n')}\n  ]}`;
+  });
+  const text = JSON.stringify(ordered, null, 2);
+  return (sketches.length > 0 ? `${text.slice(0, -2)},\n${sketches.join(',\n')}\n}` : text) + '\n';
 }

@@ -183,7 +183,7 @@ export function buildProgram(act: Act): Command {
     });
 
   readingFlags(program.command('check')
-    .description('check data against a fitted reference (--stats) for CI: schema, missing values, flat channels, length, drift; exit 1 on a problem')
+    .description('check data against a fitted reference (--stats) for CI: schema, grouping, missing values, flat channels, length, drift of means, spreads and distributions; exit 1 on a problem, 2 on an unreadable input')
     .argument('<inputs...>', 'input files (- for stdin)')
     .option('--stats <file>', 'the fitted reference: a stats file')
     .option('--stats-key <prefix>', 'the layer of a model state_dict to take, when it holds several')
@@ -192,8 +192,12 @@ export function buildProgram(act: Act): Command {
     .option('--min-length <n>', 'fewest steps an instance may have (default 2)')
     .option('--max-z <k>', 'largest distance of an instance\'s channel mean from the running mean, in running standard deviations (default 6)')
     .option('--max-std-ratio <r>', 'an instance\'s channel std must be within a factor R of the running std (default 10)')
+    .option('--max-ks <d>', 'largest KS distance of a channel\'s distribution in a file from the reference\'s (default 0.1)')
+    .option('--max-psi <p>', 'largest population stability index of a channel in a file against the reference (default 0.1)')
+    .option('--max-wasserstein <w>', 'largest Wasserstein distance of a channel in a file from the reference, in reference standard deviations (default 0.1)')
+    .option('--min-values <n>', 'fewest values of a channel in a file for its distribution to be judged (default 1000; the scores are reported below it)')
     .option('--one-instance', 'the input (read without --id) is one instance: no grouping check')
-    .addOption(new Option('--format <format>', 'report on stdout: text (default), json, junit (JUnit XML), github (workflow annotations), markdown').choices(REPORT_FORMATS))
+    .addOption(new Option('--format <format>', 'report on stdout: text (default), json, junit (JUnit XML), github (workflow annotations), markdown, html (a page with charts)').choices(REPORT_FORMATS))
     .option('--report <format=file>', 'also write a report to a file (repeatable): --report junit=check.xml', (v: string, all: string[] = []) => [...all, v])
     .addHelpText('after', examples('tsnorm fit train/*.npy --save-stats reference.json', 'tsnorm check incoming.npy --stats reference.json --format junit > check.xml', 'tsnorm check incoming.csv --id device --stats reference.json --report junit=check.xml --report markdown=summary.md')))
     .action(async (inputs: string[], opts: RawOptions & CheckFlags) => {
@@ -205,6 +209,9 @@ export function buildProgram(act: Act): Command {
       let result: CheckReport;
       try {
         const stats = plan.loadStats();
+        if (!stats.sketch && opts.quiet !== true) {
+          process.stderr.write(`tsnorm: note: ${printable(plan.statsFile)} has no sketch of the fitted values (a state_dict, or a stats file of an older tsnorm): the distribution checks are skipped; tsnorm fit writes one\n`);
+        }
         const progress = startProgress({ quiet: opts.quiet === true, writesStdout: false });
         try {
           result = await check.checkInputs(inputs, stats, plan.limits, { reading, grouped: reading.table.id !== undefined, meter: progress?.meter });

@@ -276,6 +276,10 @@ export interface CheckFlags {
   maxZ?: string;
   maxStdRatio?: string;
   oneInstance?: boolean;
+  maxKs?: string;
+  maxPsi?: string;
+  maxWasserstein?: string;
+  minValues?: string;
   format?: string;
   report?: string[];
 }
@@ -323,6 +327,10 @@ export function resolveCheck(inputs: readonly string[], raw: RawOptions & CheckF
       maxZ: raw.maxZ === undefined ? DEFAULT_LIMITS.maxZ : positive(raw.maxZ, '--max-z'),
       maxStdRatio: raw.maxStdRatio === undefined ? DEFAULT_LIMITS.maxStdRatio : positive(raw.maxStdRatio, '--max-std-ratio', 1),
       oneInstance: raw.oneInstance === true,
+      maxKs: raw.maxKs === undefined ? DEFAULT_LIMITS.maxKs : positive(raw.maxKs, '--max-ks'),
+      maxPsi: raw.maxPsi === undefined ? DEFAULT_LIMITS.maxPsi : positive(raw.maxPsi, '--max-psi'),
+      maxWasserstein: raw.maxWasserstein === undefined ? DEFAULT_LIMITS.maxWasserstein : positive(raw.maxWasserstein, '--max-wasserstein'),
+      minValues: raw.minValues === undefined ? DEFAULT_LIMITS.minValues : positiveInteger(raw.minValues, '--min-values'),
     },
     format: oneOf(raw.format ?? 'text', REPORT_FORMATS, '--format'),
     reports,

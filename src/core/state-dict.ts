@@ -1,4 +1,5 @@
 import { TsnormError } from '../errors.js';
+import { type BucketRun, RELATIVE_ACCURACY, type SketchJson } from './sketch.js';
 import type { Momentum } from './running-stats.js';
 
 /**
@@ -34,6 +35,9 @@ export interface LoadedParams {
   readonly eps?: number;
   readonly momentum?: Momentum;
   readonly channels?: string[];
+  /** The fitted values' distribution per channel (tsnorm's "sketch"), and the one the fit started from ("start_sketch"). */
+  readonly sketch?: SketchJson;
+  readonly startSketch?: SketchJson;
 }
 
 export interface LoadParamsOptions {
@@ -128,8 +132,45 @@ export function paramsOf(obj: unknown, file: string, options: LoadParamsOptions 
     if (!Array.isArray(ch) || !ch.every((x) => typeof x === 'string')) throw new TsnormError(`${file}: "channels" must be an array of names`);
     out.channels = ch as string[];
   }
+  for (const [key, field] of [['sketch', 'sketch'], ['start_sketch', 'startSketch']] as const) {
+    if (o[key] === undefined) continue;
+    const sketch = sketchOf(o[key], `${file}: "${key}"`);
+    if (out.runningMean && sketch.channels.length !== out.runningMean.length) throw new TsnormError(`${file}: "${key}" has ${sketch.channels.length} channels, "${prefix}running_mean" ${out.runningMean.length}`);
+    out[field] = sketch;
+  }
   checkSizesAgree(file, o['num_features'], out);
   return out;
+}
+
+/** A value sketch as the stats file holds it (see core/sketch.ts), checked: whole counts, one accuracy. */
+function sketchOf(v: unknown, what: string): SketchJson {
+  const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const whole = (x: unknown, where: string, min: number): number => {
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min) throw new TsnormError(`${what}${where} is ${describe(x)}, expected a whole number${min === 0 ? ' >= 0' : ''}`);
+    return x;
+  };
+  if (!isObject(v)) throw new TsnormError(`${what} must be an object, got ${describe(v)}`);
+  if (v['kind'] !== 'log-buckets') throw new TsnormError(`${what}: "kind" is ${describe(v['kind'])}, expected "log-buckets"`);
+  if (v['relative_accuracy'] !== RELATIVE_ACCURACY) throw new TsnormError(`${what}: "relative_accuracy" is ${describe(v['relative_accuracy'])}; this tsnorm compares sketches of ${RELATIVE_ACCURACY}`);
+  const channels = v['channels'];
+  if (!Array.isArray(channels)) throw new TsnormError(`${what}: "channels" must be an array`);
+  return {
+    kind: 'log-buckets', relative_accuracy: RELATIVE_ACCURACY,
+    channels: channels.map((ch: unknown, c) => {
+      if (!isObject(ch)) throw new TsnormError(`${what}: channel ${c} must be an object, got ${describe(ch)}`);
+      const buckets = (side: 'positive' | 'negative'): BucketRun[] => {
+        const runs = ch[side];
+        const shape = `"${side}" must be a list of [first key, [counts...]]`;
+        if (!Array.isArray(runs)) throw new TsnormError(`${what}: channel ${c}: ${shape}`);
+        return runs.map((run: unknown, r): BucketRun => {
+          if (!Array.isArray(run) || run.length !== 2 || !Array.isArray(run[1])) throw new TsnormError(`${what}: channel ${c}: ${shape}`);
+          const where = ` channel ${c} ${side} run ${r}`;
+          return [whole(run[0], `${where} key`, -Infinity), (run[1] as unknown[]).map((n, i) => whole(n, `${where} count ${i}`, 0))];
+        });
+      };
+      return { zero: whole(ch['zero'], ` channel ${c} "zero"`, 0), positive: buckets('positive'), negative: buckets('negative') };
+    }),
+  };
 }
 
 /**

@@ -1,14 +1,15 @@
 /**
  * `tsnorm check`'s reports: text for a person, JSON for programs (its schema is
  * docs/check-report.schema.json), JUnit XML and GitHub workflow commands for CI systems, Markdown
- * for a CI job's summary page. Every report is well-formed whatever the inputs' names and
+ * for a CI job's summary page, HTML for a person (check-html.ts). Every report is well-formed whatever the inputs' names and
  * columns hold: control characters are written as escapes (`\x1b`), as error messages write them.
  */
 import { printable } from '../errors.js';
 import { locationText } from '../formats/types.js';
 import { type CheckReport, PROBLEM_KINDS, type Problem, type ProblemKind } from './check.js';
+import { htmlReport } from './check-html.js';
 
-export const REPORT_FORMATS = ['text', 'json', 'junit', 'github', 'markdown'] as const;
+export const REPORT_FORMATS = ['text', 'json', 'junit', 'github', 'markdown', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 /** The version of the JSON report's layout (docs/check-report.schema.json): raised when it changes. */
@@ -17,6 +18,7 @@ export const JSON_REPORT_VERSION = 1;
 const KIND_NAMES: Record<ProblemKind, string> = {
   unreadable: 'unreadable inputs', schema: 'schema', grouping: 'grouping', missing: 'missing or infinite values', constant: 'flat channels',
   length: 'too short', 'drift-mean': 'mean drift', 'drift-std': 'spread drift',
+  'drift-ks': 'distribution drift (KS)', 'drift-psi': 'distribution drift (PSI)', 'drift-wasserstein': 'distribution drift (Wasserstein)',
 };
 
 export function renderReport(format: ReportFormat, r: CheckReport): string {
@@ -26,6 +28,7 @@ export function renderReport(format: ReportFormat, r: CheckReport): string {
     case 'junit': return junitReport(r);
     case 'github': return githubReport(r);
     case 'markdown': return markdownReport(r);
+    case 'html': return htmlReport(r);
   }
 }
 
@@ -94,6 +97,7 @@ export function jsonReport(r: CheckReport): string {
       channels: f.channels.map((c) => ({
         name: c.name, instances: c.instances, values: c.values, missing: c.missing, flat: c.flat,
         max_z: jsonNumber(c.maxZ), max_z_instance: c.maxZInstance, min_std_ratio: jsonNumber(c.minStdRatio), max_std_ratio: jsonNumber(c.maxStdRatio),
+        ks: jsonNumber(c.ks), psi: jsonNumber(c.psi), wasserstein: jsonNumber(c.wasserstein),
       })),
     })),
     problems: r.problems.map(problem),
@@ -196,10 +200,11 @@ export function markdownReport(r: CheckReport): string {
       out.push('');
     }
     if (f.channels.length > 0) {
-      out.push(`${plural(f.instances, 'instance')}. Scores per channel (limits: z ${r.limits.maxZ}, std ratio ${r.limits.maxStdRatio}):`, '');
-      out.push('| channel | values | missing | flat | largest z | std ratio |', '| --- | ---: | ---: | ---: | ---: | --- |');
+      const l = r.limits;
+      out.push(`${plural(f.instances, 'instance')}. Scores per channel (limits: z ${l.maxZ}, std ratio ${l.maxStdRatio}, KS ${l.maxKs}, PSI ${l.maxPsi}, Wasserstein ${l.maxWasserstein}):`, '');
+      out.push('| channel | values | missing | flat | largest z | std ratio | KS | PSI | Wasserstein |', '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |');
       for (const c of f.channels) {
-        out.push(`| ${cell(c.name)} | ${c.values} | ${c.missing} | ${c.flat} | ${number(c.maxZ)} | ${c.minStdRatio === null ? '' : `${number(c.minStdRatio)} to ${number(c.maxStdRatio)}`} |`);
+        out.push(`| ${cell(c.name)} | ${c.values} | ${c.missing} | ${c.flat} | ${number(c.maxZ)} | ${c.minStdRatio === null ? '' : `${number(c.minStdRatio)} to ${number(c.maxStdRatio)}`} | ${number(c.ks)} | ${number(c.psi)} | ${number(c.wasserstein)} |`);
       }
       out.push('');
     }

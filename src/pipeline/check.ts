@@ -1,5 +1,6 @@
 import { channelStart } from '../core/block.js';
 import { ChannelMoments } from '../core/moments.js';
+import { ChannelSketches, type Histogram, distributionScores, histogramOf } from '../core/sketch.js';
 import type { LoadedParams } from '../core/state-dict.js';
 import { TsnormError } from '../errors.js';
 import { openReader } from '../formats/registry.js';
@@ -23,11 +24,23 @@ export interface CheckLimits {
   readonly maxStdRatio: number;
   /** --one-instance: a file read without --id is one instance, whatever its columns say. */
   readonly oneInstance: boolean;
+  /** --max-ks, --max-psi, --max-wasserstein: how far a channel's distribution in a file may be from the reference's. */
+  readonly maxKs: number;
+  readonly maxPsi: number;
+  readonly maxWasserstein: number;
+  /** --min-values: fewest values of a channel in a file for its distribution to be judged. */
+  readonly minValues: number;
 }
 
-export const DEFAULT_LIMITS: CheckLimits = { allowNaN: false, allowConstant: false, minLength: 2, maxZ: 6, maxStdRatio: 10, oneInstance: false };
+export const DEFAULT_LIMITS: CheckLimits = {
+  allowNaN: false, allowConstant: false, minLength: 2, maxZ: 6, maxStdRatio: 10, oneInstance: false,
+  // Evidently's defaults for PSI and the normalized Wasserstein distance, and the sample size
+  // from which it judges by distances rather than tests; a KS distance of 0.1 is far beyond what
+  // chance gives at that size (its 0.1% critical value is 0.062).
+  maxKs: 0.1, maxPsi: 0.1, maxWasserstein: 0.1, minValues: 1000,
+};
 
-export const PROBLEM_KINDS = ['unreadable', 'schema', 'grouping', 'missing', 'constant', 'length', 'drift-mean', 'drift-std'] as const;
+export const PROBLEM_KINDS = ['unreadable', 'schema', 'grouping', 'missing', 'constant', 'length', 'drift-mean', 'drift-std', 'drift-ks', 'drift-psi', 'drift-wasserstein'] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 
 export interface Problem {
@@ -66,6 +79,10 @@ export interface ChannelSummary {
   /** The smallest and largest std / running std over its instances (null: none measured). */
   minStdRatio: number | null;
   maxStdRatio: number | null;
+  /** Its distribution in the file against the reference's (null: the stats file has no sketch, or no value). */
+  ks: number | null;
+  psi: number | null;
+  wasserstein: number | null;
 }
 
 export interface FileResult {
@@ -76,6 +93,8 @@ export interface FileResult {
   problems: number;
   instances: number;
   channels: ChannelSummary[];
+  /** Per channel, its values against the reference's, for a person's report (html). */
+  histograms?: (Histogram | undefined)[];
 }
 
 export interface CheckReport {
@@ -106,6 +125,7 @@ export interface CheckOptions {
  * 'unreadable'), and the other inputs are still checked.
  */
 export async function checkInputs(files: readonly string[], stats: LoadedParams, limits: CheckLimits, options: CheckOptions): Promise<CheckReport> {
+  const reference = stats.sketch && ChannelSketches.fromJSON(stats.sketch);
   const problems: Problem[] = [];
   const counts = Object.fromEntries(PROBLEM_KINDS.map((k) => [k, 0])) as Record<ProblemKind, number>;
   const report = (p: Problem): void => {
@@ -121,12 +141,12 @@ export async function checkInputs(files: readonly string[], stats: LoadedParams,
       report(p);
     };
     try {
-      await checkFile(file, stats, limits, options, reportHere, result);
+      await checkFile(file, stats, reference, limits, options, reportHere, result);
     } catch (err) {
       const cause = causeOfFailure(err);
       if (!(cause instanceof TsnormError)) throw cause;
       result.error = cause.message;
-      reportHere({ kind: 'unreadable', file: result.file, message: cause.message });
+      reportHere({ kind: 'unreadable', file: result.file, message: withoutFile(cause.message, result.file) });
     }
   }
   return { files: results, instances: results.reduce((n, r) => n + r.instances, 0), problems, counts, limits };
@@ -137,11 +157,16 @@ export function unreadableStats(statsFile: string, message: string, limits: Chec
   const counts = Object.fromEntries(PROBLEM_KINDS.map((k) => [k, k === 'unreadable' ? 1 : 0])) as Record<ProblemKind, number>;
   return {
     files: [{ file: statsFile, error: message, instances: 0, channels: [], problems: 1 }],
-    instances: 0, problems: [{ kind: 'unreadable', file: statsFile, message }], counts, limits,
+    instances: 0, problems: [{ kind: 'unreadable', file: statsFile, message: withoutFile(message, statsFile) }], counts, limits,
   };
 }
 
-async function checkFile(file: string, stats: LoadedParams, limits: CheckLimits, options: CheckOptions, report: (p: Problem) => void, result: FileResult): Promise<void> {
+/** An error's message without the file name it starts with (a report names the file already). */
+function withoutFile(message: string, file: string): string {
+  return message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
+}
+
+async function checkFile(file: string, stats: LoadedParams, reference: ChannelSketches | undefined, limits: CheckLimits, options: CheckOptions, report: (p: Problem) => void, result: FileResult): Promise<void> {
   const { reading, meter } = options;
   const { reader, format } = await openReader(file, { format: reading.format, budget: reading.budget, table: reading.table, live: true, meter });
   try {
@@ -153,7 +178,8 @@ async function checkFile(file: string, stats: LoadedParams, limits: CheckLimits,
     const runningMean = stats.runningMean ?? [];
     const runningStd = (stats.runningVar ?? []).map((v) => Math.sqrt(v));
     if (!schemaMatches(reader, names, stats, report)) return;
-    const summaries: ChannelSummary[] = names.map((name) => ({ name, instances: 0, values: 0, missing: 0, flat: 0, maxZ: null, maxZInstance: null, minStdRatio: null, maxStdRatio: null }));
+    const summaries: ChannelSummary[] = names.map((name) => ({ name, instances: 0, values: 0, missing: 0, flat: 0, maxZ: null, maxZInstance: null, minStdRatio: null, maxStdRatio: null, ks: null, psi: null, wasserstein: null }));
+    const incoming = new ChannelSketches(C);
     result.channels = summaries;
     const grouping = !options.grouped && !limits.oneInstance && schema.orientation === 'rows' ? new GroupingWatch(schema) : undefined;
     const moments = new ChannelMoments(C);
@@ -228,6 +254,7 @@ async function checkFile(file: string, stats: LoadedParams, limits: CheckLimits,
       for (let c = b.firstChannel; c < b.firstChannel + b.channelCount; c++) {
         startAt[c] ??= reader.locate(b, c, b.firstStep);
         const from = channelStart(b, c);
+        incoming.channels[c]!.add(b.values, from, b.stepCount, b.stepStride);
         let n = 0;
         for (let t = 0; t < b.stepCount; t++) {
           const x = b.values[from + t * b.stepStride]!;
@@ -248,6 +275,8 @@ async function checkFile(file: string, stats: LoadedParams, limits: CheckLimits,
     for await (const group of reader.blocks()) for (const b of group) see(b);
     finish();
     checkInputsUnchanged();
+    if (reference) judgeDistributions(reference, incoming, summaries, limits, result.file, report);
+    result.histograms = incoming.channels.map((s, c) => histogramOf(reference?.channels[c], s));
     const hint = grouping?.hint();
     if (hint && result.instances === 1) {
       report({ kind: 'grouping', file: result.file, at: hint.at, count: hint.changes,
@@ -256,6 +285,32 @@ async function checkFile(file: string, stats: LoadedParams, limits: CheckLimits,
   } finally {
     await reader.close();
   }
+}
+
+/**
+ * Each channel's distribution over the file against the reference's: the scores always (in the
+ * summary), a problem for each limit broken when the file has enough of the channel's values.
+ */
+function judgeDistributions(reference: ChannelSketches, incoming: ChannelSketches, summaries: ChannelSummary[], limits: CheckLimits, file: string, report: (p: Problem) => void): void {
+  summaries.forEach((s, c) => {
+    const scores = distributionScores(reference.channels[c]!, incoming.channels[c]!);
+    if (!scores) return;
+    s.ks = scores.ks;
+    s.psi = scores.psi;
+    s.wasserstein = scores.wasserstein;
+    const n = incoming.channels[c]!.count;
+    if (n < limits.minValues) return;
+    const tests = [
+      { kind: 'drift-ks', score: scores.ks, limit: limits.maxKs, what: 'KS distance', flag: '--max-ks' },
+      { kind: 'drift-psi', score: scores.psi, limit: limits.maxPsi, what: 'PSI', flag: '--max-psi' },
+      { kind: 'drift-wasserstein', score: scores.wasserstein, limit: limits.maxWasserstein, what: 'Wasserstein distance (in reference stds)', flag: '--max-wasserstein' },
+    ] as const;
+    for (const t of tests) {
+      if (!(t.score > t.limit)) continue;
+      report({ kind: t.kind, file, channel: s.name, score: t.score, limit: t.limit, count: n,
+        message: `its distribution over ${n} values is ${fmt(t.score)} from the reference's by ${t.what} (${t.flag} ${t.limit})` });
+    }
+  });
 }
 
 /** Whether the input's channels are the stats file's; each difference a schema problem. */

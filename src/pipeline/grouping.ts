@@ -12,20 +12,25 @@ export interface GroupingHint {
   readonly at: Location | undefined;
 }
 
+/** Values whose run has ended remembered per column, to see one come back (beyond them, a column is still taken). */
+const REMEMBERED = 10_000;
+
 /**
  * Watches the columns that pass through a long-layout input read without --id: a text or integer
- * column whose value changes between rows, in runs (it changes at most at every other row), says
- * the rows belong to several instances, which one statistics over all of them would blur. A
- * column that changes at nearly every row is a time or a row key, not a grouping.
+ * column whose value changes between rows in runs, as an id does (each value in one run of rows,
+ * never back after it ended; runs of two rows or more on average), says the rows belong to
+ * several instances, which one statistics over them all would blur. A column that changes at
+ * nearly every row is a time or a row key, and one whose values come back (a status, a label) a
+ * property of rows: neither is a grouping.
  */
 export class GroupingWatch {
-  private readonly columns: { pass: number; name: string; last: string | undefined; changes: number; at: Location | undefined }[];
+  private readonly columns: { pass: number; name: string; last: string | undefined; changes: number; at: Location | undefined; ended: Set<string>; returns: boolean }[];
   private rows = 0;
 
   constructor(schema: Schema) {
     this.columns = schema.columns
       .filter((c) => c.role !== 'channel' && !c.generated)
-      .flatMap((c, pass) => (ID_LIKE.has(c.type) ? [{ pass, name: c.name, last: undefined, changes: 0, at: undefined }] : []));
+      .flatMap((c, pass) => (ID_LIKE.has(c.type) ? [{ pass, name: c.name, last: undefined, changes: 0, at: undefined, ended: new Set<string>(), returns: false }] : []));
   }
 
   /** Whether there is anything to watch (long-layout rows with a text or integer column). */
@@ -38,10 +43,15 @@ export class GroupingWatch {
     this.rows += b.stepCount;
     for (const c of this.columns) {
       const column = b.pass[c.pass];
-      if (!column) continue;
+      if (!column || c.returns) continue;
       for (let t = 0; t < b.stepCount; t++) {
         const text = column.text(t);
         if (c.last !== undefined && text !== c.last) {
+          if (c.ended.has(text)) {
+            c.returns = true;
+            break;
+          }
+          if (c.ended.size < REMEMBERED) c.ended.add(c.last);
           c.changes++;
           c.at ??= { ...locate(b, 0, b.firstStep + t), column: c.name };
         }
@@ -52,7 +62,7 @@ export class GroupingWatch {
 
   /** The column that changes value most often, in runs, if one does. */
   hint(): GroupingHint | undefined {
-    const found = this.columns.filter((c) => c.changes > 0 && c.changes * 2 <= this.rows).sort((a, b) => b.changes - a.changes)[0];
+    const found = this.columns.filter((c) => !c.returns && c.changes > 0 && c.changes * 2 <= this.rows).sort((a, b) => b.changes - a.changes)[0];
     return found && { column: found.name, changes: found.changes, at: found.at };
   }
 }

@@ -1,8 +1,9 @@
-import type { Values } from '../core/block.js';
+import { type Values, channelStart } from '../core/block.js';
 import { EngineDriver } from '../core/driver.js';
 import { NormEngine, usesInstanceStats } from '../core/engine.js';
 import { allocateValues, releaseValues } from '../core/kernels/kernels.js';
 import { RunningStats } from '../core/running-stats.js';
+import { ChannelSketches, type SketchJson } from '../core/sketch.js';
 import type { Affine } from '../core/transform.js';
 import { TsnormError } from '../errors.js';
 import { writeTextOutput } from '../io/byte-sink.js';
@@ -54,6 +55,10 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
   let instances = 0;
   let nanSeries = 0;
   const grouping: { file: string; hint: GroupingHint }[] = [];
+  let sketches: ChannelSketches | undefined;
+  let startSketch: SketchJson | undefined;
+  /** A fit that continues a stats file without a sketch cannot sketch all its data: it writes none. */
+  let noSketch = false;
 
   // No instance statistics (eval with running stats, or convert): one pass, rows written as
   // they arrive.
@@ -63,7 +68,24 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
     const inputFormat = opened.format;
     // Statistics over one instance that a column says is several blur them: watched for a note.
     const watch = plan.command !== 'convert' && plan.table?.id === undefined && opened.reader.schema.orientation === 'rows' ? new GroupingWatch(opened.reader.schema) : undefined;
-    const reader = watch?.watching ? watchedReader(opened.reader, watch) : opened.reader;
+    // A fit carries its values' distribution (check compares incoming data with it).
+    if (plan.training && plan.trackRunningStats && !sketches && !noSketch) {
+      const continued = plan.stats;
+      if (continued && !continued.sketch) noSketch = true;
+      else {
+        sketches = continued?.sketch ? ChannelSketches.fromJSON(continued.sketch) : new ChannelSketches(opened.reader.schema.channels);
+        startSketch = continued?.sketch;
+      }
+    }
+    const observers: ((b: DataBlock) => void)[] = [];
+    if (watch?.watching) observers.push((b) => watch.see(b, (blk, c, t) => opened.reader.locate(blk, c, t)));
+    const sketching = sketches;
+    if (sketching) {
+      observers.push((b) => {
+        for (let c = b.firstChannel; c < b.firstChannel + b.channelCount; c++) sketching.channels[c]?.add(b.values, channelStart(b, c), b.stepCount, b.stepStride);
+      });
+    }
+    const reader = observers.length > 0 ? observedReader(opened.reader, observers) : opened.reader;
     let writer: SeriesWriter | undefined;
     let shaper: Reshaper | undefined;
     let out: Scratch | undefined;
@@ -128,18 +150,18 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
 
   let stats: StatsFile | undefined;
   if (running && first) {
-    stats = statsFileOf({ channels: first.channels, names: first.names, eps, momentum, end: running.state(), start: running.start, affine });
+    const sketch = sketches && sketches.channels.length === first.channels ? sketches.toJSON() : undefined;
+    stats = statsFileOf({ channels: first.channels, names: first.names, eps, momentum, end: running.state(), start: running.start, affine, sketch, startSketch: sketch && startSketch });
     if (plan.saveStats) await writeTextOutput(plan.saveStats, formatStats(stats, plan.saveStats, plan.nan));
   }
   return { instances, nanSeries, channels: first?.channels ?? 0, stats, timeLikeChannels: timeLikeChannels(plan, first?.names), grouping };
 }
 
-/** The reader, its blocks (the first pass) shown to `watch` as they go by. */
-function watchedReader(reader: SeriesReader, watch: GroupingWatch): SeriesReader {
-  const locate = reader.locate.bind(reader);
+/** The reader, its blocks (the first pass: the input's values, once) shown to each observer as they go by. */
+function observedReader(reader: SeriesReader, observers: readonly ((b: DataBlock) => void)[]): SeriesReader {
   async function* blocks(): AsyncIterable<readonly DataBlock[]> {
     for await (const group of reader.blocks()) {
-      for (const b of group) watch.see(b, locate);
+      for (const b of group) for (const see of observers) see(b);
       yield group;
     }
   }

@@ -1,4 +1,5 @@
 import { type Fit, mergeFits } from '../core/merge.js';
+import { ChannelSketches } from '../core/sketch.js';
 import type { RunningState } from '../core/running-stats.js';
 import type { LoadedParams } from '../core/state-dict.js';
 import { TsnormError } from '../errors.js';
@@ -34,10 +35,21 @@ export async function mergeStatsFiles(files: readonly string[], output: string):
   }
   const fits = loaded.map(fitOf);
   const merged = mergeFits(fits);
+  // The values' sketches add up: the first file's, then what each other fit added to its start.
+  let sketch: ChannelSketches | undefined;
+  if (loaded.every((p) => p.sketch)) {
+    sketch = ChannelSketches.fromJSON(first.sketch!);
+    for (const p of loaded.slice(1)) {
+      sketch.merge(ChannelSketches.fromJSON(p.sketch!));
+      if (p.startSketch) sketch.merge(ChannelSketches.fromJSON(p.startSketch), -1);
+    }
+    if (!sketch.consistent) throw new TsnormError(`stats merge: the files' value sketches do not add up (a "start_sketch" larger than its "sketch"): were they written by tsnorm fit?`);
+  }
   const stats = statsFileOf({
     channels: first.runningMean!.length, names: first.channels, eps: first.eps ?? 1e-5, momentum: first.momentum!,
     end: merged.end, start: first.start ? merged.start : undefined,
     affine: first.hasAffine ? { weight: first.weight!, bias: first.bias! } : undefined,
+    sketch: sketch?.toJSON(), startSketch: sketch && first.startSketch,
   });
   await writeTextOutput(output, formatStats(stats, output));
   return stats;

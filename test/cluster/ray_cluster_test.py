@@ -225,6 +225,8 @@ def check_setting(address, work, shards, label, fit_flags):
     check(f"num_batches_tracked and momentum equal ({got['num_batches_tracked']}, {got['momentum']})",
           (got["num_batches_tracked"], got["momentum"]) == (want["num_batches_tracked"], want["momentum"]),
           f"got {got['num_batches_tracked']}, {got['momentum']}; want {want['num_batches_tracked']}, {want['momentum']}")
+    check("merged value sketch = one fit's, count for count (check compares distributions with it)",
+          "sketch" in want and got.get("sketch") == want["sketch"])
     # The merge did something: no single shard's stats are the whole fit's.
     check("the shards' own stats differ from the merged ones",
           all(json.loads(p.read_text())["running_mean"] != got["running_mean"] for p in parts))

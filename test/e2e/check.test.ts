@@ -217,6 +217,14 @@ describe('no silent pass without --id', () => {
     expect(tsnorm(['check', steps, '--keep', 't', '--stats', s]).stdout.toString()).toBe('ok: 1 instance in 1 file, no problem\n');
   });
 
+  it('a column whose values come back (a status, a label) is not a grouping', () => {
+    const labels = at('labels.csv');
+    fs.writeFileSync(labels, ['status,x', ...Array.from({ length: 40 }, (_, t) => `${Math.floor(t / 4) % 2 ? 'moving' : 'idle'},${t % 2 ? 1 : -1}`)].join('\n') + '\n');
+    const s = at('labels.json');
+    fs.writeFileSync(s, JSON.stringify({ running_mean: [0], running_var: [1] }));
+    expect(tsnorm(['check', labels, '--stats', s, '-q']).stdout.toString()).toBe('ok: 1 instance in 1 file, no problem\n');
+  });
+
   it('the other commands say it in a note', () => {
     const note = `tsnorm: note: ${devices}: one instance, but column 'device' changes value 19 times; --id device? (-q if the file is one instance)\n`;
     for (const args of [['normalize', devices, '-o', at('n.csv')], ['fit', devices, '--save-stats', at('fit.json')], ['apply', devices, '--stats', stats, '-o', at('a.csv')], ['inspect', devices]]) {
@@ -235,7 +243,8 @@ describe('a report is always written and always valid', () => {
 
   it('an unreadable input is a failing entry of every report; the other inputs are checked; exit 2', async () => {
     const inputs = [missing, csv, broken];
-    const json = check([...inputs, '--id', 'id', '--format', 'json']);
+    // -q: no note that the hand-written reference has no sketch; errors are still said.
+    const json = check([...inputs, '--id', 'id', '--format', 'json', '-q']);
     expect(json.status).toBe(2);
     expect(json.stderr).toBe(`tsnorm: ${missing}: no such file\ntsnorm: ${broken}: line 3, column 'a': 'x' is not a number (a channel column; pass it through with --keep, or choose --channels)\n`);
     const report = JSON.parse(json.out);
@@ -246,10 +255,10 @@ describe('a report is always written and always valid', () => {
     expect(junit.status).toBe(2);
     expect(await junitErrors(junit.out)).toEqual([]);
     expect(junit.out).toContain('<testsuites name="tsnorm check" tests="6" failures="4" errors="2">');
-    expect(junit.out).toContain(`<testsuite name="${missing}" tests="1" failures="0" errors="1">\n    <testcase classname="tsnorm.check.unreadable" name="${missing}">\n      <error type="unreadable" message="${missing}: no such file">`);
+    expect(junit.out).toContain(`<testsuite name="${missing}" tests="1" failures="0" errors="1">\n    <testcase classname="tsnorm.check.unreadable" name="${missing}">\n      <error type="unreadable" message="no such file">`);
     const github = check([...inputs, '--id', 'id', '--format', 'github']);
     expect(github.status).toBe(2);
-    expect(github.out.split('\n')[0]).toBe(`::error file=${missing},title=tsnorm check%3A unreadable input::${missing}: ${missing}: no such file`);
+    expect(github.out.split('\n')[0]).toBe(`::error file=${missing},title=tsnorm check%3A unreadable input::${missing}: no such file`);
     const text = check([...inputs, '--id', 'id']);
     expect(text.out.split('\n').at(-2)).toBe('6 problems in 3 instances: 2 unreadable inputs, 1 missing or infinite values, 1 flat channels, 1 mean drift, 1 spread drift');
   });
@@ -281,7 +290,7 @@ describe('a report is always written and always valid', () => {
     expect(clobber.status).toBe(2);
     expect(clobber.stderr).toBe(`tsnorm: --report and INPUT name '${csv}': writing --report would destroy the input; choose another file\n`);
     expect(fs.readFileSync(csv)).toEqual(before);
-    expect(check([csv, '--report', 'yaml=x.yaml']).stderr).toBe("tsnorm: --report: expected one of text, json, junit, github, markdown, got 'yaml'\n");
+    expect(check([csv, '--report', 'yaml=x.yaml']).stderr).toBe("tsnorm: --report: expected one of text, json, junit, github, markdown, html, got 'yaml'\n");
   });
 
   it('names with control characters, quotes and line breaks: JUnit stays XML, text and annotations stay one line each', async () => {
@@ -304,5 +313,63 @@ describe('a report is always written and always valid', () => {
     const json = JSON.parse(run('json').stdout.toString());
     expect(jsonErrors(json)).toEqual([]);
     expect(json.problems[0].channel).toBe('b\nc');
+  });
+});
+
+describe("the README's CI recipes, run as the CI job would", () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  /** A sample repository: training data fitted into models/reference.json, and incoming files, one drifting. */
+  function sampleRepo(): string {
+    const repo = at(`repo-${Math.random().toString(36).slice(2)}`);
+    fs.mkdirSync(path.join(repo, 'data/incoming'), { recursive: true });
+    fs.mkdirSync(path.join(repo, 'models'));
+    const rows = (shift: number, devices: number) => ['device,ts,ax,ay', ...Array.from({ length: devices * 50 }, (_, r) => {
+      const t = r % 50;
+      return `d${Math.floor(r / 50)},${1700000000000 + r},${(Math.sin(t) + shift).toFixed(4)},${Math.cos(t * 1.3).toFixed(4)}`;
+    })].join('\n') + '\n';
+    fs.writeFileSync(path.join(repo, 'train.csv'), rows(0, 40));
+    fs.writeFileSync(path.join(repo, 'data/incoming/a.csv'), rows(0, 30));
+    fs.writeFileSync(path.join(repo, 'data/incoming/b.csv'), rows(0.5, 30));
+    expect(tsnorm(['fit', path.join(repo, 'train.csv'), '--id', 'device', '--keep', 'ts', '--save-stats', path.join(repo, 'models/reference.json')]).status).toBe(0);
+    return repo;
+  }
+  /** A recipe's shell command, with `tsnorm` the CLI of this checkout. */
+  const shell = (command: string) => command.replace(/^tsnorm /, `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(ROOT, 'bin/tsnorm.js'))} `);
+
+  it('GitHub Actions: annotations, the step summary, the HTML page and the JUnit file', async () => {
+    const block = /```yaml\n(- name: Validate the incoming data[\s\S]*?)```/.exec(readme)![1]!;
+    // The step's folded `run: >` block: its lines joined by spaces, as YAML folds them.
+    const run = /run: >\n((?: {4}.*\n)+)/.exec(block)![1]!.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    expect(block).toContain('path: |\n      check.html\n      check.xml');
+    const repo = sampleRepo();
+    const summary = path.join(repo, 'step-summary.md');
+    fs.writeFileSync(summary, '');
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('bash', ['-c', shell(run)], { cwd: repo, env: { ...process.env, GITHUB_STEP_SUMMARY: summary }, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trimEnd().split('\n');
+    for (const line of lines) expect(githubLineErrors(line)).toEqual([]);
+    const annotations = lines.filter((l) => l.startsWith('::error '));
+    expect(annotations.length).toBeGreaterThan(0);
+    expect(annotations.every((a) => a.startsWith('::error file=data/incoming/b.csv,'))).toBe(true);
+    expect(fs.readFileSync(summary, 'utf8')).toContain('### data/incoming/b.csv');
+    expect(await junitErrors(fs.readFileSync(path.join(repo, 'check.xml'), 'utf8'))).toEqual([]);
+    expect(fs.readFileSync(path.join(repo, 'check.html'), 'utf8')).toContain('<figure class="chart"');
+  });
+
+  it('GitLab CI: the JUnit report, also when an input is unreadable', async () => {
+    const block = /```yaml\n(validate-data:[\s\S]*?)```/.exec(readme)![1]!;
+    const script = /script:\n {4}- (.*)\n/.exec(block)![1]!.replace('data/incoming/*.npy', 'data/incoming/*.csv --id device --keep ts');
+    expect(block).toContain('when: always');
+    const repo = sampleRepo();
+    fs.writeFileSync(path.join(repo, 'data/incoming/c.csv'), 'device,ts,ax\n');
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('bash', ['-c', shell(script)], { cwd: repo, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    const xml = fs.readFileSync(path.join(repo, 'check.xml'), 'utf8');
+    expect(await junitErrors(xml)).toEqual([]);
+    expect(xml).toContain('<testsuite name="data/incoming/a.csv" tests="1" failures="0" errors="0">');
+    expect(xml).toContain('<testsuite name="data/incoming/c.csv" tests="1" failures="0" errors="1">');
   });
 });

@@ -64,6 +64,9 @@ describe('stats merge equals one fit over the shards in order', () => {
       expect(relativeError(got.running_var, want.running_var)).toBeLessThanOrEqual(1e-12);
       expect(got.num_batches_tracked).toBe(want.num_batches_tracked);
       expect(got.momentum).toEqual(want.momentum);
+      // The values' sketches add up count for count.
+      expect(want.sketch.channels).toHaveLength(want.num_features);
+      expect(got.sketch).toEqual(want.sketch);
     });
   }
 
@@ -84,6 +87,7 @@ describe('stats merge equals one fit over the shards in order', () => {
       expect(relativeError(got.running_mean, want.running_mean)).toBeLessThanOrEqual(1e-12);
       expect(relativeError(got.running_var, want.running_var)).toBeLessThanOrEqual(1e-12);
       expect(got.mean_updates).toEqual(want.mean_updates);
+      expect(got.sketch).toEqual(want.sketch);
     }
   });
 
@@ -103,6 +107,7 @@ describe('stats merge equals one fit over the shards in order', () => {
     expect(tsnorm(['stats', 'merge', ...parts, '-o', all]).status).toBe(0);
     expect(relativeError(json(nested).running_mean, json(all).running_mean)).toBeLessThanOrEqual(1e-12);
     expect(relativeError(json(nested).running_var, json(all).running_var)).toBeLessThanOrEqual(1e-12);
+    expect(json(nested).sketch).toEqual(json(all).sketch);
   });
 
   it('a shard that continued from --stats merges as the fit it was', () => {
@@ -116,6 +121,23 @@ describe('stats merge equals one fit over the shards in order', () => {
     const merged = file('cont-merged.json');
     expect(tsnorm(['stats', 'merge', base, second, '-o', merged]).status).toBe(0);
     expect(relativeError(json(merged).running_mean, json(whole).running_mean)).toBeLessThanOrEqual(1e-12);
+    // The second file's sketch holds the first's values too; the merge takes its start away.
+    expect(json(second).start_sketch).toEqual(json(base).sketch);
+    expect(json(merged).sketch).toEqual(json(whole).sketch);
+    expect(json(merged).start_sketch).toBeUndefined();
+  });
+
+  it('a fit that continues a stats file without a sketch writes none, and a merge with it has none', () => {
+    const old = file('old-style.json');
+    const full = json(file('cont-base.json'));
+    delete full.sketch;
+    fs.writeFileSync(old, JSON.stringify(full));
+    const next = file('after-old.json');
+    expect(tsnorm(['fit', shards[1]!, '--stats', old, '--save-stats', next]).status).toBe(0);
+    expect(json(next).sketch).toBeUndefined();
+    const merged = file('old-merged.json');
+    expect(tsnorm(['stats', 'merge', old, next, '-o', merged]).status).toBe(0);
+    expect(json(merged).sketch).toBeUndefined();
   });
 });
 
@@ -142,7 +164,7 @@ describe('stats merge refuses files that do not belong together', () => {
 
   it('another channel count, other channel names', () => {
     const two = file('two-channels.json');
-    fs.writeFileSync(two, JSON.stringify({ ...json(fitted('r-e.json')), num_features: 2, running_mean: [0, 0], running_var: [1, 1], start_mean: [0, 0], start_var: [1, 1] }));
+    fs.writeFileSync(two, JSON.stringify({ ...json(fitted('r-e.json')), num_features: 2, running_mean: [0, 0], running_var: [1, 1], start_mean: [0, 0], start_var: [1, 1], sketch: undefined }));
     refused([fitted('r-f.json'), two], 'channel count');
     const named = (names: string[], f: string) => {
       fs.writeFileSync(file(f), JSON.stringify({ ...json(fitted(`${f}.src`)), channels: names }));

@@ -118,6 +118,7 @@ describe('running stats files', () => {
     const s = path.join(tmp.dir, 'same.json');
     const a = input('train_two_files');
     expect(tsnorm(['fit', a, '--save-stats', s]).status).toBe(0);
+    const once = JSON.parse(fs.readFileSync(s, 'utf8'));
     expect(tsnorm(['fit', a, '--stats', s, '--save-stats', s]).status).toBe(0);
     const twice = path.join(tmp.dir, 'twice.json');
     expect(tsnorm(['fit', a, a, '--save-stats', twice]).status).toBe(0);
@@ -126,11 +127,12 @@ describe('running stats files', () => {
     // fit's default: one update per instance.
     const instances = (await readNpy(a)).shape[0]!;
     expect(got.num_batches_tracked).toBe(2 * instances);
-    // The same statistics; only where each fit started differs (the second continued the first).
-    const { start_mean: _a, start_var: _b, start_num_batches_tracked: _c, ...gotStats } = got;
+    // The same statistics and values' sketch; only where each fit started differs (the second continued the first).
+    const { start_mean: _a, start_var: _b, start_num_batches_tracked: _c, start_sketch: startSketch, ...gotStats } = got;
     const { start_mean: _d, start_var: _e, start_num_batches_tracked: _f, ...wantStats } = want;
     expect(gotStats).toEqual(wantStats);
     expect(got.start_num_batches_tracked).toBe(instances);
+    expect(startSketch).toEqual(once.sketch);
   });
 
   it('a failed fit leaves the stats file as it was', () => {

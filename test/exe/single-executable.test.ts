@@ -63,8 +63,8 @@ describe('dist/tsnorm alone in an empty folder', () => {
 
   it.each(['feather_lz4.arrow', 'feather_zstd.arrow', 'stream_zstd.arrows'])('reads the compressed Arrow fixture %s with its embedded codec', (file) => {
     const input = path.join(FIXTURES, 'arrow', file);
-    const a = runExe(['normalize', input, '--to', 'npy']);
-    const b = runNode(['normalize', input, '--to', 'npy']);
+    const a = runExe(['normalize', input, '--id', 'item', '--to', 'npy']);
+    const b = runNode(['normalize', input, '--id', 'item', '--to', 'npy']);
     expect(a.stderr).toBe('');
     expect(a.status).toBe(0);
     expect(a.stdout.equals(b.stdout)).toBe(true);
@@ -89,6 +89,17 @@ describe('dist/tsnorm alone in an empty folder', () => {
     expect(a.stderr).toBe('');
     expect(a.status).toBe(0);
     expect(a.stdout.equals(runNode(['normalize', input, '--id', 'device', '--keep', 'ts', '--threads', '1']).stdout)).toBe(true);
+  });
+
+  it("writes check's HTML report with its chart library inside (an asset of the executable): the page node writes", () => {
+    const stats = path.join(work, 'drift-stats.json');
+    expect(runExe(['fit', path.join(FIXTURES, 'drift/reference.npy'), '--save-stats', stats]).status).toBe(0);
+    const args = ['check', path.join(FIXTURES, 'drift/shift.npy'), '--stats', stats, '--format', 'html'];
+    const a = runExe(args);
+    expect(a.stderr).toBe('');
+    expect(a.status).toBe(1);
+    expect(a.stdout.toString()).toContain('var uPlot');
+    expect(a.stdout.equals(runNode(args).stdout)).toBe(true);
   });
 
   it('reads stdin and writes stdout in a pipeline', () => {
