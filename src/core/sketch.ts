@@ -107,13 +107,16 @@ export class ValueSketch {
 
 /** The value a bucket stands for: within the relative accuracy of every value counted in it. */
 function bucketValue(k: number): number {
-  return (2 * GAMMA ** k) / (GAMMA + 1);
+  // 2 gamma^k / (gamma + 1), in logarithms: gamma^k alone overflows for the largest buckets.
+  return Math.exp(k * LOG_GAMMA + LOG_MIDPOINT);
 }
+const LOG_MIDPOINT = Math.log(2 / (GAMMA + 1));
 
 function bump(b: Buckets, k: number): void {
   if (b.counts.length === 0) b.first = k;
   if (k < b.first) {
-    b.counts.unshift(...new Array<number>(b.first - k).fill(0));
+    // Not unshift(...zeros): a spread of tens of thousands of arguments overflows the stack.
+    b.counts = new Array<number>(b.first - k).fill(0).concat(b.counts);
     b.first = k;
   } else if (k >= b.first + b.counts.length) {
     const grow = k - b.first - b.counts.length + 1;
@@ -210,6 +213,8 @@ export function distributionScores(reference: ValueSketch, current: ValueSketch)
     else merged.set(p.value, { r: 0, c: p.count });
   }
   const values = [...merged.keys()].sort((a, b) => a - b);
+  // Distances and the spread in units of the largest magnitude: values near 1e308 would overflow.
+  const scale = Math.max(Math.abs(values[0]!), Math.abs(values[values.length - 1]!)) || 1;
   let fr = 0;
   let fc = 0;
   let ks = 0;
@@ -217,7 +222,7 @@ export function distributionScores(reference: ValueSketch, current: ValueSketch)
   const binR = new Float64Array(PSI_BINS);
   const binC = new Float64Array(PSI_BINS);
   let refMean = 0;
-  for (const v of values) refMean += (v * merged.get(v)!.r) / nr;
+  for (const v of values) refMean += ((v / scale) * merged.get(v)!.r) / nr;
   let refVar = 0;
   values.forEach((v, i) => {
     const m = merged.get(v)!;
@@ -225,11 +230,12 @@ export function distributionScores(reference: ValueSketch, current: ValueSketch)
     const bin = Math.min(PSI_BINS - 1, Math.floor(fr * PSI_BINS + 1e-9));
     binR[bin]! += m.r / nr;
     binC[bin]! += m.c / nc;
-    refVar += (m.r / nr) * (v - refMean) ** 2;
+    refVar += (m.r / nr) * (v / scale - refMean) ** 2;
     fr += m.r / nr;
     fc += m.c / nc;
-    ks = Math.max(ks, Math.abs(fr - fc));
-    if (i + 1 < values.length) w += Math.abs(fr - fc) * (values[i + 1]! - v);
+    const gap = Math.abs(fr - fc);
+    ks = Math.max(ks, gap);
+    if (i + 1 < values.length && gap > 0) w += gap * (values[i + 1]! / scale - v / scale);
   });
   let psi = 0;
   for (let b = 0; b < PSI_BINS; b++) {
