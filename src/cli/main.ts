@@ -159,7 +159,7 @@ export function buildProgram(act: Act): Command {
     .addHelpText('after', examples('tsnorm fit shard1.npy --save-stats s1.json & tsnorm fit shard2.npy --save-stats s2.json; wait', 'tsnorm stats merge s1.json s2.json -o stats.json'))
     .action(async (files: string[], opts: { output: string }) => {
       const { mergeStatsFiles } = await import('../pipeline/stats-merge.js');
-      await mergeStatsFiles(files, opts.output);
+      await mergeStatsFiles(files, opts.output, (text) => process.stderr.write(`tsnorm: note: ${printable(text)}\n`));
     });
 
   readingFlags(program.command('inspect')
@@ -225,6 +225,10 @@ export function buildProgram(act: Act): Command {
       }
       // What could not be read is said on stderr too, one line each, as any error.
       for (const f of result.files) if (f.error !== undefined) process.stderr.write(`tsnorm: ${errorLine(f.error)}\n`);
+      const unresolved = [...new Set(result.files.flatMap((f) => f.channels.filter((c) => c.resolved === false).map((c) => c.name)))];
+      if (unresolved.length > 0 && opts.quiet !== true) {
+        process.stderr.write(`tsnorm: note: ${printable(unresolved.map((c) => `'${c}'`).join(', '))}: the reference's values vary too little for their size for its sketch to tell distributions apart (a std below 0.4% of the mean): no distribution scores for ${unresolved.length === 1 ? 'it' : 'them'}\n`);
+      }
       for (const r of plan.reports) await writeTextOutput(r.path, renderReport(r.format, result));
       try {
         await writeTextOutput('-', renderReport(plan.format, result));

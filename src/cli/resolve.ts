@@ -316,7 +316,7 @@ export function resolveCheck(inputs: readonly string[], raw: RawOptions & CheckF
     return { format: oneOf(m[1]!, REPORT_FORMATS, '--report'), path };
   });
   // A report over an input, the stats file or another report would destroy it; stdout is the --format report's.
-  checkDistinctFiles([...fileRoles(inputs, raw, '-'), ...reports.map((r): FileRole => ({ role: 'report', flag: '--report', path: r.path }))]);
+  checkDistinctFiles([...fileRoles(inputs, raw, undefined), { role: 'report', flag: 'the --format report (stdout)', path: '-' }, ...reports.map((r): FileRole => ({ role: 'report', flag: '--report', path: r.path }))]);
   return {
     statsFile,
     loadStats,

@@ -9,18 +9,31 @@
  * merged equals the sketch of one fit over them. Missing and infinite values are not counted.
  */
 
-/** Relative accuracy: a bucket spans 2% of its magnitude. */
-export const RELATIVE_ACCURACY = 0.01;
+/** Relative accuracy: a bucket spans 0.2% of its magnitude. */
+export const RELATIVE_ACCURACY = 0.001;
 const GAMMA = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY);
 const LOG_GAMMA = Math.log(GAMMA);
+/** The largest bucket key a finite value has (by magnitude; the smallest is -MAX_KEY, about). */
+export const MAX_KEY = Math.ceil(Math.log(Number.MAX_VALUE) / LOG_GAMMA);
 /** Magnitudes below this are counted as zero (subnormals: their buckets would be of no use). */
 const MIN_MAGNITUDE = 2.2250738585072014e-308;
 
-/** Counts of consecutive bucket keys from `first`. */
+/**
+ * Counts of bucket keys: a dense window of consecutive keys from `first` (grown geometrically up
+ * to WINDOW keys), and a map for keys beyond it. Values of one channel mostly lie within a few
+ * decades (a few thousand keys); a rare value far away (1e-300 beside values near 1) must not
+ * make the window, its memory and each of its moves, span every key between.
+ */
 interface Buckets {
   first: number;
   counts: number[];
+  far: Map<number, number>;
 }
+
+/** Keys the dense window spans at most (every key of 64 decades at the relative accuracy). */
+const WINDOW = 1 << 16;
+
+const emptyBuckets = (): Buckets => ({ first: 0, counts: [], far: new Map() });
 
 /**
  * The sketch as the stats file holds it, per channel: the zero count, and per sign its non-empty
@@ -44,8 +57,8 @@ export interface SketchJson {
 /** One channel's buckets, grown as values arrive. */
 export class ValueSketch {
   zero = 0;
-  private readonly positive: Buckets = { first: 0, counts: [] };
-  private readonly negative: Buckets = { first: 0, counts: [] };
+  private readonly positive: Buckets = emptyBuckets();
+  private readonly negative: Buckets = emptyBuckets();
 
   /** Values n, stride apart from `from`; NaN and infinities are left out. */
   add(values: ArrayLike<number>, from: number, n: number, stride: number): void {
@@ -54,11 +67,11 @@ export class ValueSketch {
       if (x > 0) {
         if (x === Infinity) continue;
         if (x < MIN_MAGNITUDE) this.zero++;
-        else bump(this.positive, Math.ceil(Math.log(x) / LOG_GAMMA));
+        else bump(this.positive, Math.ceil(Math.log(x) / LOG_GAMMA), 1);
       } else if (x < 0) {
         if (x === -Infinity) continue;
         if (x > -MIN_MAGNITUDE) this.zero++;
-        else bump(this.negative, Math.ceil(Math.log(-x) / LOG_GAMMA));
+        else bump(this.negative, Math.ceil(Math.log(-x) / LOG_GAMMA), 1);
       } else if (x === 0) {
         this.zero++;
       }
@@ -68,17 +81,17 @@ export class ValueSketch {
   /** Adds another sketch's counts (exact), or with `sign` -1 takes them away (what a fit started from). */
   merge(other: ValueSketch, sign: 1 | -1 = 1): void {
     this.zero += sign * other.zero;
-    addBuckets(this.positive, other.positive, sign);
-    addBuckets(this.negative, other.negative, sign);
+    for (const [k, n] of entries(other.positive)) bump(this.positive, k, sign * n);
+    for (const [k, n] of entries(other.negative)) bump(this.negative, k, sign * n);
   }
 
   /** Whether no count went below zero (a sketch taken away that was not added). */
   get consistent(): boolean {
-    return this.zero >= 0 && this.positive.counts.every((n) => n >= 0) && this.negative.counts.every((n) => n >= 0);
+    return this.zero >= 0 && [this.positive, this.negative].every((b) => entries(b).every(([, n]) => n >= 0));
   }
 
   get count(): number {
-    return this.zero + sum(this.positive.counts) + sum(this.negative.counts);
+    return this.zero + sum(entries(this.positive)) + sum(entries(this.negative));
   }
 
   toJSON(): ChannelSketchJson {
@@ -88,19 +101,34 @@ export class ValueSketch {
   static fromJSON(j: ChannelSketchJson): ValueSketch {
     const s = new ValueSketch();
     s.zero = j.zero;
-    for (const [first, counts] of j.positive) addBuckets(s.positive, { first, counts });
-    for (const [first, counts] of j.negative) addBuckets(s.negative, { first, counts });
+    for (const [first, counts] of j.positive) counts.forEach((n, i) => { if (n !== 0) bump(s.positive, first + i, n); });
+    for (const [first, counts] of j.negative) counts.forEach((n, i) => { if (n !== 0) bump(s.negative, first + i, n); });
     return s;
+  }
+
+  /**
+   * Whether the buckets resolve the distribution: their width at its mean (2a of it) is at most
+   * half its standard deviation. Values that vary little for their size (1e6 +- 1, kelvins) fall
+   * in a few buckets, and scores of them would say nothing.
+   */
+  get resolves(): boolean {
+    const points = this.points();
+    const n = this.count;
+    if (n === 0) return false;
+    const scale = Math.max(...points.map((p) => Math.abs(p.value))) || 1;
+    let mean = 0;
+    for (const p of points) mean += ((p.value / scale) * p.count) / n;
+    let variance = 0;
+    for (const p of points) variance += (((p.value / scale) - mean) ** 2 * p.count) / n;
+    return Math.sqrt(variance) >= 4 * RELATIVE_ACCURACY * Math.abs(mean);
   }
 
   /** The distribution as (value, count) points in increasing value order, each bucket at its value. */
   points(): { value: number; count: number }[] {
     const out: { value: number; count: number }[] = [];
-    const neg = this.negative;
-    for (let i = neg.counts.length - 1; i >= 0; i--) if (neg.counts[i]! > 0) out.push({ value: -bucketValue(neg.first + i), count: neg.counts[i]! });
+    for (const [k, n] of entries(this.negative).reverse()) if (n > 0) out.push({ value: -bucketValue(k), count: n });
     if (this.zero > 0) out.push({ value: 0, count: this.zero });
-    const pos = this.positive;
-    for (let i = 0; i < pos.counts.length; i++) if (pos.counts[i]! > 0) out.push({ value: bucketValue(pos.first + i), count: pos.counts[i]! });
+    for (const [k, n] of entries(this.positive)) if (n > 0) out.push({ value: bucketValue(k), count: n });
     return out;
   }
 }
@@ -112,26 +140,46 @@ function bucketValue(k: number): number {
 }
 const LOG_MIDPOINT = Math.log(2 / (GAMMA + 1));
 
-function bump(b: Buckets, k: number): void {
-  if (b.counts.length === 0) b.first = k;
-  if (k < b.first) {
-    // Not unshift(...zeros): a spread of tens of thousands of arguments overflows the stack.
-    b.counts = new Array<number>(b.first - k).fill(0).concat(b.counts);
+/** Adds n (which may be negative: a start taken away) to key k's count. */
+function bump(b: Buckets, k: number, n: number): void {
+  if (b.counts.length === 0 && b.far.size === 0) {
     b.first = k;
-  } else if (k >= b.first + b.counts.length) {
-    const grow = k - b.first - b.counts.length + 1;
-    for (let i = 0; i < grow; i++) b.counts.push(0);
+    b.counts.push(0);
   }
-  b.counts[k - b.first]!++;
+  let i = k - b.first;
+  if (i < 0 || i >= b.counts.length) {
+    const last = b.first + b.counts.length - 1;
+    const lo = Math.min(b.first, k);
+    const hi = Math.max(last, k);
+    if (hi - lo >= WINDOW) {
+      b.far.set(k, (b.far.get(k) ?? 0) + n);
+      return;
+    }
+    // Grown to at least twice its size toward k (so that a run of new keys moves it a few times), within WINDOW.
+    if (k < b.first) {
+      const first = Math.max(Math.min(k, b.first - b.counts.length), hi - WINDOW + 1);
+      b.counts = new Array<number>(b.first - first).fill(0).concat(b.counts);
+      b.first = first;
+    } else {
+      const end = Math.min(Math.max(k, last + b.counts.length), lo + WINDOW - 1);
+      for (let j = last; j < end; j++) b.counts.push(0);
+    }
+    i = k - b.first;
+  }
+  b.counts[i]! += n;
 }
 
-function addBuckets(to: Buckets, from: { first: number; counts: readonly number[] }, sign: 1 | -1 = 1): void {
-  from.counts.forEach((n, i) => {
-    if (n === 0) return;
-    const k = from.first + i;
-    bump(to, k);
-    to.counts[k - to.first]! += sign * n - 1;
+/** Every key whose count is not 0, with its count, in increasing key order. */
+function entries(b: Buckets): [number, number][] {
+  const out: [number, number][] = [];
+  b.counts.forEach((n, i) => {
+    if (n !== 0) out.push([b.first + i, n]);
   });
+  if (b.far.size === 0) return out;
+  // A key counted far away before the window grew over it has counts in both.
+  const all = new Map(out);
+  for (const [k, n] of b.far) all.set(k, (all.get(k) ?? 0) + n);
+  return [...all].filter(([, n]) => n !== 0).sort((x, y) => x[0] - y[0]);
 }
 
 /** Empty buckets in a row that end a run (fewer are written as zeros: cheaper than a new run). */
@@ -139,21 +187,20 @@ const RUN_GAP = 4;
 
 function runsOf(b: Buckets): BucketRun[] {
   const runs: BucketRun[] = [];
-  let i = 0;
-  while (i < b.counts.length) {
-    if (b.counts[i] === 0) {
-      i++;
-      continue;
+  for (const [k, n] of entries(b)) {
+    const run = runs[runs.length - 1];
+    const next = run ? run[0] + run[1].length : 0;
+    if (run && k - next < RUN_GAP) {
+      for (let j = next; j < k; j++) run[1].push(0);
+      run[1].push(n);
+    } else {
+      runs.push([k, [n]]);
     }
-    let end = i + 1;
-    for (let j = end; j < b.counts.length && j - end < RUN_GAP; j++) if (b.counts[j] !== 0) end = j + 1;
-    runs.push([b.first + i, b.counts.slice(i, end)]);
-    i = end;
   }
   return runs;
 }
 
-const sum = (a: readonly number[]): number => a.reduce((s, n) => s + n, 0);
+const sum = (a: readonly [number, number][]): number => a.reduce((s, [, n]) => s + n, 0);
 
 /** Per channel sketches, and their form in the stats file. */
 export class ChannelSketches {

@@ -1,5 +1,5 @@
 import { TsnormError } from '../errors.js';
-import { type BucketRun, RELATIVE_ACCURACY, type SketchJson } from './sketch.js';
+import { type BucketRun, MAX_KEY, RELATIVE_ACCURACY, type SketchJson } from './sketch.js';
 import type { Momentum } from './running-stats.js';
 
 /**
@@ -165,7 +165,11 @@ function sketchOf(v: unknown, what: string): SketchJson {
         return runs.map((run: unknown, r): BucketRun => {
           if (!Array.isArray(run) || run.length !== 2 || !Array.isArray(run[1])) throw new TsnormError(`${what}: channel ${c}: ${shape}`);
           const where = ` channel ${c} ${side} run ${r}`;
-          return [whole(run[0], `${where} key`, -Infinity), (run[1] as unknown[]).map((n, i) => whole(n, `${where} count ${i}`, 0))];
+          const first = whole(run[0], `${where} key`, -Infinity);
+          const counts = (run[1] as unknown[]).map((n, i) => whole(n, `${where} count ${i}`, 0));
+          // Keys of finite values only: beyond them a bucket's value is infinite or zero.
+          if (Math.abs(first) > MAX_KEY || Math.abs(first + counts.length - 1) > MAX_KEY) throw new TsnormError(`${what}${where}: keys ${first} to ${first + counts.length - 1} are beyond those of finite values (+-${MAX_KEY})`);
+          return [first, counts];
         });
       };
       return { zero: whole(ch['zero'], ` channel ${c} "zero"`, 0), positive: buckets('positive'), negative: buckets('negative') };

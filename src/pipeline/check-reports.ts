@@ -97,7 +97,7 @@ export function jsonReport(r: CheckReport): string {
       channels: f.channels.map((c) => ({
         name: c.name, instances: c.instances, values: c.values, missing: c.missing, flat: c.flat,
         max_z: jsonNumber(c.maxZ), max_z_instance: c.maxZInstance, min_std_ratio: jsonNumber(c.minStdRatio), max_std_ratio: jsonNumber(c.maxStdRatio),
-        ks: jsonNumber(c.ks), psi: jsonNumber(c.psi), wasserstein: jsonNumber(c.wasserstein),
+        resolved: c.resolved, ks: jsonNumber(c.ks), psi: jsonNumber(c.psi), wasserstein: jsonNumber(c.wasserstein),
       })),
     })),
     problems: r.problems.map(problem),
@@ -184,7 +184,7 @@ export function githubReport(r: CheckReport): string {
 // Markdown
 
 /** A table cell: printable, pipes escaped, and the characters Markdown would read as markup made literal. */
-const cell = (s: string): string => printable(s).replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`);
+const cell = (s: string): string => printable(s).replace(/&/g, '&amp;').replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`);
 const number = (x: number | null): string => (x === null ? '' : Number.isInteger(x) ? String(x) : x.toPrecision(4));
 
 /** Markdown (for a CI job summary, $GITHUB_STEP_SUMMARY): the summary, then per file its problems and its channels' scores. */

@@ -79,7 +79,9 @@ export interface ChannelSummary {
   /** The smallest and largest std / running std over its instances (null: none measured). */
   minStdRatio: number | null;
   maxStdRatio: number | null;
-  /** Its distribution in the file against the reference's (null: the stats file has no sketch, or no value). */
+  /** Whether the reference's sketch resolves the channel (see ValueSketch.resolves); null without a sketch. */
+  resolved: boolean | null;
+  /** Its distribution in the file against the reference's (null: no sketch, not resolved, or no value). */
   ks: number | null;
   psi: number | null;
   wasserstein: number | null;
@@ -178,7 +180,7 @@ async function checkFile(file: string, stats: LoadedParams, reference: ChannelSk
     const runningMean = stats.runningMean ?? [];
     const runningStd = (stats.runningVar ?? []).map((v) => Math.sqrt(v));
     if (!schemaMatches(reader, names, stats, report)) return;
-    const summaries: ChannelSummary[] = names.map((name) => ({ name, instances: 0, values: 0, missing: 0, flat: 0, maxZ: null, maxZInstance: null, minStdRatio: null, maxStdRatio: null, ks: null, psi: null, wasserstein: null }));
+    const summaries: ChannelSummary[] = names.map((name) => ({ name, instances: 0, values: 0, missing: 0, flat: 0, maxZ: null, maxZInstance: null, minStdRatio: null, maxStdRatio: null, resolved: null, ks: null, psi: null, wasserstein: null }));
     const incoming = new ChannelSketches(C);
     result.channels = summaries;
     const grouping = !options.grouped && !limits.oneInstance && schema.orientation === 'rows' ? new GroupingWatch(schema) : undefined;
@@ -274,6 +276,13 @@ async function checkFile(file: string, stats: LoadedParams, reference: ChannelSk
     };
     for await (const group of reader.blocks()) for (const b of group) see(b);
     finish();
+    // Instances of no step have no block to see: an (N, C, 0) array is N instances too short.
+    if (current < 0 && schema.steps === 0 && (schema.instances ?? 0) > 0) {
+      for (let i = 0; i < schema.instances!; i++) {
+        result.instances++;
+        report({ kind: 'length', file: result.file, instance: { index: i }, instanceText: schema.describeInstance?.(i) ?? `instance ${i}`, count: 0, limit: limits.minLength, message: `0 steps, fewer than ${limits.minLength} (--min-length)` });
+      }
+    }
     checkInputsUnchanged();
     if (reference) judgeDistributions(reference, incoming, summaries, limits, result.file, report);
     result.histograms = incoming.channels.map((s, c) => histogramOf(reference?.channels[c], s));
@@ -293,6 +302,8 @@ async function checkFile(file: string, stats: LoadedParams, reference: ChannelSk
  */
 function judgeDistributions(reference: ChannelSketches, incoming: ChannelSketches, summaries: ChannelSummary[], limits: CheckLimits, file: string, report: (p: Problem) => void): void {
   summaries.forEach((s, c) => {
+    s.resolved = reference.channels[c]!.resolves;
+    if (!s.resolved) return;
     const scores = distributionScores(reference.channels[c]!, incoming.channels[c]!);
     if (!scores) return;
     s.ks = scores.ks;

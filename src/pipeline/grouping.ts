@@ -3,6 +3,18 @@ import type { DataBlock, ElementType, Location, Schema } from '../formats/types.
 /** Column types that can name instances: text and integers (not floats, times or dates). */
 const ID_LIKE: ReadonlySet<ElementType> = new Set(['utf8', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64']);
 
+/** Words of a column name that say it holds time, not a measurement nor an id. */
+const TIME_WORDS = new Set(['ts', 'time', 'timestamp', 'datetime', 'date', 'epoch']);
+
+/** Whether a column's name says it holds time: `ts`, `event_time`, `eventTime`, `Date` (words as snake_case, kebab-case, spaces and camelCase separate them). */
+export function namedLikeTime(name: string): boolean {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/);
+  return words.some((word) => TIME_WORDS.has(word));
+}
+
+/** Text that is a date or a time of day (2024-01-01, 2024-01-01T00:00:05, 12:00:01): time, in runs when rows are more often than it ticks. */
+const TIME_TEXT = /^\s*(\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}(:\d{2})?)/;
+
 /** A column that looks like it groups the rows of a file read as one instance. */
 export interface GroupingHint {
   readonly column: string;
@@ -20,8 +32,9 @@ const REMEMBERED = 10_000;
  * column whose value changes between rows in runs, as an id does (each value in one run of rows,
  * never back after it ended; runs of two rows or more on average), says the rows belong to
  * several instances, which one statistics over them all would blur. A column that changes at
- * nearly every row is a time or a row key, and one whose values come back (a status, a label) a
- * property of rows: neither is a grouping.
+ * nearly every row is a time or a row key, one named like time or holding dates or times as text
+ * is time (in runs when rows come faster than it ticks), and one whose values come back (a
+ * status, a label) a property of rows: none is a grouping.
  */
 export class GroupingWatch {
   private readonly columns: { pass: number; name: string; last: string | undefined; changes: number; at: Location | undefined; ended: Set<string>; returns: boolean }[];
@@ -30,7 +43,8 @@ export class GroupingWatch {
   constructor(schema: Schema) {
     this.columns = schema.columns
       .filter((c) => c.role !== 'channel' && !c.generated)
-      .flatMap((c, pass) => (ID_LIKE.has(c.type) ? [{ pass, name: c.name, last: undefined, changes: 0, at: undefined, ended: new Set<string>(), returns: false }] : []));
+      // Time (by its name) changes in runs when rows come faster than it ticks: not a grouping.
+      .flatMap((c, pass) => (ID_LIKE.has(c.type) && !namedLikeTime(c.name) ? [{ pass, name: c.name, last: undefined, changes: 0, at: undefined, ended: new Set<string>(), returns: false }] : []));
   }
 
   /** Whether there is anything to watch (long-layout rows with a text or integer column). */
@@ -47,7 +61,8 @@ export class GroupingWatch {
       for (let t = 0; t < b.stepCount; t++) {
         const text = column.text(t);
         if (c.last !== undefined && text !== c.last) {
-          if (c.ended.has(text)) {
+          // A date or time as text, whatever the column is named: time, not a grouping.
+          if (c.ended.has(text) || (c.changes === 0 && TIME_TEXT.test(text))) {
             c.returns = true;
             break;
           }

@@ -14,7 +14,7 @@ import { type DataBlock, type SeriesReader, type SeriesWriter, locationText } fr
 import { type LoadedParams, perChannel } from '../core/state-dict.js';
 import { type StatsFile, formatStats, statsFileOf } from '../stats-file.js';
 import { type Plan, refuseFlagsFor } from './plan.js';
-import { type GroupingHint, GroupingWatch } from './grouping.js';
+import { type GroupingHint, GroupingWatch, namedLikeTime } from './grouping.js';
 import { Reshaper } from './reshape.js';
 import { type Unit, UnitAssembler } from './units.js';
 
@@ -31,15 +31,10 @@ export interface RunSummary {
   readonly grouping: readonly { file: string; hint: GroupingHint }[];
 }
 
-/** Words of a column name that say it holds time, not a measurement. */
-const TIME_WORDS = new Set(['ts', 'time', 'timestamp', 'datetime', 'date', 'epoch']);
-
 /** The channels named like time, where the channels were not chosen (normalizing time is rarely meant). */
 function timeLikeChannels(plan: Plan, names: readonly string[] | undefined): string[] {
   if (plan.command === 'convert' || plan.table?.channels !== undefined || names === undefined) return [];
-  // Words as snake_case, kebab-case, spaces and camelCase separate them: event_time, eventTime.
-  const words = (name: string): string[] => name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/);
-  return names.filter((name) => words(name).some((word) => TIME_WORDS.has(word)));
+  return names.filter(namedLikeTime);
 }
 
 /** Bytes of one instance held in memory before it spills to a temporary file. */

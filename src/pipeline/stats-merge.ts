@@ -12,7 +12,7 @@ import { type StatsFile, formatStats, loadParams, statsFileOf } from '../stats-f
  * on the channels (count and names), eps, momentum and affine parameters; every file but the
  * first must say where its fit started (the start_* keys tsnorm writes).
  */
-export async function mergeStatsFiles(files: readonly string[], output: string): Promise<StatsFile> {
+export async function mergeStatsFiles(files: readonly string[], output: string, note?: (text: string) => void): Promise<StatsFile> {
   if (files.length === 0) throw new TsnormError('stats merge: name the stats files to merge');
   const loaded = files.map((f) => loadParams(f, { purpose: 'stats' }));
   const first = loaded[0]!;
@@ -44,6 +44,9 @@ export async function mergeStatsFiles(files: readonly string[], output: string):
       if (p.startSketch) sketch.merge(ChannelSketches.fromJSON(p.startSketch), -1);
     }
     if (!sketch.consistent) throw new TsnormError(`stats merge: the files' value sketches do not add up (a "start_sketch" larger than its "sketch"): were they written by tsnorm fit?`);
+  } else if (loaded.some((p) => p.sketch)) {
+    const without = loaded.find((p) => !p.sketch)!;
+    note?.(`${output}: written without a sketch of the values: ${without.file} has none (check's distribution checks need one; fit it again with this tsnorm)`);
   }
   const stats = statsFileOf({
     channels: first.runningMean!.length, names: first.channels, eps: first.eps ?? 1e-5, momentum: first.momentum!,

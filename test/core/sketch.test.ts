@@ -40,14 +40,27 @@ describe('value sketch', () => {
   });
 
   it('writes runs of buckets, a gap of empty ones starting a new run, and reads them back', () => {
-    const s = sketchOf([1, 1, 1.05, 1e10, -2]);
+    // 1 and 1.006 are three buckets (0.2% each) apart: one run with the empty buckets between as zeros.
+    const s = sketchOf([1, 1, 1.006, 1e10, -2]);
     const j = s.toJSON();
     expect(j.positive).toHaveLength(2);
-    expect(j.positive[0]![1]).toEqual([2, 0, 0, 1]);
+    const first = j.positive[0]![1];
+    expect([first[0], first.at(-1), first.slice(1, -1).every((n) => n === 0)]).toEqual([2, 1, true]);
+    expect(first.length).toBeGreaterThanOrEqual(3);
+    expect(first.length).toBeLessThanOrEqual(5);
     expect(ValueSketch.fromJSON(j).toJSON()).toEqual(j);
     const channels = new ChannelSketches(2);
     channels.channels[1]!.add([3, 4], 0, 2, 1);
     expect(ChannelSketches.fromJSON(channels.toJSON()).toJSON()).toEqual(channels.toJSON());
+  });
+
+  it('merges exactly whether keys sit in the dense window or far beyond it', () => {
+    // 1 and 1e-300 are ~345,000 keys apart: the second is counted beyond the window of the first.
+    const a = sketchOf([1, 1e-300, 2.5]);
+    const b = sketchOf([1e-300, 3e-300, 1]);
+    a.merge(b);
+    expect(a.toJSON()).toEqual(sketchOf([1, 1e-300, 2.5, 1e-300, 3e-300, 1]).toJSON());
+    expect(a.count).toBe(6);
   });
 
   it('values far apart (1e-300 and 1e300 in one channel) cost a few runs, not the buckets between', () => {

@@ -217,6 +217,30 @@ describe('no silent pass without --id', () => {
     expect(tsnorm(['check', steps, '--keep', 't', '--stats', s]).stdout.toString()).toBe('ok: 1 instance in 1 file, no problem\n');
   });
 
+  it('time in runs (named like time, or dates and times as text) is not a grouping', () => {
+    const s = at('time-runs.json');
+    fs.writeFileSync(s, JSON.stringify({ running_mean: [0], running_var: [1] }));
+    const stamps = at('stamps.csv');
+    fs.writeFileSync(stamps, ['when,x', ...Array.from({ length: 60 }, (_, r) => `2024-01-01 00:00:${String(Math.floor(r / 10)).padStart(2, '0')},${r % 2 ? 1 : -1}`)].join('\n') + '\n');
+    const epoch = at('epoch.csv');
+    fs.writeFileSync(epoch, ['epoch_s,x', ...Array.from({ length: 60 }, (_, r) => `${1700000000 + Math.floor(r / 4)},${r % 2 ? 1 : -1}`)].join('\n') + '\n');
+    for (const [f, extra] of [[stamps, []], [epoch, ['--keep', 'epoch_s']]] as const) {
+      const r = tsnorm(['check', f, '--stats', s, ...extra]);
+      expect(r.stdout.toString(), f).toBe('ok: 1 instance in 1 file, no problem\n');
+      // No grouping note (only the one that the hand-written reference has no sketch).
+      expect(r.stderr, f).not.toContain('changes value');
+      expect(tsnorm(['normalize', f, ...extra, '-o', at('time-runs-out.csv')]).stderr, f).toBe('');
+    }
+  });
+
+  it('an (N, C, 0) array is N instances too short', () => {
+    const empty = at('no-steps.npy');
+    fs.writeFileSync(empty, handMadeNpy(headerDict('(2, 3, 0)', '<f8')));
+    const report = JSON.parse(check([empty, '--format', 'json']).out);
+    expect(report.instances).toBe(2);
+    expect(report.problems.map((p: Record<string, unknown>) => [p.kind, p.instance, p.count, p.limit])).toEqual([['length', { index: 0, id: null }, 0, 2], ['length', { index: 1, id: null }, 0, 2]]);
+  });
+
   it('a column whose values come back (a status, a label) is not a grouping', () => {
     const labels = at('labels.csv');
     fs.writeFileSync(labels, ['status,x', ...Array.from({ length: 40 }, (_, t) => `${Math.floor(t / 4) % 2 ? 'moving' : 'idle'},${t % 2 ? 1 : -1}`)].join('\n') + '\n');
@@ -280,6 +304,8 @@ describe('a report is always written and always valid', () => {
     expect(r.out.split('\n').at(-2)).toBe('4 problems in 3 instances: 1 missing or infinite values, 1 flat channels, 1 mean drift, 1 spread drift');
     expect(await junitErrors(fs.readFileSync(xml, 'utf8'))).toEqual([]);
     expect(jsonErrors(JSON.parse(fs.readFileSync(js, 'utf8')))).toEqual([]);
+    expect(check([csv, '--id', 'id', '--report', 'json=-']).stderr).toBe("tsnorm: --report json=-: stdout has the --format report; name a file\n");
+    expect(check([csv, '--id', 'id', '--report', 'json=/dev/stdout']).stderr).toBe("tsnorm: the --format report (stdout) and --report both write to stdout and '/dev/stdout' (the same file): the one would overwrite or mix with the other; give them different files\n");
     const summary = fs.readFileSync(md, 'utf8');
     expect(summary).toContain('## tsnorm check: 4 problems\n');
     expect(summary).toContain("| mean drift | instance 2 (id 'w', from line 14) | c | line 14, column 'c' | mean 10 is 10 running standard deviations from the running mean 0 (--max-z 6) |");
