@@ -1,8 +1,9 @@
 /**
  * `tsnorm check`'s reports: text for a person, JSON for programs (its schema is
  * docs/check-report.schema.json), JUnit XML and GitHub workflow commands for CI systems, Markdown
- * for a CI job's summary page, HTML for a person (check-html.ts). Every report is well-formed whatever the inputs' names and
- * columns hold: control characters are written as escapes (`\x1b`), as error messages write them.
+ * for a CI job's summary page, HTML for a person (check-html.ts). Every report is well-formed
+ * whatever the inputs' names and columns hold: control characters are written as escapes
+ * (`\x1b`), as error messages write them.
  */
 import { printable } from '../errors.js';
 import { locationText } from '../formats/types.js';
@@ -120,9 +121,12 @@ function xmlText(s: string): string {
 /** An attribute value: as text, and tab and line breaks as character references (a parser would make them spaces). */
 const xmlAttr = (s: string): string => xmlText(s).replace(/[\t\n\r]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** JUnit XML: a test suite per file, a test case per problem (an error for an unreadable input), one passing case for a file without. */
+/**
+ * JUnit XML: a test suite per file, a test case per listed problem (an error for an unreadable
+ * input) and one for the file's problems past the listed ones, one passing case for a file
+ * without: the counts add up to every problem found.
+ */
 export function junitReport(r: CheckReport): string {
-  const unlisted = total(r) - r.problems.length;
   const out: string[] = [];
   let tests = 0;
   let failures = 0;
@@ -133,7 +137,7 @@ export function junitReport(r: CheckReport): string {
     const lines: string[] = [];
     let suiteFailures = 0;
     let suiteErrors = 0;
-    if (mine.length === 0) lines.push(`    <testcase classname="tsnorm.check" name="${xmlAttr(f.file)}"/>`);
+    if (f.problems === 0) lines.push(`    <testcase classname="tsnorm.check" name="${xmlAttr(f.file)}"/>`);
     for (const p of mine) {
       const element = p.kind === 'unreadable' ? 'error' : 'failure';
       if (p.kind === 'unreadable') suiteErrors++;
@@ -142,18 +146,16 @@ export function junitReport(r: CheckReport): string {
       lines.push(`      <${element} type="${p.kind}" message="${xmlAttr(p.message)}">${xmlText(`${where(p)}: ${p.message}`)}</${element}>`);
       lines.push('    </testcase>');
     }
-    const cases = Math.max(1, mine.length);
+    const unlisted = f.problems - mine.length;
+    if (unlisted > 0) {
+      suiteFailures++;
+      lines.push(`    <testcase classname="tsnorm.check" name="${xmlAttr(`${f.file}: more problems`)}"><failure type="more" message="${unlisted} more problems, not listed (see the counts: tsnorm check --format json)"/></testcase>`);
+    }
+    const cases = Math.max(1, mine.length + (unlisted > 0 ? 1 : 0));
     tests += cases;
     failures += suiteFailures;
     errors += suiteErrors;
     suites.push(`  <testsuite name="${xmlAttr(f.file)}" tests="${cases}" failures="${suiteFailures}" errors="${suiteErrors}">`, ...lines, '  </testsuite>');
-  }
-  if (unlisted > 0) {
-    tests++;
-    failures++;
-    suites.push('  <testsuite name="tsnorm check" tests="1" failures="1" errors="0">');
-    suites.push(`    <testcase classname="tsnorm.check" name="more problems"><failure type="more" message="${unlisted} more problems, not listed (see the counts: tsnorm check --format json)"/></testcase>`);
-    suites.push('  </testsuite>');
   }
   out.push('<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="tsnorm check" tests="${tests}" failures="${failures}" errors="${errors}">`, ...suites, '</testsuites>');
   return out.join('\n') + '\n';

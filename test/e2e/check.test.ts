@@ -319,6 +319,22 @@ describe('a report is always written and always valid', () => {
     expect(check([csv, '--report', 'yaml=x.yaml']).stderr).toBe("tsnorm: --report: expected one of text, json, junit, github, markdown, html, got 'yaml'\n");
   });
 
+  it('JUnit counts every problem, also those of a file past the listed ones', async () => {
+    const gappy = (name: string, n: number): string => {
+      const values = new Float64Array(n * 4).map((_, i) => (i % 4 === 0 ? NaN : i % 2));
+      fs.writeFileSync(at(name), handMadeNpy(headerDict(`(${n}, 1, 4)`, '<f8'), { data: new Uint8Array(values.buffer) }));
+      return at(name);
+    };
+    const s = at('gappy.json');
+    fs.writeFileSync(s, JSON.stringify({ running_mean: [0.5], running_var: [0.25] }));
+    const [many, few] = [gappy('many.npy', 150), gappy('few.npy', 10)];
+    const xml = tsnorm(['check', many, few, '--stats', s, '--format', 'junit', '-q']).stdout.toString();
+    expect(await junitErrors(xml)).toEqual([]);
+    expect(xml).toContain('<testsuites name="tsnorm check" tests="102" failures="102" errors="0">');
+    expect(xml).toContain(`<testsuite name="${many}" tests="101" failures="101" errors="0">`);
+    expect(xml).toContain(`<testsuite name="${few}" tests="1" failures="1" errors="0">\n    <testcase classname="tsnorm.check" name="${few}: more problems"><failure type="more" message="10 more problems, not listed`);
+  });
+
   it('names with control characters, quotes and line breaks: JUnit stays XML, text and annotations stay one line each', async () => {
     const hostile = at('hostile\x1b[2J\nname&<".csv');
     fs.writeFileSync(hostile, 'id,"a\x1b[2J","b\nc",\x07\nu,1,5,1\nu,2,5,2\nu,3,5,3\n');
