@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { printable } from '../errors.js';
 import { locationText } from '../formats/types.js';
 import { embeddedText } from '../io/embedded.js';
-import type { CheckReport } from './check.js';
+import { type CheckReport, plural, scoreText } from './check.js';
 
 /** The chart library's script and style: from the single executable's assets, else from node_modules. */
 function chartLibrary(): { script: string; css: string } {
@@ -25,8 +25,6 @@ function chartLibrary(): { script: string; css: string } {
 
 /** Text as HTML holds it: markup characters as entities, control characters as escapes. */
 const html = (s: string): string => printable(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-const number = (x: number | null): string => (x === null ? '' : Number.isInteger(x) ? String(x) : x.toPrecision(4));
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #1d232a; }
@@ -80,8 +78,8 @@ export function htmlReport(r: CheckReport): string {
       out.push('<table class="scores"><tr><th>channel</th><th>values</th><th>missing</th><th>flat</th><th>largest z</th><th>std ratio</th><th>KS</th><th>PSI</th><th>Wasserstein</th></tr>');
       for (const c of f.channels) {
         const bad = mine.some((p) => p.channel === c.name);
-        out.push(`<tr${bad ? ' class="bad"' : ''}><td>${html(c.name)}</td><td class="n">${c.values}</td><td class="n">${c.missing}</td><td class="n">${c.flat}</td><td class="n">${number(c.maxZ)}</td>` +
-          `<td class="n">${c.minStdRatio === null ? '' : `${number(c.minStdRatio)} to ${number(c.maxStdRatio)}`}</td><td class="n">${number(c.ks)}</td><td class="n">${number(c.psi)}</td><td class="n">${number(c.wasserstein)}</td></tr>`);
+        out.push(`<tr${bad ? ' class="bad"' : ''}><td>${html(c.name)}</td><td class="n">${c.values}</td><td class="n">${c.missing}</td><td class="n">${c.flat}</td><td class="n">${scoreText(c.maxZ)}</td>` +
+          `<td class="n">${c.minStdRatio === null ? '' : `${scoreText(c.minStdRatio)} to ${scoreText(c.maxStdRatio)}`}</td><td class="n">${scoreText(c.ks)}</td><td class="n">${scoreText(c.psi)}</td><td class="n">${scoreText(c.wasserstein)}</td></tr>`);
       }
       out.push('</table>');
       out.push('<div class="charts">');

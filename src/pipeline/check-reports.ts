@@ -7,7 +7,7 @@
  */
 import { printable } from '../errors.js';
 import { locationText } from '../formats/types.js';
-import { type CheckReport, PROBLEM_KINDS, type Problem, type ProblemKind } from './check.js';
+import { type CheckReport, PROBLEM_KINDS, type Problem, type ProblemKind, plural, scoreText } from './check.js';
 import { htmlReport } from './check-html.js';
 
 export const REPORT_FORMATS = ['text', 'json', 'junit', 'github', 'markdown', 'html'] as const;
@@ -34,7 +34,6 @@ export function renderReport(format: ReportFormat, r: CheckReport): string {
 }
 
 const total = (r: CheckReport): number => Object.values(r.counts).reduce((a, b) => a + b, 0);
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Where a problem is, as a person reads it: file, instance, channel, line or byte and column. */
 function where(p: Problem): string {
@@ -187,7 +186,6 @@ export function githubReport(r: CheckReport): string {
 
 /** A table cell: printable, pipes escaped, and the characters Markdown would read as markup made literal. */
 const cell = (s: string): string => printable(s).replace(/&/g, '&amp;').replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`);
-const number = (x: number | null): string => (x === null ? '' : Number.isInteger(x) ? String(x) : x.toPrecision(4));
 
 /** Markdown (for a CI job summary, $GITHUB_STEP_SUMMARY): the summary, then per file its problems and its channels' scores. */
 export function markdownReport(r: CheckReport): string {
@@ -206,7 +204,7 @@ export function markdownReport(r: CheckReport): string {
       out.push(`${plural(f.instances, 'instance')}. Scores per channel (limits: z ${l.maxZ}, std ratio ${l.maxStdRatio}, KS ${l.maxKs}, PSI ${l.maxPsi}, Wasserstein ${l.maxWasserstein}):`, '');
       out.push('| channel | values | missing | flat | largest z | std ratio | KS | PSI | Wasserstein |', '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |');
       for (const c of f.channels) {
-        out.push(`| ${cell(c.name)} | ${c.values} | ${c.missing} | ${c.flat} | ${number(c.maxZ)} | ${c.minStdRatio === null ? '' : `${number(c.minStdRatio)} to ${number(c.maxStdRatio)}`} | ${number(c.ks)} | ${number(c.psi)} | ${number(c.wasserstein)} |`);
+        out.push(`| ${cell(c.name)} | ${c.values} | ${c.missing} | ${c.flat} | ${scoreText(c.maxZ)} | ${c.minStdRatio === null ? '' : `${scoreText(c.minStdRatio)} to ${scoreText(c.maxStdRatio)}`} | ${scoreText(c.ks)} | ${scoreText(c.psi)} | ${scoreText(c.wasserstein)} |`);
       }
       out.push('');
     }

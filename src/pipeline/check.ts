@@ -348,6 +348,13 @@ function schemaMatches(reader: SeriesReader, names: readonly string[], stats: Lo
   return true;
 }
 
-function fmt(x: number): string {
+/** A score or value as the reports print it: an integer whole, else four significant digits. */
+export function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toPrecision(4);
 }
+
+/** A score that may not have been measured: empty when not. */
+export const scoreText = (x: number | null): string => (x === null ? '' : fmt(x));
+
+/** "1 instance", "2 instances". */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
