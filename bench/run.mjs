@@ -173,9 +173,11 @@ function ensureData() {
   const npy = path.join(data, 'big.npy');
   const csv = path.join(data, 'big.csv');
   if (fs.existsSync(npy) && fs.existsSync(csv)) return { npy, csv };
-  if (fs.existsSync(path.join(shared, 'gen.py')) && hasPy('numpy')) {
+  // numpy from Debian's python3, or from the project's .venv.
+  const numpyPython = hasPy('numpy') ? python : hasVenv('numpy') ? venvPython : undefined;
+  if (fs.existsSync(path.join(shared, 'gen.py')) && numpyPython) {
     console.log(`generating ${data}/big.npy and big.csv with ../shared/bench/gen.py ...`);
-    const r = spawnSync(python, [path.join(shared, 'gen.py'), data], { stdio: 'inherit' });
+    const r = spawnSync(numpyPython, [path.join(shared, 'gen.py'), data], { stdio: 'inherit' });
     if (r.status !== 0) throw new Error('gen.py failed');
   } else {
     console.log('note: ../shared/bench/gen.py or numpy missing: generating big.npy with Node (CSV section skipped)');
@@ -305,6 +307,15 @@ if ((!only || only === 'arrow') && files.csv) {
     }
     console.log(`    max |tsnorm - polars| = ${worst.toExponential(2)}`);
     results.arrow.maxAbsDiffPolars = worst;
+  }
+  // A writer that flushes every row: 100,000 one-row record batches of the same table.
+  const tiny = path.join(data, 'tiny-batches.arrow');
+  if (!fs.existsSync(tiny) && hasVenv('pyarrow')) {
+    spawnSync(venvPython, ['-c', `import pyarrow as pa, pyarrow.feather as f\nt = f.read_table(${JSON.stringify(arrow)}).slice(0, 100000)\nwith pa.OSFile(${JSON.stringify(tiny)}, 'wb') as o:\n  w = pa.ipc.new_file(o, t.schema)\n  for b in t.to_batches(max_chunksize=1): w.write_batch(b)\n  w.close()`], { stdio: 'inherit' });
+  }
+  if (fs.existsSync(tiny)) {
+    rows.tiny = tsnormJob('tsnorm, 100,000 one-row batches', ['normalize', tiny, '-o', o('tiny.arrow'), '--id', 'id', '--keep', 't'], { outputs: [o('tiny.arrow')] });
+    console.log(`    100,000 one-row batches: ${rows.tiny.wall.toFixed(2)} s   target <= 1 s  ${rows.tiny.wall <= 1 ? 'met' : 'NOT met'}`);
   }
   results.arrow.rows = rows;
 }

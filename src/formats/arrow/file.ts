@@ -3,6 +3,7 @@ import * as A from 'apache-arrow';
 import { TsnormError, handled } from '../../errors.js';
 import { checkBatchMetadata, messageAt } from './validate.js';
 import { type ByteSource, readFully } from '../../io/byte-source.js';
+import { type NumberedBatch, SMALL_BATCH_BYTES, type SmallBatch, SmallBatches, flatColumns, readSmallBatch } from './small-batches.js';
 
 /** Bytes of consecutive record batches read (and decoded) at a time. */
 const GROUP_BYTES = 4 << 20;
@@ -18,17 +19,21 @@ interface FooterBlock {
 interface Span {
   readonly offset: number;
   readonly length: number;
+  /** Bytes of the message's framing and metadata (its body follows them). */
+  readonly metadataLength: number;
 }
 
 /** Consecutive record batches read together, and each one's place. */
-interface Group extends Span {
+interface Group {
+  readonly offset: number;
+  readonly length: number;
   readonly blocks: readonly Span[];
 }
 
 /** A file's record batches, read in groups: its schema, the batches in order, nothing to close. */
 export interface FileBatches {
   readonly schema: A.Schema;
-  batches(): AsyncIterable<A.RecordBatch>;
+  batches(): AsyncIterable<NumberedBatch>;
 }
 
 /**
@@ -48,18 +53,19 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
   if (!footer) throw new TsnormError(`${src.name}: corrupt Arrow file: its footer cannot be read`);
   const span = (block: FooterBlock | null, what: string): Span => {
     const offset = Number(block?.offset ?? -1);
-    const length = Number(block?.metaDataLength ?? 0) + Number(block?.bodyLength ?? 0);
+    const metadataLength = Number(block?.metaDataLength ?? 0);
+    const length = metadataLength + Number(block?.bodyLength ?? 0);
     if (!(offset >= 8 && length > 0 && offset + length <= size)) {
       throw new TsnormError(`${src.name}: corrupt Arrow file: its footer places ${what} at bytes ${offset}..${offset + length}, outside the file (${size} bytes)`);
     }
-    return { offset, length };
+    return { offset, length, metadataLength };
   };
   const dictionaries = Array.from({ length: footer.numDictionaries }, (_, i) => span(footer.getDictionaryBatch(i), `dictionary batch ${i}`));
   const batches = Array.from({ length: footer.numRecordBatches }, (_, i) => span(footer.getRecordBatch(i), `record batch ${i}`));
   const prefix = concat([schemaMessage(schema), ...(await Promise.all(dictionaries.map((d) => readSpan(src, d))))]);
   const groups = groupConsecutive(batches);
 
-  const load = (group: Span): Promise<Uint8Array> => {
+  const load = (group: Group): Promise<Uint8Array> => {
     // The schema (and dictionaries), the group's messages as they are in the file, an end marker.
     const buf = new Uint8Array(prefix.length + group.length + 8);
     buf.set(prefix, 0);
@@ -70,15 +76,31 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
     }));
   };
 
+  const kinds = dictionaries.length === 0 ? flatColumns(schema) : undefined;
   return {
     schema,
     async *batches() {
       let next = groups.length > 0 ? load(groups[0]!) : undefined;
       let index = 0;
+      const small = kinds && new SmallBatches(schema, kinds);
+      let smallIndex = 0;
       for (let g = 0; g < groups.length; g++) {
         const buf = await next!;
         next = g + 1 < groups.length ? load(groups[g + 1]!) : undefined;
         const group = groups[g]!;
+        const read = small && group.blocks.length > 1 ? readSmallGroup(kinds!, buf, prefix.length, group) : undefined;
+        if (read) {
+          for (const batch of read) {
+            if (small!.empty) smallIndex = index;
+            // Its body is a view of the group's buffer: the metadata around it is held too.
+            small!.add(batch, group.length / read.length);
+            index++;
+            if (small!.full) yield { batch: small!.take(), index: smallIndex };
+          }
+          continue;
+        }
+        if (small && !small.empty) yield { batch: small.take(), index: smallIndex };
+        const first = index;
         for (const block of group.blocks) {
           const where = `${src.name}: corrupt Arrow file: record batch ${index}`;
           const message = messageAt(buf, prefix.length + block.offset - group.offset, where);
@@ -86,21 +108,42 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
           checkBatchMetadata(message.header(), schema, src.name, index);
           index++;
         }
-        for (const batch of A.RecordBatchReader.from(buf)) yield batch as A.RecordBatch;
+        let i = first;
+        for (const batch of A.RecordBatchReader.from(buf)) yield { batch: batch as A.RecordBatch, index: i++ };
       }
+      if (small && !small.empty) yield { batch: small.take(), index: smallIndex };
     },
   };
 }
 
+/** A group's batches read for gathering, or undefined unless every one of them can be. */
+function readSmallGroup(kinds: Parameters<typeof readSmallBatch>[0], buf: Uint8Array, at: number, group: Group): SmallBatch[] | undefined {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const read: SmallBatch[] = [];
+  for (const block of group.blocks) {
+    if (block.metadataLength < 8) return undefined;
+    const start = at + block.offset - group.offset;
+    const framing = view.getInt32(start, true) === -1 ? 8 : 4;
+    const length = view.getInt32(start + framing - 4, true);
+    if (!(length > 0 && framing + length === block.metadataLength)) return undefined;
+    const batch = readSmallBatch(kinds, buf.subarray(start + framing, start + framing + length), buf.subarray(start + block.metadataLength, start + block.length));
+    if (batch === undefined) return undefined;
+    read.push(batch);
+  }
+  return read;
+}
+
 /**
  * Consecutive record batches (each beginning where the one before ended) in groups of up to
- * GROUP_BYTES; a batch larger than that is a group of its own.
+ * GROUP_BYTES; a batch larger than that is a group of its own. Small batches and others are not
+ * grouped together, so that a group of small ones can be gathered.
  */
 function groupConsecutive(spans: readonly Span[]): Group[] {
   const groups: Group[] = [];
   let current: { offset: number; length: number; blocks: Span[] } | undefined;
   for (const s of spans) {
-    if (current && s.offset === current.offset + current.length && current.length + s.length <= GROUP_BYTES) {
+    const small = (span: Span): boolean => span.length < SMALL_BATCH_BYTES;
+    if (current && s.offset === current.offset + current.length && current.length + s.length <= GROUP_BYTES && small(s) === small(current.blocks[0]!)) {
       current.length += s.length;
       current.blocks.push(s);
     } else {

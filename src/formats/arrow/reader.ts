@@ -14,6 +14,7 @@ import type { CellValue, ColumnSpec, DataBlock, ElementType, Location, Schema, S
 import { ArrowPassColumn, cellOf, describeType, isNumericType, listShape } from './cells.js';
 import { registerDecoders } from './codecs.js';
 import { openArrowFile } from './file.js';
+import type { NumberedBatch } from './small-batches.js';
 import { ArrowMessages } from './stream.js';
 
 export interface ArrowReaderOptions {
@@ -65,7 +66,7 @@ export async function openArrowReader(input: ByteSource, options: ArrowReaderOpt
 /** Record batches from a file or a stream, and their schema. */
 interface BatchSource {
   readonly schema: A.Schema;
-  batches(): AsyncIterable<A.RecordBatch>;
+  batches(): AsyncIterable<NumberedBatch>;
   close(): Promise<void>;
 }
 
@@ -165,8 +166,8 @@ abstract class ArrowReaderBase {
   /** The record batches in order, counted (for messages). */
   protected async *batches(): AsyncIterable<A.RecordBatch> {
     try {
-      for await (const batch of this.arrow.batches()) {
-        this.batchIndex++;
+      for await (const { batch, index } of this.arrow.batches()) {
+        this.batchIndex = index;
         checkBatch(batch, this.name, this.batchIndex);
         yield batch;
         this.rowsBefore += batch.numRows;

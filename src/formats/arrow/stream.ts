@@ -1,7 +1,10 @@
 import * as A from 'apache-arrow';
+import { Message } from 'apache-arrow/fb/message';
+import { ByteBuffer } from 'flatbuffers';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import { checkMessageMetadata } from './metadata.js';
+import { type NumberedBatch, SmallBatches, flatColumns, readSmallBatch } from './small-batches.js';
 import { checkBatchMetadata } from './validate.js';
 
 /**
@@ -38,9 +41,26 @@ export class ArrowMessages {
    * The record batches in order. After an end-of-stream marker another stream may follow: read on
    * when its schema is the same, refused otherwise; a schema within a stream likewise.
    */
-  async *batches(): AsyncIterable<A.RecordBatch> {
+  async *batches(): AsyncIterable<NumberedBatch> {
     let index = 0;
+    // Small batches are gathered while the next message has already arrived: behind a pipe
+    // that is slow to fill, each is handed out as soon as nothing follows it yet.
+    const kinds = flatColumns(this.schema!);
+    const small = kinds && new SmallBatches(this.schema!, kinds);
+    let smallIndex = 0;
     for (;;) {
+      if (small && !small.empty && (small.full || !this.messageBuffered())) yield { batch: small.take(), index: smallIndex };
+      if (small && this.dictionaries.size === 0 && small.empty) await this.fillMessage();
+      const raw = small && this.dictionaries.size === 0 ? this.bufferedMessage() : undefined;
+      const read = raw && readSmallBatch(kinds!, raw.metadata, raw.body);
+      if (read) {
+        this.start += raw!.length;
+        if (small!.empty) smallIndex = index;
+        small!.add(read);
+        index++;
+        continue;
+      }
+      if (small && !small.empty) yield { batch: small.take(), index: smallIndex };
       const next = await this.nextMessage();
       if (!next) return;
       const { message, header, bytes } = next;
@@ -64,11 +84,51 @@ export class ArrowMessages {
       checkBatchMetadata(header, this.schema!, this.src.name, index);
       const parts = [this.schemaBytes!, ...[...this.dictionaries.values()].flat(), bytes, END_OF_STREAM];
       const reader = A.RecordBatchReader.from(Buffer.concat(parts));
-      for (const batch of reader) {
-        index++;
-        yield batch;
-      }
+      for (const batch of reader) yield { batch, index: index++ };
     }
+  }
+
+  /** Reads until the next message has arrived whole, or the input ends (its errors are nextMessage's to report). */
+  private async fillMessage(): Promise<void> {
+    if (!(await this.fill(8))) return;
+    const view = this.view();
+    const framing = view.getInt32(this.start, true) === -1 ? 8 : 4;
+    const length = view.getInt32(this.start + framing - 4, true);
+    if (!(length > 0 && length <= 1 << 30) || !(await this.fill(framing + length))) return;
+    const body = bodyLength(this.buf.subarray(this.start + framing, this.start + framing + length));
+    if (body !== undefined && body < 1 << 30) await this.fill(framing + length + body);
+  }
+
+  /**
+   * The next message, if it has arrived whole: its metadata (a view of the buffer, to be read at
+   * once) and its body (a copy: the buffer is reused).
+   */
+  private bufferedMessage(): { metadata: Uint8Array; body: Uint8Array; length: number } | undefined {
+    const available = this.end - this.start;
+    if (available < 8) return undefined;
+    const view = this.view();
+    const framing = view.getInt32(this.start, true) === -1 ? 8 : 4;
+    const length = view.getInt32(this.start + framing - 4, true);
+    if (!(length > 0 && framing + length <= available)) return undefined;
+    const metadata = this.buf.subarray(this.start + framing, this.start + framing + length);
+    const body = bodyLength(metadata);
+    if (body === undefined || framing + length + body > available) return undefined;
+    const at = this.start + framing + length;
+    return { metadata, body: this.buf.slice(at, at + body), length: framing + length + body };
+  }
+
+  /** Whether another message (or the end) has arrived whole, so that nothing waits for it. */
+  private messageBuffered(): boolean {
+    if (this.ended && this.end === this.start) return true;
+    const available = this.end - this.start;
+    if (available < 8) return false;
+    const view = this.view();
+    const framing = view.getInt32(this.start, true) === -1 ? 8 : 4;
+    const length = view.getInt32(this.start + framing - 4, true);
+    if (length === 0) return true;
+    if (!(length > 0 && framing + length <= available)) return false;
+    const body = bodyLength(this.buf.subarray(this.start + framing, this.start + framing + length));
+    return body !== undefined && framing + length + body <= available;
   }
 
   /**
@@ -151,6 +211,16 @@ export class ArrowMessages {
       this.end += got;
     }
     return true;
+  }
+}
+
+/** A message's body length from its metadata, or undefined if the metadata cannot be read. */
+function bodyLength(metadata: Uint8Array): number | undefined {
+  try {
+    const body = Number(Message.getRootAsMessage(new ByteBuffer(metadata)).bodyLength());
+    return body >= 0 && Number.isSafeInteger(body) ? body : undefined;
+  } catch {
+    return undefined;
   }
 }
 
