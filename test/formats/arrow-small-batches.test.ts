@@ -85,6 +85,19 @@ describe('small record batches', () => {
     expect(cells(new A.Table(got.map((b) => b.batch)))).toEqual(cells(A.tableFromIPC(bytes)));
   });
 
+  it('not live, are gathered alike however the bytes arrive (the statistics over them then come out the same)', async () => {
+    const bytes = A.tableToIPC(cut([1, 3]), 'stream');
+    const shapes: number[][] = [];
+    for (const pieces of [[], [9, 500, 501, 502, 4000, 4001], Array.from({ length: 200 }, (_, i) => i * 97)]) {
+      const stream = new ArrowMessages(pipeSource(bytes, pieces, 'small.arrows'), false);
+      await stream.open();
+      shapes.push((await collect(stream.batches())).map((b) => b.batch.numRows));
+    }
+    expect(shapes[0]).toEqual([rows]);
+    expect(shapes[1]).toEqual(shapes[0]);
+    expect(shapes[2]).toEqual(shapes[0]);
+  });
+
   it('numbers each batch handed out by the first batch it holds; a large batch is read in place', async () => {
     const big = 10_000;
     const x = new A.Table({ x: A.vectorFromArray(Array.from({ length: big }, (_, i) => i), new A.Float64()) });

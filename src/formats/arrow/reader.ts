@@ -22,7 +22,10 @@ export interface ArrowReaderOptions {
   readonly id?: string | undefined;
   readonly channels?: readonly string[] | undefined;
   readonly keep?: readonly string[] | undefined;
-  /** Batches are used as they arrive (eval, convert). Arrow's record batches are the same however the bytes arrive. */
+  /**
+   * Batches are used as they arrive (eval, convert): small batches of a stream are gathered only
+   * while more have already arrived. Otherwise they are gathered the same however the bytes arrive.
+   */
   readonly live: boolean;
   /** A channel value float64 cannot hold exactly (an int64 beyond 2^53) is an error (convert). */
   readonly exact?: boolean | undefined;
@@ -47,7 +50,7 @@ export async function openArrowReader(input: ByteSource, options: ArrowReaderOpt
       const file = await openArrowFile(src);
       batches = { schema: file.schema, batches: () => file.batches(), close: async () => {} };
     } else {
-      const stream = new ArrowMessages(src);
+      const stream = new ArrowMessages(src, options.live);
       await stream.open();
       batches = { schema: stream.schema!, batches: () => stream.batches(), close: async () => {} };
     }

@@ -26,7 +26,16 @@ export class ArrowMessages {
   /** Dictionary batches in force, by dictionary id: the last replacement and the deltas after it. */
   private readonly dictionaries = new Map<number, Uint8Array[]>();
 
-  constructor(private readonly src: ByteSource) {}
+  /**
+   * `live`: small batches are gathered only while the next message has already arrived, so that
+   * behind a pipe each is handed out as soon as nothing follows it yet (a follower sees it at once).
+   * Otherwise the next message is always waited for: batches are gathered the same (and so the
+   * statistics computed from them come out the same) however the bytes arrive.
+   */
+  constructor(
+    private readonly src: ByteSource,
+    private readonly live = true,
+  ) {}
 
   /** Reads the first schema. */
   async open(): Promise<void> {
@@ -43,12 +52,11 @@ export class ArrowMessages {
    */
   async *batches(): AsyncIterable<NumberedBatch> {
     let index = 0;
-    // Small batches are gathered while the next message has already arrived: behind a pipe
-    // that is slow to fill, each is handed out as soon as nothing follows it yet.
     const kinds = flatColumns(this.schema!);
     const small = kinds && new SmallBatches(this.schema!, kinds);
     let smallIndex = 0;
     for (;;) {
+      if (small && !this.live && !small.empty) await this.fillMessage();
       if (small && !small.empty && (small.full || !this.messageBuffered())) yield { batch: small.take(), index: smallIndex };
       if (small && this.dictionaries.size === 0 && small.empty) await this.fillMessage();
       const raw = small && this.dictionaries.size === 0 ? this.bufferedMessage() : undefined;
