@@ -100,6 +100,8 @@ export interface PassColumn {
   value(i: number): CellValue;
   /** Row i as (Unicode) text, for text formats: as the source wrote it when it was text; '' when missing. */
   text(i: number): string;
+  /** Row i's list as a column of its elements, in their own type (a list spread over rows). */
+  elements?(i: number): PassColumn | undefined;
 }
 
 /**

@@ -176,6 +176,24 @@ export class Reshaper {
  * of L values spreads over them; anything else repeats, with its own format's text when it has one (`own`).
  */
 function rowsOf(v: CellValue, L: number, t0: number, n: number, list: boolean, own?: PassColumn): PassColumn {
-  if (list && Array.isArray(v) && v.length === L) return new ArrayPassColumn(v.slice(t0, t0 + n));
+  if (list && Array.isArray(v) && v.length === L) return new SpreadPassColumn(v.slice(t0, t0 + n), t0, own);
   return new RepeatedPassColumn(v, n, own?.text(0));
+}
+
+/** Elements [t0, t0 + n) of an instance's list, a row each: each as text in the list's own element type (a timestamp as a time). */
+class SpreadPassColumn extends ArrayPassColumn {
+  private readonly ofList: PassColumn | undefined;
+
+  constructor(
+    values: readonly CellValue[],
+    private readonly t0: number,
+    own: PassColumn | undefined,
+  ) {
+    super(values);
+    this.ofList = own?.elements?.(0);
+  }
+
+  override text(i: number): string {
+    return this.ofList?.text(this.t0 + i) ?? super.text(i);
+  }
 }

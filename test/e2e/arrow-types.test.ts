@@ -35,3 +35,19 @@ describe('Arrow types to CSV text', () => {
     expect(ours.map((row) => row['binary'])).toEqual(hex.map((h) => h ?? ''));
   });
 });
+
+describe('lists spread over rows (the list layout read, the long layout written)', () => {
+  const r = tsnorm(['convert', path.join(DIR, 'spread.arrow'), '--layout', 'list', '--id', 'id', '--channels', 'x', '--to', 'csv']);
+  const ours = parse(r.stdout, { columns: true }) as Record<string, string>[];
+  const pyarrow = parse(fs.readFileSync(path.join(DIR, 'spread.csv')), { columns: true }) as Record<string, string>[];
+
+  it('runs', () => {
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(ours).toHaveLength(6);
+  });
+
+  it.each(['ts', 'tsz', 'day', 'dec'])('each element of %s as pyarrow writes a column of the element type', (name) => {
+    expect(ours.map((row) => row[name])).toEqual(pyarrow.map((row) => row[name]));
+  });
+});

@@ -256,4 +256,10 @@ export class ArrowPassColumn implements PassColumn {
     if (typeof v === 'number') return numberText(v);
     return String(v);
   }
+
+  elements(i: number): PassColumn | undefined {
+    const list = this.vector.isValid(i) ? (this.vector.get(i) as A.Vector | null) : null;
+    const element = (this.vector.type as A.DataType).children?.[0]?.type as A.DataType | undefined;
+    return list && element ? new ArrowPassColumn(list, describeType(element)) : undefined;
+  }
 }
