@@ -1,4 +1,5 @@
 import type { DataBlock, ElementType, Location, Schema } from '../formats/types.js';
+import { channelStart } from '../core/block.js';
 
 /** Column types that can name instances: text and integers (not floats, times or dates). */
 const ID_LIKE: ReadonlySet<ElementType> = new Set(['utf8', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64']);
@@ -85,4 +86,68 @@ export class GroupingWatch {
 /** The hint as a sentence: "one instance, but column 'device' changes value 149 times". */
 export function groupingText(h: GroupingHint): string {
   return `one instance, but column '${h.column}' changes value ${h.changes} time${h.changes === 1 ? '' : 's'}`;
+}
+
+/** Steps in a row of one instance over which a channel's integers must increase before they say "time". */
+const INCREASING_RUN = 3;
+/** Rows a channel must have been seen increasing over, in all: a handful of small integers in a toy table say nothing. */
+const INCREASING_ROWS = 16;
+
+/**
+ * Watches the channels of a long-layout input, taken by default: one whose values are integers
+ * that increase from each row to the next within every instance (a step counter, epoch times)
+ * is most likely time, which normalizing turns into noise around zero (over enough rows: a toy
+ * table's small integers say nothing). A channel leaves the watch
+ * at its first value that is no integer or does not increase, so a measurement costs a value or two.
+ */
+export class IncreasingWatch {
+  private readonly watched: Set<number>;
+  private readonly last: Float64Array;
+  private readonly lastInstance: Float64Array;
+  private readonly run: Float64Array;
+  private readonly longEnough: Uint8Array;
+  private readonly rows: Float64Array;
+
+  constructor(channels: number) {
+    this.watched = new Set(Array.from({ length: channels }, (_, c) => c));
+    this.last = new Float64Array(channels);
+    this.lastInstance = new Float64Array(channels).fill(-1);
+    this.run = new Float64Array(channels);
+    this.longEnough = new Uint8Array(channels);
+    this.rows = new Float64Array(channels);
+  }
+
+  get watching(): boolean {
+    return this.watched.size > 0;
+  }
+
+  see(b: DataBlock): void {
+    for (const c of this.watched) {
+      if (c < b.firstChannel || c >= b.firstChannel + b.channelCount) continue;
+      const from = channelStart(b, c);
+      for (let t = 0; t < b.stepCount; t++) {
+        const x = b.values[from + t * b.stepStride]!;
+        if (x !== x) continue; // missing: says nothing
+        if (b.instance !== this.lastInstance[c]) {
+          this.lastInstance[c] = b.instance;
+          this.run[c] = 0;
+        } else if (!(x > this.last[c]!)) {
+          this.watched.delete(c);
+          break;
+        }
+        if (!Number.isInteger(x)) {
+          this.watched.delete(c);
+          break;
+        }
+        this.last[c] = x;
+        this.rows[c]!++;
+        if (++this.run[c]! >= INCREASING_RUN) this.longEnough[c] = 1;
+      }
+    }
+  }
+
+  /** The channels whose integers increased within every instance, over INCREASING_RUN steps somewhere and INCREASING_ROWS in all. */
+  increasing(): number[] {
+    return [...this.watched].filter((c) => this.longEnough[c] === 1 && this.rows[c]! >= INCREASING_ROWS).sort((a, b) => a - b);
+  }
 }

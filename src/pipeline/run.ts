@@ -14,7 +14,7 @@ import { type DataBlock, type SeriesReader, type SeriesWriter, locationText } fr
 import { type LoadedParams, perChannel } from '../core/state-dict.js';
 import { type StatsFile, formatStats, statsFileOf } from '../stats-file.js';
 import { type Plan, refuseFlagsFor } from './plan.js';
-import { type GroupingHint, GroupingWatch, namedLikeTime } from './grouping.js';
+import { type GroupingHint, GroupingWatch, IncreasingWatch, namedLikeTime } from './grouping.js';
 import { Reshaper } from './reshape.js';
 import { type Unit, UnitAssembler } from './units.js';
 
@@ -25,16 +25,21 @@ export interface RunSummary {
   readonly nanSeries: number;
   readonly channels: number;
   readonly stats?: StatsFile | undefined;
-  /** Channels taken by default (no --channels) whose names say they hold time: `ts`, `event_time`. */
+  /** Channels taken by default (no --channels) that hold time: by their names (`ts`, `event_time`) or their values (integers increasing within each instance). */
   readonly timeLikeChannels: readonly string[];
   /** Inputs read without --id as one instance whose rows look like several (see GroupingWatch). */
   readonly grouping: readonly { file: string; hint: GroupingHint }[];
 }
 
-/** The channels named like time, where the channels were not chosen (normalizing time is rarely meant). */
-function timeLikeChannels(plan: Plan, names: readonly string[] | undefined): string[] {
-  if (plan.command === 'convert' || plan.table?.channels !== undefined || names === undefined) return [];
-  return names.filter(namedLikeTime);
+/** Whether channels taken by default are watched for time (normalizing time is rarely meant). */
+function watchesTime(plan: Plan): boolean {
+  return plan.command !== 'convert' && plan.table?.channels === undefined;
+}
+
+/** The channels that hold time, by their names or (`byValues`) their values, in channel order. */
+function timeLikeChannels(plan: Plan, names: readonly string[] | undefined, byValues: ReadonlySet<string>): string[] {
+  if (!watchesTime(plan) || names === undefined) return [];
+  return names.filter((name) => namedLikeTime(name) || byValues.has(name));
 }
 
 /** Bytes of one instance held in memory before it spills to a temporary file. */
@@ -50,6 +55,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
   let instances = 0;
   let nanSeries = 0;
   const grouping: { file: string; hint: GroupingHint }[] = [];
+  const timeLike = new Set<string>();
   let sketches: ChannelSketches | undefined;
   let startSketch: SketchJson | undefined;
   /** A fit that continues a stats file without a sketch cannot sketch all its data: it writes none. */
@@ -74,6 +80,8 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
     }
     const observers: ((b: DataBlock) => void)[] = [];
     if (watch?.watching) observers.push((b) => watch.see(b, (blk, c, t) => opened.reader.locate(blk, c, t)));
+    const increasing = watchesTime(plan) && opened.reader.schema.orientation === 'rows' && opened.reader.schema.channelNames ? new IncreasingWatch(opened.reader.schema.channels) : undefined;
+    if (increasing) observers.push((b) => { if (increasing.watching) increasing.see(b); });
     const sketching = sketches;
     if (sketching) {
       observers.push((b) => {
@@ -128,6 +136,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
       // A file truncated or rewritten under us must not become a committed output.
       checkInputsUnchanged();
       instances += driver.finishedInstances;
+      for (const c of increasing?.increasing() ?? []) timeLike.add(schema.channelNames![c]!);
       const hint = driver.finishedInstances === 1 ? watch?.hint() : undefined;
       if (hint) grouping.push({ file: reader.name, hint });
       nanSeries += engine.nanSeries;
@@ -149,7 +158,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
     stats = statsFileOf({ channels: first.channels, names: first.names, eps, momentum, end: running.state(), start: running.start, affine, sketch, startSketch: sketch && startSketch });
     if (plan.saveStats) await writeTextOutput(plan.saveStats, formatStats(stats, plan.saveStats, plan.nan));
   }
-  return { instances, nanSeries, channels: first?.channels ?? 0, stats, timeLikeChannels: timeLikeChannels(plan, first?.names), grouping };
+  return { instances, nanSeries, channels: first?.channels ?? 0, stats, timeLikeChannels: timeLikeChannels(plan, first?.names, timeLike), grouping };
 }
 
 /** The reader, its blocks (the first pass: the input's values, once) shown to each observer as they go by. */

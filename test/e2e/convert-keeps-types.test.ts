@@ -180,7 +180,7 @@ describe('an integer float64 would round stops convert where it is', () => {
   });
 });
 
-describe('a channel taken by default that looks like time gets a note', () => {
+describe('a channel taken by default that looks like time (by its name or its values) gets a note', () => {
   const file = at('time.csv');
   fs.writeFileSync(file, 'id,ts,event_time,x\na,1,5,1\na,2,6,3\n');
 
@@ -188,6 +188,28 @@ describe('a channel taken by default that looks like time gets a note', () => {
     const r = tsnorm(['normalize', file, '--id', 'id', '-o', at('time-out.csv')]);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe("tsnorm: note: columns 'ts', 'event_time' look like time but are channels; --keep ts,event_time carries them through unchanged\n");
+  });
+
+  it('or whose integers increase from row to row within every instance, whatever their names', () => {
+    // Two instances of 8 rows: n counts up in each, from where it likes; x is a measurement.
+    const arrow = writeArrow('counter.arrow', {
+      id: A.vectorFromArray(Array.from({ length: 16 }, (_, i) => (i < 8 ? 'a' : 'b')), new A.Utf8()),
+      n: A.vectorFromArray(Array.from({ length: 16 }, (_, i) => (i < 8 ? 1700000000000n + BigInt(i) * 1000n : BigInt(i * i))), new A.Int64()),
+      x: A.vectorFromArray(Array.from({ length: 16 }, (_, i) => (i % 3) + i / 8), new A.Float64()),
+    });
+    const r = tsnorm(['normalize', arrow, '--id', 'id', '-o', at('counter-out.arrow')]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe("tsnorm: note: column 'n' looks like time but is a channel; --keep n carries it through unchanged\n");
+    // Not when it falls back in one instance, holds fractions, no instance runs three rows, or
+    // the table is a toy (fewer than 16 rows).
+    const csv = at('counters.csv');
+    const table = (header: string, row: (i: number) => string, n: number): void => fs.writeFileSync(csv, `${header}\n${Array.from({ length: n }, (_, i) => row(i)).join('\n')}\n`);
+    table('id,back,frac,x', (i) => `${i < 9 ? 'a' : 'b'},${i === 12 ? 0 : i},${i + 0.5},${20 - i}`, 18);
+    ok(['normalize', csv, '--id', 'id', '-o', at('counters-out.csv')]);
+    table('id,short,x', (i) => `${i >> 1},${i % 2},${i % 5}`, 40);
+    ok(['normalize', csv, '--id', 'id', '-o', at('counters-out.csv')]);
+    table('id,toy,x', (i) => `a,${i},${i % 5}`, 15);
+    ok(['normalize', csv, '--id', 'id', '-o', at('counters-out.csv')]);
   });
 
   it('says nothing once the user has chosen, or asked for quiet', () => {
@@ -284,5 +306,28 @@ describe('the time note', () => {
     const r = tsnorm(['normalize', file, '--id', 'id', '-o', at('time-words-out.csv')]);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe("tsnorm: note: columns 'eventTime', 'event time' look like time but are channels; --keep 'eventTime,event time' carries them through unchanged\n");
+  });
+});
+
+describe('rows CSV could lose', () => {
+  it('a row whose one cell is missing is written "" (an empty line would be skipped) and reads back as the null it was', () => {
+    const input = writeArrow('one-column.arrow', { a: A.vectorFromArray([1.5, null, 2], new A.Float64()) });
+    ok(['convert', input, '-o', at('one-column.csv')]);
+    ok(['convert', at('one-column.csv'), '-o', at('one-column-back.arrow')]);
+    const back = readArrow(at('one-column-back.arrow'));
+    expect(back.getChild('a')!.toJSON()).toEqual(readArrow(input).getChild('a')!.toJSON());
+  });
+
+  it('an empty CSV id is the id \'\' in Arrow, not a null id (which tsnorm refuses)', () => {
+    fs.writeFileSync(at('empty-id.csv'), 'id,v\n,1\n,2\nx,3\n');
+    ok(['convert', at('empty-id.csv'), '--id', 'id', '-o', at('empty-id.arrow')]);
+    expect(readArrow(at('empty-id.arrow')).getChild('id')!.toJSON()).toEqual(['', '', 'x']);
+    ok(['convert', at('empty-id.arrow'), '--id', 'id', '-o', at('empty-id-back.arrow')]);
+  });
+
+  it('an empty id in a column of integer ids is refused where it is, with the way out', () => {
+    fs.writeFileSync(at('empty-int-id.csv'), 'id,v\n7,1\n7,2\n,3\n');
+    expect(refused(['convert', at('empty-int-id.csv'), '--id', 'id', '-o', at('empty-int-id.arrow')])).toBe(`tsnorm: ${at('empty-int-id.csv')}: line 4, column 'id': '' is an empty id, which int64 cannot hold (the column's type, from its first rows); --types 'id=utf8' keeps it as text\n`);
+    expect(fs.existsSync(at('empty-int-id.arrow'))).toBe(false);
   });
 });

@@ -42,7 +42,7 @@ export class LongCsvReader implements SeriesReader {
   private readonly channelColumns: Int32Array;
   private readonly exact: boolean;
   /** Column index of each pass-through column (the id among them), in schema order, and its type. */
-  private readonly carried: { column: number; type: ElementType; name: string; declared: boolean }[];
+  private readonly carried: { column: number; type: ElementType; name: string; declared: boolean; id: boolean }[];
   // Instance tracking across batches.
   private instance = -1;
   private step = 0;
@@ -77,7 +77,7 @@ export class LongCsvReader implements SeriesReader {
       const declared = options.types?.get(names.name(i));
       const type = declared ?? inferColumnType(firstData, i);
       columns.push({ name: names.name(i), type, role: i === idColumn ? 'id' : 'pass' });
-      this.carried.push({ column: i, type, name: names.name(i), declared: declared !== undefined });
+      this.carried.push({ column: i, type, name: names.name(i), declared: declared !== undefined, id: i === idColumn });
     }
     this.schema = {
       columns,
@@ -142,7 +142,7 @@ export class LongCsvReader implements SeriesReader {
         blocks.push({
           instance: this.instance, values, offset: runStart * C, channelStride: 1, stepStride: C,
           firstChannel: 0, channelCount: C, firstStep: this.step, stepCount: end - runStart, rows,
-          pass: this.carried.map((c) => new CsvPassColumn(rows, c.column, c.type, this.name, c.name, c.declared)),
+          pass: this.carried.map((c) => new CsvPassColumn(rows, c.column, c.type, this.name, c.name, c.declared, c.id)),
           release: lease.hold(),
         });
         this.step += end - runStart;

@@ -59,6 +59,8 @@ export class CsvPassColumn implements PassColumn {
     private readonly name: string,
     /** Whether the type was declared (--types) rather than taken from the first rows. */
     private readonly declared = false,
+    /** Whether the column holds the ids: an empty id is the text '', never a missing value. */
+    private readonly isId = false,
   ) {}
 
   get length(): number {
@@ -76,7 +78,8 @@ export class CsvPassColumn implements PassColumn {
   value(i: number): CellValue {
     const cell = this.bytes(i);
     // A quoted empty cell ("") is an empty string; an empty one, a missing value (as pyarrow and polars read them).
-    if (this.type === 'utf8') return cell !== '' ? shownText(cell) : this.quoted(i) ? '' : null;
+    if (this.type === 'utf8') return cell !== '' ? shownText(cell) : this.quoted(i) || this.isId ? '' : null;
+    if (this.isId && cell.trim() === '') throw this.misfit(i, cell, `is an empty id, which ${this.type} cannot hold`);
     const x = parseNumber(cell);
     if (x !== undefined && isNullValue(x)) return null;
     const integer = x !== undefined && INTEGER_TEXT.test(cell);

@@ -318,6 +318,7 @@ export class CsvWriter implements SeriesWriter {
     const cells = this.cells;
     for (let t = 0; t < b.stepCount; t++) {
       const at = b.offset + t * b.stepStride;
+      const start = out.length;
       for (let j = 0; j < cells.length; j++) {
         if (j > 0) out.byteString(d);
         const cell = cells[j]!;
@@ -330,6 +331,8 @@ export class CsvWriter implements SeriesWriter {
         else if (cell.kind === 'generated') out.byteString(String(cell.of === 'instance' ? b.instance : b.firstStep + t));
         else out.text(this.passText(b, cell.index, t));
       }
+      // A row of one missing value would be an empty line, which CSV readers skip: "" keeps it.
+      if (out.length === start) out.byteString('""');
       out.byteString('\n');
     }
   }
