@@ -417,6 +417,10 @@ function decodedDictionary(v: A.Vector): A.Data | undefined {
   }
   const nulls = data.nullCount;
   const valid = nulls > 0 ? Array.from({ length: n }, (_, i) => data.getValid(i)) : undefined;
+  // The dictionary's own value type: large_string (pandas writes its categories so) stays large_string.
+  if (A.DataType.isLargeUtf8(data.dictionary!.type)) {
+    return A.makeData({ type: new A.LargeUtf8(), length: n, valueOffsets: BigInt64Array.from(offsets, BigInt), data: bytes, ...(valid ? validity(valid) : {}) });
+  }
   return A.makeData({ type: new A.Utf8(), length: n, valueOffsets: offsets, data: bytes, ...(valid ? validity(valid) : {}) });
 }
 
@@ -424,10 +428,19 @@ const flatDictionaries = new WeakMap<A.Vector, { offsets: Int32Array; bytes: Uin
 
 /** A dictionary's strings as one offsets and one bytes array (deltas arrive as more chunks). */
 function flatStrings(dict: A.Vector): { offsets: Int32Array; bytes: Uint8Array } | undefined {
-  if (!A.DataType.isUtf8(dict.type)) return undefined;
+  const large = A.DataType.isLargeUtf8(dict.type);
+  if (!A.DataType.isUtf8(dict.type) && !large) return undefined;
   let flat = flatDictionaries.get(dict);
   if (flat) return flat;
-  if (dict.data.length === 1) {
+  if (large) {
+    // 64-bit offsets as 32-bit ones: a dictionary of 2 GB or more is left to the slow path.
+    const strings = Array.from({ length: dict.length }, (_, i) => (dict.get(i) as string | null) ?? '');
+    const bytes = Buffer.from(strings.join(''), 'utf8');
+    if (bytes.length > 0x7fffffff) return undefined;
+    const offsets = new Int32Array(dict.length + 1);
+    strings.forEach((str, i) => { offsets[i + 1] = offsets[i]! + Buffer.byteLength(str, 'utf8'); });
+    flat = { offsets, bytes };
+  } else if (dict.data.length === 1) {
     flat = { offsets: dict.data[0]!.valueOffsets as Int32Array, bytes: dict.data[0]!.values as Uint8Array };
   } else {
     const offsets = new Int32Array(dict.length + 1);
