@@ -92,13 +92,17 @@ export function groupingText(h: GroupingHint): string {
 const INCREASING_RUN = 3;
 /** Rows a channel must have been seen increasing over, in all: a handful of small integers in a toy table say nothing. */
 const INCREASING_ROWS = 16;
+/** 2000-01-01 in seconds since the epoch: epoch times in seconds, ms, us or ns are all above it. */
+const EPOCH_LIKE = 946_684_800;
 
 /**
  * Watches the channels of a long-layout input, taken by default: one whose values are integers
- * that increase from each row to the next within every instance (a step counter, epoch times)
- * is most likely time, which normalizing turns into noise around zero (over enough rows: a toy
- * table's small integers say nothing). A channel leaves the watch
- * at its first value that is no integer or does not increase, so a measurement costs a value or two.
+ * that increase from each row to the next within every instance, and either by one step
+ * throughout (a step counter, a sample clock) or at epoch-like sizes (times since 1970, however
+ * irregular), is most likely time, which normalizing turns into noise around zero. A measurement
+ * that happens to rise (an ADC warming up, a battery charging) rises by uneven steps at small
+ * sizes, and over a toy table's few rows nothing is said. A channel leaves the watch at its first
+ * value that rules it out, so a measurement costs a value or two.
  */
 export class IncreasingWatch {
   private readonly watched: Set<number>;
@@ -107,6 +111,10 @@ export class IncreasingWatch {
   private readonly run: Float64Array;
   private readonly longEnough: Uint8Array;
   private readonly rows: Float64Array;
+  /** The one step seen so far (NaN before the first); `regular` while every step is it. */
+  private readonly step: Float64Array;
+  private readonly regular: Uint8Array;
+  private readonly epochLike: Uint8Array;
 
   constructor(channels: number) {
     this.watched = new Set(Array.from({ length: channels }, (_, c) => c));
@@ -115,6 +123,9 @@ export class IncreasingWatch {
     this.run = new Float64Array(channels);
     this.longEnough = new Uint8Array(channels);
     this.rows = new Float64Array(channels);
+    this.step = new Float64Array(channels).fill(Number.NaN);
+    this.regular = new Uint8Array(channels).fill(1);
+    this.epochLike = new Uint8Array(channels).fill(1);
   }
 
   get watching(): boolean {
@@ -128,14 +139,24 @@ export class IncreasingWatch {
       for (let t = 0; t < b.stepCount; t++) {
         const x = b.values[from + t * b.stepStride]!;
         if (x !== x) continue; // missing: says nothing
-        if (b.instance !== this.lastInstance[c]) {
-          this.lastInstance[c] = b.instance;
-          this.run[c] = 0;
-        } else if (!(x > this.last[c]!)) {
+        if (!Number.isInteger(x)) {
           this.watched.delete(c);
           break;
         }
-        if (!Number.isInteger(x)) {
+        if (x < EPOCH_LIKE) this.epochLike[c] = 0;
+        if (b.instance !== this.lastInstance[c]) {
+          this.lastInstance[c] = b.instance;
+          this.run[c] = 0;
+        } else {
+          const d = x - this.last[c]!;
+          if (!(d > 0)) {
+            this.watched.delete(c);
+            break;
+          }
+          if (this.step[c] !== this.step[c]) this.step[c] = d;
+          else if (d !== this.step[c]) this.regular[c] = 0;
+        }
+        if (this.regular[c] === 0 && this.epochLike[c] === 0) {
           this.watched.delete(c);
           break;
         }
@@ -146,7 +167,7 @@ export class IncreasingWatch {
     }
   }
 
-  /** The channels whose integers increased within every instance, over INCREASING_RUN steps somewhere and INCREASING_ROWS in all. */
+  /** The channels that look like time: see the class. */
   increasing(): number[] {
     return [...this.watched].filter((c) => this.longEnough[c] === 1 && this.rows[c]! >= INCREASING_ROWS).sort((a, b) => a - b);
   }

@@ -190,18 +190,20 @@ describe('a channel taken by default that looks like time (by its name or its va
     expect(r.stderr).toBe("tsnorm: note: columns 'ts', 'event_time' look like time but are channels; --keep ts,event_time carries them through unchanged\n");
   });
 
-  it('or whose integers increase from row to row within every instance, whatever their names', () => {
-    // Two instances of 8 rows: n counts up in each, from where it likes; x is a measurement.
+  it('or whose integers increase within every instance by one step, or at epoch sizes, whatever their names', () => {
+    // Two instances of 8 rows: n is epoch milliseconds sampled unevenly, k a sample counter, x a measurement.
     const arrow = writeArrow('counter.arrow', {
       id: A.vectorFromArray(Array.from({ length: 16 }, (_, i) => (i < 8 ? 'a' : 'b')), new A.Utf8()),
-      n: A.vectorFromArray(Array.from({ length: 16 }, (_, i) => (i < 8 ? 1700000000000n + BigInt(i) * 1000n : BigInt(i * i))), new A.Int64()),
+      n: A.vectorFromArray(Array.from({ length: 16 }, (_, i) => 1700000000000n + BigInt(i * 1000 + (i % 3) * 7)), new A.Int64()),
+      k: A.vectorFromArray(Array.from({ length: 16 }, (_, i) => i % 8), new A.Int32()),
       x: A.vectorFromArray(Array.from({ length: 16 }, (_, i) => (i % 3) + i / 8), new A.Float64()),
     });
     const r = tsnorm(['normalize', arrow, '--id', 'id', '-o', at('counter-out.arrow')]);
     expect(r.status).toBe(0);
-    expect(r.stderr).toBe("tsnorm: note: column 'n' looks like time but is a channel; --keep n carries it through unchanged\n");
-    // Not when it falls back in one instance, holds fractions, no instance runs three rows, or
-    // the table is a toy (fewer than 16 rows).
+    expect(r.stderr).toBe("tsnorm: note: columns 'n', 'k' look like time but are channels; --keep n,k carries them through unchanged\n");
+    // Not when it falls back in one instance, holds fractions, no instance runs three rows, the
+    // table is a toy (fewer than 16 rows), or it rises by uneven steps at small sizes (an ADC
+    // warming up, a battery charging, scores before and after).
     const csv = at('counters.csv');
     const table = (header: string, row: (i: number) => string, n: number): void => fs.writeFileSync(csv, `${header}\n${Array.from({ length: n }, (_, i) => row(i)).join('\n')}\n`);
     table('id,back,frac,x', (i) => `${i < 9 ? 'a' : 'b'},${i === 12 ? 0 : i},${i + 0.5},${20 - i}`, 18);
@@ -210,6 +212,10 @@ describe('a channel taken by default that looks like time (by its name or its va
     ok(['normalize', csv, '--id', 'id', '-o', at('counters-out.csv')]);
     table('id,toy,x', (i) => `a,${i},${i % 5}`, 15);
     ok(['normalize', csv, '--id', 'id', '-o', at('counters-out.csv')]);
+    table('device,adc,mv,temp', (i) => `d${Math.floor(i / 10)},${1800 + i * 3 + (i % 4)},${3700 + i * i},${20 + (i % 7) / 10}`, 40);
+    ok(['normalize', csv, '--id', 'device', '-o', at('counters-out.csv')]);
+    table('pid,score', (i) => `p${i >> 1},${i % 2 === 0 ? 10 + (i >> 1) : 20 + 2 * (i >> 1)}`, 40);
+    ok(['normalize', csv, '--id', 'pid', '-o', at('counters-out.csv')]);
   });
 
   it('says nothing once the user has chosen, or asked for quiet', () => {
@@ -325,9 +331,15 @@ describe('rows CSV could lose', () => {
     ok(['convert', at('empty-id.arrow'), '--id', 'id', '-o', at('empty-id-back.arrow')]);
   });
 
-  it('an empty id in a column of integer ids is refused where it is, with the way out', () => {
-    fs.writeFileSync(at('empty-int-id.csv'), 'id,v\n7,1\n7,2\n,3\n');
-    expect(refused(['convert', at('empty-int-id.csv'), '--id', 'id', '-o', at('empty-int-id.arrow')])).toBe(`tsnorm: ${at('empty-int-id.csv')}: line 4, column 'id': '' is an empty id, which int64 cannot hold (the column's type, from its first rows); --types 'id=utf8' keeps it as text\n`);
-    expect(fs.existsSync(at('empty-int-id.arrow'))).toBe(false);
+  it('an empty id in a column of integer ids is refused where it is, with the way out, by every command', () => {
+    const input = at('empty-int-id.csv');
+    fs.writeFileSync(input, 'id,v\n7,1\n7,2\n,3\n,5\n');
+    const says = `tsnorm: ${input}: line 4, column 'id': '' is an empty id, which int64 cannot hold (the column's type, from its first rows); --types 'id=utf8' keeps it as text\n`;
+    for (const args of [['convert', input, '-o', at('empty-int-id.arrow')], ['normalize', input, '-o', at('empty-int-id.out.csv')], ['normalize', input, '--to', 'npy', '-o', at('empty-int-id.npy')], ['fit', input, '--save-stats', at('empty-int-id.json')], ['inspect', input]]) {
+      expect(refused([...args, '--id', 'id']), args.join(' ')).toBe(says);
+    }
+    for (const out of ['empty-int-id.arrow', 'empty-int-id.out.csv', 'empty-int-id.npy', 'empty-int-id.json']) expect(fs.existsSync(at(out)), out).toBe(false);
+    ok(['convert', input, '--id', 'id', '--types', 'id=utf8', '-o', at('empty-int-id.arrow')]);
+    expect(readArrow(at('empty-int-id.arrow')).getChild('id')!.toJSON()).toEqual(['7', '7', '', '']);
   });
 });

@@ -98,9 +98,8 @@ describe('small record batches', () => {
     expect(shapes[2]).toEqual(shapes[0]);
   });
 
-  it('numbers each batch handed out by the first batch it holds; a large batch is read in place', async () => {
-    const big = 10_000;
-    const x = new A.Table({ x: A.vectorFromArray(Array.from({ length: big }, (_, i) => i), new A.Float64()) });
+  it.each([['float64', 10_000], ['int8', 5000]])('numbers each batch handed out by the first batch it holds; one of many rows (%s) is read alone, from a file as from a stream', async (type, big) => {
+    const x = new A.Table({ x: A.vectorFromArray(Array.from({ length: big }, (_, i) => i % 100), type === 'int8' ? new A.Int8() : new A.Float64()) });
     const one = (i: number): A.RecordBatch => x.slice(i, i + 1).batches[0]!;
     const mixed = new A.Table(x.schema, [one(0), one(1), one(2), x.batches[0]!, one(3), one(4)]);
     for (const bytes of [A.tableToIPC(mixed, 'stream'), A.tableToIPC(mixed, 'file')]) {
@@ -108,14 +107,14 @@ describe('small record batches', () => {
       if (source instanceof ArrowMessages) await source.open();
       const got = await collect(source.batches());
       expect(got.map((b) => [b.index, b.batch.numRows])).toEqual([[0, 3], [3, big], [4, 2]]);
-      expect(got[1]!.batch.getChild('x')!.get(big - 1)).toBe(big - 1);
+      expect(got[1]!.batch.getChild('x')!.get(big - 1)).toBe((big - 1) % 100);
     }
   });
 });
 
 describe('a corrupt batch among small ones', () => {
-  /** The stream's bytes with the row count of record batch `which` set to `rows`, in place. */
-  function withRows(bytes: Uint8Array, which: number, rows: bigint): Uint8Array {
+  /** The stream's bytes with record batch `which` changed by `change` (given the metadata's bytes and where its RecordBatch table is). */
+  function withBatch(bytes: Uint8Array, which: number, change: (view: DataView, at: number, bb: ByteBuffer, header: RecordBatch) => void): Uint8Array {
     const out = Uint8Array.from(bytes);
     const view = new DataView(out.buffer);
     let at = 0;
@@ -125,14 +124,45 @@ describe('a corrupt batch among small ones', () => {
       const bb = new ByteBuffer(out.subarray(at + 8, at + 8 + length));
       const message = Message.getRootAsMessage(bb);
       if (message.headerType() === MessageHeader.RecordBatch && ++batch === which) {
-        const header = message.header(new RecordBatch()) as RecordBatch;
-        const field = bb.__offset(header.bb_pos, 4);
-        view.setBigInt64(at + 8 + header.bb_pos + field, rows, true);
+        change(view, at + 8, bb, message.header(new RecordBatch()) as RecordBatch);
         return out;
       }
       at += 8 + length + Number(message.bodyLength());
     }
   }
+
+  const withRows = (bytes: Uint8Array, which: number, rows: bigint): Uint8Array =>
+    withBatch(bytes, which, (view, at, bb, header) => view.setBigInt64(at + header.bb_pos + bb.__offset(header.bb_pos, 4), rows, true));
+
+  const read = async (bytes: Uint8Array): Promise<NumberedBatch[]> => {
+    const stream = new ArrowMessages(pipeSource(bytes, [], 'small.arrows'), false);
+    await stream.open();
+    return collect(stream.batches());
+  };
+
+  it('a buffer that does not start at a multiple of 8 is not read from the wrong bytes: apache-arrow refuses it', async () => {
+    const x = new A.Table({ x: A.vectorFromArray(Array.from({ length: 40 }, (_, i) => i), new A.Float64()) });
+    const bytes = A.tableToIPC(new A.Table(x.schema, Array.from({ length: 40 }, (_, i) => x.slice(i, i + 1).batches[0]!)), 'stream');
+    // Buffer 1 (the values) of batch 21 moved from offset 0 to 4: the offset field of its Buffer struct.
+    const moved = withBatch(bytes, 21, (view, at, bb, header) => {
+      const buffers = bb.__vector(header.bb_pos + bb.__offset(header.bb_pos, 8));
+      view.setBigInt64(at + buffers + 16, view.getBigInt64(at + buffers + 16, true) + 4n, true);
+    });
+    await expect(read(moved)).rejects.toThrow(/multiple of 8/);
+  });
+
+  it('a message that is no record batch where one should be is refused, not skipped', async () => {
+    const x = new A.Table({ x: A.vectorFromArray(Array.from({ length: 40 }, (_, i) => i), new A.Float64()) });
+    const bytes = A.tableToIPC(new A.Table(x.schema, Array.from({ length: 40 }, (_, i) => x.slice(i, i + 1).batches[0]!)), 'stream');
+    // The header type of batch 21's message (its byte at the field's place): RecordBatch (3) to Tensor (4).
+    let changed: Uint8Array | undefined;
+    withBatch(bytes, 21, (view, at, bb) => {
+      const root = bb.readInt32(bb.position()) + bb.position();
+      changed = Uint8Array.from(new Uint8Array(view.buffer));
+      changed[at + root + bb.__offset(root, 6)] = 4;
+    });
+    await expect(read(changed!)).rejects.toThrow('small.arrows: record batch 21: a message of type 4 where a record batch should be (a corrupt stream: a stream holds schemas, dictionaries and record batches)');
+  });
 
   it('is refused as apache-arrow\'s path refuses it, numbered among all the batches', async () => {
     const bytes = withRows(A.tableToIPC(cut([1]), 'stream'), 17, 2n);

@@ -77,6 +77,20 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
   };
 
   const kinds = dictionaries.length === 0 ? flatColumns(schema) : undefined;
+  /** The group's messages checked against the footer and the schema, then decoded in place. */
+  function* decoded(buf: Uint8Array, group: Group, first: number): Iterable<NumberedBatch> {
+    let index = first;
+    for (const block of group.blocks) {
+      const where = `${src.name}: corrupt Arrow file: record batch ${index}`;
+      const message = messageAt(buf, prefix.length + block.offset - group.offset, where);
+      if (!message.isRecordBatch()) throw new TsnormError(`${where}: the footer points at a message that is no record batch`);
+      checkBatchMetadata(message.header(), schema, src.name, index);
+      index++;
+    }
+    index = first;
+    for (const batch of A.RecordBatchReader.from(buf)) yield { batch: batch as A.RecordBatch, index: index++ };
+  }
+
   return {
     schema,
     async *batches() {
@@ -88,49 +102,44 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
         const buf = await next!;
         next = g + 1 < groups.length ? load(groups[g + 1]!) : undefined;
         const group = groups[g]!;
-        const read = small && group.blocks.length > 1 ? readSmallGroup(kinds!, buf, prefix.length, group) : undefined;
-        if (read) {
-          for (const batch of read) {
-            if (small!.empty) smallIndex = index;
-            // Its body is a view of the group's buffer: the metadata around it is held too.
-            small!.add(batch, group.length / read.length);
-            index++;
-            if (small!.full) yield { batch: small!.take(), index: smallIndex };
-          }
+        if (!small || group.blocks[0]!.length >= SMALL_BATCH_BYTES) {
+          if (small && !small.empty) yield { batch: small.take(), index: smallIndex };
+          yield* decoded(buf, group, index);
+          index += group.blocks.length;
           continue;
         }
-        if (small && !small.empty) yield { batch: small.take(), index: smallIndex };
-        const first = index;
+        // Small batches, gathered; one that cannot be (as a stream would do) handed out alone.
         for (const block of group.blocks) {
-          const where = `${src.name}: corrupt Arrow file: record batch ${index}`;
-          const message = messageAt(buf, prefix.length + block.offset - group.offset, where);
-          if (!message.isRecordBatch()) throw new TsnormError(`${where}: the footer points at a message that is no record batch`);
-          checkBatchMetadata(message.header(), schema, src.name, index);
+          const batch = readSmallBlock(kinds!, buf, prefix.length + block.offset - group.offset, block);
+          if (batch) {
+            if (small.empty) smallIndex = index;
+            small.add(batch);
+            if (small.full) yield { batch: small.take(), index: smallIndex };
+          } else {
+            if (!small.empty) yield { batch: small.take(), index: smallIndex };
+            const alone = { offset: block.offset, length: block.length, blocks: [block] };
+            const own = new Uint8Array(prefix.length + block.length + 8);
+            own.set(prefix, 0);
+            own.set(buf.subarray(prefix.length + block.offset - group.offset, prefix.length + block.offset - group.offset + block.length), prefix.length);
+            new DataView(own.buffer).setInt32(prefix.length + block.length, -1, true);
+            yield* decoded(own, alone, index);
+          }
           index++;
         }
-        let i = first;
-        for (const batch of A.RecordBatchReader.from(buf)) yield { batch: batch as A.RecordBatch, index: i++ };
       }
       if (small && !small.empty) yield { batch: small.take(), index: smallIndex };
     },
   };
 }
 
-/** A group's batches read for gathering, or undefined unless every one of them can be. */
-function readSmallGroup(kinds: Parameters<typeof readSmallBatch>[0], buf: Uint8Array, at: number, group: Group): SmallBatch[] | undefined {
+/** The message at `start` of buf (as the footer places it) read for gathering, or undefined if it cannot be. */
+function readSmallBlock(kinds: Parameters<typeof readSmallBatch>[0], buf: Uint8Array, start: number, block: Span): SmallBatch | undefined {
+  if (block.metadataLength < 8) return undefined;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const read: SmallBatch[] = [];
-  for (const block of group.blocks) {
-    if (block.metadataLength < 8) return undefined;
-    const start = at + block.offset - group.offset;
-    const framing = view.getInt32(start, true) === -1 ? 8 : 4;
-    const length = view.getInt32(start + framing - 4, true);
-    if (!(length > 0 && framing + length === block.metadataLength)) return undefined;
-    const batch = readSmallBatch(kinds, buf.subarray(start + framing, start + framing + length), buf.subarray(start + block.metadataLength, start + block.length));
-    if (batch === undefined) return undefined;
-    read.push(batch);
-  }
-  return read;
+  const framing = view.getInt32(start, true) === -1 ? 8 : 4;
+  const length = view.getInt32(start + framing - 4, true);
+  if (!(length > 0 && framing + length === block.metadataLength)) return undefined;
+  return readSmallBatch(kinds, buf.subarray(start + framing, start + framing + length), buf.subarray(start + block.metadataLength, start + block.length), block.length);
 }
 
 /**

@@ -22,9 +22,12 @@ export interface NumberedBatch {
   readonly index: number;
 }
 
-/** Batches of fewer rows than this are gathered; larger ones are decoded in place, without a copy. */
+/**
+ * Batches of fewer rows than this, in messages (framing, metadata and body) shorter than
+ * SMALL_BATCH_BYTES, are gathered; others are decoded in place, without a copy. Files and streams
+ * gather by the same rule, so that a table cut the same way comes out the same from either.
+ */
 const SMALL_BATCH_ROWS = 4096;
-/** Where a file says how long each batch is: those shorter than this are worth reading for gathering. */
 export const SMALL_BATCH_BYTES = 64 << 10;
 /** Rows, or bytes of bodies, at which gathered batches are handed out. */
 const GATHERED_ROWS = 65536;
@@ -81,9 +84,10 @@ export interface SmallBatch {
 /**
  * A record batch message (the flatbuffer after its framing, and its body) read for gathering, or
  * undefined when it is not one this can gather: not a record batch, compressed, of
- * SMALL_BATCH_ROWS rows or more, or anything in it out of place.
+ * SMALL_BATCH_ROWS rows or more, SMALL_BATCH_BYTES long or more, or anything in it out of place.
  */
-export function readSmallBatch(kinds: readonly ColumnKind[], metadata: Uint8Array, body: Uint8Array): SmallBatch | undefined {
+export function readSmallBatch(kinds: readonly ColumnKind[], metadata: Uint8Array, body: Uint8Array, messageLength: number): SmallBatch | undefined {
+  if (messageLength >= SMALL_BATCH_BYTES) return undefined;
   try {
     return readChecked(kinds, metadata, body);
   } catch {
@@ -120,7 +124,9 @@ function readChecked(kinds: readonly ColumnKind[], metadata: Uint8Array, body: U
     const offset = int64(b);
     const length = int64(b + 8);
     b += 16;
-    return offset >= 0 && length >= need && offset + length <= body.length ? offset : -1;
+    // Buffers start at multiples of 8 (the format says so, pyarrow refuses others, and a typed
+    // array cannot view an 8-byte value elsewhere): one that does not is left to apache-arrow's path.
+    return offset >= 0 && offset % 8 === 0 && length >= need && offset + length <= body.length ? offset : -1;
   };
   for (let c = 0; c < kinds.length; c++) {
     const kind = kinds[c]!;
@@ -176,11 +182,10 @@ export class SmallBatches {
     return this.pending.length === 0;
   }
 
-  /** Adds a batch; `holds` is the bytes its body keeps alive (more than the body when it is a view of a larger buffer). */
-  add(batch: SmallBatch, holds = batch.body.length): void {
+  add(batch: SmallBatch): void {
     this.pending.push(batch);
     this.pendingRows += batch.rows;
-    this.pendingBytes += holds;
+    this.pendingBytes += batch.body.length;
   }
 
   /** The batches added since the last take, as one record batch. */

@@ -60,7 +60,7 @@ export class ArrowMessages {
       if (small && !small.empty && (small.full || !this.messageBuffered())) yield { batch: small.take(), index: smallIndex };
       if (small && this.dictionaries.size === 0 && small.empty) await this.fillMessage();
       const raw = small && this.dictionaries.size === 0 ? this.bufferedMessage() : undefined;
-      const read = raw && readSmallBatch(kinds!, raw.metadata, raw.body);
+      const read = raw && readSmallBatch(kinds!, raw.metadata, raw.body, raw.length);
       if (read) {
         this.start += raw!.length;
         if (small!.empty) smallIndex = index;
@@ -88,7 +88,10 @@ export class ArrowMessages {
         this.dictionaries.set(id, list);
         continue;
       }
-      if (!message.isRecordBatch()) continue;
+      if (!message.isRecordBatch()) {
+        // A tensor, or a type no Arrow message has: silently skipping it would drop the batch it was.
+        throw new TsnormError(`${this.src.name}: record batch ${index}: a message of type ${message.headerType} where a record batch should be (a corrupt stream: a stream holds schemas, dictionaries and record batches)`);
+      }
       checkBatchMetadata(header, this.schema!, this.src.name, index);
       const parts = [this.schemaBytes!, ...[...this.dictionaries.values()].flat(), bytes, END_OF_STREAM];
       const reader = A.RecordBatchReader.from(Buffer.concat(parts));

@@ -195,6 +195,12 @@ export class LongCsvReader implements SeriesReader {
       this.lastLine = line;
       return false;
     }
+    // An empty id is the text '' (an instance of its own), which a column of integer ids cannot hold.
+    const idColumn = this.carried.find((c) => c.id);
+    if (id.trim() === '' && idColumn && idColumn.type !== 'utf8') {
+      const origin = idColumn.declared ? 'from --types' : 'from its first rows';
+      throw new TsnormError(`${this.name}: line ${line}, column '${cellForMessage(idColumn.name)}': '${cellForMessage(id)}' is an empty id, which ${idColumn.type} cannot hold (the column's type, ${origin}); --types '${idColumn.name}=utf8' keeps it as text`);
+    }
     const before = this.ids.lineOf(id);
     if (before !== undefined) {
       throw new TsnormError(`${this.name}: line ${line}: id '${cellForMessage(id)}' appears again after other ids (its rows began at line ${before}; ` +

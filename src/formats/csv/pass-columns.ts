@@ -79,7 +79,6 @@ export class CsvPassColumn implements PassColumn {
     const cell = this.bytes(i);
     // A quoted empty cell ("") is an empty string; an empty one, a missing value (as pyarrow and polars read them).
     if (this.type === 'utf8') return cell !== '' ? shownText(cell) : this.quoted(i) || this.isId ? '' : null;
-    if (this.isId && cell.trim() === '') throw this.misfit(i, cell, `is an empty id, which ${this.type} cannot hold`);
     const x = parseNumber(cell);
     if (x !== undefined && isNullValue(x)) return null;
     const integer = x !== undefined && INTEGER_TEXT.test(cell);

@@ -331,7 +331,8 @@ export class CsvWriter implements SeriesWriter {
         else if (cell.kind === 'generated') out.byteString(String(cell.of === 'instance' ? b.instance : b.firstStep + t));
         else out.text(this.passText(b, cell.index, t));
       }
-      // A row of one missing value would be an empty line, which CSV readers skip: "" keeps it.
+      // A row of one missing value would be an empty line, which pyarrow, pandas and tsnorm skip:
+      // "" keeps the row, and they read it as missing.
       if (out.length === start) out.byteString('""');
       out.byteString('\n');
     }
