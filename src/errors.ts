@@ -12,11 +12,6 @@ export class TsnormError extends Error {
   }
 }
 
-/** Bad input data or files: exit code 2. `where` names the file (and position) at fault. */
-export function inputError(where: string, what: string): TsnormError {
-  return new TsnormError(`${where}: ${what}`, 2);
-}
-
 /**
  * The promise, marked as handled: work started ahead (a prefetch, a write in flight) that nobody
  * awaits because another error stopped the run must not end the process as an unhandled

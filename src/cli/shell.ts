@@ -80,7 +80,6 @@ export function describeCommand(cmd: Command, parents: string[] = [], defaultNam
 }
 
 export type Shell = 'bash' | 'zsh' | 'fish';
-export const SHELLS: readonly Shell[] = ['bash', 'zsh', 'fish'];
 
 export function completionScript(shell: Shell, program: CommandSpec): string {
   return { bash: bashCompletion, zsh: zshCompletion, fish: fishCompletion }[shell](program);

@@ -24,11 +24,6 @@ export interface Block {
   readonly stepCount: number;
 }
 
-/** The same rectangle over another array with the same layout (the output of a transform). */
-export function withValues(block: Block, values: Values): Block {
-  return { ...block, values };
-}
-
 /** Index in `block.values` of the first value of channel c (absolute channel number). */
 export function channelStart(block: Block, c: number): number {
   return block.offset + (c - block.firstChannel) * block.channelStride;
