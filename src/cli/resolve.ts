@@ -4,12 +4,12 @@ import type { NanPolicy } from '../core/engine.js';
 import type { Momentum } from '../core/running-stats.js';
 import { TsnormError } from '../errors.js';
 import { FORMATS, formatFromPath, parseFormat } from '../formats/detect.js';
-import { PASS_TYPES, type PassType, type TableOptions } from '../formats/registry.js';
-import type { FormatName } from '../formats/types.js';
+import { PASS_TYPES, type PassType, type TableOptions } from '../formats/format.js';
 import { type FileRole, checkDistinctFiles } from '../io/same-file.js';
 import { type CheckLimits, DEFAULT_LIMITS } from '../pipeline/check.js';
 import { REPORT_FORMATS, type ReportFormat } from '../pipeline/check-reports.js';
-import { DEFAULT_EPS, DEFAULT_MOMENTUM, type FormatFlag, type Plan, type ReadingPlan } from '../pipeline/plan.js';
+import { DEFAULT_EPS, DEFAULT_MOMENTUM, type Plan, type ReadingPlan } from '../pipeline/plan.js';
+import { choicesOf, givenFormatFlags } from './flags.js';
 import { type LoadedParams, checkEps, checkMomentum } from '../core/state-dict.js';
 import { loadParams } from '../stats-file.js';
 
@@ -53,34 +53,6 @@ export interface RawOptions {
 
 export type Command = Plan['command'];
 
-const TEXT: readonly FormatName[] = ['csv', 'tsv'];
-const TABLES: readonly FormatName[] = ['csv', 'tsv', 'arrow', 'arrows'];
-const ARROW: readonly FormatName[] = ['arrow', 'arrows'];
-
-/** Flags that only mean something for some formats, on the input or the output side. */
-const FORMAT_FLAGS: readonly (FormatFlag & { key: keyof RawOptions })[] = [
-  { key: 'id', flag: '--id', side: 'input', formats: TABLES },
-  { key: 'channels', flag: '--channels', side: 'input', formats: TABLES },
-  { key: 'keep', flag: '--keep', side: 'input', formats: TABLES },
-  { key: 'types', flag: '--types', side: 'input', formats: TEXT },
-  { key: 'layout', flag: '--layout', side: 'input', formats: TABLES },
-  { key: 'numChannels', flag: '--num-channels', side: 'input', formats: TEXT },
-  { key: 'delimiter', flag: '--delimiter', side: 'input', formats: TEXT },
-  { key: 'precision', flag: '--precision', side: 'output', formats: TEXT },
-  { key: 'outputDelimiter', flag: '--output-delimiter', side: 'output', formats: TEXT },
-  { key: 'compression', flag: '--compression', side: 'output', formats: ARROW },
-  { key: 'outputLayout', flag: '--output-layout', side: 'output', formats: ARROW },
-  { key: 'dtype', flag: '--dtype', side: 'output', formats: ['npy', 'arrow', 'arrows'] },
-];
-
-/** The format-specific flags given, with the formats they are for. */
-function givenFormatFlags(raw: RawOptions): FormatFlag[] {
-  return [
-    ...FORMAT_FLAGS.filter((f) => raw[f.key] !== undefined).map(({ flag, side, formats }) => ({ flag, side, formats })),
-    ...(raw.header === false ? [{ flag: '--no-header', side: 'input' as const, formats: TEXT }] : []),
-  ];
-}
-
 /**
  * Turns raw flags into a Plan, checking every value and every combination before anything is
  * read. Parameter files (--stats, --affine) are loaded here so that a bad file fails first, and
@@ -94,8 +66,8 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
   const givenMomentum = raw.momentum === undefined ? undefined : checkMomentum(raw.momentum, '--momentum');
   const givenBatch = raw.batchSize === undefined ? undefined : positiveInteger(raw.batchSize, '--batch-size');
   const budget = raw.budget === undefined ? undefined : positiveInteger(raw.budget, '--budget');
-  const nan: NanPolicy = oneOf(raw.nan ?? 'propagate', ['propagate', 'ignore', 'error'] as const, '--nan');
-  const dtype = raw.dtype === undefined ? undefined : oneOf(raw.dtype, ['float32', 'float64'] as const, '--dtype');
+  const nan: NanPolicy = oneOf(raw.nan ?? 'propagate', choicesOf<NanPolicy>('nan'), '--nan');
+  const dtype = raw.dtype === undefined ? undefined : oneOf(raw.dtype, choicesOf<'float32' | 'float64'>('dtype'), '--dtype');
   const from = raw.from === undefined ? undefined : parseFormat(raw.from, '--from');
   const to = raw.to === undefined ? undefined : parseFormat(raw.to, '--to');
 
@@ -145,9 +117,9 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
   return {
     command,
     table,
-    formatFlags: givenFormatFlags(raw),
+    formatFlags: givenFormatFlags(raw as Record<string, unknown>),
     holdBytes: raw.spillBytes === undefined ? undefined : positiveInteger(raw.spillBytes, '--spill-bytes'),
-    compression: raw.compression === undefined ? undefined : oneOf(raw.compression, ['lz4', 'zstd'] as const, '--compression'),
+    compression: raw.compression === undefined ? undefined : oneOf(raw.compression, choicesOf<'lz4' | 'zstd'>('compression'), '--compression'),
     threads: raw.threads === undefined ? os.availableParallelism() : positiveInteger(raw.threads, '--threads'),
     offThreadAfter: raw.offThreadAfter === undefined ? undefined : wholeNumber(raw.offThreadAfter, '--off-thread-after'),
     inputs: paths.map((p) => ({ path: p, format: from })),
@@ -234,8 +206,8 @@ function delimiter(v: string | undefined, flag: string): string | undefined {
 }
 
 function resolveTable(raw: RawOptions): TableOptions {
-  const layout = oneOf(raw.layout ?? 'long', ['long', 'wide', 'list'] as const, '--layout');
-  const outputLayout = raw.outputLayout === undefined ? undefined : oneOf(raw.outputLayout, ['long', 'list'] as const, '--output-layout');
+  const layout = oneOf(raw.layout ?? 'long', choicesOf<'long' | 'wide' | 'list'>('layout'), '--layout');
+  const outputLayout = raw.outputLayout === undefined ? undefined : oneOf(raw.outputLayout, choicesOf<'long' | 'list'>('output-layout'), '--output-layout');
   const numChannels = raw.numChannels === undefined ? undefined : positiveInteger(raw.numChannels, '--num-channels');
   if (numChannels !== undefined && layout !== 'wide') throw new TsnormError('--num-channels goes with --layout wide');
   if (layout === 'wide' && (raw.id !== undefined || raw.channels !== undefined)) throw new TsnormError('--layout wide: rows are series; --id and --channels are for the long layout');
@@ -264,7 +236,7 @@ export function resolveReading(inputs: readonly string[], raw: RawOptions): Read
     format: raw.from === undefined ? undefined : parseFormat(raw.from, '--from'),
     budget: raw.budget === undefined ? undefined : positiveInteger(raw.budget, '--budget'),
     table: resolveTable(raw),
-    formatFlags: givenFormatFlags(raw).filter((f) => f.side === 'input'),
+    formatFlags: givenFormatFlags(raw as Record<string, unknown>).filter((f) => f.side === 'input'),
   };
 }
 

@@ -1,21 +1,12 @@
 import path from 'node:path';
 import { TsnormError } from '../errors.js';
 import type { ByteSource } from '../io/byte-source.js';
-import { NPY_MAGIC } from './npy/header.js';
+import { FORMAT_LIST } from './formats.js';
 import type { FormatName } from './types.js';
 
-export const FORMATS: readonly FormatName[] = ['csv', 'tsv', 'npy', 'arrow', 'arrows'];
+export const FORMATS: readonly FormatName[] = FORMAT_LIST.map((f) => f.name);
 
-const EXTENSIONS: Record<string, FormatName> = {
-  '.npy': 'npy',
-  '.csv': 'csv',
-  '.tsv': 'tsv',
-  '.tab': 'tsv',
-  '.arrow': 'arrow',
-  '.arrows': 'arrows',
-  '.feather': 'arrow',
-  '.ipc': 'arrow',
-};
+const EXTENSIONS: ReadonlyMap<string, FormatName> = new Map(FORMAT_LIST.flatMap((f) => f.extensions.map((ext) => [ext, f.name] as const)));
 
 export function parseFormat(name: string, flag: string): FormatName {
   const f = name.toLowerCase() as FormatName;
@@ -27,16 +18,11 @@ export function parseFormat(name: string, flag: string): FormatName {
 export function formatFromPath(file: string): FormatName | undefined {
   if (file === '-') return undefined;
   const base = file.toLowerCase().replace(/\.gz$/, '');
-  return EXTENSIONS[path.extname(base)];
+  return EXTENSIONS.get(path.extname(base));
 }
 
-/** The format of the content: NPY or Arrow by their magic bytes, otherwise text (CSV). */
+/** The format of the content: the first whose magic bytes it starts with, otherwise text (CSV). */
 export async function sniffFormat(src: ByteSource): Promise<FormatName> {
   const head = await src.peek(8);
-  if (NPY_MAGIC.every((b, i) => head[i] === b)) return 'npy';
-  const text = String.fromCharCode(...head.subarray(0, 6));
-  if (text === 'ARROW1') return 'arrow';
-  // Arrow stream format: a message starts with the continuation marker 0xFFFFFFFF.
-  if (head.length >= 4 && head[0] === 0xff && head[1] === 0xff && head[2] === 0xff && head[3] === 0xff) return 'arrows';
-  return 'csv';
+  return FORMAT_LIST.find((f) => f.sniff?.(head))?.name ?? 'csv';
 }

@@ -1,6 +1,6 @@
 import type { NanPolicy } from '../core/engine.js';
 import type { Momentum } from '../core/running-stats.js';
-import type { TableOptions } from '../formats/registry.js';
+import type { TableOptions } from '../formats/format.js';
 import type { FormatName } from '../formats/types.js';
 import type { LoadedParams } from '../core/state-dict.js';
 import { TsnormError } from '../errors.js';

@@ -1,0 +1,86 @@
+import type { Command } from 'commander';
+import { printable } from '../../errors.js';
+import { run } from '../../pipeline/run.js';
+import { tuneJitForJobs } from '../jit.js';
+import { startProgress } from '../progress.js';
+import { type Command as CommandName, type RawOptions, resolvePlan } from '../resolve.js';
+import { UsageShown, examples, groupingNote, shellWord, withFlags } from './common.js';
+
+// normalize, fit, apply, inverse and convert: a plan resolved from the flags, run input by input
+// through reader, core and writer (src/pipeline/run.ts), and the notes of the run.
+
+export type Act = (command: CommandName, inputs: string[] | string | undefined, raw: RawOptions, cmd: Command) => Promise<void>;
+
+/** Defines the commands that run data through; `act` runs them (main's runCommand; a no-op to only describe them). */
+export function defineRunCommands(program: Command, act: Act): void {
+  withFlags(
+    program.command('normalize', { isDefault: true })
+      .description('normalize each series with its own statistics (forward pass); the default command')
+      .argument('[input]', 'input file, - for stdin (the default)')
+      .addHelpText('after', examples('tsnorm normalize x.npy -o x.norm.npy', 'tsnorm sensors.csv --id device --keep ts > sensors.norm.csv', 'cat x.npy | tsnorm --affine affine.json > y.npy')),
+    'normalize',
+  ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('normalize', input, opts, cmd));
+
+  withFlags(
+    program.command('fit')
+      .description('training pass over the inputs in order; writes the running statistics (--save-stats), no output')
+      .argument('[inputs...]', 'input files, in order, - for stdin (the default)')
+      .addHelpText('after', examples('tsnorm fit train/*.npy --save-stats stats.json', 'tsnorm fit day1.csv day2.csv --id device --keep ts --save-stats stats.json')),
+    'fit',
+  ).action((inputs: string[], opts: RawOptions, cmd: Command) => act('fit', inputs, opts, cmd));
+
+  withFlags(
+    program.command('apply')
+      .description('eval pass: normalize with running statistics (--stats); one streaming pass')
+      .argument('[input]', 'input file, - for stdin (the default)')
+      .addHelpText('after', examples('tsnorm apply test.npy -o test.norm.npy --stats stats.json', 'tail -f live.csv | tsnorm apply --stats stats.json --id device --keep ts')),
+    'apply',
+  ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('apply', input, opts, cmd));
+
+  withFlags(
+    program.command('inverse')
+      .description('map normalized values back to the input\'s units with running statistics (--stats): the inverse of apply')
+      .argument('[input]', 'input file, - for stdin (the default)')
+      .addHelpText('after', examples('tsnorm apply x.npy -o x.norm.npy --stats s.json', 'tsnorm inverse predictions.norm.npy -o predictions.npy --stats s.json')),
+    'inverse',
+  ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('inverse', input, opts, cmd));
+
+  withFlags(program.command('convert')
+    .description('change format or dtype without normalizing')
+    .argument('[input]', 'input file, - for stdin (the default)')
+    .addHelpText('after', examples('tsnorm convert x.npy -o x.arrow', 'tsnorm convert sensors.csv --id device --keep ts -o sensors.arrows --compression zstd')), 'convert')
+    .action((input: string | undefined, opts: RawOptions, cmd: Command) => act('convert', input, opts, cmd));
+}
+
+/** Runs one of these commands: resolves its plan, runs it, prints its notes. */
+export async function runCommand(command: CommandName, given: string[] | string | undefined, raw: RawOptions, cmd: Command): Promise<void> {
+  const inputs = given === undefined ? [] : typeof given === 'string' ? [given] : given;
+  // No input named and a person at the keyboard: show how to use it rather than wait silently.
+  if (inputs.length === 0 && process.stdin.isTTY) {
+    process.stderr.write(cmd.helpInformation());
+    throw new UsageShown();
+  }
+  const plan = resolvePlan(command, inputs, raw);
+  tuneJitForJobs();
+  const progress = startProgress({ quiet: raw.quiet === true, writesStdout: plan.output?.path === '-' });
+  let summary;
+  try {
+    summary = await run(plan, progress?.meter);
+  } finally {
+    progress?.stop();
+  }
+  if (summary.timeLikeChannels.length > 0 && raw.quiet !== true) {
+    const names = summary.timeLikeChannels;
+    const one = names.length === 1;
+    const note = `${one ? 'column' : 'columns'} ${names.map((n) => `'${n}'`).join(', ')} ${one ? 'looks like time but is a channel' : 'look like time but are channels'}` +
+      `; --keep ${shellWord(names.join(','))} carries ${one ? 'it' : 'them'} through unchanged`;
+    process.stderr.write(`tsnorm: note: ${printable(note)}\n`);
+  }
+  if (raw.quiet !== true) for (const g of summary.grouping) groupingNote(g.file, g.hint);
+  if (summary.nanSeries > 0 && raw.quiet !== true) {
+    const series = `${summary.nanSeries} series (instance, channel)`;
+    process.stderr.write(plan.nan === 'ignore'
+      ? `tsnorm: note: ${series} had infinite values and are all NaN in the output; --nan ignore leaves out only missing values\n`
+      : `tsnorm: note: ${series} had missing or infinite values and are all NaN in the output, as torch does; --nan ignore leaves missing values out of the statistics instead\n`);
+  }
+}
