@@ -35,6 +35,9 @@ export function manPage(program: CommandSpec, version: string): string {
   }
   out.push('.SH COMMANDS');
   for (const c of program.commands) commandSection(c, out);
+  out.push('.SH LAYOUTS');
+  for (const [term, what] of LAYOUTS) out.push('.TP', `.B ${text(term)}`, text(what));
+  out.push('.SH STATS FILE', ...STATS_FILE.flatMap((p, i) => (i === 0 ? [text(p)] : ['.PP', text(p)])));
   out.push(
     '.SH EXIT STATUS',
     '.TP', '.B 0', 'success (also when stdout was closed early, as in | head)',
@@ -50,6 +53,21 @@ export function manPage(program: CommandSpec, version: string): string {
   );
   return `${out.join('\n')}\n`;
 }
+
+/** How each format holds (N, C, L): the manual's Layouts, in short. */
+const LAYOUTS: readonly (readonly [string, string])[] = [
+  ['NPY', 'an array of shape (N, C, L), or (C, L) for one instance; any integer or float dtype, either byte order, C or Fortran order.'],
+  ['CSV/TSV, long (the default)', 'a row per time step, a column per channel; --id COL groups consecutive rows with equal COL into an instance (without it the file is one); --keep passes columns through; every other column that is not numeric passes through too.'],
+  ['CSV/TSV, wide (--layout wide)', 'a row per series (the UCR archive); --num-channels C consecutive rows form an instance; leading non-numeric or --keep columns pass through.'],
+  ['Arrow, long', 'as CSV long: a row per time step, --id, --channels, --keep; every column keeps its type.'],
+  ['Arrow, list (--layout list)', 'a row per instance: a list column per channel, or one column of lists of lists holding C x L (Hugging Face datasets, GluonTS target); every other column is a per-instance value.'],
+];
+
+/** The stats file, in short. */
+const STATS_FILE: readonly string[] = [
+  'fit and normalize --save-stats write JSON with the keys of torch\'s state_dict, so that torch can load it: "format": "tsnorm-stats" and "version", num_features, channels (the column names of a table), eps, momentum, running_mean and running_var (a number per channel, full float64 precision), num_batches_tracked (the updates made), weight and bias when affine parameters were given, the state the fit started from (start_mean, start_var, start_num_batches_tracked) and a sketch of each channel\'s fitted values (what check compares incoming data with).',
+  'apply, inverse, check and --stats read it, or a torch state_dict saved as JSON ({"running_mean": [...], "running_var": [...]}, with "weight" and "bias" applied as the module would; --stats-key picks a layer). stats merge adds the files of shards fitted separately into the file of one fit.',
+];
 
 function isHelp(c: CommandSpec): boolean {
   return c.path.length === 2 && c.path[1] === 'help';

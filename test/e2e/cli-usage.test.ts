@@ -134,6 +134,12 @@ describe('error lines are one line, whatever the input holds', () => {
     expectRefused(r, 'a\\nb\\x1b[2Jc.npy: no such file');
   });
 
+  it('an unknown option with its suggestion, on the same line', () => {
+    const r = tsnorm(['fit', basic, '--save-stats', path.join(tmp.dir, 's.json'), '--momentm', '0.5']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("tsnorm: unknown option '--momentm' (did you mean --momentum?)\n");
+  });
+
   it('an unknown option with control characters', () => {
     const r = tsnorm([basic, '--bad\x07flag']);
     expect(r.status).toBe(2);
@@ -167,5 +173,17 @@ describe('--nan propagate says when it blanked series', () => {
   it('no note without missing values, nor with --nan ignore', () => {
     expect(tsnorm([basic, '-o', path.join(tmp.dir, 'b.npy')]).stderr).toBe('');
     expect(tsnorm([path.join(FIXTURES, 'cases/nan_propagates/input.npy'), '--nan', 'ignore', '-o', path.join(tmp.dir, 'nan2.npy')]).stderr).toBe('');
+  });
+});
+
+describe('fit reads stdin without -, as normalize and apply do', () => {
+  it('and learns what it learns from the file', () => {
+    const fromFile = path.join(tmp.dir, 'fit-file.json');
+    const fromStdin = path.join(tmp.dir, 'fit-stdin.json');
+    expect(tsnorm(['fit', basic, '--save-stats', fromFile]).status).toBe(0);
+    const r = tsnorm(['fit', '--save-stats', fromStdin], { input: fs.readFileSync(basic) });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(fromStdin, 'utf8')).toBe(fs.readFileSync(fromFile, 'utf8'));
   });
 });
