@@ -1,14 +1,41 @@
 /**
+ * What kind of error it is, for a program that calls tsnorm (the message is for people, and may
+ * be reworded): each is stable, and docs/errors.md lists them with an example.
+ */
+export const ERROR_CODES = {
+  TSNORM_USAGE: 'a flag, an argument or a combination of them that cannot be used',
+  TSNORM_CSV: 'CSV/TSV input that cannot be read as the table it claims to be',
+  TSNORM_NPY: 'NPY input that cannot be read: its header, dtype, shape or size',
+  TSNORM_ARROW: 'Arrow IPC input that cannot be read: a corrupt or truncated file or stream, an unsupported type',
+  TSNORM_PARAMS: 'a stats, affine or state_dict file, or a parameter (eps, momentum, weight), that cannot be used',
+  TSNORM_DATA: 'data the normalization refuses: a missing value with --nan error, a series of one step in training, inputs that disagree',
+  TSNORM_OUTPUT: 'a value or a shape the output format cannot hold, or binary data for a terminal',
+  TSNORM_IO: 'a file, pipe or device that cannot be opened, read or written',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
  * Errors a user can act on. The CLI prints `message` as one line and exits with `exitCode`;
- * anything else that escapes is a bug and is reported as such.
+ * anything else that escapes is a bug and is reported as such. `code` says what kind it is
+ * (ERROR_CODES), as csv-parse's CsvError does.
  */
 export class TsnormError extends Error {
+  // A getter, not an own property: errors compare (and print) by their message and exit code.
+  readonly #code: ErrorCode | undefined;
+
   constructor(
     message: string,
+    code?: ErrorCode,
     readonly exitCode: 1 | 2 = 2,
   ) {
     super(message);
     this.name = 'TsnormError';
+    this.#code = code;
+  }
+
+  get code(): ErrorCode | undefined {
+    return this.#code;
   }
 }
 

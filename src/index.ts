@@ -9,4 +9,5 @@ export type { Affine } from './core/transform.js';
 export { NormEngine } from './core/engine.js';
 export type { NanPolicy, NormSettings } from './core/engine.js';
 export type { Block } from './core/block.js';
-export { TsnormError } from './errors.js';
+export { ERROR_CODES, TsnormError } from './errors.js';
+export type { ErrorCode } from './errors.js';

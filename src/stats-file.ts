@@ -107,9 +107,9 @@ export function loadParams(file: string, options: LoadParamsOptions = {}): Loade
     obj = JSON.parse(text);
   } catch {
     const at = findJsonSyntaxError(text);
-    if (at === undefined) throw new TsnormError(`${file}: not valid JSON`);
-    if (text.trim() === '') throw new TsnormError(`${file}: not valid JSON: ${at.what}`);
-    throw new TsnormError(`${file}: not valid JSON: line ${at.line}, column ${at.column}: ${at.what}`);
+    if (at === undefined) throw new TsnormError(`${file}: not valid JSON`, 'TSNORM_PARAMS');
+    if (text.trim() === '') throw new TsnormError(`${file}: not valid JSON: ${at.what}`, 'TSNORM_PARAMS');
+    throw new TsnormError(`${file}: not valid JSON: line ${at.line}, column ${at.column}: ${at.what}`, 'TSNORM_PARAMS');
   }
   return paramsOf(obj, file, options);
 }
@@ -125,11 +125,11 @@ function readParamsFile(file: string): string {
     fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw code === 'EISDIR' ? new TsnormError(`${file}: is a directory, expected a JSON file`) : ioError(file, err);
+    throw code === 'EISDIR' ? new TsnormError(`${file}: is a directory, expected a JSON file`, 'TSNORM_PARAMS') : ioError(file, err);
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new TsnormError(`${file}: is ${fileKind(st)}, expected a JSON file`);
+    if (!st.isFile()) throw new TsnormError(`${file}: is ${fileKind(st)}, expected a JSON file`, 'TSNORM_PARAMS');
     if (st.size > MAX_PARAMS_FILE_BYTES) throw tooLarge(file, st.size);
     // Read to the end rather than trust st.size: some files (in /proc) report 0 and a file may grow.
     const chunks: Buffer[] = [];
@@ -151,7 +151,7 @@ function readParamsFile(file: string): string {
 }
 
 function tooLarge(file: string, bytes: number): TsnormError {
-  return new TsnormError(`${file}: ${bytes} bytes is too large for a stats or affine file (at most 64 MiB)`);
+  return new TsnormError(`${file}: ${bytes} bytes is too large for a stats or affine file (at most 64 MiB)`, 'TSNORM_PARAMS');
 }
 
 function fileKind(st: fs.Stats): string {
@@ -169,7 +169,7 @@ function fileKind(st: fs.Stats): string {
  */
 export function formatStats(s: StatsFile, file: string, nan?: NanPolicy): string {
   const bad = s.running_mean.findIndex((m, c) => !Number.isFinite(m) || !Number.isFinite(s.running_var[c]!));
-  if (bad >= 0) throw new TsnormError(`${file}: not written: ${whyNotFinite(s, bad, nan)}`);
+  if (bad >= 0) throw new TsnormError(`${file}: not written: ${whyNotFinite(s, bad, nan)}`, 'TSNORM_PARAMS');
   const ordered: Record<string, unknown> = {
     format: s.format, version: s.version, num_features: s.num_features,
     ...(s.channels ? { channels: s.channels } : {}),

@@ -94,13 +94,13 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram(runCommand);
   try {
     const typo = mistypedCommand(argv);
-    if (typo !== undefined) throw new TsnormError(`unknown command '${argv[0]}' (and no such file): did you mean '${typo}'? (tsnorm --help lists the commands)`);
+    if (typo !== undefined) throw new TsnormError(`unknown command '${argv[0]}' (and no such file): did you mean '${typo}'? (tsnorm --help lists the commands)`, 'TSNORM_USAGE');
     // commander keeps whichever of the two comes last: refuse the contradiction instead.
-    if (argv.includes('--no-affine') && argv.some((a) => a === '--affine' || a.startsWith('--affine='))) throw new TsnormError('--affine and --no-affine contradict each other: give one');
+    if (argv.includes('--no-affine') && argv.some((a) => a === '--affine' || a.startsWith('--affine='))) throw new TsnormError('--affine and --no-affine contradict each other: give one', 'TSNORM_USAGE');
     // `tsnorm help bogus`: commander would print the whole usage without saying why.
     if (argv[0] === 'help' && argv[1] !== undefined && !argv[1].startsWith('-') && !COMMANDS.includes(argv[1])) {
       const near = COMMANDS.find((c) => editDistance(argv[1]!.toLowerCase(), c) <= 2);
-      throw new TsnormError(`help: unknown command '${argv[1]}'${near ? `: did you mean '${near}'?` : ''} (the commands: ${COMMANDS.filter((c) => c !== 'help').join(', ')})`);
+      throw new TsnormError(`help: unknown command '${argv[1]}'${near ? `: did you mean '${near}'?` : ''} (the commands: ${COMMANDS.filter((c) => c !== 'help').join(', ')})`, 'TSNORM_USAGE');
     }
     // `tsnorm help stats merge`: commander's help command shows only `stats`; --help shows `merge`.
     const helpFor = argv[0] === 'help' && argv.length > 2 && COMMANDS.includes(argv[1]!) ? [...argv.slice(1), '--help'] : argv;

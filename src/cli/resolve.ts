@@ -60,8 +60,8 @@ export type Command = Plan['command'];
  */
 export function resolvePlan(command: Command, inputs: string[], raw: RawOptions): Plan {
   const paths = inputs.length > 0 ? inputs : ['-'];
-  if (command !== 'fit' && paths.length > 1) throw new TsnormError(`${command} takes one input, got ${paths.length}: ${paths.join(' ')}`);
-  if (paths.filter((p) => p === '-').length > 1) throw new TsnormError('stdin (-) can be read only once');
+  if (command !== 'fit' && paths.length > 1) throw new TsnormError(`${command} takes one input, got ${paths.length}: ${paths.join(' ')}`, 'TSNORM_USAGE');
+  if (paths.filter((p) => p === '-').length > 1) throw new TsnormError('stdin (-) can be read only once', 'TSNORM_USAGE');
   const givenEps = raw.eps === undefined ? undefined : checkEps(raw.eps, '--eps');
   const givenMomentum = raw.momentum === undefined ? undefined : checkMomentum(raw.momentum, '--momentum');
   const givenBatch = raw.batchSize === undefined ? undefined : positiveInteger(raw.batchSize, '--batch-size');
@@ -77,28 +77,28 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
   if (command === 'fit') {
     training = true;
     track = true;
-    if (!raw.saveStats) throw new TsnormError('fit needs --save-stats FILE (where to write the running statistics)');
-    if (raw.output) throw new TsnormError('fit writes no normalized output (-o); use normalize --save-stats for both');
+    if (!raw.saveStats) throw new TsnormError('fit needs --save-stats FILE (where to write the running statistics)', 'TSNORM_USAGE');
+    if (raw.output) throw new TsnormError('fit writes no normalized output (-o); use normalize --save-stats for both', 'TSNORM_USAGE');
   }
   if (command === 'apply' || command === 'inverse') {
     training = false;
     track = true;
-    if (!raw.stats) throw new TsnormError(`${command} needs --stats FILE (the running statistics to ${command === 'apply' ? 'apply' : 'map the values back with'})`);
+    if (!raw.stats) throw new TsnormError(`${command} needs --stats FILE (the running statistics to ${command === 'apply' ? 'apply' : 'map the values back with'})`, 'TSNORM_USAGE');
   }
   if (command === 'convert' && (raw.stats || raw.affine !== undefined || raw.saveStats || raw.eval || raw.trackRunningStats || raw.eps !== undefined
     || raw.nan !== undefined || raw.statsKey !== undefined || raw.momentum !== undefined || raw.batchSize !== undefined)) {
-    throw new TsnormError('convert changes format only; it takes no normalization flags');
+    throw new TsnormError('convert changes format only; it takes no normalization flags', 'TSNORM_USAGE');
   }
-  if (!training && track && !raw.stats) throw new TsnormError('--eval with running statistics needs --stats FILE');
-  if (raw.saveStats && !training) throw new TsnormError('--save-stats: eval mode does not change the running statistics; nothing to save');
-  if (givenBatch !== undefined && !(track && training)) throw new TsnormError('--batch-size only matters when running statistics are updated (--track-running-stats, --save-stats, or fit)');
-  if (givenMomentum !== undefined && !(track && training)) throw new TsnormError('--momentum only matters when running statistics are updated (--track-running-stats, --save-stats, or fit)');
-  if (raw.statsKey !== undefined && raw.stats === undefined && typeof raw.affine !== 'string') throw new TsnormError('--stats-key picks a layer in a --stats or --affine file; neither is given');
-  if (raw.affine === false && raw.stats === undefined) throw new TsnormError('--no-affine leaves out the weight and bias of a --stats file; there is none');
+  if (!training && track && !raw.stats) throw new TsnormError('--eval with running statistics needs --stats FILE', 'TSNORM_USAGE');
+  if (raw.saveStats && !training) throw new TsnormError('--save-stats: eval mode does not change the running statistics; nothing to save', 'TSNORM_USAGE');
+  if (givenBatch !== undefined && !(track && training)) throw new TsnormError('--batch-size only matters when running statistics are updated (--track-running-stats, --save-stats, or fit)', 'TSNORM_USAGE');
+  if (givenMomentum !== undefined && !(track && training)) throw new TsnormError('--momentum only matters when running statistics are updated (--track-running-stats, --save-stats, or fit)', 'TSNORM_USAGE');
+  if (raw.statsKey !== undefined && raw.stats === undefined && typeof raw.affine !== 'string') throw new TsnormError('--stats-key picks a layer in a --stats or --affine file; neither is given', 'TSNORM_USAGE');
+  if (raw.affine === false && raw.stats === undefined) throw new TsnormError('--no-affine leaves out the weight and bias of a --stats file; there is none', 'TSNORM_USAGE');
 
   const key = raw.statsKey === undefined ? {} : { key: raw.statsKey };
   const stats = raw.stats === undefined ? undefined : loadParams(raw.stats, { ...key, purpose: 'stats' });
-  if (stats && (!stats.runningMean || !stats.runningVar)) throw new TsnormError(`${raw.stats}: expected "running_mean" and "running_var"`);
+  if (stats && (!stats.runningMean || !stats.runningVar)) throw new TsnormError(`${raw.stats}: expected "running_mean" and "running_var"`, 'TSNORM_USAGE');
   // A state_dict's weight and bias are applied as the module they came from would apply them.
   let affine: LoadedParams | undefined;
   if (typeof raw.affine === 'string') affine = loadParams(raw.affine, { ...key, purpose: 'affine' });
@@ -144,7 +144,7 @@ function outputFormatOf(file: string): Plan['inputs'][number]['format'] {
   if (known) return known;
   const ext = path.extname(path.basename(file).replace(/\.gz$/i, ''));
   if (ext === '') return undefined;
-  throw new TsnormError(`${file}: '${ext}' names no format tsnorm writes (${FORMATS.join(', ')}); use a known extension, or name the format with --to`);
+  throw new TsnormError(`${file}: '${ext}' names no format tsnorm writes (${FORMATS.join(', ')}); use a known extension, or name the format with --to`, 'TSNORM_USAGE');
 }
 
 function fileRoles(inputs: readonly string[], raw: RawOptions, output: string | undefined): FileRole[] {
@@ -158,26 +158,26 @@ function fileRoles(inputs: readonly string[], raw: RawOptions, output: string | 
 
 function wholeNumber(v: string, flag: string): number {
   const x = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(x)) throw new TsnormError(`${flag}: expected a whole number >= 0, got '${v}'`);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(x)) throw new TsnormError(`${flag}: expected a whole number >= 0, got '${v}'`, 'TSNORM_USAGE');
   return x;
 }
 
 function positiveInteger(v: string, flag: string): number {
   const x = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(x) || x < 1) throw new TsnormError(`${flag}: expected a whole number >= 1, got '${v}'`);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(x) || x < 1) throw new TsnormError(`${flag}: expected a whole number >= 1, got '${v}'`, 'TSNORM_USAGE');
   return x;
 }
 
 function oneOf<T extends string>(v: string, choices: readonly T[], flag: string): T {
   const found = choices.find((c) => c === v);
-  if (found === undefined) throw new TsnormError(`${flag}: expected one of ${choices.join(', ')}, got '${v}'`);
+  if (found === undefined) throw new TsnormError(`${flag}: expected one of ${choices.join(', ')}, got '${v}'`, 'TSNORM_USAGE');
   return found;
 }
 
 function names(v: string | undefined, flag: string): string[] | undefined {
   if (v === undefined) return undefined;
   const list = v.split(',').map((s) => s.trim());
-  if (list.some((s) => s === '')) throw new TsnormError(`${flag}: expected comma-separated column names, got '${v}'`);
+  if (list.some((s) => s === '')) throw new TsnormError(`${flag}: expected comma-separated column names, got '${v}'`, 'TSNORM_USAGE');
   return list;
 }
 
@@ -188,8 +188,8 @@ function columnTypes(v: string | undefined): ReadonlyMap<string, PassType> | und
   for (const item of v.split(',')) {
     const at = item.lastIndexOf('=');
     const name = item.slice(0, at).trim();
-    if (at < 0 || name === '') throw new TsnormError(`--types: expected COLUMN=TYPE[,COLUMN=TYPE...], got '${item.trim()}'`);
-    if (types.has(name)) throw new TsnormError(`--types: column '${name}' is named twice`);
+    if (at < 0 || name === '') throw new TsnormError(`--types: expected COLUMN=TYPE[,COLUMN=TYPE...], got '${item.trim()}'`, 'TSNORM_USAGE');
+    if (types.has(name)) throw new TsnormError(`--types: column '${name}' is named twice`, 'TSNORM_USAGE');
     types.set(name, oneOf(item.slice(at + 1).trim(), PASS_TYPES, `--types ${name}`));
   }
   return types;
@@ -200,7 +200,7 @@ function delimiter(v: string | undefined, flag: string): string | undefined {
   const d = ({ '\\t': '\t', tab: '\t', comma: ',', semicolon: ';', space: ' ', pipe: '|' } as Record<string, string>)[v] ?? v;
   // One ASCII byte that cannot be part of a number, a quote or a line break.
   if (d.length !== 1 || d.charCodeAt(0) > 0x7e || /[0-9.+\-eE"\n\r\0]/.test(d) || (d < ' ' && d !== '\t')) {
-    throw new TsnormError(`${flag}: expected one ASCII character that cannot be part of a number (',', ';', '|', tab, ...), got '${v}'`);
+    throw new TsnormError(`${flag}: expected one ASCII character that cannot be part of a number (',', ';', '|', tab, ...), got '${v}'`, 'TSNORM_USAGE');
   }
   return d;
 }
@@ -209,11 +209,11 @@ function resolveTable(raw: RawOptions): TableOptions {
   const layout = oneOf(raw.layout ?? 'long', choicesOf<'long' | 'wide' | 'list'>('layout'), '--layout');
   const outputLayout = raw.outputLayout === undefined ? undefined : oneOf(raw.outputLayout, choicesOf<'long' | 'list'>('output-layout'), '--output-layout');
   const numChannels = raw.numChannels === undefined ? undefined : positiveInteger(raw.numChannels, '--num-channels');
-  if (numChannels !== undefined && layout !== 'wide') throw new TsnormError('--num-channels goes with --layout wide');
-  if (layout === 'wide' && (raw.id !== undefined || raw.channels !== undefined)) throw new TsnormError('--layout wide: rows are series; --id and --channels are for the long layout');
-  if (layout === 'wide' && raw.types !== undefined) throw new TsnormError('--types goes with the long layout (--layout wide passes no column through)');
+  if (numChannels !== undefined && layout !== 'wide') throw new TsnormError('--num-channels goes with --layout wide', 'TSNORM_USAGE');
+  if (layout === 'wide' && (raw.id !== undefined || raw.channels !== undefined)) throw new TsnormError('--layout wide: rows are series; --id and --channels are for the long layout', 'TSNORM_USAGE');
+  if (layout === 'wide' && raw.types !== undefined) throw new TsnormError('--types goes with the long layout (--layout wide passes no column through)', 'TSNORM_USAGE');
   const precision = raw.precision === undefined ? undefined : positiveInteger(raw.precision, '--precision');
-  if (precision !== undefined && precision > 17) throw new TsnormError('--precision: at most 17 significant digits (17 already round-trips every float64)');
+  if (precision !== undefined && precision > 17) throw new TsnormError('--precision: at most 17 significant digits (17 already round-trips every float64)', 'TSNORM_USAGE');
   return {
     layout,
     outputLayout,
@@ -231,7 +231,7 @@ function resolveTable(raw: RawOptions): TableOptions {
 
 /** How to read inputs, for commands that only read (inspect, check): format, layout, dialect. */
 export function resolveReading(inputs: readonly string[], raw: RawOptions): ReadingPlan {
-  if (inputs.filter((p) => p === '-').length > 1) throw new TsnormError('stdin (-) can be read only once');
+  if (inputs.filter((p) => p === '-').length > 1) throw new TsnormError('stdin (-) can be read only once', 'TSNORM_USAGE');
   return {
     format: raw.from === undefined ? undefined : parseFormat(raw.from, '--from'),
     budget: raw.budget === undefined ? undefined : positiveInteger(raw.budget, '--budget'),
@@ -268,23 +268,23 @@ export interface CheckPlan {
 }
 
 export function resolveCheck(inputs: readonly string[], raw: RawOptions & CheckFlags): CheckPlan {
-  if (raw.stats === undefined) throw new TsnormError('check needs --stats FILE (the fitted reference to check the data against)');
+  if (raw.stats === undefined) throw new TsnormError('check needs --stats FILE (the fitted reference to check the data against)', 'TSNORM_USAGE');
   const statsFile = raw.stats;
   const loadStats = (): LoadedParams => {
     const stats = loadParams(statsFile, { ...(raw.statsKey === undefined ? {} : { key: raw.statsKey }), purpose: 'stats' });
-    if (!stats.runningMean || !stats.runningVar) throw new TsnormError(`${statsFile}: expected "running_mean" and "running_var"`);
+    if (!stats.runningMean || !stats.runningVar) throw new TsnormError(`${statsFile}: expected "running_mean" and "running_var"`, 'TSNORM_USAGE');
     return stats;
   };
   const positive = (v: string, flag: string, min = 0): number => {
     const x = Number(v);
-    if (!/^\d+(\.\d+)?([eE][+-]?\d+)?$/.test(v) || !(x > min)) throw new TsnormError(`${flag}: expected a number above ${min}, got '${v}'`);
+    if (!/^\d+(\.\d+)?([eE][+-]?\d+)?$/.test(v) || !(x > min)) throw new TsnormError(`${flag}: expected a number above ${min}, got '${v}'`, 'TSNORM_USAGE');
     return x;
   };
   const reports = (raw.report ?? []).map((spec) => {
     const m = /^([a-z]+)=(.+)$/.exec(spec);
-    if (!m) throw new TsnormError(`--report: expected FORMAT=FILE (${REPORT_FORMATS.join(', ')}), got '${spec}'`);
+    if (!m) throw new TsnormError(`--report: expected FORMAT=FILE (${REPORT_FORMATS.join(', ')}), got '${spec}'`, 'TSNORM_USAGE');
     const path = m[2]!;
-    if (path === '-') throw new TsnormError(`--report ${spec}: stdout has the --format report; name a file`);
+    if (path === '-') throw new TsnormError(`--report ${spec}: stdout has the --format report; name a file`, 'TSNORM_USAGE');
     return { format: oneOf(m[1]!, REPORT_FORMATS, '--report'), path };
   });
   // A report over an input, the stats file or another report would destroy it; stdout is the --format report's.

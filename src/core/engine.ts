@@ -50,14 +50,14 @@ export class NormEngine {
     if (!this.usesInstanceStats && running) {
       for (let c = 0; c < channels; c++) {
         if (settings.inverse) {
-          if (affine && affine.weight[c] === 0) throw new TsnormError(`channel ${c}: weight 0 maps every value to the bias: it cannot be inverted`);
+          if (affine && affine.weight[c] === 0) throw new TsnormError(`channel ${c}: weight 0 maps every value to the bias: it cannot be inverted`, 'TSNORM_PARAMS');
           this.transformer.setInverse(c, running.mean[c]!, running.var[c]!, eps, affine);
         } else {
           this.transformer.set(c, running.mean[c]!, running.var[c]!, eps, affine);
         }
       }
     } else if (settings.inverse) {
-      throw new TsnormError('inverse maps values back with running statistics (eval): it needs them');
+      throw new TsnormError('inverse maps values back with running statistics (eval): it needs them', 'TSNORM_USAGE');
     }
   }
 
@@ -112,7 +112,7 @@ export class NormEngine {
     if (this.usesInstanceStats && steps <= 1) {
       throw new TsnormError(
         `${where()}: ${steps} time step${steps === 1 ? '' : 's'}; normalizing with instance statistics (training) ` +
-          `needs more than one time step per series (torch: "Expected more than 1 spatial element when training")`,
+          `needs more than one time step per series (torch: "Expected more than 1 spatial element when training")`, 'TSNORM_DATA',
       );
     }
   }

@@ -45,15 +45,15 @@ export class InstanceNorm1d {
     readonly numFeatures: number,
     options: InstanceNorm1dOptions = {},
   ) {
-    if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new TsnormError(`numFeatures must be a positive integer, got ${numFeatures}`);
+    if (!Number.isInteger(numFeatures) || numFeatures < 1) throw new TsnormError(`numFeatures must be a positive integer, got ${numFeatures}`, 'TSNORM_PARAMS');
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum ?? 0.1;
     this.affine = options.affine ?? false;
     this.trackRunningStats = options.trackRunningStats ?? false;
     this.nan = options.nan ?? 'propagate';
-    if (!(this.eps > 0) || !Number.isFinite(this.eps)) throw new TsnormError(`eps must be a positive number, got ${this.eps}`);
+    if (!(this.eps > 0) || !Number.isFinite(this.eps)) throw new TsnormError(`eps must be a positive number, got ${this.eps}`, 'TSNORM_PARAMS');
     if (this.momentum !== 'cumulative' && !(this.momentum >= 0 && this.momentum <= 1)) {
-      throw new TsnormError(`momentum must be in [0, 1] or 'cumulative', got ${this.momentum}`);
+      throw new TsnormError(`momentum must be in [0, 1] or 'cumulative', got ${this.momentum}`, 'TSNORM_PARAMS');
     }
     if (this.affine) {
       this.weight = new Float64Array(numFeatures).fill(1);
@@ -74,11 +74,11 @@ export class InstanceNorm1d {
   forward<T extends Float32Array | Float64Array>(input: Tensor<T>): Tensor<T> {
     const { shape, data } = input;
     if (shape.length !== 2 && shape.length !== 3) {
-      throw new TsnormError(`expected a (N, C, L) or (C, L) input, got shape (${shape.join(', ')})`);
+      throw new TsnormError(`expected a (N, C, L) or (C, L) input, got shape (${shape.join(', ')})`, 'TSNORM_DATA');
     }
     const [n, c, l] = shape.length === 3 ? (shape as [number, number, number]) : [1, shape[0]!, shape[1]!];
-    if (c !== this.numFeatures) throw new TsnormError(`expected ${this.numFeatures} channels, got ${c} (shape (${shape.join(', ')}))`);
-    if (data.length !== n * c * l) throw new TsnormError(`data has ${data.length} values, shape (${shape.join(', ')}) needs ${n * c * l}`);
+    if (c !== this.numFeatures) throw new TsnormError(`expected ${this.numFeatures} channels, got ${c} (shape (${shape.join(', ')}))`, 'TSNORM_DATA');
+    if (data.length !== n * c * l) throw new TsnormError(`data has ${data.length} values, shape (${shape.join(', ')}) needs ${n * c * l}`, 'TSNORM_DATA');
     const engine = new NormEngine({
       channels: c,
       eps: this.eps,

@@ -20,7 +20,7 @@ export interface Fit {
  * ignore can leave a channel out of a batch). The merged fit starts where the first one did.
  */
 export function mergeFits(fits: readonly Fit[]): Fit {
-  if (fits.length === 0) throw new TsnormError('stats merge: no stats files');
+  if (fits.length === 0) throw new TsnormError('stats merge: no stats files', 'TSNORM_PARAMS');
   let acc: Fit = fits[0]!;
   for (const next of fits.slice(1)) acc = { momentum: acc.momentum, start: acc.start, end: follow(acc.end, next) };
   return acc;

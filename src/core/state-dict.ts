@@ -67,7 +67,7 @@ type StateKey = (typeof STATE_KEYS)[number];
  * checked by the same rules wherever it came from. `file` names it in messages.
  */
 export function paramsOf(obj: unknown, file: string, options: LoadParamsOptions = {}): LoadedParams {
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new TsnormError(`${file}: expected a JSON object`);
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new TsnormError(`${file}: expected a JSON object`, 'TSNORM_PARAMS');
   const o = obj as Record<string, unknown>;
   const prefix = choosePrefix(file, o, options);
   // state_dict keys take the layer's prefix; tsnorm's own keys (mean_updates, ...) are top-level.
@@ -75,11 +75,11 @@ export function paramsOf(obj: unknown, file: string, options: LoadParamsOptions 
     const key = (OWN_KEYS as readonly string[]).includes(name) ? name : prefix + name;
     const v = o[key];
     if (v === undefined) return undefined;
-    if (!Array.isArray(v)) throw new TsnormError(`${file}: "${key}" must be an array of numbers, got ${describe(v)}`);
+    if (!Array.isArray(v)) throw new TsnormError(`${file}: "${key}" must be an array of numbers, got ${describe(v)}`, 'TSNORM_PARAMS');
     v.forEach((x: unknown, i) => {
       // JSON.parse reads 1e400 as Infinity: the file's number is beyond what a float64 holds.
-      if (typeof x === 'number' && !Number.isFinite(x)) throw new TsnormError(`${file}: "${key}"[${i}] is out of float64's range (magnitude above 1.8e308)`);
-      if (typeof x !== 'number') throw new TsnormError(`${file}: "${key}"[${i}] is ${describe(x)}, expected a finite number`);
+      if (typeof x === 'number' && !Number.isFinite(x)) throw new TsnormError(`${file}: "${key}"[${i}] is out of float64's range (magnitude above 1.8e308)`, 'TSNORM_PARAMS');
+      if (typeof x !== 'number') throw new TsnormError(`${file}: "${key}"[${i}] is ${describe(x)}, expected a finite number`, 'TSNORM_PARAMS');
     });
     return v as number[];
   };
@@ -91,12 +91,12 @@ export function paramsOf(obj: unknown, file: string, options: LoadParamsOptions 
   if (runningMean) out.runningMean = runningMean;
   if (runningVar) {
     const neg = runningVar.findIndex((v) => v < 0);
-    if (neg >= 0) throw new TsnormError(`${file}: "${prefix}running_var"[${neg}] is ${runningVar[neg]}, variances must be >= 0`);
+    if (neg >= 0) throw new TsnormError(`${file}: "${prefix}running_var"[${neg}] is ${runningVar[neg]}, variances must be >= 0`, 'TSNORM_PARAMS');
     out.runningVar = runningVar;
   }
   if ((weight === undefined) !== (bias === undefined)) {
     const [has, lacks] = weight ? ['weight', 'bias'] : ['bias', 'weight'];
-    throw new TsnormError(`${file}: has "${prefix}${has}" but no "${prefix}${lacks}": an affine transform needs both`);
+    throw new TsnormError(`${file}: has "${prefix}${has}" but no "${prefix}${lacks}": an affine transform needs both`, 'TSNORM_PARAMS');
   }
   if (weight && bias) {
     out.weight = weight;
@@ -108,7 +108,7 @@ export function paramsOf(obj: unknown, file: string, options: LoadParamsOptions 
   const counts = (key: OwnKey): number[] | undefined => {
     const values = o[key] === undefined ? undefined : numbers(key);
     const bad = values?.findIndex((k) => !Number.isSafeInteger(k) || k < 0) ?? -1;
-    if (bad >= 0) throw new TsnormError(`${file}: "${key}"[${bad}] is ${values![bad]}, expected a whole number >= 0`);
+    if (bad >= 0) throw new TsnormError(`${file}: "${key}"[${bad}] is ${values![bad]}, expected a whole number >= 0`, 'TSNORM_PARAMS');
     return values;
   };
   const meanUpdates = counts('mean_updates');
@@ -119,23 +119,23 @@ export function paramsOf(obj: unknown, file: string, options: LoadParamsOptions 
   const startMean = numbers('start_mean');
   const startVar = numbers('start_var');
   if (startMean || startVar || o['start_num_batches_tracked'] !== undefined) {
-    if (!startMean || !startVar || o['start_num_batches_tracked'] === undefined) throw new TsnormError(`${file}: "start_mean", "start_var" and "start_num_batches_tracked" go together (where the fit started); some are missing`);
+    if (!startMean || !startVar || o['start_num_batches_tracked'] === undefined) throw new TsnormError(`${file}: "start_mean", "start_var" and "start_num_batches_tracked" go together (where the fit started); some are missing`, 'TSNORM_PARAMS');
     const startBatches = batchCount(o['start_num_batches_tracked'], `${file}: "start_num_batches_tracked"`);
     out.start = { mean: startMean, var: startVar, numBatchesTracked: startBatches, meanUpdates: counts('start_mean_updates'), varUpdates: counts('start_var_updates') };
   }
-  if (o['format'] !== undefined && o['format'] !== 'tsnorm-stats') throw new TsnormError(`${file}: "format" is ${describe(o['format'])}, expected "tsnorm-stats" (or no "format": a plain or state_dict file)`);
-  if (o['format'] === 'tsnorm-stats' && o['version'] !== 1) throw new TsnormError(`${file}: stats file version ${describe(o['version'])}: this tsnorm reads version 1 (a newer tsnorm wrote it?)`);
+  if (o['format'] !== undefined && o['format'] !== 'tsnorm-stats') throw new TsnormError(`${file}: "format" is ${describe(o['format'])}, expected "tsnorm-stats" (or no "format": a plain or state_dict file)`, 'TSNORM_PARAMS');
+  if (o['format'] === 'tsnorm-stats' && o['version'] !== 1) throw new TsnormError(`${file}: stats file version ${describe(o['version'])}: this tsnorm reads version 1 (a newer tsnorm wrote it?)`, 'TSNORM_PARAMS');
   if (o['eps'] !== undefined) out.eps = checkEps(o['eps'], `${file}: "eps"`);
   if (o['momentum'] !== undefined) out.momentum = checkMomentum(o['momentum'] === null ? 'cumulative' : o['momentum'], `${file}: "momentum"`);
   const ch = o['channels'];
   if (ch !== undefined) {
-    if (!Array.isArray(ch) || !ch.every((x) => typeof x === 'string')) throw new TsnormError(`${file}: "channels" must be an array of names`);
+    if (!Array.isArray(ch) || !ch.every((x) => typeof x === 'string')) throw new TsnormError(`${file}: "channels" must be an array of names`, 'TSNORM_PARAMS');
     out.channels = ch as string[];
   }
   for (const [key, field] of [['sketch', 'sketch'], ['start_sketch', 'startSketch']] as const) {
     if (o[key] === undefined) continue;
     const sketch = sketchOf(o[key], `${file}: "${key}"`);
-    if (out.runningMean && sketch.channels.length !== out.runningMean.length) throw new TsnormError(`${file}: "${key}" has ${sketch.channels.length} channels, "${prefix}running_mean" ${out.runningMean.length}`);
+    if (out.runningMean && sketch.channels.length !== out.runningMean.length) throw new TsnormError(`${file}: "${key}" has ${sketch.channels.length} channels, "${prefix}running_mean" ${out.runningMean.length}`, 'TSNORM_PARAMS');
     out[field] = sketch;
   }
   checkSizesAgree(file, o['num_features'], out);
@@ -146,29 +146,29 @@ export function paramsOf(obj: unknown, file: string, options: LoadParamsOptions 
 function sketchOf(v: unknown, what: string): SketchJson {
   const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
   const whole = (x: unknown, where: string, min: number): number => {
-    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min) throw new TsnormError(`${what}${where} is ${describe(x)}, expected a whole number${min === 0 ? ' >= 0' : ''}`);
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min) throw new TsnormError(`${what}${where} is ${describe(x)}, expected a whole number${min === 0 ? ' >= 0' : ''}`, 'TSNORM_PARAMS');
     return x;
   };
-  if (!isObject(v)) throw new TsnormError(`${what} must be an object, got ${describe(v)}`);
-  if (v['kind'] !== 'log-buckets') throw new TsnormError(`${what}: "kind" is ${describe(v['kind'])}, expected "log-buckets"`);
-  if (v['relative_accuracy'] !== RELATIVE_ACCURACY) throw new TsnormError(`${what}: "relative_accuracy" is ${describe(v['relative_accuracy'])}; this tsnorm compares sketches of ${RELATIVE_ACCURACY}`);
+  if (!isObject(v)) throw new TsnormError(`${what} must be an object, got ${describe(v)}`, 'TSNORM_PARAMS');
+  if (v['kind'] !== 'log-buckets') throw new TsnormError(`${what}: "kind" is ${describe(v['kind'])}, expected "log-buckets"`, 'TSNORM_PARAMS');
+  if (v['relative_accuracy'] !== RELATIVE_ACCURACY) throw new TsnormError(`${what}: "relative_accuracy" is ${describe(v['relative_accuracy'])}; this tsnorm compares sketches of ${RELATIVE_ACCURACY}`, 'TSNORM_PARAMS');
   const channels = v['channels'];
-  if (!Array.isArray(channels)) throw new TsnormError(`${what}: "channels" must be an array`);
+  if (!Array.isArray(channels)) throw new TsnormError(`${what}: "channels" must be an array`, 'TSNORM_PARAMS');
   return {
     kind: 'log-buckets', relative_accuracy: RELATIVE_ACCURACY,
     channels: channels.map((ch: unknown, c) => {
-      if (!isObject(ch)) throw new TsnormError(`${what}: channel ${c} must be an object, got ${describe(ch)}`);
+      if (!isObject(ch)) throw new TsnormError(`${what}: channel ${c} must be an object, got ${describe(ch)}`, 'TSNORM_PARAMS');
       const buckets = (side: 'positive' | 'negative'): BucketRun[] => {
         const runs = ch[side];
         const shape = `"${side}" must be a list of [first key, [counts...]]`;
-        if (!Array.isArray(runs)) throw new TsnormError(`${what}: channel ${c}: ${shape}`);
+        if (!Array.isArray(runs)) throw new TsnormError(`${what}: channel ${c}: ${shape}`, 'TSNORM_PARAMS');
         return runs.map((run: unknown, r): BucketRun => {
-          if (!Array.isArray(run) || run.length !== 2 || !Array.isArray(run[1])) throw new TsnormError(`${what}: channel ${c}: ${shape}`);
+          if (!Array.isArray(run) || run.length !== 2 || !Array.isArray(run[1])) throw new TsnormError(`${what}: channel ${c}: ${shape}`, 'TSNORM_PARAMS');
           const where = ` channel ${c} ${side} run ${r}`;
           const first = whole(run[0], `${where} key`, -Infinity);
           const counts = (run[1] as unknown[]).map((n, i) => whole(n, `${where} count ${i}`, 0));
           // Keys of finite values only: beyond them a bucket's value is infinite or zero.
-          if (Math.abs(first) > MAX_KEY || Math.abs(first + counts.length - 1) > MAX_KEY) throw new TsnormError(`${what}${where}: keys ${first} to ${first + counts.length - 1} are beyond those of finite values (+-${MAX_KEY})`);
+          if (Math.abs(first) > MAX_KEY || Math.abs(first + counts.length - 1) > MAX_KEY) throw new TsnormError(`${what}${where}: keys ${first} to ${first + counts.length - 1} are beyond those of finite values (+-${MAX_KEY})`, 'TSNORM_PARAMS');
           return [first, counts];
         });
       };
@@ -202,7 +202,7 @@ function choosePrefix(file: string, o: Record<string, unknown>, options: LoadPar
     // keys) given beside it, say --affine a.json, is read as it is.
     if (held.size === 1 && held.has('')) return '';
     const there = held.size > 0 ? `prefixes in the file: ${listed(held.keys())}` : `it has no ${STATE_KEYS.join(', ')} under any prefix`;
-    throw new TsnormError(`${file}: no keys under prefix "${prefix}" (--stats-key ${JSON.stringify(options.key)}); ${there}`);
+    throw new TsnormError(`${file}: no keys under prefix "${prefix}" (--stats-key ${JSON.stringify(options.key)}); ${there}`, 'TSNORM_PARAMS');
   }
   const prefixes = [...held.keys()];
   if (options.purpose === 'affine') {
@@ -210,11 +210,11 @@ function choosePrefix(file: string, o: Record<string, unknown>, options: LoadPar
     if (affine.length <= 1) return affine[0] ?? '';
     const withStats = affine.filter((p) => holds(p, 'running_mean'));
     if (withStats.length === 1) return withStats[0]!;
-    throw new TsnormError(`${file}: "weight" and "bias" under several prefixes (${listed(withStats.length > 1 ? withStats : affine)}): pick one with --stats-key`);
+    throw new TsnormError(`${file}: "weight" and "bias" under several prefixes (${listed(withStats.length > 1 ? withStats : affine)}): pick one with --stats-key`, 'TSNORM_PARAMS');
   }
   const stats = prefixes.filter((p) => holds(p, 'running_mean'));
   if (stats.length <= 1) return stats[0] ?? '';
-  throw new TsnormError(`${file}: "running_mean" under several prefixes (${listed(stats)}): pick one with --stats-key`);
+  throw new TsnormError(`${file}: "running_mean" under several prefixes (${listed(stats)}): pick one with --stats-key`, 'TSNORM_PARAMS');
 }
 
 /** A prefix as --stats-key takes it. */
@@ -225,7 +225,7 @@ function prefixName(prefix: string): string {
 /** torch saves num_batches_tracked as a 0-d tensor: a number, or a list of one from some converters. */
 function batchCount(v: unknown, what: string): number {
   const n = Array.isArray(v) && v.length === 1 ? v[0] : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new TsnormError(`${what} must be a whole number >= 0, got ${describe(v)}`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new TsnormError(`${what} must be a whole number >= 0, got ${describe(v)}`, 'TSNORM_PARAMS');
   return n;
 }
 
@@ -234,7 +234,7 @@ function checkSizesAgree(file: string, numFeatures: unknown, p: LoadedParams): v
   const sizes: { name: string; size: number; kind: 'number' | 'names' | 'values' }[] = [];
   if (numFeatures !== undefined) {
     if (typeof numFeatures !== 'number' || !Number.isSafeInteger(numFeatures) || numFeatures < 0) {
-      throw new TsnormError(`${file}: "num_features" must be a whole number >= 0, got ${describe(numFeatures)}`);
+      throw new TsnormError(`${file}: "num_features" must be a whole number >= 0, got ${describe(numFeatures)}`, 'TSNORM_PARAMS');
     }
     sizes.push({ name: 'num_features', size: numFeatures, kind: 'number' });
   }
@@ -250,7 +250,7 @@ function checkSizesAgree(file: string, numFeatures: unknown, p: LoadedParams): v
   const told = (s: (typeof sizes)[number], unit = true) =>
     s.kind === 'number' ? `"${s.name}" is ${s.size}` : `"${s.name}" has ${s.size}${unit ? ` ${s.kind === 'names' ? 'name' : 'value'}${s.size === 1 ? '' : 's'}` : ''}`;
   // "running_mean has 3 values but running_var has 2": the unit is said once when both are arrays.
-  throw new TsnormError(`${file}: ${told(first)} but ${told(other, !(first.kind === 'values' && other.kind === 'values'))}`);
+  throw new TsnormError(`${file}: ${told(first)} but ${told(other, !(first.kind === 'values' && other.kind === 'values'))}`, 'TSNORM_PARAMS');
 }
 
 /**
@@ -275,22 +275,22 @@ function asNumber(v: unknown): unknown {
 
 export function checkEps(v: unknown, what: string): number {
   const x = asNumber(v);
-  if (typeof x !== 'number' || !Number.isFinite(x) || !(x > 0)) throw new TsnormError(`${what}: expected a positive number, got ${describe(v)}`);
+  if (typeof x !== 'number' || !Number.isFinite(x) || !(x > 0)) throw new TsnormError(`${what}: expected a positive number, got ${describe(v)}`, 'TSNORM_PARAMS');
   return x;
 }
 
 export function checkMomentum(v: unknown, what: string): Momentum {
   if (v === 'cumulative') return v;
   const x = asNumber(v);
-  if (typeof x !== 'number' || !(x >= 0 && x <= 1)) throw new TsnormError(`${what}: expected a number in [0, 1] or "cumulative", got ${describe(v)}`);
+  if (typeof x !== 'number' || !(x >= 0 && x <= 1)) throw new TsnormError(`${what}: expected a number in [0, 1] or "cumulative", got ${describe(v)}`, 'TSNORM_PARAMS');
   return x;
 }
 
 /** Checks that a parameter array has one entry per channel. */
 export function perChannel(values: number[] | undefined, key: string, channels: number, file: string): Float64Array {
-  if (!values) throw new TsnormError(`${file}: has no "${key}"`);
+  if (!values) throw new TsnormError(`${file}: has no "${key}"`, 'TSNORM_PARAMS');
   if (values.length !== channels) {
-    throw new TsnormError(`${file}: "${key}" has ${values.length} values, the data has ${channels} channel${channels === 1 ? '' : 's'}`);
+    throw new TsnormError(`${file}: "${key}" has ${values.length} values, the data has ${channels} channel${channels === 1 ? '' : 's'}`, 'TSNORM_PARAMS');
   }
   return Float64Array.from(values);
 }

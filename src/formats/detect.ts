@@ -10,7 +10,7 @@ const EXTENSIONS: ReadonlyMap<string, FormatName> = new Map(FORMAT_LIST.flatMap(
 
 export function parseFormat(name: string, flag: string): FormatName {
   const f = name.toLowerCase() as FormatName;
-  if (!FORMATS.includes(f)) throw new TsnormError(`${flag}: unknown format '${name}' (expected one of ${FORMATS.join(', ')})`);
+  if (!FORMATS.includes(f)) throw new TsnormError(`${flag}: unknown format '${name}' (expected one of ${FORMATS.join(', ')})`, 'TSNORM_USAGE');
   return f;
 }
 

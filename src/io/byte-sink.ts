@@ -52,7 +52,7 @@ export function ownDescriptor(file: string): number | undefined {
 
 /** Decides how `file` is written, without changing anything. Errors say what is wrong with the path. */
 export function outputTarget(file: string): OutputTarget {
-  if (file === '') throw new TsnormError('an empty output file name');
+  if (file === '') throw new TsnormError('an empty output file name', 'TSNORM_IO');
   try {
     const st = statIfExists(file);
     if (st === undefined) {
@@ -61,7 +61,7 @@ export function outputTarget(file: string): OutputTarget {
       checkFolder(file, real);
       return { kind: 'replace', path: real, mode: 0o666 };
     }
-    if (st.isDirectory()) throw new TsnormError(`${file}: is a directory, expected an output file`);
+    if (st.isDirectory()) throw new TsnormError(`${file}: is a directory, expected an output file`, 'TSNORM_IO');
     if (!st.isFile()) return { kind: 'direct', path: file };
     return { kind: 'replace', path: fs.realpathSync(file), mode: st.mode & 0o777, uid: st.uid, gid: st.gid };
   } catch (err) {
@@ -95,7 +95,7 @@ export function danglingTarget(file: string): string {
     }
     p = path.resolve(path.dirname(p), link);
   }
-  throw new TsnormError(`${file}: too many levels of symbolic links`);
+  throw new TsnormError(`${file}: too many levels of symbolic links`, 'TSNORM_IO');
 }
 
 function checkFolder(file: string, real: string): void {
@@ -106,8 +106,8 @@ function checkFolder(file: string, real: string): void {
   } catch {
     st = undefined; // ENOTDIR higher up: the folder does not exist either
   }
-  if (st === undefined) throw new TsnormError(`${file}: the folder ${dir} does not exist (create it first)`);
-  if (!st.isDirectory()) throw new TsnormError(`${file}: ${dir} is not a folder`);
+  if (st === undefined) throw new TsnormError(`${file}: the folder ${dir} does not exist (create it first)`, 'TSNORM_IO');
+  if (!st.isDirectory()) throw new TsnormError(`${file}: ${dir} is not a folder`, 'TSNORM_IO');
 }
 
 /** A regular file written to a temporary file beside it, renamed into place by commit. */

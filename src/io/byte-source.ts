@@ -79,10 +79,10 @@ class FileSource implements ByteSource {
       throw ioError(this.name, err);
     }
     if (Number(now.size) !== this.size) {
-      throw new TsnormError(`${this.name}: changed while it was read (${this.size} bytes when opened, ${now.size} now); run again once it is complete`);
+      throw new TsnormError(`${this.name}: changed while it was read (${this.size} bytes when opened, ${now.size} now); run again once it is complete`, 'TSNORM_IO');
     }
     if (now.mtimeNs !== this.mtimeNs) {
-      throw new TsnormError(`${this.name}: was modified while it was read (same size, newer modification time); run again once it is complete`);
+      throw new TsnormError(`${this.name}: was modified while it was read (same size, newer modification time); run again once it is complete`, 'TSNORM_IO');
     }
   }
 
@@ -182,7 +182,7 @@ export async function openInput(file: string): Promise<ByteSource> {
   const st = fs.fstatSync(fd);
   if (st.isDirectory()) {
     fs.closeSync(fd);
-    throw new TsnormError(`${file}: is a directory, expected a file`);
+    throw new TsnormError(`${file}: is a directory, expected a file`, 'TSNORM_IO');
   }
   if (st.isFile()) return new FileSource(file, fd, st.size, true);
   // A FIFO or character device: read it as a stream.
@@ -192,7 +192,7 @@ export async function openInput(file: string): Promise<ByteSource> {
 /** A system error as a one-line message naming the file. */
 export function ioError(name: string, err: unknown): TsnormError {
   if (err instanceof TsnormError) return err;
-  return new TsnormError(`${name}: ${systemErrorText(err)}`);
+  return new TsnormError(`${name}: ${systemErrorText(err)}`, 'TSNORM_IO');
 }
 
 /** Whether the input starts with the gzip magic bytes (io/gzip.ts reads it then). */

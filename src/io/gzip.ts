@@ -45,7 +45,7 @@ export class GunzipSource implements ByteSource {
 
   private corrupt(err: unknown): TsnormError {
     const why = err instanceof Error ? err.message.replace(/^.*?: /, '') : String(err);
-    return new TsnormError(`${this.name}: corrupt gzip data (${why})`);
+    return new TsnormError(`${this.name}: corrupt gzip data (${why})`, 'TSNORM_IO');
   }
 }
 

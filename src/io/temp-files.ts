@@ -70,7 +70,7 @@ export function scratchError(err: unknown): TsnormError {
     ENOTDIR: 'it is not a folder',
   };
   const what = (code && why[code]) ?? systemErrorText(err);
-  return new TsnormError(`temporary file in ${tmpdirName()}: ${what} (set TMPDIR to a writable folder with room for the data)`);
+  return new TsnormError(`temporary file in ${tmpdirName()}: ${what} (set TMPDIR to a writable folder with room for the data)`, 'TSNORM_IO');
 }
 
 /** A read or write of a scratch file; its failure (a full $TMPDIR, say) as a clear error. */

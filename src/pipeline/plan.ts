@@ -77,5 +77,5 @@ export function refuseFlagsFor(flags: readonly FormatFlag[], side: FormatFlag['s
   const wrong = flags.filter((f) => f.side === side && !f.formats.includes(format));
   if (wrong.length === 0) return;
   const formats = [...new Set(wrong.flatMap((f) => f.formats))].map((f) => f.toUpperCase()).join('/');
-  throw new TsnormError(`${wrong.map((f) => f.flag).join(', ')}: for ${formats} ${side}, and ${name} is ${format.toUpperCase()}`);
+  throw new TsnormError(`${wrong.map((f) => f.flag).join(', ')}: for ${formats} ${side}, and ${name} is ${format.toUpperCase()}`, 'TSNORM_USAGE');
 }

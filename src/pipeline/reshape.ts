@@ -97,7 +97,7 @@ export class Reshaper {
     const L = spill ? spill.stepsOfChannel(0) : blocks.reduce((n, b) => (b.firstChannel === 0 ? n + b.stepCount : n), 0);
     if (spill) {
       if (this.needs.wholeInstances) {
-        throw new TsnormError(`${this.writer.name}: instance ${instance} (${C} x ${L} values) is too large to write as one row of the list layout`);
+        throw new TsnormError(`${this.writer.name}: instance ${instance} (${C} x ${L} values) is too large to write as one row of the list layout`, 'TSNORM_OUTPUT');
       }
       for (let ch = 0; ch < C; ch++) {
         const values = new Float64Array(L);
@@ -135,7 +135,7 @@ export class Reshaper {
 
   private async emitRows(instance: number, held: DataBlock[], spill: BlockSpill | null): Promise<void> {
     const C = this.schema.channels;
-    const first = held[0] ?? spill?.read()[Symbol.iterator]().next().value;
+    const first: DataBlock | undefined = held[0] ?? spill?.read()[Symbol.iterator]().next().value;
     const L = first?.instanceSteps ?? this.schema.steps ?? 0;
     const pass = this.needs.passThrough ? first?.instancePass : undefined;
     // Only a list column spreads over the rows (not binary, whose bytes are a list of numbers too).

@@ -105,14 +105,14 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
           const zero = affine.weight.findIndex((w) => w === 0);
           if (zero >= 0) {
             const name = schema.channelNames?.[zero];
-            throw new TsnormError(`${plan.affine.file}: ${plan.affine.prefix}weight[${zero}]${name === undefined ? '' : ` (channel ${name})`} is 0: it maps every value to the bias, which cannot be inverted`);
+            throw new TsnormError(`${plan.affine.file}: ${plan.affine.prefix}weight[${zero}]${name === undefined ? '' : ` (channel ${name})`} is 0: it maps every value to the bias, which cannot be inverted`, 'TSNORM_PARAMS');
           }
         }
         running = plan.trackRunningStats ? loadRunning(plan, channels, momentum, schema.channelNames) : undefined;
       } else if (channels !== first.channels) {
-        throw new TsnormError(`${reader.name}: has ${channels} channels, but ${first.name} has ${first.channels}`);
+        throw new TsnormError(`${reader.name}: has ${channels} channels, but ${first.name} has ${first.channels}`, 'TSNORM_DATA');
       } else if (first.names && schema.channelNames && first.names.join('\u0000') !== schema.channelNames.join('\u0000')) {
-        throw new TsnormError(`${reader.name}: channels [${schema.channelNames.join(', ')}] differ from ${first.name}'s [${first.names.join(', ')}]`);
+        throw new TsnormError(`${reader.name}: channels [${schema.channelNames.join(', ')}] differ from ${first.name}'s [${first.names.join(', ')}]`, 'TSNORM_DATA');
       }
       const engine = new NormEngine({ channels, eps, affine, training: plan.training, running, batchSize: plan.batchSize, nan: plan.nan, inverse: plan.command === 'inverse' });
       const driver = new EngineDriver(engine, {
@@ -181,12 +181,12 @@ function observedReader(reader: SeriesReader, observers: readonly ((b: DataBlock
 /** A parameter file that names its channels must name the input's, in order. */
 function checkChannelNames(p: LoadedParams, names: readonly string[] | undefined): void {
   if (p.channels && names && p.channels.join('\u0000') !== names.join('\u0000')) {
-    throw new TsnormError(`${p.file}: channels [${p.channels.join(', ')}] differ from the input's [${names.join(', ')}]`);
+    throw new TsnormError(`${p.file}: channels [${p.channels.join(', ')}] differ from the input's [${names.join(', ')}]`, 'TSNORM_PARAMS');
   }
 }
 
 function loadAffine(p: LoadedParams, channels: number, names: readonly string[] | undefined): Affine {
-  if (!p.weight && !p.bias) throw new TsnormError(`${p.file}: has no "weight" and "bias" (expected {"weight": [...], "bias": [...]})`);
+  if (!p.weight && !p.bias) throw new TsnormError(`${p.file}: has no "weight" and "bias" (expected {"weight": [...], "bias": [...]})`, 'TSNORM_PARAMS');
   checkChannelNames(p, names);
   return { weight: perChannel(p.weight, `${p.prefix}weight`, channels, p.file), bias: perChannel(p.bias, `${p.prefix}bias`, channels, p.file) };
 }
@@ -194,7 +194,7 @@ function loadAffine(p: LoadedParams, channels: number, names: readonly string[] 
 function loadRunning(plan: Plan, channels: number, momentum: RunningStats['momentum'], names?: readonly string[]): RunningStats {
   const s = plan.stats;
   if (!s) {
-    if (!plan.training) throw new TsnormError('eval with running statistics needs --stats FILE (running statistics to apply)');
+    if (!plan.training) throw new TsnormError('eval with running statistics needs --stats FILE (running statistics to apply)', 'TSNORM_USAGE');
     return new RunningStats(channels, momentum);
   }
   checkChannelNames(s, names);

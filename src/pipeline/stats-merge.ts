@@ -13,15 +13,15 @@ import { type StatsFile, formatStats, loadParams, statsFileOf } from '../stats-f
  * first must say where its fit started (the start_* keys tsnorm writes).
  */
 export async function mergeStatsFiles(files: readonly string[], output: string, note?: (text: string) => void): Promise<StatsFile> {
-  if (files.length === 0) throw new TsnormError('stats merge: name the stats files to merge');
+  if (files.length === 0) throw new TsnormError('stats merge: name the stats files to merge', 'TSNORM_PARAMS');
   const loaded = files.map((f) => loadParams(f, { purpose: 'stats' }));
   const first = loaded[0]!;
   for (const p of loaded) {
-    if (!p.runningMean || !p.runningVar) throw new TsnormError(`${p.file}: not a stats file: no "running_mean" and "running_var"`);
-    if (p.momentum === undefined) throw new TsnormError(`${p.file}: no "momentum": merging needs to know how the fit weighed its batches (a file written by tsnorm fit)`);
+    if (!p.runningMean || !p.runningVar) throw new TsnormError(`${p.file}: not a stats file: no "running_mean" and "running_var"`, 'TSNORM_PARAMS');
+    if (p.momentum === undefined) throw new TsnormError(`${p.file}: no "momentum": merging needs to know how the fit weighed its batches (a file written by tsnorm fit)`, 'TSNORM_PARAMS');
   }
   for (const p of loaded.slice(1)) {
-    const differ = (what: string, a: unknown, b: unknown) => new TsnormError(`${p.file}: ${what} ${JSON.stringify(b)} differs from ${first.file}'s ${JSON.stringify(a)}: only fits of one model merge`);
+    const differ = (what: string, a: unknown, b: unknown) => new TsnormError(`${p.file}: ${what} ${JSON.stringify(b)} differs from ${first.file}'s ${JSON.stringify(a)}: only fits of one model merge`, 'TSNORM_PARAMS');
     if (p.runningMean!.length !== first.runningMean!.length) throw differ('the channel count', first.runningMean!.length, p.runningMean!.length);
     if (first.channels && p.channels && first.channels.join('\u0000') !== p.channels.join('\u0000')) throw differ('channels', first.channels, p.channels);
     if ((first.eps ?? 1e-5) !== (p.eps ?? 1e-5)) throw differ('eps', first.eps, p.eps);
@@ -30,7 +30,7 @@ export async function mergeStatsFiles(files: readonly string[], output: string, 
       throw differ('weight and bias', first.hasAffine ? { weight: first.weight, bias: first.bias } : null, p.hasAffine ? { weight: p.weight, bias: p.bias } : null);
     }
     if (!p.start) {
-      throw new TsnormError(`${p.file}: does not say where its fit started (no "start_mean"): written by an older tsnorm, or not by fit; it can only come first in a merge`);
+      throw new TsnormError(`${p.file}: does not say where its fit started (no "start_mean"): written by an older tsnorm, or not by fit; it can only come first in a merge`, 'TSNORM_PARAMS');
     }
   }
   const fits = loaded.map(fitOf);
@@ -43,7 +43,7 @@ export async function mergeStatsFiles(files: readonly string[], output: string, 
       sketch.merge(ChannelSketches.fromJSON(p.sketch!));
       if (p.startSketch) sketch.merge(ChannelSketches.fromJSON(p.startSketch), -1);
     }
-    if (!sketch.consistent) throw new TsnormError(`stats merge: the files' value sketches do not add up (a "start_sketch" larger than its "sketch"): were they written by tsnorm fit?`);
+    if (!sketch.consistent) throw new TsnormError(`stats merge: the files' value sketches do not add up (a "start_sketch" larger than its "sketch"): were they written by tsnorm fit?`, 'TSNORM_PARAMS');
   } else if (loaded.some((p) => p.sketch)) {
     const without = loaded.find((p) => !p.sketch)!;
     note?.(`${output}: written without a sketch of the values: ${without.file} has none (check's distribution checks need one; fit it again with this tsnorm)`);

@@ -114,7 +114,7 @@ export class UnitAssembler {
   finish(): Unit[] {
     const p = this.current;
     if (!p) return [];
-    if (this.schema.orientation === 'series') throw new TsnormError(`${this.reader.name}: the input ends within a series of instance ${p.instance}`);
+    if (this.schema.orientation === 'series') throw new TsnormError(`${this.reader.name}: the input ends within a series of instance ${p.instance}`, 'TSNORM_DATA');
     return [this.complete(true)];
   }
 

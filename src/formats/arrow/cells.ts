@@ -214,7 +214,7 @@ function dateDays(t: A.Date_, get: () => unknown): number {
   const v = get() as number | bigint | Date;
   const ms = v instanceof Date ? v.getTime() : Number(v);
   if (Number.isFinite(ms)) return Math.floor(ms / 86400000);
-  throw new TsnormError(`an Arrow ${String(t)} value is beyond what this reader decodes`);
+  throw new TsnormError(`an Arrow ${String(t)} value is beyond what this reader decodes`, 'TSNORM_ARROW');
 }
 
 /** A time of day in units of 10^-digits s as HH:MM:SS[.fraction]; a value outside a day as its integer. */

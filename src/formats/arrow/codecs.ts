@@ -42,7 +42,7 @@ function loadModule<T>(name: string, codec: string): T {
     // Inside the single executable the addons are its assets; otherwise packages in node_modules.
     return (embeddedAddon(name) ?? require(name)) as T;
   } catch (err) {
-    throw new TsnormError(`${codec}-compressed Arrow data needs the ${name} package, which could not be loaded here (${(err as Error).message.split('\n')[0]})`);
+    throw new TsnormError(`${codec}-compressed Arrow data needs the ${name} package, which could not be loaded here (${(err as Error).message.split('\n')[0]})`, 'TSNORM_ARROW');
   }
 }
 

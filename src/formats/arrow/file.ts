@@ -50,13 +50,13 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
   await footerReader.open();
   const footer = footerReader.footer;
   const schema = footerReader.schema;
-  if (!footer) throw new TsnormError(`${src.name}: corrupt Arrow file: its footer cannot be read`);
+  if (!footer) throw new TsnormError(`${src.name}: corrupt Arrow file: its footer cannot be read`, 'TSNORM_ARROW');
   const span = (block: FooterBlock | null, what: string): Span => {
     const offset = Number(block?.offset ?? -1);
     const metadataLength = Number(block?.metaDataLength ?? 0);
     const length = metadataLength + Number(block?.bodyLength ?? 0);
     if (!(offset >= 8 && length > 0 && offset + length <= size)) {
-      throw new TsnormError(`${src.name}: corrupt Arrow file: its footer places ${what} at bytes ${offset}..${offset + length}, outside the file (${size} bytes)`);
+      throw new TsnormError(`${src.name}: corrupt Arrow file: its footer places ${what} at bytes ${offset}..${offset + length}, outside the file (${size} bytes)`, 'TSNORM_ARROW');
     }
     return { offset, length, metadataLength };
   };
@@ -71,7 +71,7 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
     buf.set(prefix, 0);
     new DataView(buf.buffer).setInt32(prefix.length + group.length, -1, true);
     return handled(readFully(src, buf, prefix.length, group.length, group.offset).then((n) => {
-      if (n < group.length) throw new TsnormError(`${src.name}: truncated Arrow file: bytes ${group.offset}..${group.offset + group.length} cannot be read`);
+      if (n < group.length) throw new TsnormError(`${src.name}: truncated Arrow file: bytes ${group.offset}..${group.offset + group.length} cannot be read`, 'TSNORM_ARROW');
       return buf;
     }));
   };
@@ -83,7 +83,7 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
     for (const block of group.blocks) {
       const where = `${src.name}: corrupt Arrow file: record batch ${index}`;
       const message = messageAt(buf, prefix.length + block.offset - group.offset, where);
-      if (!message.isRecordBatch()) throw new TsnormError(`${where}: the footer points at a message that is no record batch`);
+      if (!message.isRecordBatch()) throw new TsnormError(`${where}: the footer points at a message that is no record batch`, 'TSNORM_ARROW');
       checkBatchMetadata(message.header(), schema, src.name, index);
       index++;
     }
@@ -182,7 +182,7 @@ function schemaMessage(schema: A.Schema): Uint8Array {
 async function readSpan(src: ByteSource, span: Span): Promise<Uint8Array> {
   const buf = new Uint8Array(span.length);
   const n = await readFully(src, buf, 0, span.length, span.offset);
-  if (n < span.length) throw new TsnormError(`${src.name}: truncated Arrow file: bytes ${span.offset}..${span.offset + span.length} cannot be read`);
+  if (n < span.length) throw new TsnormError(`${src.name}: truncated Arrow file: bytes ${span.offset}..${span.offset + span.length} cannot be read`, 'TSNORM_ARROW');
   return buf;
 }
 

@@ -11,7 +11,7 @@ function arrowFormat(name: 'arrow' | 'arrows', extensions: readonly string[], sn
     family: 'arrow',
     async openReader(src, options) {
       const table = options.table ?? DEFAULT_TABLE;
-      if (table.layout === 'wide') throw new TsnormError(`${src.name}: --layout wide is for CSV/TSV input; Arrow layouts are long and list`);
+      if (table.layout === 'wide') throw new TsnormError(`${src.name}: --layout wide is for CSV/TSV input; Arrow layouts are long and list`, 'TSNORM_USAGE');
       const { openArrowReader } = await import('./reader.js');
       return openArrowReader(src, { ...table, layout: table.layout, live: options.live ?? false, exact: options.exact ?? false });
     },

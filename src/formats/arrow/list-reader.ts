@@ -61,11 +61,11 @@ export class ListArrowReader extends ArrowReaderBase implements SeriesReader {
       this.channelFields = nested.length === 1 ? nested : fields.flatMap((f, i) => (!keep.has(i) && isSeries(f.type) ? [i] : []));
     }
     if (this.channelFields.length === 0) {
-      throw new TsnormError(`${file}: --layout list: no column of lists of numbers (columns: ${fields.map((f) => `${f.name}: ${f.type}`).join(', ')})`);
+      throw new TsnormError(`${file}: --layout list: no column of lists of numbers (columns: ${fields.map((f) => `${f.name}: ${f.type}`).join(', ')})`, 'TSNORM_ARROW');
     }
     this.nested = this.channelFields.length === 1 && isNested(fields[this.channelFields[0]!]!.type);
     for (const i of this.channelFields) {
-      if (!this.nested && !isSeries(fields[i]!.type)) throw new TsnormError(`${file}: --layout list: column '${fields[i]!.name}' is ${fields[i]!.type}, not a list of numbers`);
+      if (!this.nested && !isSeries(fields[i]!.type)) throw new TsnormError(`${file}: --layout list: column '${fields[i]!.name}' is ${fields[i]!.type}, not a list of numbers`, 'TSNORM_ARROW');
     }
     const channelSet = new Set(this.channelFields);
     this.carriedFields = fields.flatMap((_f, i) => (channelSet.has(i) ? [] : [i]));
@@ -118,31 +118,31 @@ export class ListArrowReader extends ArrowReaderBase implements SeriesReader {
     if (this.nested) {
       const v = batch.getChildAt(this.channelFields[0]!)!;
       const outer = v.get(r) as A.Vector | null;
-      if (outer === null) throw new TsnormError(`${this.name}: ${where(0)}: null instead of a list of series`);
+      if (outer === null) throw new TsnormError(`${this.name}: ${where(0)}: null instead of a list of series`, 'TSNORM_ARROW');
       for (let c = 0; c < outer.length; c++) {
         const inner = outer.get(c) as A.Vector | null;
-        if (inner === null) throw new TsnormError(`${this.name}: ${where(0)}: series ${c} is null`);
+        if (inner === null) throw new TsnormError(`${this.name}: ${where(0)}: series ${c} is null`, 'TSNORM_ARROW');
         series.push(listValues(inner));
       }
     } else {
       this.channelFields.forEach((f, c) => {
         const inner = batch.getChildAt(f)!.get(r) as A.Vector | null;
-        if (inner === null) throw new TsnormError(`${this.name}: ${where(c)}: null instead of a series`);
+        if (inner === null) throw new TsnormError(`${this.name}: ${where(c)}: null instead of a series`, 'TSNORM_ARROW');
         series.push(listValues(inner));
       });
     }
     const C = series.length;
-    if (count && C !== this.channelCount) throw new TsnormError(`${this.name}: ${where(0)}: ${C} series, the first row had ${this.channelCount}`);
+    if (count && C !== this.channelCount) throw new TsnormError(`${this.name}: ${where(0)}: ${C} series, the first row had ${this.channelCount}`, 'TSNORM_ARROW');
     const L = series[0]?.length ?? 0;
     series.forEach((s, c) => {
-      if (s.length !== L) throw new TsnormError(`${this.name}: ${where(c)}: ${s.length} values, but channel 0 has ${L}: the channels of an instance must have one length`);
+      if (s.length !== L) throw new TsnormError(`${this.name}: ${where(c)}: ${s.length} values, but channel 0 has ${L}: the channels of an instance must have one length`, 'TSNORM_ARROW');
     });
     const values = new Float64Array(C * L);
     series.forEach((s, c) => {
       for (let t = 0; t < L; t++) {
         const x = s[t];
         values[c * L + t] = x === null || x === undefined ? NULL_VALUE : Number(x);
-        if (this.exact && typeof x === 'bigint' && roundedToDouble(x, values[c * L + t]!)) throw new TsnormError(`${this.name}: ${where(c)}, step ${t}: ${roundedIntegerMessage(String(x), this.nested ? undefined : this.arrow.schema.fields[this.channelFields[c]!]!.name)}`);
+        if (this.exact && typeof x === 'bigint' && roundedToDouble(x, values[c * L + t]!)) throw new TsnormError(`${this.name}: ${where(c)}, step ${t}: ${roundedIntegerMessage(String(x), this.nested ? undefined : this.arrow.schema.fields[this.channelFields[c]!]!.name)}`, 'TSNORM_ARROW');
       }
     });
     return {

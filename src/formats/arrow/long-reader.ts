@@ -45,8 +45,8 @@ export class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     if (options.channels) {
       this.channelFields = options.channels.map((c) => fieldIndex(arrow.schema, c, '--channels', file));
       for (const i of this.channelFields) {
-        if (!isNumericType(fields[i]!.type)) throw new TsnormError(`${file}: --channels: column '${fields[i]!.name}' is ${fields[i]!.type}, not numbers`);
-        if (i === this.idField || keep.has(i)) throw new TsnormError(`${file}: --channels: '${fields[i]!.name}' is also --id or --keep`);
+        if (!isNumericType(fields[i]!.type)) throw new TsnormError(`${file}: --channels: column '${fields[i]!.name}' is ${fields[i]!.type}, not numbers`, 'TSNORM_ARROW');
+        if (i === this.idField || keep.has(i)) throw new TsnormError(`${file}: --channels: '${fields[i]!.name}' is also --id or --keep`, 'TSNORM_ARROW');
       }
     } else {
       this.channelFields = fields.flatMap((f, i) => (i !== this.idField && !keep.has(i) && isNumericType(f.type) ? [i] : []));
@@ -55,12 +55,12 @@ export class LongArrowReader extends ArrowReaderBase implements SeriesReader {
       // A list-layout file (a row per instance) read as the long layout.
       const lists = fields.filter((f) => describeType(f.type).type === 'list' && ['float16', 'float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'list'].includes(describeType(f.type).element ?? ''));
       const hint = lists.length > 0 ? `; its list columns (${lists.map((f) => f.name).join(', ')}) hold a series per row: --layout list reads them` : '; name them with --channels';
-      throw new TsnormError(`${file}: no numeric column to normalize (columns: ${fields.map((f) => f.name).join(', ')})${hint}`);
+      throw new TsnormError(`${file}: no numeric column to normalize (columns: ${fields.map((f) => f.name).join(', ')})${hint}`, 'TSNORM_ARROW');
     }
     const channelSet = new Set(this.channelFields);
     const names = this.channelFields.map((i) => fields[i]!.name);
     const dup = names.find((n, k) => names.indexOf(n) !== k);
-    if (dup !== undefined) throw new TsnormError(`${file}: more than one channel column is named '${dup}'`);
+    if (dup !== undefined) throw new TsnormError(`${file}: more than one channel column is named '${dup}'`, 'TSNORM_ARROW');
     this.carriedFields = fields.flatMap((_f, i) => (channelSet.has(i) ? [] : [i]));
     this.carriedSpecs = this.carriedFields.map((i) => describeType(fields[i]!.type));
     const columns: ColumnSpec[] = fields.map((f, i) => ({
@@ -156,7 +156,7 @@ export class LongArrowReader extends ArrowReaderBase implements SeriesReader {
         if (this.exact) {
           for (let i = 0; i < n; i++) {
             if (data.getValid(i) && roundedToDouble(src[i]!, values[at + i]!)) {
-              throw new TsnormError(`${this.name}: row ${this.rowsBefore + i}, column '${this.arrow.schema.fields[f]!.name}': ${roundedIntegerMessage(String(src[i]), this.arrow.schema.fields[f]!.name)}`);
+              throw new TsnormError(`${this.name}: row ${this.rowsBefore + i}, column '${this.arrow.schema.fields[f]!.name}': ${roundedIntegerMessage(String(src[i]), this.arrow.schema.fields[f]!.name)}`, 'TSNORM_ARROW');
             }
           }
         }
@@ -179,14 +179,14 @@ export class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     const data = ids.data[0]!;
     if (data.nullCount > 0) {
       for (let r = 0; r < n; r++) {
-        if (!data.getValid(r)) throw new TsnormError(`${this.name}: row ${this.rowsBefore + r}: the --id column '${this.arrow.schema.fields[this.idField]!.name}' is null: every row needs an id`);
+        if (!data.getValid(r)) throw new TsnormError(`${this.name}: row ${this.rowsBefore + r}: the --id column '${this.arrow.schema.fields[this.idField]!.name}' is null: every row needs an id`, 'TSNORM_ARROW');
       }
     }
     const runs: [number, boolean][] = [];
     for (const r of [0, ...changedRows(ids, n)]) {
       const id = cellOf(ids, r);
       // A dictionary's value may be null where its index is not.
-      if (id === null) throw new TsnormError(`${this.name}: row ${this.rowsBefore + r}: the --id column '${this.arrow.schema.fields[this.idField]!.name}' is null: every row needs an id`);
+      if (id === null) throw new TsnormError(`${this.name}: row ${this.rowsBefore + r}: the --id column '${this.arrow.schema.fields[this.idField]!.name}' is null: every row needs an id`, 'TSNORM_ARROW');
       if (r === 0 && this.instance >= 0 && equalCells(id, this.lastId)) {
         runs.push([0, false]);
         continue;
@@ -201,7 +201,7 @@ export class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     const key = Buffer.from(String(id), 'utf8').toString('latin1');
     const before = this.ids.lineOf(key);
     if (before !== undefined) {
-      throw new TsnormError(`${this.name}: row ${row}: id '${String(id).slice(0, 80)}' appears again after other ids (its rows began at row ${before}); the rows of one instance must be contiguous (sort by id first)`);
+      throw new TsnormError(`${this.name}: row ${row}: id '${String(id).slice(0, 80)}' appears again after other ids (its rows began at row ${before}); the rows of one instance must be contiguous (sort by id first)`, 'TSNORM_ARROW');
     }
     this.ids.add(key, row);
     this.lastId = id;

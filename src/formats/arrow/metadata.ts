@@ -24,7 +24,7 @@ const rowsFor = (body: number): number => 8 * body + 64;
 
 function bounded(where: string, what: string, count: number, size: number, bb: ByteBuffer): void {
   if (!(count >= 0) || count * size > bb.capacity()) {
-    throw new TsnormError(`${where}: corrupt Arrow metadata: ${what} claims ${count} entries in ${bb.capacity()} bytes`);
+    throw new TsnormError(`${where}: corrupt Arrow metadata: ${what} claims ${count} entries in ${bb.capacity()} bytes`, 'TSNORM_ARROW');
   }
 }
 
@@ -37,7 +37,7 @@ function checkSchema(where: string, schema: Schema | null, bb: ByteBuffer): void
   const visit = (field: Field | null, depth: number): void => {
     if (!field) return;
     if (seen.has(field.bb_pos) || seen.size > MAX_FIELDS || depth > 64) {
-      throw new TsnormError(`${where}: corrupt Arrow metadata: the schema's fields loop, nest deeper than 64 or number more than ${MAX_FIELDS}`);
+      throw new TsnormError(`${where}: corrupt Arrow metadata: the schema's fields loop, nest deeper than 64 or number more than ${MAX_FIELDS}`, 'TSNORM_ARROW');
     }
     seen.add(field.bb_pos);
     bounded(where, `field '${field.name() ?? ''}''s child list`, field.childrenLength(), 4, bb);
@@ -53,14 +53,14 @@ function checkBatch(where: string, batch: RecordBatch | null, bb: ByteBuffer, bo
   bounded(where, 'the batch\'s buffer list', batch.buffersLength(), 16, bb);
   bounded(where, 'the batch\'s variadic count list', batch.variadicBufferCountsLength(), 8, bb);
   const rows = Number(batch.length());
-  if (!(rows >= 0)) throw new TsnormError(`${where}: corrupt Arrow data: a batch of ${batch.length()} rows`);
+  if (!(rows >= 0)) throw new TsnormError(`${where}: corrupt Arrow data: a batch of ${batch.length()} rows`, 'TSNORM_ARROW');
   // A compressed body can be far smaller than its rows (a constant column compresses a
   // thousandfold): its buffers are checked once decompressed (validate.ts) instead.
   if (batch.compression() !== null) return;
-  if (rows > rowsFor(body)) throw new TsnormError(`${where}: corrupt Arrow data: a batch of ${batch.length()} rows in a body of ${body} bytes`);
+  if (rows > rowsFor(body)) throw new TsnormError(`${where}: corrupt Arrow data: a batch of ${batch.length()} rows in a body of ${body} bytes`, 'TSNORM_ARROW');
   for (let i = 0; i < batch.nodesLength(); i++) {
     const n = Number(batch.nodes(i)?.length() ?? 0);
-    if (!(n >= 0 && n <= rowsFor(body))) throw new TsnormError(`${where}: corrupt Arrow data: a column of ${batch.nodes(i)?.length()} values in a body of ${body} bytes`);
+    if (!(n >= 0 && n <= rowsFor(body))) throw new TsnormError(`${where}: corrupt Arrow data: a column of ${batch.nodes(i)?.length()} values in a body of ${body} bytes`, 'TSNORM_ARROW');
   }
 }
 
@@ -70,7 +70,7 @@ function guarded<T>(where: string, check: () => T): T {
     return check();
   } catch (err) {
     if (err instanceof TsnormError) throw err;
-    throw new TsnormError(`${where}: corrupt Arrow metadata (${(err as Error).message})`);
+    throw new TsnormError(`${where}: corrupt Arrow metadata (${(err as Error).message})`, 'TSNORM_ARROW');
   }
 }
 
@@ -84,7 +84,7 @@ function checkMessage(metadata: Uint8Array, where: string): void {
   const m = Message.getRootAsMessage(bb);
   bounded(where, 'the message\'s metadata list', m.customMetadataLength(), 4, bb);
   const body = Number(m.bodyLength());
-  if (!(body >= 0)) throw new TsnormError(`${where}: corrupt Arrow data: a message body of ${m.bodyLength()} bytes`);
+  if (!(body >= 0)) throw new TsnormError(`${where}: corrupt Arrow data: a message body of ${m.bodyLength()} bytes`, 'TSNORM_ARROW');
   switch (m.headerType()) {
     case MessageHeader.Schema: checkSchema(where, m.header(new Schema()) as Schema | null, bb); break;
     case MessageHeader.RecordBatch: checkBatch(where, m.header(new RecordBatch()) as RecordBatch | null, bb, body); break;

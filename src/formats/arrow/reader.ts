@@ -38,10 +38,10 @@ export async function openArrowReader(input: ByteSource, options: ArrowReaderOpt
       batches = { schema: stream.schema!, batches: () => stream.batches(), close: async () => {} };
     }
     // A schema without columns is what a damaged schema reads as (and nothing to normalize anyway).
-    if (batches.schema.fields.length === 0) throw new TsnormError(`${src.name}: the Arrow schema has no columns (a corrupt ${isFile ? 'file' : 'stream'}, or a table without columns)`);
+    if (batches.schema.fields.length === 0) throw new TsnormError(`${src.name}: the Arrow schema has no columns (a corrupt ${isFile ? 'file' : 'stream'}, or a table without columns)`, 'TSNORM_ARROW');
     // A name is optional in the flatbuffer, but every column is found and written by its name.
     const unnamed = batches.schema.fields.findIndex((f) => typeof f.name !== 'string');
-    if (unnamed >= 0) throw new TsnormError(`${src.name}: column ${unnamed} of the Arrow schema has no name (a corrupt ${isFile ? 'file' : 'stream'}?)`);
+    if (unnamed >= 0) throw new TsnormError(`${src.name}: column ${unnamed} of the Arrow schema has no name (a corrupt ${isFile ? 'file' : 'stream'}?)`, 'TSNORM_ARROW');
   } catch (err) {
     await src.close();
     throw arrowError(src.name, err, isFile);
@@ -58,16 +58,16 @@ async function checkFileEnds(src: ByteSource): Promise<void> {
   const tail = new Uint8Array(10);
   const got = size >= 16 ? await src.read(tail, 0, 10, size - 10) : 0;
   if (got < 10 || String.fromCharCode(...tail.subarray(4)) !== 'ARROW1') {
-    throw new TsnormError(`${src.name}: truncated Arrow file: it does not end with the footer and the ARROW1 magic (${size} bytes)`);
+    throw new TsnormError(`${src.name}: truncated Arrow file: it does not end with the footer and the ARROW1 magic (${size} bytes)`, 'TSNORM_ARROW');
   }
   const footer = new DataView(tail.buffer).getInt32(0, true);
-  if (footer <= 0 || footer > size - 18) throw new TsnormError(`${src.name}: corrupt Arrow file: its footer length (${footer}) does not fit the file (${size} bytes)`);
+  if (footer <= 0 || footer > size - 18) throw new TsnormError(`${src.name}: corrupt Arrow file: its footer length (${footer}) does not fit the file (${size} bytes)`, 'TSNORM_ARROW');
   const bytes = new Uint8Array(footer);
-  if ((await readFully(src, bytes, 0, footer, size - 10 - footer)) < footer) throw new TsnormError(`${src.name}: truncated Arrow file: its footer cannot be read`);
+  if ((await readFully(src, bytes, 0, footer, size - 10 - footer)) < footer) throw new TsnormError(`${src.name}: truncated Arrow file: its footer cannot be read`, 'TSNORM_ARROW');
   const dictionaries = checkFooterMetadata(bytes, `${src.name}: the footer`);
   for (const [i, d] of dictionaries.entries()) {
     if (!(d.offset >= 8 && d.metaDataLength > 8 && d.offset + d.metaDataLength <= size)) {
-      throw new TsnormError(`${src.name}: corrupt Arrow file: its footer places dictionary batch ${i} at bytes ${d.offset}..${d.offset + d.metaDataLength}, outside the file (${size} bytes)`);
+      throw new TsnormError(`${src.name}: corrupt Arrow file: its footer places dictionary batch ${i} at bytes ${d.offset}..${d.offset + d.metaDataLength}, outside the file (${size} bytes)`, 'TSNORM_ARROW');
     }
     const framed = new Uint8Array(d.metaDataLength);
     await readFully(src, framed, 0, framed.length, d.offset);

@@ -40,8 +40,8 @@ export class ArrowMessages {
   /** Reads the first schema. */
   async open(): Promise<void> {
     const first = await this.nextMessage();
-    if (!first) throw new TsnormError(`${this.src.name}: empty Arrow stream: no schema`);
-    if (!first.message.isSchema()) throw new TsnormError(`${this.src.name}: not an Arrow stream: it does not begin with a schema`);
+    if (!first) throw new TsnormError(`${this.src.name}: empty Arrow stream: no schema`, 'TSNORM_ARROW');
+    if (!first.message.isSchema()) throw new TsnormError(`${this.src.name}: not an Arrow stream: it does not begin with a schema`, 'TSNORM_ARROW');
     this.schemaBytes = first.bytes;
     this.schema = first.header as A.Schema;
   }
@@ -75,7 +75,7 @@ export class ArrowMessages {
       if (message.isSchema()) {
         const schema = header as A.Schema;
         if (!(A.util.compareSchemas(this.schema!, schema) as boolean)) {
-          throw new TsnormError(`${this.src.name}: after record batch ${index} a schema with other columns follows (${schema.fields.map((f: A.Field) => `${f.name}: ${f.type}`).join(', ')}): the schema must not change`);
+          throw new TsnormError(`${this.src.name}: after record batch ${index} a schema with other columns follows (${schema.fields.map((f: A.Field) => `${f.name}: ${f.type}`).join(', ')}): the schema must not change`, 'TSNORM_ARROW');
         }
         this.dictionaries.clear();
         continue;
@@ -90,7 +90,7 @@ export class ArrowMessages {
       }
       if (!message.isRecordBatch()) {
         // A tensor, or a type no Arrow message has: silently skipping it would drop the batch it was.
-        throw new TsnormError(`${this.src.name}: record batch ${index}: a message of type ${message.headerType} where a record batch should be (a corrupt stream: a stream holds schemas, dictionaries and record batches)`);
+        throw new TsnormError(`${this.src.name}: record batch ${index}: a message of type ${message.headerType} where a record batch should be (a corrupt stream: a stream holds schemas, dictionaries and record batches)`, 'TSNORM_ARROW');
       }
       checkBatchMetadata(header, this.schema!, this.src.name, index);
       const parts = [this.schemaBytes!, ...[...this.dictionaries.values()].flat(), bytes, END_OF_STREAM];
@@ -167,7 +167,7 @@ export class ArrowMessages {
         this.take(prefix);
         continue;
       }
-      if (length < 0 || length > 1 << 30) throw new TsnormError(`${this.src.name}: byte ${at}: not an Arrow message (metadata length ${length})`);
+      if (length < 0 || length > 1 << 30) throw new TsnormError(`${this.src.name}: byte ${at}: not an Arrow message (metadata length ${length})`, 'TSNORM_ARROW');
       if (!(await this.fill(prefix + length))) throw this.truncated(at);
       let message: A.Message;
       let header: unknown;
@@ -178,7 +178,7 @@ export class ArrowMessages {
         header = message.isSchema() || message.isRecordBatch() || message.isDictionaryBatch() ? message.header() : undefined;
       } catch (err) {
         if (err instanceof TsnormError) throw err;
-        throw new TsnormError(`${this.src.name}: byte ${at}: a corrupt Arrow message (${(err as Error).message})`);
+        throw new TsnormError(`${this.src.name}: byte ${at}: a corrupt Arrow message (${(err as Error).message})`, 'TSNORM_ARROW');
       }
       const total = prefix + length + Number(message.bodyLength);
       if (!(await this.fill(total))) throw this.truncated(at);
@@ -188,7 +188,7 @@ export class ArrowMessages {
   }
 
   private truncated(at: number): TsnormError {
-    return new TsnormError(`${this.src.name}: truncated Arrow stream: the message at byte ${at} is cut short`);
+    return new TsnormError(`${this.src.name}: truncated Arrow stream: the message at byte ${at} is cut short`, 'TSNORM_ARROW');
   }
 
   private view(): DataView {

@@ -14,7 +14,7 @@ export function checkBatch(batch: A.RecordBatch, name: string, index: number): v
     const column = batch.getChildAt(i);
     const length = column?.length ?? 0;
     if (!column || length !== batch.numRows) {
-      throw new TsnormError(`${at}: column '${field.name}' has ${length} values, the batch ${batch.numRows} rows (a corrupt file)`);
+      throw new TsnormError(`${at}: column '${field.name}' has ${length} values, the batch ${batch.numRows} rows (a corrupt file)`, 'TSNORM_ARROW');
     }
     for (const data of column.data) checkData(data as A.Data, `${at}: column '${field.name}'`);
   });
@@ -23,7 +23,7 @@ export function checkBatch(batch: A.RecordBatch, name: string, index: number): v
 function checkData(data: A.Data, where: string): void {
   const end = data.offset + data.length;
   const short = (what: string, need: number, has: number): never => {
-    throw new TsnormError(`${where}: its ${what} holds ${has} entries, ${data.length} rows need ${need} (a corrupt file)`);
+    throw new TsnormError(`${where}: its ${what} holds ${has} entries, ${data.length} rows need ${need} (a corrupt file)`, 'TSNORM_ARROW');
   };
   const t = data.type as A.DataType;
   if (data.nullCount !== 0 && data.nullBitmap && data.nullBitmap.length > 0 && data.nullBitmap.length * 8 < end) short('validity bitmap', Math.ceil(end / 8), data.nullBitmap.length);
@@ -47,7 +47,7 @@ function checkData(data: A.Data, where: string): void {
       if (size <= 12) continue;
       const buffer = buffers[dv.getInt32(i * 16 + 8, true)];
       const at = dv.getInt32(i * 16 + 12, true);
-      if (!buffer || at < 0 || at + size > buffer.length) throw new TsnormError(`${where}: row ${i - data.offset}'s value lies outside its data buffers (a corrupt file)`);
+      if (!buffer || at < 0 || at + size > buffer.length) throw new TsnormError(`${where}: row ${i - data.offset}'s value lies outside its data buffers (a corrupt file)`, 'TSNORM_ARROW');
     }
     return;
   }
@@ -59,10 +59,10 @@ function checkData(data: A.Data, where: string): void {
     // Every offset, not only the ends: one out of place (or past 2^53 in a large type) would
     // fail deep inside apache-arrow when that cell is read.
     let before = Number(offsets[data.offset]!);
-    if (!(before >= 0 && before <= inner)) throw new TsnormError(`${where}: its offsets start at ${offsets[data.offset]}, outside its ${inner} values (a corrupt file)`);
+    if (!(before >= 0 && before <= inner)) throw new TsnormError(`${where}: its offsets start at ${offsets[data.offset]}, outside its ${inner} values (a corrupt file)`, 'TSNORM_ARROW');
     for (let i = data.offset + 1; i <= end; i++) {
       const o = Number(offsets[i]!);
-      if (!(o >= before && o <= inner)) throw new TsnormError(`${where}: its offset ${i - data.offset} is ${offsets[i]}, outside ${before}..${inner} (a corrupt file)`);
+      if (!(o >= before && o <= inner)) throw new TsnormError(`${where}: its offset ${i - data.offset} is ${offsets[i]}, outside ${before}..${inner} (a corrupt file)`, 'TSNORM_ARROW');
       before = o;
     }
     for (const child of data.children) checkData(child as A.Data, where);
@@ -108,8 +108,8 @@ export function checkBatchMetadata(decoded: unknown, schema: A.Schema, name: str
   let node = 0;
   for (const field of schema.fields) {
     const length = header.nodes[node]?.length;
-    if (length === undefined) throw new TsnormError(`${name}: record batch ${index}: its metadata describes fewer columns than the schema's ${schema.fields.length} (a corrupt file)`);
-    if (Number(length) !== rows) throw new TsnormError(`${name}: record batch ${index}: column '${field.name}' has ${length} values, the batch ${rows} rows (a corrupt file)`);
+    if (length === undefined) throw new TsnormError(`${name}: record batch ${index}: its metadata describes fewer columns than the schema's ${schema.fields.length} (a corrupt file)`, 'TSNORM_ARROW');
+    if (Number(length) !== rows) throw new TsnormError(`${name}: record batch ${index}: column '${field.name}' has ${length} values, the batch ${rows} rows (a corrupt file)`, 'TSNORM_ARROW');
     node += nodeCount(field);
   }
 }
@@ -120,13 +120,13 @@ export function messageAt(buf: Uint8Array, at: number, where: string): A.Message
   const marker = at + 4 <= buf.length ? view.getInt32(at, true) : 0;
   const start = marker === -1 ? at + 8 : at + 4;
   const length = start <= buf.length ? view.getInt32(start - 4, true) : -1;
-  if (length <= 0 || start + length > buf.length) throw new TsnormError(`${where}: no valid message there`);
+  if (length <= 0 || start + length > buf.length) throw new TsnormError(`${where}: no valid message there`, 'TSNORM_ARROW');
   const metadata = buf.subarray(start, start + length);
   checkMessageMetadata(metadata, where);
   try {
     return A.Message.decode(metadata);
   } catch (err) {
-    throw new TsnormError(`${where}: ${(err as Error).message.split('\n')[0]}`);
+    throw new TsnormError(`${where}: ${(err as Error).message.split('\n')[0]}`, 'TSNORM_ARROW');
   }
 }
 

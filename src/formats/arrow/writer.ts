@@ -189,7 +189,7 @@ export class ArrowWriter implements SeriesWriter {
     try {
       this.writer!.write(batch);
     } catch (err) {
-      throw new TsnormError(`${this.name}: cannot write this as Arrow: ${(err as Error).message}`);
+      throw new TsnormError(`${this.name}: cannot write this as Arrow: ${(err as Error).message}`, 'TSNORM_OUTPUT');
     }
   }
 
@@ -198,7 +198,7 @@ export class ArrowWriter implements SeriesWriter {
     try {
       return cellsData(spec, cells);
     } catch (err) {
-      if (err instanceof TsnormError) throw new TsnormError(`${this.name}: column '${column}': ${err.message}`);
+      if (err instanceof TsnormError) throw new TsnormError(`${this.name}: column '${column}': ${err.message}`, 'TSNORM_OUTPUT');
       throw err;
     }
   }
@@ -292,7 +292,7 @@ export class ArrowWriter implements SeriesWriter {
   private rowCells(spec: ColumnSpec, b: DataBlock, cells: CellValue[]): A.Data {
     if (this.schema!.orientation === 'series' && spec.type === 'list') {
       if (cells.some((c) => Array.isArray(c))) {
-        throw new TsnormError(`${this.name}: column '${spec.name}': ${this.schema!.describeInstance?.(b.instance) ?? `instance ${b.instance}`} has a list whose length is not its series' (${b.instanceSteps ?? b.stepCount}), which the long layout cannot spread over its rows: write the list layout (--output-layout list) or CSV`);
+        throw new TsnormError(`${this.name}: column '${spec.name}': ${this.schema!.describeInstance?.(b.instance) ?? `instance ${b.instance}`} has a list whose length is not its series' (${b.instanceSteps ?? b.stepCount}), which the long layout cannot spread over its rows: write the list layout (--output-layout list) or CSV`, 'TSNORM_OUTPUT');
       }
       return this.columnData(spec.name, { ...spec, type: spec.element ?? 'utf8' }, cells);
     }
@@ -343,7 +343,7 @@ export class ArrowWriter implements SeriesWriter {
     try {
       return make();
     } catch (err) {
-      if (err instanceof TsnormError) throw new TsnormError(`${this.name}: column '${spec.name}': ${err.message}`);
+      if (err instanceof TsnormError) throw new TsnormError(`${this.name}: column '${spec.name}': ${err.message}`, 'TSNORM_OUTPUT');
       throw err;
     }
   }
@@ -596,7 +596,7 @@ function listOf(child: A.Data, offsets: Int32Array, shape: ListShape = { kind: '
   if (shape.kind === 'fixed_size_list') {
     const size = shape.size!;
     for (let r = 0; r < length; r++) {
-      if (offsets[r + 1]! - offsets[r]! !== size) throw new TsnormError(`a list of ${offsets[r + 1]! - offsets[r]!} values does not fit the input's type, fixed_size_list[${size}]`);
+      if (offsets[r + 1]! - offsets[r]! !== size) throw new TsnormError(`a list of ${offsets[r + 1]! - offsets[r]!} values does not fit the input's type, fixed_size_list[${size}]`, 'TSNORM_OUTPUT');
     }
     return A.makeData({ type: new A.FixedSizeList(size, item), length, child });
   }
@@ -664,7 +664,7 @@ function cellsData(spec: Omit<ColumnSpec, 'name' | 'role'>, cells: CellValue[]):
       if (c === null) return;
       const v = BigInt(typeof c === 'number' ? Math.trunc(c) : (c as bigint | string));
       // A typed array wraps what it cannot hold: refused instead (readers check first, with the line).
-      if ((unsigned ? BigInt.asUintN(64, v) : BigInt.asIntN(64, v)) !== v) throw new TsnormError(`${v} does not fit ${unsigned ? 'uint64' : 'int64'}`);
+      if ((unsigned ? BigInt.asUintN(64, v) : BigInt.asIntN(64, v)) !== v) throw new TsnormError(`${v} does not fit ${unsigned ? 'uint64' : 'int64'}`, 'TSNORM_OUTPUT');
       values[i] = v;
     });
     return A.makeData({ type: type as A.Int64, length: n, data: values as BigInt64Array, ...validity(valid) });

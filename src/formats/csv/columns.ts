@@ -50,12 +50,12 @@ export class ColumnNames {
     if (!this.header) {
       const i = /^[1-9]\d*$/.test(name) ? Number(name) - 1 : -1;
       if (i >= 0 && i < this.count) return i;
-      throw new TsnormError(`${file}: ${flag}: no column '${name}': without a header, columns are named by position, 1 to ${this.count}`);
+      throw new TsnormError(`${file}: ${flag}: no column '${name}': without a header, columns are named by position, 1 to ${this.count}`, 'TSNORM_CSV');
     }
     this.index ??= this.buildIndex();
     const i = this.index.get(name);
-    if (i === undefined) throw new TsnormError(`${file}: ${flag}: no column '${name}'; the columns are: ${this.listed()}`);
-    if (i < 0) throw new TsnormError(`${file}: ${flag}: more than one column is named '${name}'; rename them so that each name is unique`);
+    if (i === undefined) throw new TsnormError(`${file}: ${flag}: no column '${name}'; the columns are: ${this.listed()}`, 'TSNORM_CSV');
+    if (i < 0) throw new TsnormError(`${file}: ${flag}: more than one column is named '${name}'; rename them so that each name is unique`, 'TSNORM_CSV');
     return i;
   }
 
@@ -65,7 +65,7 @@ export class ColumnNames {
     const seen = new Set<string>();
     for (const c of columns) {
       const n = this.header[c]!;
-      if (seen.has(n)) throw new TsnormError(`${file}: more than one channel column is named '${n}'; rename them, or pick the channels with --channels`);
+      if (seen.has(n)) throw new TsnormError(`${file}: more than one channel column is named '${n}'; rename them, or pick the channels with --channels`, 'TSNORM_CSV');
       seen.add(n);
     }
   }
@@ -96,9 +96,9 @@ export function resolveColumns(file: string, names: ColumnNames, options: Column
   if (options.channels) {
     channels = options.channels.map((c) => index(c, '--channels'));
     for (const c of channels) {
-      if (c === id) throw new TsnormError(`${file}: --channels: '${names.name(c)}' is the --id column`);
-      if (keep.has(c)) throw new TsnormError(`${file}: --channels: '${names.name(c)}' is also in --keep`);
-      if (typed.has(c)) throw new TsnormError(`${file}: --types: '${names.name(c)}' is a channel (--types is for the columns that pass through)`);
+      if (c === id) throw new TsnormError(`${file}: --channels: '${names.name(c)}' is the --id column`, 'TSNORM_CSV');
+      if (keep.has(c)) throw new TsnormError(`${file}: --channels: '${names.name(c)}' is also in --keep`, 'TSNORM_CSV');
+      if (typed.has(c)) throw new TsnormError(`${file}: --types: '${names.name(c)}' is a channel (--types is for the columns that pass through)`, 'TSNORM_CSV');
     }
   } else {
     channels = [];
@@ -109,12 +109,12 @@ export function resolveColumns(file: string, names: ColumnNames, options: Column
       // Rows used as they arrive (apply, convert from a pipe): a column with no value yet cannot
       // be told apart; guessing would pass a number column through silently.
       if (kind === 'undecided' && sampleIsPartial) {
-        throw new TsnormError(`${file}: column '${names.name(i)}' has no value in the first rows that arrived, so whether it holds numbers is not known yet: name the channels with --channels (and text or kept columns with --keep)`);
+        throw new TsnormError(`${file}: column '${names.name(i)}' has no value in the first rows that arrived, so whether it holds numbers is not known yet: name the channels with --channels (and text or kept columns with --keep)`, 'TSNORM_CSV');
       }
     }
   }
   if (channels.length === 0) {
-    throw new TsnormError(`${file}: no numeric column to normalize (columns: ${names.listed()}); name them with --channels`);
+    throw new TsnormError(`${file}: no numeric column to normalize (columns: ${names.listed()}); name them with --channels`, 'TSNORM_CSV');
   }
   names.checkUnique(channels, file);
   return { names, channels, id };

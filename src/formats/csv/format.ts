@@ -11,7 +11,7 @@ function textFormat(name: 'csv' | 'tsv', extensions: readonly string[]): FormatD
     family: 'text',
     async openReader(src, options) {
       const table = options.table ?? DEFAULT_TABLE;
-      if (table.layout === 'list') throw new TsnormError(`${src.name}: --layout list is for Arrow input; CSV/TSV layouts are long and wide`);
+      if (table.layout === 'list') throw new TsnormError(`${src.name}: --layout list is for Arrow input; CSV/TSV layouts are long and wide`, 'TSNORM_USAGE');
       const common = { ...table, delimiter: delimiterOf(name, table), live: options.live, exact: options.exact };
       if (table.layout === 'wide') {
         const { WideCsvReader } = await import('./wide-reader.js');

@@ -199,12 +199,12 @@ export class LongCsvReader implements SeriesReader {
     const idColumn = this.carried.find((c) => c.id);
     if (id.trim() === '' && idColumn && idColumn.type !== 'utf8') {
       const origin = idColumn.declared ? 'from --types' : 'from its first rows';
-      throw new TsnormError(`${this.name}: line ${line}, column '${cellForMessage(idColumn.name)}': '${cellForMessage(id)}' is an empty id, which ${idColumn.type} cannot hold (the column's type, ${origin}); --types '${idColumn.name}=utf8' keeps it as text`);
+      throw new TsnormError(`${this.name}: line ${line}, column '${cellForMessage(idColumn.name)}': '${cellForMessage(id)}' is an empty id, which ${idColumn.type} cannot hold (the column's type, ${origin}); --types '${idColumn.name}=utf8' keeps it as text`, 'TSNORM_CSV');
     }
     const before = this.ids.lineOf(id);
     if (before !== undefined) {
       throw new TsnormError(`${this.name}: line ${line}: id '${cellForMessage(id)}' appears again after other ids (its rows began at line ${before}; ` +
-        `line ${this.lastLine} has id '${cellForMessage(this.currentId ?? '')}'); the rows of one instance must be contiguous (sort by id first)`);
+        `line ${this.lastLine} has id '${cellForMessage(this.currentId ?? '')}'); the rows of one instance must be contiguous (sort by id first)`, 'TSNORM_CSV');
     }
     this.ids.add(id, line);
     this.begun = true;

@@ -373,11 +373,11 @@ export class RecordSplitter {
 
   /** The record under way is longer than tsnorm holds. */
   tooLong(): TsnormError {
-    return new TsnormError(`${this.name}: line ${this.line}: a record longer than ${MAX_RECORD_BYTES >> 20} MB (more than tsnorm holds as one line; an unterminated quote?)`);
+    return new TsnormError(`${this.name}: line ${this.line}: a record longer than ${MAX_RECORD_BYTES >> 20} MB (more than tsnorm holds as one line; an unterminated quote?)`, 'TSNORM_CSV');
   }
 
   private raggedError(line: number, got: number, want: number): TsnormError {
-    return new TsnormError(`${this.name}: line ${line}: ${got} cell${got === 1 ? '' : 's'}, expected ${want} (as in the ${this.firstRecord})`);
+    return new TsnormError(`${this.name}: line ${line}: ${got} cell${got === 1 ? '' : 's'}, expected ${want} (as in the ${this.firstRecord})`, 'TSNORM_CSV');
   }
 
   private csvParseError(err: unknown, region: string): TsnormError {
@@ -386,17 +386,17 @@ export class RecordSplitter {
     if (e.code === 'CSV_QUOTE_NOT_CLOSED') {
       const open = Math.max(0, openQuote(region));
       const at = this.line + (region.slice(0, open).match(/\n/g)?.length ?? 0);
-      return new TsnormError(`${this.name}: line ${at}: unterminated quoted field (a " opens here and is never closed)`);
+      return new TsnormError(`${this.name}: line ${at}: unterminated quoted field (a " opens here and is never closed)`, 'TSNORM_CSV');
     }
     const cell = typeof e.index === 'number' ? `, cell ${e.index + 1}` : '';
     if (e.code === 'INVALID_OPENING_QUOTE') {
-      return new TsnormError(`${this.name}: line ${line}${cell}: a quote (") inside a cell that is not quoted: quote the whole cell and double the quote ("5"" screen")`);
+      return new TsnormError(`${this.name}: line ${line}${cell}: a quote (") inside a cell that is not quoted: quote the whole cell and double the quote ("5"" screen")`, 'TSNORM_CSV');
     }
     if (e.code === 'CSV_INVALID_CLOSING_QUOTE') {
-      return new TsnormError(`${this.name}: line ${line}${cell}: text after the closing quote of a quoted cell: a quote inside a quoted cell is written twice ("")`);
+      return new TsnormError(`${this.name}: line ${line}${cell}: text after the closing quote of a quoted cell: a quote inside a quoted cell is written twice ("")`, 'TSNORM_CSV');
     }
     const what = (e.message ?? String(err)).replace(/ at line \d+.*$/, '');
-    return new TsnormError(`${this.name}: line ${line}: malformed quoting: ${what}`);
+    return new TsnormError(`${this.name}: line ${line}: malformed quoting: ${what}`, 'TSNORM_CSV');
   }
 }
 

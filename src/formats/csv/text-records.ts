@@ -155,23 +155,23 @@ export class TextRecords {
 
 /** An error for a value in a CSV cell. */
 export function cellError(name: string, line: number, column: string, what: string): TsnormError {
-  return new TsnormError(`${name}: line ${line}, column '${column}': ${what}`);
+  return new TsnormError(`${name}: line ${line}, column '${column}': ${what}`, 'TSNORM_CSV');
 }
 
 const EMPTY = new Uint8Array(0);
 
 function binaryError(name: string, offset: number): TsnormError {
-  return new TsnormError(`${name}: byte ${offset}: a NUL byte: this is binary data, not CSV/TSV text (give the format with --from if it is NPY or Arrow)`);
+  return new TsnormError(`${name}: byte ${offset}: a NUL byte: this is binary data, not CSV/TSV text (give the format with --from if it is NPY or Arrow)`, 'TSNORM_CSV');
 }
 
 /** Inputs that are recognisably not CSV text: say what they are instead of parsing them. */
 function refuseNonText(name: string, head: Uint8Array): void {
   const starts = (...b: number[]) => b.every((x, i) => head[i] === x);
   if (starts(0xff, 0xfe) || starts(0xfe, 0xff)) {
-    throw new TsnormError(`${name}: UTF-16 text: tsnorm reads CSV/TSV in UTF-8 or another ASCII-compatible encoding (convert it first: iconv -f UTF-16 -t UTF-8)`);
+    throw new TsnormError(`${name}: UTF-16 text: tsnorm reads CSV/TSV in UTF-8 or another ASCII-compatible encoding (convert it first: iconv -f UTF-16 -t UTF-8)`, 'TSNORM_CSV');
   }
-  if (starts(0x50, 0x41, 0x52, 0x31)) throw new TsnormError(`${name}: a Parquet file: Parquet is not supported (supported: npy, csv, tsv; convert it to CSV or NPY first)`);
-  if (starts(0x50, 0x4b, 0x03, 0x04)) throw new TsnormError(`${name}: a zip archive (an .npz?): not supported; extract the .npy or .csv inside it first`);
+  if (starts(0x50, 0x41, 0x52, 0x31)) throw new TsnormError(`${name}: a Parquet file: Parquet is not supported (supported: npy, csv, tsv; convert it to CSV or NPY first)`, 'TSNORM_CSV');
+  if (starts(0x50, 0x4b, 0x03, 0x04)) throw new TsnormError(`${name}: a zip archive (an .npz?): not supported; extract the .npy or .csv inside it first`, 'TSNORM_CSV');
 }
 
 /** The rows after the first `k` of a batch. */
@@ -201,14 +201,14 @@ export async function startCsv(source: ByteSource, delimiter: string, header: bo
   const records = new TextRecords(source, delimiter, !live);
   if (!header) records.splitter.firstRecord = 'first row';
   const batch = await records.next();
-  if (!batch) throw new TsnormError(`${source.name}: empty input: expected ${header ? 'a header row' : 'rows of numbers'}`);
+  if (!batch) throw new TsnormError(`${source.name}: empty input: expected ${header ? 'a header row' : 'rows of numbers'}`, 'TSNORM_CSV');
   // Lines ended by a lone CR (old Mac files) are one line here: say so rather than fail later.
   if (batch.unquoted[0] === undefined && batch.bytes.subarray(batch.records[0], batch.records[1]).includes(13)) {
-    throw new TsnormError(`${source.name}: line 1 holds a carriage return (CR) not followed by a line feed: lines must end with LF or CRLF (convert with: tr '\\r' '\\n')`);
+    throw new TsnormError(`${source.name}: line 1 holds a carriage return (CR) not followed by a line feed: lines must end with LF or CRLF (convert with: tr '\\r' '\\n')`, 'TSNORM_CSV');
   }
   if (!header) return { records, names: ColumnNames.positional(batch.columns), headerRaw: undefined, first: batch };
   const names = ColumnNames.fromHeader(Array.from({ length: batch.columns }, (_, i) => shownText(cellText(batch, 0, i))));
   const first = batch.count > 1 ? dropRecords(batch, 1) : await records.next();
-  if (!first) throw new TsnormError(`${source.name}: a header and no rows: nothing to read (the columns are ${names.listed()})`);
+  if (!first) throw new TsnormError(`${source.name}: a header and no rows: nothing to read (the columns are ${names.listed()})`, 'TSNORM_CSV');
   return { records, names, headerRaw: recordText(batch, 0), first };
 }

@@ -81,7 +81,7 @@ export class WideCsvReader implements SeriesReader {
     // Leading columns pass through while they are kept or not numeric in the first rows.
     let lead = 0;
     while (lead < names.count && (keep.has(lead) || (first !== null && !numericInSample(first, lead)))) lead++;
-    if (lead === names.count) throw new TsnormError(`${source.name}: no numeric column: the wide layout needs time steps as numeric columns (columns: ${names.listed()})`);
+    if (lead === names.count) throw new TsnormError(`${source.name}: no numeric column: the wide layout needs time steps as numeric columns (columns: ${names.listed()})`, 'TSNORM_CSV');
     const valueColumns = Array.from({ length: names.count - lead }, (_, i) => lead + i);
     return new WideCsvReader(records, names, valueColumns, first, headerRaw, options);
   }
@@ -107,7 +107,7 @@ export class WideCsvReader implements SeriesReader {
       const last = this.pending[this.pending.length - 1]!;
       // The usual cause: a file without a header read with one, so one row is missing.
       const hint = this.hasHeader ? '; if the first line is data, not column names, add --no-header' : '';
-      throw new TsnormError(`${this.name}: line ${last.line}: the input ends within an instance: ${this.pending.length} row(s) of the ${this.channels} that --num-channels ${this.channels} groups into one${hint}`);
+      throw new TsnormError(`${this.name}: line ${last.line}: the input ends within an instance: ${this.pending.length} row(s) of the ${this.channels} that --num-channels ${this.channels} groups into one${hint}`, 'TSNORM_CSV');
     }
   }
 

@@ -121,7 +121,7 @@ export class CsvWriter implements SeriesWriter {
       this.passNames = schema.columns.filter((c) => c.role !== 'channel' && !c.generated).map((c) => c.name);
       this.cells = schema.columns.map((c) => (c.generated ? { kind: 'generated', of: c.generated } : c.role === 'channel' ? { kind: 'channel', index: channel++ } : { kind: 'pass', index: carried++ }));
       const nul = schema.columns.find((c) => c.name.includes('\0'));
-      if (header && nul) throw new TsnormError(`${this.name}: column name '${nul.name}' holds a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead`);
+      if (header && nul) throw new TsnormError(`${this.name}: column name '${nul.name}' holds a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead`, 'TSNORM_OUTPUT');
       if (header) this.out.text(schema.columns.map((c) => quoteIfNeeded(c.name, this.options.delimiter)).join(this.options.delimiter) + '\n');
     }
   }
@@ -306,7 +306,7 @@ export class CsvWriter implements SeriesWriter {
     const text = column?.text(t) ?? '';
     if (text === '') return column !== undefined && column.value(t) !== null ? '""' : '';
     if (text.includes('\0')) {
-      throw new TsnormError(`${this.name}: column '${this.passNames[k]}', ${this.describe?.(b.instance) ?? `instance ${b.instance}`}, step ${b.firstStep + t}: a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead`);
+      throw new TsnormError(`${this.name}: column '${this.passNames[k]}', ${this.describe?.(b.instance) ?? `instance ${b.instance}`}, step ${b.firstStep + t}: a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead`, 'TSNORM_OUTPUT');
     }
     return quoteIfNeeded(text, this.options.delimiter);
   }

@@ -105,7 +105,7 @@ export class NpyReader implements SeriesReader {
   }
 
   static async open(source: ByteSource, options: NpyReaderOptions = {}): Promise<NpyReader> {
-    const fail = (what: string): never => { throw new TsnormError(`${source.name}: ${what}`); };
+    const fail = (what: string): never => { throw new TsnormError(`${source.name}: ${what}`, 'TSNORM_NPY'); };
     try {
       const pre = new Uint8Array(PREAMBLE_BYTES);
       const got = await readFully(source, pre, 0, PREAMBLE_BYTES, 0);
@@ -142,7 +142,7 @@ export class NpyReader implements SeriesReader {
       const reader = new NpyReader(source, dtype, shape, header.dataOffset, fortran, options.budget ?? DEFAULT_BUDGET, options.exact ?? false);
       return reader;
     } catch (err) {
-      if (err instanceof NpyHeaderError) throw new TsnormError(`${source.name}: ${err.message}`);
+      if (err instanceof NpyHeaderError) throw new TsnormError(`${source.name}: ${err.message}`, 'TSNORM_NPY');
       throw err;
     }
   }
@@ -216,7 +216,7 @@ export class NpyReader implements SeriesReader {
     const got = await readFully(this.body, raw, 0, bytes, position);
     if (got < bytes) {
       throw new TsnormError(`${this.name}: truncated: the data ends after byte ${this.dataOffset + (position - this.bodyStart) + got}, ` +
-        `but shape (${this.shape.join(', ')}) needs ${this.n * this.c * this.l * this.dtype.size} data bytes (instance ${first.instance})`);
+        `but shape (${this.shape.join(', ')}) needs ${this.n * this.c * this.l * this.dtype.size} data bytes (instance ${first.instance})`, 'TSNORM_NPY');
     }
   }
 
@@ -246,7 +246,7 @@ export class NpyReader implements SeriesReader {
         if (!roundedToDouble(ints[j]!, x)) continue;
         const k = j - b.offset;
         const channel = b.firstChannel + Math.floor(k / b.stepCount);
-        throw new TsnormError(`${this.name}: ${locationText(this.locate(b, channel, b.firstStep + (k % b.stepCount)))}: ${roundedIntegerMessage(String(ints[j]))}`);
+        throw new TsnormError(`${this.name}: ${locationText(this.locate(b, channel, b.firstStep + (k % b.stepCount)))}: ${roundedIntegerMessage(String(ints[j]))}`, 'TSNORM_NPY');
       }
     }
   }
@@ -304,7 +304,7 @@ export class NpyReader implements SeriesReader {
   /** For Fortran order: a C-order copy in a temporary file. A pipe is first copied to a file. */
   private async prepareBody(): Promise<void> {
     if (!this.fortran || this.body !== this.source) {
-      if (this.streamConsumed && !this.source.seekable) throw new TsnormError(`${this.name}: internal: stream read twice`);
+      if (this.streamConsumed && !this.source.seekable) throw new TsnormError(`${this.name}: internal: stream read twice`, 'TSNORM_NPY');
       this.streamConsumed = true;
       return;
     }
@@ -323,7 +323,7 @@ export class NpyReader implements SeriesReader {
       const total = this.n * this.c * this.l * this.dtype.size;
       if (size !== total) {
         throw new TsnormError(`${this.name}: ${size < total ? 'truncated' : `${size - total} unexpected bytes after the data`}: ` +
-          `shape (${this.shape.join(', ')}) of ${this.dtype.descr} needs ${total} data bytes, the input has ${size}`);
+          `shape (${this.shape.join(', ')}) of ${this.dtype.descr} needs ${total} data bytes, the input has ${size}`, 'TSNORM_NPY');
       }
       input = await openInput(copy.path);
       inputStart = 0;
@@ -341,7 +341,7 @@ export class NpyReader implements SeriesReader {
     const probe = new Uint8Array(1);
     if ((await this.body.read(probe, 0, 1, 0)) > 0) {
       const total = this.n * this.c * this.l * this.dtype.size;
-      throw new TsnormError(`${this.name}: unexpected bytes after the data: shape (${this.shape.join(', ')}) of ${this.dtype.descr} needs ${total} data bytes`);
+      throw new TsnormError(`${this.name}: unexpected bytes after the data: shape (${this.shape.join(', ')}) of ${this.dtype.descr} needs ${total} data bytes`, 'TSNORM_NPY');
     }
   }
 }

@@ -124,7 +124,7 @@ export class NpyWriter implements SeriesWriter {
   private expect(b: DataBlock, c: number): void {
     if (this.steps === undefined) this.steps = b.stepCount;
     const at = (b.instance * this.channels + c) * this.steps + b.firstStep;
-    if (at !== this.next) throw new TsnormError(`${this.name}: internal: NPY output out of order (value ${at}, expected ${this.next})`);
+    if (at !== this.next) throw new TsnormError(`${this.name}: internal: NPY output out of order (value ${at}, expected ${this.next})`, 'TSNORM_OUTPUT');
     this.instances = Math.max(this.instances, b.instance + 1);
   }
 
@@ -136,17 +136,17 @@ export class NpyWriter implements SeriesWriter {
     if (L !== this.steps) {
       const name = (i: number): string => this.describe?.(i) ?? `instance ${i}`;
       throw new TsnormError(`${this.name}: NPY needs instances of equal length: ${name(0)} has ${this.steps} steps, ${name(b.instance)} has ${L} ` +
-        '(write CSV or Arrow instead, or cut the series to one length)');
+        '(write CSV or Arrow instead, or cut the series to one length)', 'TSNORM_OUTPUT');
     }
   }
 
   async finish(): Promise<void> {
-    if (this.total >= 0 && this.next !== this.total) throw new TsnormError(`${this.name}: internal: wrote ${this.next} of ${this.total} values`);
+    if (this.total >= 0 && this.next !== this.total) throw new TsnormError(`${this.name}: internal: wrote ${this.next} of ${this.total} values`, 'TSNORM_OUTPUT');
     await this.flush();
     await Promise.all([...this.inFlight, ...this.direct]);
     if (this.deferred) {
       const header = formatHeader(this.descr, this.shapeOf(this.instances, this.steps ?? 0), DEFERRED_HEADER_BYTES);
-      if (header.length !== DEFERRED_HEADER_BYTES) throw new TsnormError(`${this.name}: internal: NPY header does not fit the reserved space`);
+      if (header.length !== DEFERRED_HEADER_BYTES) throw new TsnormError(`${this.name}: internal: NPY header does not fit the reserved space`, 'TSNORM_OUTPUT');
       await this.sink.writeAt!(header, 0);
     }
     await this.sink.commit();
@@ -178,7 +178,7 @@ export class NpyWriter implements SeriesWriter {
     const L = this.steps ?? 1;
     const instance = Math.floor(i / (this.channels * L));
     const where = `${this.describe?.(instance) ?? `instance ${instance}`}, channel ${Math.floor(i / L) % this.channels}, step ${i % L}`;
-    return new TsnormError(`${this.name}: ${where}: a missing value, which an integer array (${this.descr.slice(1)}) cannot hold: give --dtype float64`);
+    return new TsnormError(`${this.name}: ${where}: a missing value, which an integer array (${this.descr.slice(1)}) cannot hold: give --dtype float64`, 'TSNORM_OUTPUT');
   }
 
   private async flush(): Promise<void> {
