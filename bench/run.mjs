@@ -29,7 +29,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
 const only = opt('--only');
 const repeat = Number(opt('--repeat', '3'));
 const data = path.resolve(opt('--data', path.join(root, 'bench/data')));
@@ -43,18 +46,24 @@ fs.mkdirSync(data, { recursive: true });
 fs.mkdirSync(out, { recursive: true });
 
 /** The Nodes tsnorm runs on: each one's version and the command that runs tsnorm with it. */
-const nodes = (opt('--node', 'this')).split(',').map((major) => {
-  if (major === 'this' || major === process.versions.node.split('.')[0]) return { version: process.version, cmd: [process.execPath, path.join(root, 'bin/tsnorm.js')] };
-  const r = spawnSync(path.join(root, 'scripts/with-node.sh'), [major, 'node', '-p', 'process.execPath'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error(`--node ${major}: scripts/with-node.sh could not provide it`);
-  const execPath = r.stdout.trim();
-  // A bundle whose code cache this Node made (V8 rejects another Node's cache: start-up would pay for it).
-  const dir = path.join(out, `node-${major}`);
-  const b = spawnSync(execPath, [path.join(root, 'scripts/bundle.mjs'), '--out', dir], { stdio: 'inherit' });
-  if (b.status !== 0) throw new Error(`--node ${major}: scripts/bundle.mjs failed under ${execPath}`);
-  const version = spawnSync(execPath, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  return { version, cmd: [execPath, path.join(dir, 'bin/tsnorm.js')] };
-});
+const nodes = opt('--node', 'this')
+  .split(',')
+  .map((major) => {
+    if (major === 'this' || major === process.versions.node.split('.')[0])
+      return { version: process.version, cmd: [process.execPath, path.join(root, 'bin/tsnorm.js')] };
+    const r = spawnSync(path.join(root, 'scripts/with-node.sh'), [major, 'node', '-p', 'process.execPath'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (r.status !== 0) throw new Error(`--node ${major}: scripts/with-node.sh could not provide it`);
+    const execPath = r.stdout.trim();
+    // A bundle whose code cache this Node made (V8 rejects another Node's cache: start-up would pay for it).
+    const dir = path.join(out, `node-${major}`);
+    const b = spawnSync(execPath, [path.join(root, 'scripts/bundle.mjs'), '--out', dir], { stdio: 'inherit' });
+    if (b.status !== 0) throw new Error(`--node ${major}: scripts/bundle.mjs failed under ${execPath}`);
+    const version = spawnSync(execPath, ['--version'], { encoding: 'utf8' }).stdout.trim();
+    return { version, cmd: [execPath, path.join(dir, 'bin/tsnorm.js')] };
+  });
 const tsnorm = nodes[0].cmd;
 
 /**
@@ -69,8 +78,12 @@ function tsnormJob(label, args, options = {}) {
 /** A command made for each Node of --node (see tsnormJob). */
 function perNode(label, cmdFor, options = {}) {
   if (nodes.length === 1) return measure(label, cmdFor(nodes[0]), options);
-  const [first, ...others] = measureEach(nodes.map((node) => ({ label: `${label}, node ${node.version}`, cmd: cmdFor(node) })), options);
-  for (const [k, row] of others.entries()) console.log(`    node ${nodes[k + 1].version} / node ${nodes[0].version}: ${(row.wall / first.wall).toFixed(3)} x wall`);
+  const [first, ...others] = measureEach(
+    nodes.map((node) => ({ label: `${label}, node ${node.version}`, cmd: cmdFor(node) })),
+    options,
+  );
+  for (const [k, row] of others.entries())
+    console.log(`    node ${nodes[k + 1].version} / node ${nodes[0].version}: ${(row.wall / first.wall).toFixed(3)} x wall`);
   return { ...first, otherNodes: Object.fromEntries(others.map((row, k) => [nodes[k + 1].version, row])) };
 }
 
@@ -181,7 +194,9 @@ function ensureData() {
     if (r.status !== 0) throw new Error('gen.py failed');
   } else {
     console.log('note: ../shared/bench/gen.py or numpy missing: generating big.npy with Node (CSV section skipped)');
-    const N = 128, C = 16, L = 65536;
+    const N = 128,
+      C = 16,
+      L = 65536;
     const header = Buffer.from("{'descr': '<f4', 'fortran_order': False, 'shape': (128, 16, 65536), }");
     const pad = 64 - ((10 + header.length + 1) % 64);
     const h = Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]), Buffer.alloc(2), header, Buffer.alloc(pad, 0x20), Buffer.from('\n')]);
@@ -189,7 +204,10 @@ function ensureData() {
     const fd = fs.openSync(npy, 'w');
     fs.writeSync(fd, h);
     let s = 7;
-    const rand = () => { s = (s * 1103515245 + 12345) >>> 0; return s / 2 ** 32; };
+    const rand = () => {
+      s = (s * 1103515245 + 12345) >>> 0;
+      return s / 2 ** 32;
+    };
     const series = new Float32Array(L);
     for (let q = 0; q < N * C; q++) {
       for (let i = 0; i < L; i++) series[i] = Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand()) * 3 + 10;
@@ -200,7 +218,14 @@ function ensureData() {
   return { npy, csv: fs.existsSync(csv) ? csv : null };
 }
 
-const results = { date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: nodes[0].version, nodes: nodes.map((n) => n.version) }, npy: {}, csv: {}, arrow: {}, startup: {} };
+const results = {
+  date: new Date().toISOString(),
+  machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: nodes[0].version, nodes: nodes.map((n) => n.version) },
+  npy: {},
+  csv: {},
+  arrow: {},
+  startup: {},
+};
 const files = ensureData();
 const o0 = (name) => path.join(out, name);
 console.log(`machine: ${results.machine.cpu}, ${results.machine.cores} cores; median of ${repeat} runs`);
@@ -216,13 +241,16 @@ if (!only || only === 'npy') {
   rows.tsnorm = tsnormJob('tsnorm normalize', ['normalize', files.npy, '-o', o('tsnorm.npy')], { outputs: [o('tsnorm.npy')] });
   runOnce([...tsnorm, 'fit', files.npy, '--save-stats', o('stats.json')]);
   rows.apply = tsnormJob('tsnorm apply (eval)', ['apply', files.npy, '-o', o('apply.npy'), '--stats', o('stats.json')], { outputs: [o('apply.npy')] });
-  if (hasPy('torch')) rows.torch = measure('torch (torch_norm.py)', [python, path.join(shared, 'torch_norm.py'), files.npy, o('torch.npy')], { outputs: [o('torch.npy')] });
+  if (hasPy('torch'))
+    rows.torch = measure('torch (torch_norm.py)', [python, path.join(shared, 'torch_norm.py'), files.npy, o('torch.npy')], { outputs: [o('torch.npy')] });
   else console.log('  torch: skipped (python3-torch not installed)');
-  if (hasPy('numpy') && fs.existsSync(path.join(shared, 'numpy_norm.py'))) rows.numpy = measure('numpy (numpy_norm.py)', [python, path.join(shared, 'numpy_norm.py'), files.npy, o('numpy.npy')], { outputs: [o('numpy.npy')] });
+  if (hasPy('numpy') && fs.existsSync(path.join(shared, 'numpy_norm.py')))
+    rows.numpy = measure('numpy (numpy_norm.py)', [python, path.join(shared, 'numpy_norm.py'), files.npy, o('numpy.npy')], { outputs: [o('numpy.npy')] });
   else console.log('  numpy: skipped (numpy or ../shared/bench missing)');
   const t = rows.tsnorm;
   console.log('\n  ratios (tsnorm normalize):');
-  if (rows.torch) console.log(`    vs torch  ${(t.wall / rows.torch.wall).toFixed(2)} x wall   target <= 0.5  ${t.wall / rows.torch.wall <= 0.5 ? 'met' : 'NOT met'}`);
+  if (rows.torch)
+    console.log(`    vs torch  ${(t.wall / rows.torch.wall).toFixed(2)} x wall   target <= 0.5  ${t.wall / rows.torch.wall <= 0.5 ? 'met' : 'NOT met'}`);
   if (rows.numpy) console.log(`    vs numpy  ${(t.wall / rows.numpy.wall).toFixed(2)} x wall`);
   console.log(`    vs cp     ${(t.wall / rows.cp.wall).toFixed(2)} x wall   target <= 2    ${t.wall / rows.cp.wall <= 2 ? 'met' : 'NOT met'} (issue 11)`);
   if (t.rss !== null) console.log(`    peak RSS  ${t.rss.toFixed(0)} MB        target < 150   ${t.rss < 150 ? 'met' : 'NOT met'}`);
@@ -238,22 +266,37 @@ if ((!only || only === 'csv') && files.csv) {
   console.log(`\nCSV: ${files.csv} (${(fs.statSync(files.csv).size / 1e6).toFixed(0)} MB, 1,048,576 rows, id,t + 8 channels)`);
   const o = (name) => path.join(out, name);
   const rows = {};
-  rows.tsnorm = tsnormJob('tsnorm normalize --id id --keep t', ['normalize', files.csv, '-o', o('tsnorm.csv'), '--id', 'id', '--keep', 't'], { outputs: [o('tsnorm.csv')] });
+  rows.tsnorm = tsnormJob('tsnorm normalize --id id --keep t', ['normalize', files.csv, '-o', o('tsnorm.csv'), '--id', 'id', '--keep', 't'], {
+    outputs: [o('tsnorm.csv')],
+  });
   runOnce([...tsnorm, 'fit', files.csv, '--save-stats', o('csv-stats.json'), '--id', 'id', '--keep', 't']);
-  rows.apply = tsnormJob('tsnorm apply (eval)', ['apply', files.csv, '-o', o('apply.csv'), '--stats', o('csv-stats.json'), '--id', 'id', '--keep', 't'], { outputs: [o('apply.csv')] });
-  if (hasPy('pandas')) rows.pandas = measure('pandas (pandas_norm.py)', [python, path.join(shared, 'pandas_norm.py'), files.csv, o('pandas.csv')], { outputs: [o('pandas.csv')] });
+  rows.apply = tsnormJob('tsnorm apply (eval)', ['apply', files.csv, '-o', o('apply.csv'), '--stats', o('csv-stats.json'), '--id', 'id', '--keep', 't'], {
+    outputs: [o('apply.csv')],
+  });
+  if (hasPy('pandas'))
+    rows.pandas = measure('pandas (pandas_norm.py)', [python, path.join(shared, 'pandas_norm.py'), files.csv, o('pandas.csv')], { outputs: [o('pandas.csv')] });
   else console.log('  pandas: skipped (python3-pandas not installed)');
-  if (hasVenv('polars')) rows.polars = measure('polars (polars_norm.py)', [venvPython, path.join(shared, 'polars_norm.py'), files.csv, o('polars.csv')], { outputs: [o('polars.csv')] });
+  if (hasVenv('polars'))
+    rows.polars = measure('polars (polars_norm.py)', [venvPython, path.join(shared, 'polars_norm.py'), files.csv, o('polars.csv')], {
+      outputs: [o('polars.csv')],
+    });
   else console.log('  polars: skipped (no venv with polars: npm run venv)');
-  if (hasVenv('duckdb')) rows.duckdb = measure('DuckDB (duckdb_norm.py)', [venvPython, path.join(shared, 'duckdb_norm.py'), files.csv, o('duckdb.csv')], { outputs: [o('duckdb.csv')] });
+  if (hasVenv('duckdb'))
+    rows.duckdb = measure('DuckDB (duckdb_norm.py)', [venvPython, path.join(shared, 'duckdb_norm.py'), files.csv, o('duckdb.csv')], {
+      outputs: [o('duckdb.csv')],
+    });
   else console.log('  DuckDB: skipped (no venv with duckdb: .venv/bin/pip install duckdb)');
   if (args.includes('--miller') && spawnSync('mlr', ['--version']).status === 0) {
-    rows.miller = measure('Miller (mlr_norm.mlr), 1 run', ['mlr', '--icsv', '--ocsv', 'put', '-q', '-f', path.join(shared, 'mlr_norm.mlr'), files.csv], { stdoutFile: o('mlr.csv'), times: 1 });
+    rows.miller = measure('Miller (mlr_norm.mlr), 1 run', ['mlr', '--icsv', '--ocsv', 'put', '-q', '-f', path.join(shared, 'mlr_norm.mlr'), files.csv], {
+      stdoutFile: o('mlr.csv'),
+      times: 1,
+    });
   } else console.log('  Miller: skipped (pass --miller; it takes ~90 s and ~11 GB)');
   const t = rows.tsnorm;
   const mrows = 1048576 / 1e6;
   console.log('\n  ratios (tsnorm normalize):');
-  if (rows.pandas) console.log(`    vs pandas ${(t.wall / rows.pandas.wall).toFixed(2)} x wall   target <= 0.33 ${t.wall / rows.pandas.wall <= 1 / 3 ? 'met' : 'NOT met'}`);
+  if (rows.pandas)
+    console.log(`    vs pandas ${(t.wall / rows.pandas.wall).toFixed(2)} x wall   target <= 0.33 ${t.wall / rows.pandas.wall <= 1 / 3 ? 'met' : 'NOT met'}`);
   if (rows.miller) console.log(`    vs Miller ${(t.wall / rows.miller.wall).toFixed(3)} x wall`);
   if (rows.polars) console.log(`    vs polars ${(t.wall / rows.polars.wall).toFixed(2)} x wall`);
   if (rows.duckdb) console.log(`    vs DuckDB ${(t.wall / rows.duckdb.wall).toFixed(2)} x wall`);
@@ -261,11 +304,15 @@ if ((!only || only === 'csv') && files.csv) {
   if (peers.length > 0) {
     const best = Math.min(...peers.map((p) => p.wall));
     const r = t.wall / best;
-    console.log(`    vs the faster of polars and DuckDB ${r.toFixed(2)} x   target <= 1 (aim 0.7)  ${r <= 1 ? 'met' : 'NOT met'}${r <= 0.7 ? ', aim met' : ''} (issue 11)`);
+    console.log(
+      `    vs the faster of polars and DuckDB ${r.toFixed(2)} x   target <= 1 (aim 0.7)  ${r <= 1 ? 'met' : 'NOT met'}${r <= 0.7 ? ', aim met' : ''} (issue 11)`,
+    );
   }
   if (t.rss !== null) console.log(`    peak RSS  ${t.rss.toFixed(0)} MB        target <= 150  ${t.rss <= 150 ? 'met' : 'NOT met'} (issue 11)`);
   const applyRate = mrows / rows.apply.wall;
-  console.log(`    throughput: normalize ${(mrows / t.wall).toFixed(2)} M rows/s, apply (eval) ${applyRate.toFixed(2)} M rows/s   apply target >= 1.5  ${applyRate >= 1.5 ? 'met' : 'NOT met'} (issue 11)`);
+  console.log(
+    `    throughput: normalize ${(mrows / t.wall).toFixed(2)} M rows/s, apply (eval) ${applyRate.toFixed(2)} M rows/s   apply target >= 1.5  ${applyRate >= 1.5 ? 'met' : 'NOT met'} (issue 11)`,
+  );
   if (rows.pandas) {
     const d = await csvMaxAbsDiff(o('tsnorm.csv'), o('pandas.csv'));
     console.log(`    max |tsnorm - pandas| = ${d.toExponential(2)} (target 1e-9)`);
@@ -279,7 +326,14 @@ if ((!only || only === 'arrow') && files.csv) {
   const arrow = path.join(data, 'big.arrow');
   if (!fs.existsSync(arrow)) {
     if (hasVenv('pyarrow')) {
-      spawnSync(venvPython, ['-c', `import pyarrow.csv as c, pyarrow.feather as f; f.write_feather(c.read_csv(${JSON.stringify(files.csv)}), ${JSON.stringify(arrow)}, compression='uncompressed')`], { stdio: 'inherit' });
+      spawnSync(
+        venvPython,
+        [
+          '-c',
+          `import pyarrow.csv as c, pyarrow.feather as f; f.write_feather(c.read_csv(${JSON.stringify(files.csv)}), ${JSON.stringify(arrow)}, compression='uncompressed')`,
+        ],
+        { stdio: 'inherit' },
+      );
     } else {
       console.log('  (no venv with pyarrow: big.arrow made by tsnorm convert)');
       runOnce([...tsnorm, 'convert', files.csv, '-o', arrow, '--id', 'id', '--keep', 't']);
@@ -288,12 +342,20 @@ if ((!only || only === 'arrow') && files.csv) {
   console.log(`\nArrow: ${arrow} (${(fs.statSync(arrow).size / 1e6).toFixed(0)} MB, the table of big.csv)`);
   const o = (name) => path.join(out, name);
   const rows = {};
-  rows.tsnorm = tsnormJob('tsnorm normalize --id id --keep t', ['normalize', arrow, '-o', o('tsnorm.arrow'), '--id', 'id', '--keep', 't'], { outputs: [o('tsnorm.arrow')] });
-  if (hasVenv('polars')) rows.polars = measure('polars (polars_norm.py)', [venvPython, path.join(shared, 'polars_norm.py'), arrow, o('polars.arrow')], { outputs: [o('polars.arrow')] });
+  rows.tsnorm = tsnormJob('tsnorm normalize --id id --keep t', ['normalize', arrow, '-o', o('tsnorm.arrow'), '--id', 'id', '--keep', 't'], {
+    outputs: [o('tsnorm.arrow')],
+  });
+  if (hasVenv('polars'))
+    rows.polars = measure('polars (polars_norm.py)', [venvPython, path.join(shared, 'polars_norm.py'), arrow, o('polars.arrow')], {
+      outputs: [o('polars.arrow')],
+    });
   else console.log('  polars: skipped (no venv with polars: npm run venv)');
   const t = rows.tsnorm;
   console.log('\n  ratios (tsnorm normalize):');
-  if (rows.polars) console.log(`    vs polars ${(t.wall / rows.polars.wall).toFixed(2)} x wall   target <= 0.5  ${t.wall / rows.polars.wall <= 0.5 ? 'met' : 'NOT met'} (issue 11)`);
+  if (rows.polars)
+    console.log(
+      `    vs polars ${(t.wall / rows.polars.wall).toFixed(2)} x wall   target <= 0.5  ${t.wall / rows.polars.wall <= 0.5 ? 'met' : 'NOT met'} (issue 11)`,
+    );
   if (t.rss !== null) console.log(`    peak RSS  ${t.rss.toFixed(0)} MB        target < 150   ${t.rss < 150 ? 'met' : 'NOT met'}`);
   if (rows.polars) {
     const A = await import('apache-arrow');
@@ -311,10 +373,19 @@ if ((!only || only === 'arrow') && files.csv) {
   // A writer that flushes every row: 100,000 one-row record batches of the same table.
   const tiny = path.join(data, 'tiny-batches.arrow');
   if (!fs.existsSync(tiny) && hasVenv('pyarrow')) {
-    spawnSync(venvPython, ['-c', `import pyarrow as pa, pyarrow.feather as f\nt = f.read_table(${JSON.stringify(arrow)}).slice(0, 100000)\nwith pa.OSFile(${JSON.stringify(tiny)}, 'wb') as o:\n  w = pa.ipc.new_file(o, t.schema)\n  for b in t.to_batches(max_chunksize=1): w.write_batch(b)\n  w.close()`], { stdio: 'inherit' });
+    spawnSync(
+      venvPython,
+      [
+        '-c',
+        `import pyarrow as pa, pyarrow.feather as f\nt = f.read_table(${JSON.stringify(arrow)}).slice(0, 100000)\nwith pa.OSFile(${JSON.stringify(tiny)}, 'wb') as o:\n  w = pa.ipc.new_file(o, t.schema)\n  for b in t.to_batches(max_chunksize=1): w.write_batch(b)\n  w.close()`,
+      ],
+      { stdio: 'inherit' },
+    );
   }
   if (fs.existsSync(tiny)) {
-    rows.tiny = tsnormJob('tsnorm, 100,000 one-row batches', ['normalize', tiny, '-o', o('tiny.arrow'), '--id', 'id', '--keep', 't'], { outputs: [o('tiny.arrow')] });
+    rows.tiny = tsnormJob('tsnorm, 100,000 one-row batches', ['normalize', tiny, '-o', o('tiny.arrow'), '--id', 'id', '--keep', 't'], {
+      outputs: [o('tiny.arrow')],
+    });
     console.log(`    100,000 one-row batches: ${rows.tiny.wall.toFixed(2)} s   target <= 1 s  ${rows.tiny.wall <= 1 ? 'met' : 'NOT met'}`);
   }
   results.arrow.rows = rows;
@@ -329,7 +400,9 @@ if (!only || only === 'startup') {
   const tiny = path.join(root, 'fixtures/csv/long_quoted/input.csv');
   rows.tiny = tsnormJob('tsnorm on a 4 KB CSV', [tiny, '--id', 'device', '--keep', 'ts', '-o', o0('tiny.csv')], { outputs: [o0('tiny.csv')], times });
   const [v, j] = [rows.version.wall / rows.node.wall, rows.tiny.wall / rows.node.wall];
-  console.log(`    --version ${v.toFixed(2)} x node -e 0; a tiny CSV job ${j.toFixed(2)} x   target <= 1.3  ${v <= 1.3 && j <= 1.3 ? 'met' : 'NOT met'} (issue 11)`);
+  console.log(
+    `    --version ${v.toFixed(2)} x node -e 0; a tiny CSV job ${j.toFixed(2)} x   target <= 1.3  ${v <= 1.3 && j <= 1.3 ? 'met' : 'NOT met'} (issue 11)`,
+  );
   results.startup.rows = rows;
 }
 
@@ -358,7 +431,10 @@ if (only === 'scaling' && files.csv) {
   sizes.push({ label: '1 GB', file: large, rows: rowsIn(body) * 10 });
   const o = (name) => path.join(out, name);
   for (const sz of sizes) {
-    const m = measure(`tsnorm normalize, ${sz.label}`, [...tsnorm, 'normalize', sz.file, '-o', o('scale.csv'), '--id', 'id', '--keep', 't', '-q'], { outputs: [o('scale.csv')], times: sz.label === '1 GB' ? 1 : repeat });
+    const m = measure(`tsnorm normalize, ${sz.label}`, [...tsnorm, 'normalize', sz.file, '-o', o('scale.csv'), '--id', 'id', '--keep', 't', '-q'], {
+      outputs: [o('scale.csv')],
+      times: sz.label === '1 GB' ? 1 : repeat,
+    });
     sz.wall = m.wall;
     sz.rss = m.rss;
     sz.bytes = fs.statSync(sz.file).size;
@@ -367,22 +443,34 @@ if (only === 'scaling' && files.csv) {
   const mid = sizes[1].rowsPerSecond;
   console.log('\n  | input | rows | wall | M rows/s | vs 100 MB | peak RSS |');
   console.log('  | --- | --- | --- | --- | --- | --- |');
-  for (const sz of sizes) console.log(`  | ${sz.label} | ${sz.rows.toLocaleString('en')} | ${sz.wall.toFixed(2)} s | ${(sz.rowsPerSecond / 1e6).toFixed(3)} | ${(sz.rowsPerSecond / mid).toFixed(2)} | ${sz.rss === null ? '-' : `${sz.rss.toFixed(0)} MB`} |`);
+  for (const sz of sizes)
+    console.log(
+      `  | ${sz.label} | ${sz.rows.toLocaleString('en')} | ${sz.wall.toFixed(2)} s | ${(sz.rowsPerSecond / 1e6).toFixed(3)} | ${(sz.rowsPerSecond / mid).toFixed(2)} | ${sz.rss === null ? '-' : `${sz.rss.toFixed(0)} MB`} |`,
+    );
   const spread = Math.max(...sizes.map((x) => x.rowsPerSecond)) / Math.min(...sizes.map((x) => x.rowsPerSecond));
   console.log(`  rows/s within ${((spread - 1) * 100).toFixed(0)}% of each other   target <= 20%   ${spread <= 1.2 ? 'met' : 'NOT met'}`);
   results.scaling = sizes.map(({ label, rows, bytes, wall, rss, rowsPerSecond }) => ({ label, rows, bytes, wall, rss, rowsPerSecond }));
   fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   fs.writeFileSync(path.join(root, 'bench/results/scaling.svg'), scalingSvg(sizes));
-  fs.writeFileSync(path.join(root, 'bench/results/scaling.json'), `${JSON.stringify({ date: results.date, machine: results.machine, sizes: results.scaling }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(root, 'bench/results/scaling.json'),
+    `${JSON.stringify({ date: results.date, machine: results.machine, sizes: results.scaling }, null, 2)}\n`,
+  );
   console.log('  plot: bench/results/scaling.svg, figures: bench/results/scaling.json');
 }
 
 /** The rows/s of each size as a small SVG line chart (x: input size, log scale). */
 function scalingSvg(sizes) {
-  const W = 560, H = 300, L = 70, R = 20, T = 40, B = 50;
+  const W = 560,
+    H = 300,
+    L = 70,
+    R = 20,
+    T = 40,
+    B = 50;
   const xs = sizes.map((s) => Math.log10(s.bytes));
-  const x0 = Math.min(...xs) - 0.15, x1 = Math.max(...xs) + 0.15;
-  const yMax = Math.max(...sizes.map((s) => s.rowsPerSecond)) * 1.25 / 1e6;
+  const x0 = Math.min(...xs) - 0.15,
+    x1 = Math.max(...xs) + 0.15;
+  const yMax = (Math.max(...sizes.map((s) => s.rowsPerSecond)) * 1.25) / 1e6;
   const px = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
   const py = (y) => T + (1 - y / yMax) * (H - T - B);
   const pts = sizes.map((s, i) => [px(xs[i]), py(s.rowsPerSecond / 1e6)]);

@@ -25,7 +25,11 @@ function compile(file) {
   // each becomes a one-byte string without UTF-8 decoding.
   const source = fs.readFileSync(file, 'latin1');
   let cachedData;
-  try { cachedData = fs.readFileSync(`${file}.cache`); } catch { /* no cache: compile */ }
+  try {
+    cachedData = fs.readFileSync(`${file}.cache`);
+  } catch {
+    /* no cache: compile */
+  }
   return new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
 }
 
@@ -76,7 +80,9 @@ if (require.main === module) {
     process.exit(70);
   }
   // Let pending stdout writes drain before leaving: set the code, do not exit.
-  bundle.main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  bundle.main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 } else {
   module.exports = { loadBundle, BUNDLE };
 }

@@ -60,7 +60,10 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
           stack.pop();
           i++;
         } else {
-          return fail(i, open === '[' ? `expected ',' or ']' after an array element, found ${found(i)}` : `expected ',' or '}' after a property's value, found ${found(i)}`);
+          return fail(
+            i,
+            open === '[' ? `expected ',' or ']' after an array element, found ${found(i)}` : `expected ',' or '}' after a property's value, found ${found(i)}`,
+          );
         }
         continue;
       }
@@ -141,7 +144,8 @@ function scanString(text: string, start: number): number | JsonSyntaxError {
 function scanNumber(text: string, start: number): number | JsonSyntaxError {
   let i = start;
   const digits = (what: string): number | JsonSyntaxError => {
-    if (!isDigit(text.charCodeAt(i))) return located(text, i, `expected a digit ${what}, found ${i >= text.length ? 'the end of the file' : describe(text, i)}`);
+    if (!isDigit(text.charCodeAt(i)))
+      return located(text, i, `expected a digit ${what}, found ${i >= text.length ? 'the end of the file' : describe(text, i)}`);
     while (isDigit(text.charCodeAt(i))) i++;
     return i;
   };

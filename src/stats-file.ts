@@ -62,16 +62,24 @@ export function statsFileOf(o: {
   // Per-channel counts only where a channel missed updates (--nan ignore): else they are num_batches_tracked.
   const counts = (s: RunningState) => s.meanUpdates.every((k) => k === s.numBatchesTracked) && s.varUpdates.every((k) => k === s.numBatchesTracked);
   return {
-    format: 'tsnorm-stats', version: 1, num_features: o.channels,
+    format: 'tsnorm-stats',
+    version: 1,
+    num_features: o.channels,
     ...(o.names ? { channels: [...o.names] } : {}),
-    eps: o.eps, momentum: o.momentum,
-    running_mean: Array.from(end.mean), running_var: Array.from(end.var),
+    eps: o.eps,
+    momentum: o.momentum,
+    running_mean: Array.from(end.mean),
+    running_var: Array.from(end.var),
     num_batches_tracked: end.numBatchesTracked,
     ...(counts(end) ? {} : { mean_updates: Array.from(end.meanUpdates), var_updates: Array.from(end.varUpdates) }),
-    ...(start ? {
-      start_mean: Array.from(start.mean), start_var: Array.from(start.var), start_num_batches_tracked: start.numBatchesTracked,
-      ...(counts(start) ? {} : { start_mean_updates: Array.from(start.meanUpdates), start_var_updates: Array.from(start.varUpdates) }),
-    } : {}),
+    ...(start
+      ? {
+          start_mean: Array.from(start.mean),
+          start_var: Array.from(start.var),
+          start_num_batches_tracked: start.numBatchesTracked,
+          ...(counts(start) ? {} : { start_mean_updates: Array.from(start.meanUpdates), start_var_updates: Array.from(start.varUpdates) }),
+        }
+      : {}),
     ...(o.affine ? { weight: Array.from(o.affine.weight), bias: Array.from(o.affine.bias) } : {}),
     ...(o.sketch ? { sketch: o.sketch } : {}),
     ...(o.startSketch ? { start_sketch: o.startSketch } : {}),
@@ -171,20 +179,27 @@ export function formatStats(s: StatsFile, file: string, nan?: NanPolicy): string
   const bad = s.running_mean.findIndex((m, c) => !Number.isFinite(m) || !Number.isFinite(s.running_var[c]!));
   if (bad >= 0) throw new TsnormError(`${file}: not written: ${whyNotFinite(s, bad, nan)}`, 'TSNORM_PARAMS');
   const ordered: Record<string, unknown> = {
-    format: s.format, version: s.version, num_features: s.num_features,
+    format: s.format,
+    version: s.version,
+    num_features: s.num_features,
     ...(s.channels ? { channels: s.channels } : {}),
-    eps: s.eps, momentum: s.momentum,
-    running_mean: s.running_mean, running_var: s.running_var, num_batches_tracked: s.num_batches_tracked,
+    eps: s.eps,
+    momentum: s.momentum,
+    running_mean: s.running_mean,
+    running_var: s.running_var,
+    num_batches_tracked: s.num_batches_tracked,
     ...(s.mean_updates ? { mean_updates: s.mean_updates, var_updates: s.var_updates } : {}),
     ...(s.start_mean ? { start_mean: s.start_mean, start_var: s.start_var, start_num_batches_tracked: s.start_num_batches_tracked } : {}),
     ...(s.start_mean_updates ? { start_mean_updates: s.start_mean_updates, start_var_updates: s.start_var_updates } : {}),
     ...(s.weight ? { weight: s.weight, bias: s.bias } : {}),
   };
   // The sketches last, one line a channel: hundreds of counts each, which one a line would bury the rest under.
-  const sketches = (['sketch', 'start_sketch'] as const).filter((k) => s[k]).map((k) => {
-    const { channels, ...head } = s[k]!;
-    return `  "${k}": ${JSON.stringify(head).slice(0, -1)}, "channels": [\n${channels.map((c) => `    ${JSON.stringify(c)}`).join(',\n')}\n  ]}`;
-  });
+  const sketches = (['sketch', 'start_sketch'] as const)
+    .filter((k) => s[k])
+    .map((k) => {
+      const { channels, ...head } = s[k]!;
+      return `  "${k}": ${JSON.stringify(head).slice(0, -1)}, "channels": [\n${channels.map((c) => `    ${JSON.stringify(c)}`).join(',\n')}\n  ]}`;
+    });
   const text = JSON.stringify(ordered, null, 2);
   return (sketches.length > 0 ? `${text.slice(0, -2)},\n${sketches.join(',\n')}\n}` : text) + '\n';
 }

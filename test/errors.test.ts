@@ -25,7 +25,12 @@ async function codeOf(run: () => unknown): Promise<ErrorCode | undefined> {
 describe('error codes', () => {
   it('every TsnormError the source raises names a documented code', () => {
     const missing: string[] = [];
-    const walk = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.as.ts') ? [path.join(dir, e.name)] : []));
+    const walk = (dir: string): string[] =>
+      fs
+        .readdirSync(dir, { withFileTypes: true })
+        .flatMap((e) =>
+          e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.as.ts') ? [path.join(dir, e.name)] : [],
+        );
     let count = 0;
     for (const file of walk(path.join(ROOT, 'src'))) {
       const sf = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
@@ -33,7 +38,8 @@ describe('error codes', () => {
         if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'TsnormError') {
           count++;
           const code = node.arguments?.[1];
-          if (!code || !ts.isStringLiteral(code) || !Object.hasOwn(ERROR_CODES, code.text)) missing.push(`${path.relative(ROOT, file)}:${sf.getLineAndCharacterOfPosition(node.getStart()).line + 1}`);
+          if (!code || !ts.isStringLiteral(code) || !Object.hasOwn(ERROR_CODES, code.text))
+            missing.push(`${path.relative(ROOT, file)}:${sf.getLineAndCharacterOfPosition(node.getStart()).line + 1}`);
         }
         ts.forEachChild(node, visit);
       };
@@ -63,7 +69,9 @@ describe('error codes', () => {
       const drain = async (f: string, options = {}): Promise<void> => {
         const { reader } = await openReader(f, options);
         try {
-          for await (const _ of reader.blocks()) { /* read it all */ }
+          for await (const _ of reader.blocks()) {
+            /* read it all */
+          }
         } finally {
           await reader.close();
         }
@@ -73,7 +81,13 @@ describe('error codes', () => {
       expect(await codeOf(() => drain(file('bad.arrow', 'ARROW1\0\0junk')))).toBe('TSNORM_ARROW');
       expect(await codeOf(() => resolvePlan('apply', [example], { stats: file('s.json', '{"running_mean":[0],"running_var":[-1]}') }))).toBe('TSNORM_PARAMS');
       expect(await codeOf(() => drain(path.join(tmp.dir, 'no-such.npy')))).toBe('TSNORM_IO');
-      expect(await codeOf(async () => (await openOutput('/dev/full')).write(new Uint8Array(1 << 16)).then(() => { throw new Error('wrote to /dev/full'); }))).toBe('TSNORM_IO');
+      expect(
+        await codeOf(async () =>
+          (await openOutput('/dev/full')).write(new Uint8Array(1 << 16)).then(() => {
+            throw new Error('wrote to /dev/full');
+          }),
+        ),
+      ).toBe('TSNORM_IO');
     } finally {
       tmp.cleanup();
     }

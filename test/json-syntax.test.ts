@@ -28,7 +28,14 @@ function v8Verdict(text: string): { ok: true } | { ok: false; position: number |
 const nearJson = fc
   .tuple(
     fc.json({ maxDepth: 3 }),
-    fc.array(fc.tuple(fc.nat(), fc.constantFrom('insert', 'delete', 'replace', 'cut'), fc.constantFrom(...'{}[]:,"\\ \n\t-+.0123456789eEtrufalsnNI\u0001\u00e9\ud83d\ude00xu/')), { minLength: 1, maxLength: 3 }),
+    fc.array(
+      fc.tuple(
+        fc.nat(),
+        fc.constantFrom('insert', 'delete', 'replace', 'cut'),
+        fc.constantFrom(...'{}[]:,"\\ \n\t-+.0123456789eEtrufalsnNI\u0001\u00e9\ud83d\ude00xu/'),
+      ),
+      { minLength: 1, maxLength: 3 },
+    ),
   )
   .map(([json, edits]) => {
     let text = json;
@@ -44,23 +51,29 @@ const nearJson = fc
 
 describe('findJsonSyntaxError against V8', () => {
   it('accepts every JSON text', () => {
-    fc.assert(fc.property(fc.json({ maxDepth: 5 }), (text) => {
-      expect(findJsonSyntaxError(text)).toBeUndefined();
-    }), { numRuns: RUNS });
+    fc.assert(
+      fc.property(fc.json({ maxDepth: 5 }), (text) => {
+        expect(findJsonSyntaxError(text)).toBeUndefined();
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it('refuses what V8 refuses, at the position V8 names', () => {
-    fc.assert(fc.property(nearJson, (text) => {
-      const v8 = v8Verdict(text);
-      const found = findJsonSyntaxError(text);
-      if (v8.ok) {
-        expect(found).toBeUndefined();
-        return;
-      }
-      expect(found).toBeDefined();
-      if (v8.position !== null) expect(found!.offset).toBe(v8.position);
-      if (v8.token !== null) expect(text.charAt(found!.offset)).toBe(v8.token); // V8 names a UTF-16 unit
-    }), { numRuns: RUNS * 20 });
+    fc.assert(
+      fc.property(nearJson, (text) => {
+        const v8 = v8Verdict(text);
+        const found = findJsonSyntaxError(text);
+        if (v8.ok) {
+          expect(found).toBeUndefined();
+          return;
+        }
+        expect(found).toBeDefined();
+        if (v8.position !== null) expect(found!.offset).toBe(v8.position);
+        if (v8.token !== null) expect(text.charAt(found!.offset)).toBe(v8.token); // V8 names a UTF-16 unit
+      }),
+      { numRuns: RUNS * 20 },
+    );
   });
 
   it('takes nesting a million deep without a stack overflow', () => {

@@ -84,8 +84,12 @@ describe('stats files: numbers', () => {
   });
 
   it('says eps and momentum are out of range, rather than "null"', () => {
-    expect(refusal(statsFile('{"running_mean": [0], "running_var": [1], "eps": 1e400}'))).toContain('"eps": expected a positive number, got a number out of float64\'s range');
-    expect(refusal(statsFile('{"running_mean": [0], "running_var": [1], "momentum": -1e400}'))).toContain('"momentum": expected a number in [0, 1] or "cumulative", got a number out of float64\'s range');
+    expect(refusal(statsFile('{"running_mean": [0], "running_var": [1], "eps": 1e400}'))).toContain(
+      '"eps": expected a positive number, got a number out of float64\'s range',
+    );
+    expect(refusal(statsFile('{"running_mean": [0], "running_var": [1], "momentum": -1e400}'))).toContain(
+      '"momentum": expected a number in [0, 1] or "cumulative", got a number out of float64\'s range',
+    );
   });
 
   it('describes a deeply nested value without overflowing the stack', () => {
@@ -116,8 +120,26 @@ describe('stats files: sizes that must agree', () => {
   });
 
   it('accepts a tsnorm stats file whose sizes agree', () => {
-    const p = loadParams(statsFile({ format: 'tsnorm-stats', version: 1, num_features: 3, channels: ['a', 'b', 'c'], eps: 1e-5, momentum: 0.1, ...stats3, num_batches_tracked: 4 }));
-    expect(p).toMatchObject({ runningMean: stats3.running_mean, runningVar: stats3.running_var, channels: ['a', 'b', 'c'], numBatchesTracked: 4, eps: 1e-5, momentum: 0.1 });
+    const p = loadParams(
+      statsFile({
+        format: 'tsnorm-stats',
+        version: 1,
+        num_features: 3,
+        channels: ['a', 'b', 'c'],
+        eps: 1e-5,
+        momentum: 0.1,
+        ...stats3,
+        num_batches_tracked: 4,
+      }),
+    );
+    expect(p).toMatchObject({
+      runningMean: stats3.running_mean,
+      runningVar: stats3.running_var,
+      channels: ['a', 'b', 'c'],
+      numBatchesTracked: 4,
+      eps: 1e-5,
+      momentum: 0.1,
+    });
   });
 });
 
@@ -153,8 +175,12 @@ describe('stats files: a torch state_dict with prefixed keys', () => {
   });
 
   it('refuses an unknown prefix, listing the ones there are', () => {
-    expect(refusal(statsFile({ ...conv, ...norm }), { key: 'decoder' })).toContain('no keys under prefix "decoder." (--stats-key "decoder"); prefixes in the file: conv, norm');
-    expect(refusal(statsFile({ eps: 1e-5 }), { key: 'norm' })).toContain('it has no running_mean, running_var, num_batches_tracked, weight, bias under any prefix');
+    expect(refusal(statsFile({ ...conv, ...norm }), { key: 'decoder' })).toContain(
+      'no keys under prefix "decoder." (--stats-key "decoder"); prefixes in the file: conv, norm',
+    );
+    expect(refusal(statsFile({ eps: 1e-5 }), { key: 'norm' })).toContain(
+      'it has no running_mean, running_var, num_batches_tracked, weight, bias under any prefix',
+    );
   });
 
   it('a key given for a file that has only top-level keys reads it as it is (a plain file beside a state_dict)', () => {
@@ -162,14 +188,21 @@ describe('stats files: a torch state_dict with prefixed keys', () => {
   });
 
   it('an empty key means the top-level keys', () => {
-    expect(loadParams(statsFile({ ...stats3, 'norm.running_mean': [9, 9, 9], 'norm.running_var': [1, 1, 1] }), { key: '' })).toMatchObject({ prefix: '', runningMean: stats3.running_mean });
+    expect(loadParams(statsFile({ ...stats3, 'norm.running_mean': [9, 9, 9], 'norm.running_var': [1, 1, 1] }), { key: '' })).toMatchObject({
+      prefix: '',
+      runningMean: stats3.running_mean,
+    });
   });
 
   it('names the full key in errors', () => {
     expect(refusal(statsFile({ ...norm, 'norm.running_var': [3, -4] }))).toContain('"norm.running_var"[1] is -4, variances must be >= 0');
   });
 
-  it.each([[9, 9], [[9], 9], [0, 0]])('reads num_batches_tracked %j', (value, count) => {
+  it.each([
+    [9, 9],
+    [[9], 9],
+    [0, 0],
+  ])('reads num_batches_tracked %j', (value, count) => {
     expect(loadParams(statsFile({ ...norm, 'norm.num_batches_tracked': value })).numBatchesTracked).toBe(count);
   });
 
@@ -203,9 +236,12 @@ describe('eps and momentum: plain decimal numbers only', () => {
     expect(checkEps(text, '--eps')).toBe(Number(text));
   });
 
-  it.each(['0x10', '0b1', '0o7', ' 0.1', '0.1 ', '\t1', 'Infinity', '-Infinity', '1e400', '1_000', '', '1e', 'e5', '.', '+', '--1', '0', '-1'])('refuses eps %j', (text) => {
-    expect(() => checkEps(text, '--eps')).toThrow(`--eps: expected a positive number, got ${JSON.stringify(text)}`);
-  });
+  it.each(['0x10', '0b1', '0o7', ' 0.1', '0.1 ', '\t1', 'Infinity', '-Infinity', '1e400', '1_000', '', '1e', 'e5', '.', '+', '--1', '0', '-1'])(
+    'refuses eps %j',
+    (text) => {
+      expect(() => checkEps(text, '--eps')).toThrow(`--eps: expected a positive number, got ${JSON.stringify(text)}`);
+    },
+  );
 
   it.each(['0', '1', '0.1', '.25', '1e-1', '-0'])('accepts momentum %s', (text) => {
     expect(checkMomentum(text, '--momentum')).toBe(Number(text));

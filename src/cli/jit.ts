@@ -12,16 +12,16 @@ export interface JitTuning {
  * V8 11 (Node 20) decides when to optimise a function with TurboFan by an "interrupt budget" of
  * bytecode run (66 KB by default). A tsnorm job is short and made of batches: code called once a
  * batch or a column (apache-arrow's visitors and encoders, validation, record loops) used up
- * that budget within a few dozen batches, and TurboFan compiled 74 functions (~270 ms of CPU) in
- * a 0.35 s Arrow job, on cores the job itself needed. With a budget 4.4 times larger (the best of
- * 150000, 300000 and 600000), code run a few hundred times stays with the baseline compiler and
- * the loops that carry the work are still optimised: Arrow -> Arrow and CSV normalize ran 6-20%
- * faster.
+ * that budget within a few dozen batches, and TurboFan compiled dozens of functions in a short
+ * Arrow job, on cores the job itself needed. With a budget 4.4 times larger (the best of 150000,
+ * 300000 and 600000), code run a few hundred times stays with the baseline compiler and the
+ * loops that carry the work are still optimised (npm run bench: Arrow -> Arrow and CSV normalize
+ * ran faster).
  *
  * V8 12 and later (Node 22, 24, 26) have no such flag: setting it prints "unrecognized flag" on
  * stderr. They tier up by invocation counts, with Maglev between the baseline compiler and
  * TurboFan. Raising --invocation-count-for-turbofan 4.4 and 10 times made CSV normalize and
- * Arrow -> Arrow 3-10% slower on each of them (15 interleaved runs), so they get no tuning.
+ * Arrow -> Arrow slower on each of them, so they get no tuning.
  *
  * V8 is told only flags it is known to have: a test checks each entry against `node
  * --v8-options` on every Node that CI runs.
@@ -39,7 +39,7 @@ let tuned = false;
 
 /**
  * Applies this V8's tuning, once, when a job starts and not at start-up: `--version` does not
- * load node:v8 (~1.7 ms), and the bundle's code cache, checked against V8's flags when it loads,
+ * load node:v8, and the bundle's code cache, checked against V8's flags when it loads,
  * was made with the defaults. apache-arrow's script is read later, by jobs only:
  * scripts/bundle.mjs makes its cache with the tuning applied.
  */

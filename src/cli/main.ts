@@ -13,21 +13,27 @@ import { defineStats } from './commands/stats.js';
 
 /** Set by the bundler (scripts/bundle.mjs, scripts/build-exe.mjs) from package.json. */
 declare const TSNORM_VERSION: string | undefined;
-const VERSION = typeof TSNORM_VERSION === 'string'
-  ? TSNORM_VERSION
-  : (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION =
+  typeof TSNORM_VERSION === 'string'
+    ? TSNORM_VERSION
+    : (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const COMMANDS = ['normalize', 'fit', 'apply', 'convert', 'inspect', 'check', 'stats', 'inverse', 'completion', 'help'];
 
 export function buildProgram(act: Act): Command {
   const program = new Command('tsnorm')
     .description('torch.nn.InstanceNorm1d for time-series files: exact (float64), streaming, in pipelines.')
     .version(VERSION)
-    .addHelpText('after', examples(...[
-      ['tsnorm x.npy -o x.norm.npy', 'normalize each series'],
-      ['tsnorm fit train.npy --save-stats stats.json', 'learn running statistics'],
-      ['tsnorm apply test.npy --stats stats.json -o t.npy', 'apply them'],
-      ['tsnorm <command> --help', 'more on a command'],
-    ].map(([line, what]) => `${line!.padEnd(52)}${what!}`)))
+    .addHelpText(
+      'after',
+      examples(
+        ...[
+          ['tsnorm x.npy -o x.norm.npy', 'normalize each series'],
+          ['tsnorm fit train.npy --save-stats stats.json', 'learn running statistics'],
+          ['tsnorm apply test.npy --stats stats.json -o t.npy', 'apply them'],
+          ['tsnorm <command> --help', 'more on a command'],
+        ].map(([line, what]) => `${line!.padEnd(52)}${what!}`),
+      ),
+    )
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput(COMMANDER_OUTPUT);
@@ -61,7 +67,10 @@ const COMMANDER_OUTPUT = {
 /** commander's error line, in our form: `tsnorm: ...`, escaped to one line. */
 function commanderError(str: string): string {
   // Its suggestion comes on a line of its own: one line, as every error.
-  const message = str.trim().replace(/^error: /, '').replace(/\s*\n\(Did you mean (.*)\?\)$/, ' (did you mean $1?)');
+  const message = str
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\(Did you mean (.*)\?\)$/, ' (did you mean $1?)');
   return `tsnorm: ${errorLine(message)}\n`;
 }
 
@@ -72,7 +81,9 @@ function commanderError(str: string): string {
 function mistypedCommand(argv: readonly string[]): string | undefined {
   const word = argv[0];
   if (word === undefined || word.startsWith('-') || COMMANDS.includes(word) || fs.existsSync(word)) return undefined;
-  const near = COMMANDS.filter((c) => editDistance(word.toLowerCase(), c) <= Math.min(2, Math.floor(c.length / 3)) || (word.length >= 3 && c.startsWith(word.toLowerCase())));
+  const near = COMMANDS.filter(
+    (c) => editDistance(word.toLowerCase(), c) <= Math.min(2, Math.floor(c.length / 3)) || (word.length >= 3 && c.startsWith(word.toLowerCase())),
+  );
   return near[0];
 }
 
@@ -94,13 +105,18 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram(runCommand);
   try {
     const typo = mistypedCommand(argv);
-    if (typo !== undefined) throw new TsnormError(`unknown command '${argv[0]}' (and no such file): did you mean '${typo}'? (tsnorm --help lists the commands)`, 'TSNORM_USAGE');
+    if (typo !== undefined)
+      throw new TsnormError(`unknown command '${argv[0]}' (and no such file): did you mean '${typo}'? (tsnorm --help lists the commands)`, 'TSNORM_USAGE');
     // commander keeps whichever of the two comes last: refuse the contradiction instead.
-    if (argv.includes('--no-affine') && argv.some((a) => a === '--affine' || a.startsWith('--affine='))) throw new TsnormError('--affine and --no-affine contradict each other: give one', 'TSNORM_USAGE');
+    if (argv.includes('--no-affine') && argv.some((a) => a === '--affine' || a.startsWith('--affine=')))
+      throw new TsnormError('--affine and --no-affine contradict each other: give one', 'TSNORM_USAGE');
     // `tsnorm help bogus`: commander would print the whole usage without saying why.
     if (argv[0] === 'help' && argv[1] !== undefined && !argv[1].startsWith('-') && !COMMANDS.includes(argv[1])) {
       const near = COMMANDS.find((c) => editDistance(argv[1]!.toLowerCase(), c) <= 2);
-      throw new TsnormError(`help: unknown command '${argv[1]}'${near ? `: did you mean '${near}'?` : ''} (the commands: ${COMMANDS.filter((c) => c !== 'help').join(', ')})`, 'TSNORM_USAGE');
+      throw new TsnormError(
+        `help: unknown command '${argv[1]}'${near ? `: did you mean '${near}'?` : ''} (the commands: ${COMMANDS.filter((c) => c !== 'help').join(', ')})`,
+        'TSNORM_USAGE',
+      );
     }
     // `tsnorm help stats merge`: commander's help command shows only `stats`; --help shows `merge`.
     const helpFor = argv[0] === 'help' && argv.length > 2 && COMMANDS.includes(argv[1]!) ? [...argv.slice(1), '--help'] : argv;

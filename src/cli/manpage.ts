@@ -20,9 +20,13 @@ export function manPage(program: CommandSpec, version: string): string {
   }
   out.push(
     '.SH DESCRIPTION',
-    text(`${name} applies torch.nn.InstanceNorm1d to time-series files (CSV/TSV, NPY, Apache Arrow IPC): each (instance, channel) series is shifted and scaled by its own mean and variance, as torch does, with float64 statistics and one rounding to the output type. It streams: files larger than memory work, and apply emits rows as they arrive.`),
+    text(
+      `${name} applies torch.nn.InstanceNorm1d to time-series files (CSV/TSV, NPY, Apache Arrow IPC): each (instance, channel) series is shifted and scaled by its own mean and variance, as torch does, with float64 statistics and one rounding to the output type. It streams: files larger than memory work, and apply emits rows as they arrive.`,
+    ),
     '.PP',
-    text(`With no command, ${program.commands.find((c) => c.isDefault)?.path.at(-1) ?? 'a command'} runs. docs/manual.md, shipped with ${name}, is the full manual: file layouts, the stats file, and what ${name} does where torch has nothing to say.`),
+    text(
+      `With no command, ${program.commands.find((c) => c.isDefault)?.path.at(-1) ?? 'a command'} runs. docs/manual.md, shipped with ${name}, is the full manual: file layouts, the stats file, and what ${name} does where torch has nothing to say.`,
+    ),
   );
   if (program.flags.length > 0) {
     out.push('.SH OPTIONS');
@@ -40,14 +44,28 @@ export function manPage(program: CommandSpec, version: string): string {
   out.push('.SH STATS FILE', ...STATS_FILE.flatMap((p, i) => (i === 0 ? [text(p)] : ['.PP', text(p)])));
   out.push(
     '.SH EXIT STATUS',
-    '.TP', '.B 0', 'success (also when stdout was closed early, as in | head)',
-    '.TP', '.B 1', text('check found a problem'),
-    '.TP', '.B 2', text('bad usage, an unreadable or invalid input, an output that cannot be written (one line on stderr: FILE: what is wrong)'),
-    '.TP', '.B 70', text('an internal error (a bug; TSNORM_DEBUG=1 shows its stack)'),
-    '.TP', '.B 129, 130, 143', text('ended by SIGHUP, SIGINT (Ctrl-C) or SIGTERM; no partial output or temporary file is left'),
+    '.TP',
+    '.B 0',
+    'success (also when stdout was closed early, as in | head)',
+    '.TP',
+    '.B 1',
+    text('check found a problem'),
+    '.TP',
+    '.B 2',
+    text('bad usage, an unreadable or invalid input, an output that cannot be written (one line on stderr: FILE: what is wrong)'),
+    '.TP',
+    '.B 70',
+    text('an internal error (a bug; TSNORM_DEBUG=1 shows its stack)'),
+    '.TP',
+    '.B 129, 130, 143',
+    text('ended by SIGHUP, SIGINT (Ctrl-C) or SIGTERM; no partial output or temporary file is left'),
     '.SH ENVIRONMENT',
-    '.TP', '.B TMPDIR', text('where temporary data goes (a private folder, removed on every exit); default /tmp'),
-    '.TP', '.B TSNORM_DEBUG', text('set to 1 to print the stack of an internal error'),
+    '.TP',
+    '.B TMPDIR',
+    text('where temporary data goes (a private folder, removed on every exit); default /tmp'),
+    '.TP',
+    '.B TSNORM_DEBUG',
+    text('set to 1 to print the stack of an internal error'),
     '.SH SEE ALSO',
     text(`${name} completion bash|zsh|fish prints a shell completion script.`),
   );
@@ -57,10 +75,19 @@ export function manPage(program: CommandSpec, version: string): string {
 /** How each format holds (N, C, L): the manual's Layouts, in short. */
 const LAYOUTS: readonly (readonly [string, string])[] = [
   ['NPY', 'an array of shape (N, C, L), or (C, L) for one instance; any integer or float dtype, either byte order, C or Fortran order.'],
-  ['CSV/TSV, long (the default)', 'a row per time step, a column per channel; --id COL groups consecutive rows with equal COL into an instance (without it the file is one); --keep passes columns through; every other column that is not numeric passes through too.'],
-  ['CSV/TSV, wide (--layout wide)', 'a row per series (the UCR archive); --num-channels C consecutive rows form an instance; leading non-numeric or --keep columns pass through.'],
+  [
+    'CSV/TSV, long (the default)',
+    'a row per time step, a column per channel; --id COL groups consecutive rows with equal COL into an instance (without it the file is one); --keep passes columns through; every other column that is not numeric passes through too.',
+  ],
+  [
+    'CSV/TSV, wide (--layout wide)',
+    'a row per series (the UCR archive); --num-channels C consecutive rows form an instance; leading non-numeric or --keep columns pass through.',
+  ],
   ['Arrow, long', 'as CSV long: a row per time step, --id, --channels, --keep; every column keeps its type.'],
-  ['Arrow, list (--layout list)', 'a row per instance: a list column per channel, or one column of lists of lists holding C x L (Hugging Face datasets, GluonTS target); every other column is a per-instance value.'],
+  [
+    'Arrow, list (--layout list)',
+    'a row per instance: a list column per channel, or one column of lists of lists holding C x L (Hugging Face datasets, GluonTS target); every other column is a per-instance value.',
+  ],
 ];
 
 /** The stats file, in short. */

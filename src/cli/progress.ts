@@ -37,7 +37,7 @@ export interface ProgressWhere {
  * terminal, nothing with --quiet, nothing when data goes to the same terminal on stdout.
  */
 export function startProgress(where: ProgressWhere): ProgressDisplay | undefined {
-  // isTerminal, not process.stderr.isTTY: making the stream object costs ~4 ms of start-up.
+  // isTerminal, not process.stderr.isTTY: making the stream object costs start-up time.
   const stderrTTY = where.stderrIsTTY ?? isTerminal(2);
   const stdoutTTY = where.stdoutIsTTY ?? isTerminal(1);
   if (where.quiet || !stderrTTY || (where.writesStdout && stdoutTTY)) return undefined;
@@ -74,23 +74,29 @@ export function startProgress(where: ProgressWhere): ProgressDisplay | undefined
     const big = (meter.size ?? meter.done) >= SHOWN_FROM_BYTES;
     if (!big) return;
     loading = true;
-    void import('cli-progress').then(({ default: cliProgress }) => {
-      loading = false;
-      if (stopped) return;
-      const known = meter.size !== undefined;
-      bar = new cliProgress.SingleBar({
-        stream: process.stderr,
-        format: known ? '{file} [{bar}] {percentage}% {read}/{size} {speed} ETA {left}' : '{file} {read} read, {speed}',
-        barsize: 20,
-        clearOnComplete: true,
-        // A killed run must not leave the terminal changed: no hidden cursor, no line wrapping
-        // turned off (linewrap: true cuts the line to the terminal's width instead).
-        hideCursor: false,
-        linewrap: true,
-        fps: 8,
-      });
-      bar.start(meter.size ?? 0, meter.done, payload());
-    }, () => { loading = false; stopped = true; });
+    void import('cli-progress').then(
+      ({ default: cliProgress }) => {
+        loading = false;
+        if (stopped) return;
+        const known = meter.size !== undefined;
+        bar = new cliProgress.SingleBar({
+          stream: process.stderr,
+          format: known ? '{file} [{bar}] {percentage}% {read}/{size} {speed} ETA {left}' : '{file} {read} read, {speed}',
+          barsize: 20,
+          clearOnComplete: true,
+          // A killed run must not leave the terminal changed: no hidden cursor, no line wrapping
+          // turned off (linewrap: true cuts the line to the terminal's width instead).
+          hideCursor: false,
+          linewrap: true,
+          fps: 8,
+        });
+        bar.start(meter.size ?? 0, meter.done, payload());
+      },
+      () => {
+        loading = false;
+        stopped = true;
+      },
+    );
   };
 
   const timer = setInterval(tick, POLL_MS);
@@ -114,7 +120,10 @@ export function startProgress(where: ProgressWhere): ProgressDisplay | undefined
 function bytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let u = 0;
-  while (n >= 1000 && u < units.length - 1) { n /= 1000; u++; }
+  while (n >= 1000 && u < units.length - 1) {
+    n /= 1000;
+    u++;
+  }
   return `${u === 0 ? Math.round(n) : n.toFixed(n < 10 ? 1 : 0)} ${units[u]}`;
 }
 

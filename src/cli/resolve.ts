@@ -83,18 +83,37 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
   if (command === 'apply' || command === 'inverse') {
     training = false;
     track = true;
-    if (!raw.stats) throw new TsnormError(`${command} needs --stats FILE (the running statistics to ${command === 'apply' ? 'apply' : 'map the values back with'})`, 'TSNORM_USAGE');
+    if (!raw.stats)
+      throw new TsnormError(
+        `${command} needs --stats FILE (the running statistics to ${command === 'apply' ? 'apply' : 'map the values back with'})`,
+        'TSNORM_USAGE',
+      );
   }
-  if (command === 'convert' && (raw.stats || raw.affine !== undefined || raw.saveStats || raw.eval || raw.trackRunningStats || raw.eps !== undefined
-    || raw.nan !== undefined || raw.statsKey !== undefined || raw.momentum !== undefined || raw.batchSize !== undefined)) {
+  if (
+    command === 'convert' &&
+    (raw.stats ||
+      raw.affine !== undefined ||
+      raw.saveStats ||
+      raw.eval ||
+      raw.trackRunningStats ||
+      raw.eps !== undefined ||
+      raw.nan !== undefined ||
+      raw.statsKey !== undefined ||
+      raw.momentum !== undefined ||
+      raw.batchSize !== undefined)
+  ) {
     throw new TsnormError('convert changes format only; it takes no normalization flags', 'TSNORM_USAGE');
   }
   if (!training && track && !raw.stats) throw new TsnormError('--eval with running statistics needs --stats FILE', 'TSNORM_USAGE');
   if (raw.saveStats && !training) throw new TsnormError('--save-stats: eval mode does not change the running statistics; nothing to save', 'TSNORM_USAGE');
-  if (givenBatch !== undefined && !(track && training)) throw new TsnormError('--batch-size only matters when running statistics are updated (--track-running-stats, --save-stats, or fit)', 'TSNORM_USAGE');
-  if (givenMomentum !== undefined && !(track && training)) throw new TsnormError('--momentum only matters when running statistics are updated (--track-running-stats, --save-stats, or fit)', 'TSNORM_USAGE');
-  if (raw.statsKey !== undefined && raw.stats === undefined && typeof raw.affine !== 'string') throw new TsnormError('--stats-key picks a layer in a --stats or --affine file; neither is given', 'TSNORM_USAGE');
-  if (raw.affine === false && raw.stats === undefined) throw new TsnormError('--no-affine leaves out the weight and bias of a --stats file; there is none', 'TSNORM_USAGE');
+  if (givenBatch !== undefined && !(track && training))
+    throw new TsnormError('--batch-size only matters when running statistics are updated (--track-running-stats, --save-stats, or fit)', 'TSNORM_USAGE');
+  if (givenMomentum !== undefined && !(track && training))
+    throw new TsnormError('--momentum only matters when running statistics are updated (--track-running-stats, --save-stats, or fit)', 'TSNORM_USAGE');
+  if (raw.statsKey !== undefined && raw.stats === undefined && typeof raw.affine !== 'string')
+    throw new TsnormError('--stats-key picks a layer in a --stats or --affine file; neither is given', 'TSNORM_USAGE');
+  if (raw.affine === false && raw.stats === undefined)
+    throw new TsnormError('--no-affine leaves out the weight and bias of a --stats file; there is none', 'TSNORM_USAGE');
 
   const key = raw.statsKey === undefined ? {} : { key: raw.statsKey };
   const stats = raw.stats === undefined ? undefined : loadParams(raw.stats, { ...key, purpose: 'stats' });
@@ -109,7 +128,7 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
   const momentum: Momentum = givenMomentum ?? stats?.momentum ?? (command === 'fit' ? 'cumulative' : DEFAULT_MOMENTUM);
   const batchSize = givenBatch ?? (command === 'fit' && givenMomentum === undefined && momentum === 'cumulative' ? 1 : undefined);
 
-  const outputPath = command === 'fit' ? undefined : raw.output ?? '-';
+  const outputPath = command === 'fit' ? undefined : (raw.output ?? '-');
   checkDistinctFiles(fileRoles(paths, raw, outputPath));
   const output = outputPath === undefined ? undefined : { path: outputPath, format: to ?? outputFormatOf(outputPath), dtype };
 
@@ -144,7 +163,10 @@ function outputFormatOf(file: string): Plan['inputs'][number]['format'] {
   if (known) return known;
   const ext = path.extname(path.basename(file).replace(/\.gz$/i, ''));
   if (ext === '') return undefined;
-  throw new TsnormError(`${file}: '${ext}' names no format tsnorm writes (${FORMATS.join(', ')}); use a known extension, or name the format with --to`, 'TSNORM_USAGE');
+  throw new TsnormError(
+    `${file}: '${ext}' names no format tsnorm writes (${FORMATS.join(', ')}); use a known extension, or name the format with --to`,
+    'TSNORM_USAGE',
+  );
 }
 
 function fileRoles(inputs: readonly string[], raw: RawOptions, output: string | undefined): FileRole[] {
@@ -210,10 +232,13 @@ function resolveTable(raw: RawOptions): TableOptions {
   const outputLayout = raw.outputLayout === undefined ? undefined : oneOf(raw.outputLayout, choicesOf<'long' | 'list'>('output-layout'), '--output-layout');
   const numChannels = raw.numChannels === undefined ? undefined : positiveInteger(raw.numChannels, '--num-channels');
   if (numChannels !== undefined && layout !== 'wide') throw new TsnormError('--num-channels goes with --layout wide', 'TSNORM_USAGE');
-  if (layout === 'wide' && (raw.id !== undefined || raw.channels !== undefined)) throw new TsnormError('--layout wide: rows are series; --id and --channels are for the long layout', 'TSNORM_USAGE');
-  if (layout === 'wide' && raw.types !== undefined) throw new TsnormError('--types goes with the long layout (--layout wide passes no column through)', 'TSNORM_USAGE');
+  if (layout === 'wide' && (raw.id !== undefined || raw.channels !== undefined))
+    throw new TsnormError('--layout wide: rows are series; --id and --channels are for the long layout', 'TSNORM_USAGE');
+  if (layout === 'wide' && raw.types !== undefined)
+    throw new TsnormError('--types goes with the long layout (--layout wide passes no column through)', 'TSNORM_USAGE');
   const precision = raw.precision === undefined ? undefined : positiveInteger(raw.precision, '--precision');
-  if (precision !== undefined && precision > 17) throw new TsnormError('--precision: at most 17 significant digits (17 already round-trips every float64)', 'TSNORM_USAGE');
+  if (precision !== undefined && precision > 17)
+    throw new TsnormError('--precision: at most 17 significant digits (17 already round-trips every float64)', 'TSNORM_USAGE');
   return {
     layout,
     outputLayout,
@@ -288,7 +313,11 @@ export function resolveCheck(inputs: readonly string[], raw: RawOptions & CheckF
     return { format: oneOf(m[1]!, REPORT_FORMATS, '--report'), path };
   });
   // A report over an input, the stats file or another report would destroy it; stdout is the --format report's.
-  checkDistinctFiles([...fileRoles(inputs, raw, undefined), { role: 'report', flag: 'the --format report (stdout)', path: '-' }, ...reports.map((r): FileRole => ({ role: 'report', flag: '--report', path: r.path }))]);
+  checkDistinctFiles([
+    ...fileRoles(inputs, raw, undefined),
+    { role: 'report', flag: 'the --format report (stdout)', path: '-' },
+    ...reports.map((r): FileRole => ({ role: 'report', flag: '--report', path: r.path })),
+  ]);
   return {
     statsFile,
     loadStats,

@@ -75,7 +75,10 @@ export class EngineDriver {
     const at = findNaN(block);
     if (at) {
       const [c, t] = at;
-      throw new TsnormError(`${this.prefix()}missing value at ${this.options.locate(block, c, t)} (${this.options.instanceName(block.instance)}, channel ${c}, step ${t}) and --nan error`, 'TSNORM_DATA');
+      throw new TsnormError(
+        `${this.prefix()}missing value at ${this.options.locate(block, c, t)} (${this.options.instanceName(block.instance)}, channel ${c}, step ${t}) and --nan error`,
+        'TSNORM_DATA',
+      );
     }
   }
 }

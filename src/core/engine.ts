@@ -1,7 +1,7 @@
 import { TsnormError } from '../errors.js';
 import { type Block, type Values, channelStart } from './block.js';
 import { ChannelMoments } from './moments.js';
-import { RunningStats } from './running-stats.js';
+import type { RunningStats } from './running-stats.js';
 import { type Affine, ChannelTransform } from './transform.js';
 
 export type NanPolicy = 'propagate' | 'ignore' | 'error';
@@ -50,7 +50,8 @@ export class NormEngine {
     if (!this.usesInstanceStats && running) {
       for (let c = 0; c < channels; c++) {
         if (settings.inverse) {
-          if (affine && affine.weight[c] === 0) throw new TsnormError(`channel ${c}: weight 0 maps every value to the bias: it cannot be inverted`, 'TSNORM_PARAMS');
+          if (affine && affine.weight[c] === 0)
+            throw new TsnormError(`channel ${c}: weight 0 maps every value to the bias: it cannot be inverted`, 'TSNORM_PARAMS');
           this.transformer.setInverse(c, running.mean[c]!, running.var[c]!, eps, affine);
         } else {
           this.transformer.set(c, running.mean[c]!, running.var[c]!, eps, affine);
@@ -112,7 +113,8 @@ export class NormEngine {
     if (this.usesInstanceStats && steps <= 1) {
       throw new TsnormError(
         `${where()}: ${steps} time step${steps === 1 ? '' : 's'}; normalizing with instance statistics (training) ` +
-          `needs more than one time step per series (torch: "Expected more than 1 spatial element when training")`, 'TSNORM_DATA',
+          `needs more than one time step per series (torch: "Expected more than 1 spatial element when training")`,
+        'TSNORM_DATA',
       );
     }
   }

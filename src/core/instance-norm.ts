@@ -96,8 +96,15 @@ export class InstanceNorm1d {
     const out = new Float64Array(values.length);
     for (let i = 0; i < n; i++) {
       const block: Block = {
-        instance: i, values, offset: i * c * l, channelStride: l, stepStride: 1,
-        firstChannel: 0, channelCount: c, firstStep: 0, stepCount: l,
+        instance: i,
+        values,
+        offset: i * c * l,
+        channelStride: l,
+        stepStride: 1,
+        firstChannel: 0,
+        channelCount: c,
+        firstStep: 0,
+        stepCount: l,
       };
       if (engine.usesInstanceStats) {
         driver.see(block);
@@ -137,9 +144,10 @@ export class InstanceNorm1d {
       const mean = exact(p.runningMean, 'running_mean');
       const variance = exact(p.runningVar, 'running_var');
       // Without num_batches_tracked the counts carry over, per channel too.
-      const counts = p.numBatchesTracked === undefined
-        ? { numBatchesTracked: this.running.numBatchesTracked, meanUpdates: this.running.meanUpdates, varUpdates: this.running.varUpdates }
-        : { numBatchesTracked: p.numBatchesTracked, meanUpdates: p.meanUpdates, varUpdates: p.varUpdates };
+      const counts =
+        p.numBatchesTracked === undefined
+          ? { numBatchesTracked: this.running.numBatchesTracked, meanUpdates: this.running.meanUpdates, varUpdates: this.running.varUpdates }
+          : { numBatchesTracked: p.numBatchesTracked, meanUpdates: p.meanUpdates, varUpdates: p.varUpdates };
       this.running = new RunningStats(this.numFeatures, this.momentum, { mean, var: variance, ...counts });
     }
     if (this.affine && p.hasAffine) {
@@ -147,5 +155,4 @@ export class InstanceNorm1d {
       this.bias = exact(p.bias, 'bias');
     }
   }
-
 }

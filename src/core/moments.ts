@@ -82,13 +82,20 @@ export class ChannelMoments {
       let sum = 0;
       for (let i = offset; i < end; i += stride) {
         const x = values[i]!;
-        if (x === x) { sum += x; n++; }
+        if (x === x) {
+          sum += x;
+          n++;
+        }
       }
       if (n === 0) return false;
       rough = sum / n;
       for (let i = offset; i < end; i += stride) {
         const x = values[i]!;
-        if (x === x) { const d = x - rough; drift += d; sq += d * d; }
+        if (x === x) {
+          const d = x - rough;
+          drift += d;
+          sq += d * d;
+        }
       }
     } else if (stride === 1 && kernelReady(values)) {
       n = steps;
@@ -100,24 +107,49 @@ export class ChannelMoments {
       n = steps;
       const quad = 4 * stride;
       const last = end - 3 * stride;
-      let a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+      let a0 = 0,
+        a1 = 0,
+        b0 = 0,
+        b1 = 0;
       let i = offset;
-      for (; i < last; i += quad) { a0 += values[i]!; a1 += values[i + stride]!; b0 += values[i + 2 * stride]!; b1 += values[i + 3 * stride]!; }
+      for (; i < last; i += quad) {
+        a0 += values[i]!;
+        a1 += values[i + stride]!;
+        b0 += values[i + 2 * stride]!;
+        b1 += values[i + 3 * stride]!;
+      }
       let sum = a0 + b0 + (a1 + b1);
       for (let j = i; j < end; j += stride) sum += values[j]!;
       rough = sum / n;
-      let d0 = 0, d1 = 0, d2 = 0, d3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+      let d0 = 0,
+        d1 = 0,
+        d2 = 0,
+        d3 = 0,
+        q0 = 0,
+        q1 = 0,
+        q2 = 0,
+        q3 = 0;
       for (i = offset; i < last; i += quad) {
         const e0 = values[i]! - rough;
         const e1 = values[i + stride]! - rough;
         const e2 = values[i + 2 * stride]! - rough;
         const e3 = values[i + 3 * stride]! - rough;
-        d0 += e0; d1 += e1; d2 += e2; d3 += e3;
-        q0 += e0 * e0; q1 += e1 * e1; q2 += e2 * e2; q3 += e3 * e3;
+        d0 += e0;
+        d1 += e1;
+        d2 += e2;
+        d3 += e3;
+        q0 += e0 * e0;
+        q1 += e1 * e1;
+        q2 += e2 * e2;
+        q3 += e3 * e3;
       }
       drift = d0 + d2 + (d1 + d3);
       sq = q0 + q2 + (q1 + q3);
-      for (let j = i; j < end; j += stride) { const e = values[j]! - rough; drift += e; sq += e * e; }
+      for (let j = i; j < end; j += stride) {
+        const e = values[j]! - rough;
+        drift += e;
+        sq += e * e;
+      }
     }
     // The chunk's mean as rough + drift / n: two parts, so its rounding is not lost.
     let mean = rough;
@@ -212,11 +244,10 @@ export class ChannelMoments {
     const lo = this.meanLo[c]!;
     const m2a = this.m2[c]!;
     const ea = this.scaleExponent[c]!;
-    const e = Math.min(MAX_EXPONENT, Math.max(
-      ea, exponent,
-      scaleExponentFor(Math.max(Math.abs(hi), Math.abs(mean))),
-      ea + halfExponent(m2a), exponent + halfExponent(m2),
-    ));
+    const e = Math.min(
+      MAX_EXPONENT,
+      Math.max(ea, exponent, scaleExponentFor(Math.max(Math.abs(hi), Math.abs(mean))), ea + halfExponent(m2a), exponent + halfExponent(m2)),
+    );
     const down = 2 ** -e;
     const hiS = hi * down;
     const loS = lo * down;

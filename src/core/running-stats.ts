@@ -69,8 +69,11 @@ export class RunningStats {
   /** A copy of the current state. */
   state(): RunningState {
     return {
-      mean: Float64Array.from(this.mean), var: Float64Array.from(this.var), numBatchesTracked: this.numBatchesTracked,
-      meanUpdates: Float64Array.from(this.meanUpdates), varUpdates: Float64Array.from(this.varUpdates),
+      mean: Float64Array.from(this.mean),
+      var: Float64Array.from(this.var),
+      numBatchesTracked: this.numBatchesTracked,
+      meanUpdates: Float64Array.from(this.meanUpdates),
+      varUpdates: Float64Array.from(this.varUpdates),
     };
   }
 

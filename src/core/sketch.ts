@@ -101,8 +101,14 @@ export class ValueSketch {
   static fromJSON(j: ChannelSketchJson): ValueSketch {
     const s = new ValueSketch();
     s.zero = j.zero;
-    for (const [first, counts] of j.positive) counts.forEach((n, i) => { if (n !== 0) bump(s.positive, first + i, n); });
-    for (const [first, counts] of j.negative) counts.forEach((n, i) => { if (n !== 0) bump(s.negative, first + i, n); });
+    for (const [first, counts] of j.positive)
+      counts.forEach((n, i) => {
+        if (n !== 0) bump(s.positive, first + i, n);
+      });
+    for (const [first, counts] of j.negative)
+      counts.forEach((n, i) => {
+        if (n !== 0) bump(s.negative, first + i, n);
+      });
     return s;
   }
 
@@ -119,7 +125,7 @@ export class ValueSketch {
     let mean = 0;
     for (const p of points) mean += ((p.value / scale) * p.count) / n;
     let variance = 0;
-    for (const p of points) variance += (((p.value / scale) - mean) ** 2 * p.count) / n;
+    for (const p of points) variance += ((p.value / scale - mean) ** 2 * p.count) / n;
     return Math.sqrt(variance) >= 4 * RELATIVE_ACCURACY * Math.abs(mean);
   }
 

@@ -78,7 +78,8 @@ export function paramsOf(obj: unknown, file: string, options: LoadParamsOptions 
     if (!Array.isArray(v)) throw new TsnormError(`${file}: "${key}" must be an array of numbers, got ${describe(v)}`, 'TSNORM_PARAMS');
     v.forEach((x: unknown, i) => {
       // JSON.parse reads 1e400 as Infinity: the file's number is beyond what a float64 holds.
-      if (typeof x === 'number' && !Number.isFinite(x)) throw new TsnormError(`${file}: "${key}"[${i}] is out of float64's range (magnitude above 1.8e308)`, 'TSNORM_PARAMS');
+      if (typeof x === 'number' && !Number.isFinite(x))
+        throw new TsnormError(`${file}: "${key}"[${i}] is out of float64's range (magnitude above 1.8e308)`, 'TSNORM_PARAMS');
       if (typeof x !== 'number') throw new TsnormError(`${file}: "${key}"[${i}] is ${describe(x)}, expected a finite number`, 'TSNORM_PARAMS');
     });
     return v as number[];
@@ -119,12 +120,27 @@ export function paramsOf(obj: unknown, file: string, options: LoadParamsOptions 
   const startMean = numbers('start_mean');
   const startVar = numbers('start_var');
   if (startMean || startVar || o['start_num_batches_tracked'] !== undefined) {
-    if (!startMean || !startVar || o['start_num_batches_tracked'] === undefined) throw new TsnormError(`${file}: "start_mean", "start_var" and "start_num_batches_tracked" go together (where the fit started); some are missing`, 'TSNORM_PARAMS');
+    if (!startMean || !startVar || o['start_num_batches_tracked'] === undefined)
+      throw new TsnormError(
+        `${file}: "start_mean", "start_var" and "start_num_batches_tracked" go together (where the fit started); some are missing`,
+        'TSNORM_PARAMS',
+      );
     const startBatches = batchCount(o['start_num_batches_tracked'], `${file}: "start_num_batches_tracked"`);
-    out.start = { mean: startMean, var: startVar, numBatchesTracked: startBatches, meanUpdates: counts('start_mean_updates'), varUpdates: counts('start_var_updates') };
+    out.start = {
+      mean: startMean,
+      var: startVar,
+      numBatchesTracked: startBatches,
+      meanUpdates: counts('start_mean_updates'),
+      varUpdates: counts('start_var_updates'),
+    };
   }
-  if (o['format'] !== undefined && o['format'] !== 'tsnorm-stats') throw new TsnormError(`${file}: "format" is ${describe(o['format'])}, expected "tsnorm-stats" (or no "format": a plain or state_dict file)`, 'TSNORM_PARAMS');
-  if (o['format'] === 'tsnorm-stats' && o['version'] !== 1) throw new TsnormError(`${file}: stats file version ${describe(o['version'])}: this tsnorm reads version 1 (a newer tsnorm wrote it?)`, 'TSNORM_PARAMS');
+  if (o['format'] !== undefined && o['format'] !== 'tsnorm-stats')
+    throw new TsnormError(
+      `${file}: "format" is ${describe(o['format'])}, expected "tsnorm-stats" (or no "format": a plain or state_dict file)`,
+      'TSNORM_PARAMS',
+    );
+  if (o['format'] === 'tsnorm-stats' && o['version'] !== 1)
+    throw new TsnormError(`${file}: stats file version ${describe(o['version'])}: this tsnorm reads version 1 (a newer tsnorm wrote it?)`, 'TSNORM_PARAMS');
   if (o['eps'] !== undefined) out.eps = checkEps(o['eps'], `${file}: "eps"`);
   if (o['momentum'] !== undefined) out.momentum = checkMomentum(o['momentum'] === null ? 'cumulative' : o['momentum'], `${file}: "momentum"`);
   const ch = o['channels'];
@@ -132,10 +148,14 @@ export function paramsOf(obj: unknown, file: string, options: LoadParamsOptions 
     if (!Array.isArray(ch) || !ch.every((x) => typeof x === 'string')) throw new TsnormError(`${file}: "channels" must be an array of names`, 'TSNORM_PARAMS');
     out.channels = ch as string[];
   }
-  for (const [key, field] of [['sketch', 'sketch'], ['start_sketch', 'startSketch']] as const) {
+  for (const [key, field] of [
+    ['sketch', 'sketch'],
+    ['start_sketch', 'startSketch'],
+  ] as const) {
     if (o[key] === undefined) continue;
     const sketch = sketchOf(o[key], `${file}: "${key}"`);
-    if (out.runningMean && sketch.channels.length !== out.runningMean.length) throw new TsnormError(`${file}: "${key}" has ${sketch.channels.length} channels, "${prefix}running_mean" ${out.runningMean.length}`, 'TSNORM_PARAMS');
+    if (out.runningMean && sketch.channels.length !== out.runningMean.length)
+      throw new TsnormError(`${file}: "${key}" has ${sketch.channels.length} channels, "${prefix}running_mean" ${out.runningMean.length}`, 'TSNORM_PARAMS');
     out[field] = sketch;
   }
   checkSizesAgree(file, o['num_features'], out);
@@ -146,16 +166,22 @@ export function paramsOf(obj: unknown, file: string, options: LoadParamsOptions 
 function sketchOf(v: unknown, what: string): SketchJson {
   const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
   const whole = (x: unknown, where: string, min: number): number => {
-    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min) throw new TsnormError(`${what}${where} is ${describe(x)}, expected a whole number${min === 0 ? ' >= 0' : ''}`, 'TSNORM_PARAMS');
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min)
+      throw new TsnormError(`${what}${where} is ${describe(x)}, expected a whole number${min === 0 ? ' >= 0' : ''}`, 'TSNORM_PARAMS');
     return x;
   };
   if (!isObject(v)) throw new TsnormError(`${what} must be an object, got ${describe(v)}`, 'TSNORM_PARAMS');
   if (v['kind'] !== 'log-buckets') throw new TsnormError(`${what}: "kind" is ${describe(v['kind'])}, expected "log-buckets"`, 'TSNORM_PARAMS');
-  if (v['relative_accuracy'] !== RELATIVE_ACCURACY) throw new TsnormError(`${what}: "relative_accuracy" is ${describe(v['relative_accuracy'])}; this tsnorm compares sketches of ${RELATIVE_ACCURACY}`, 'TSNORM_PARAMS');
+  if (v['relative_accuracy'] !== RELATIVE_ACCURACY)
+    throw new TsnormError(
+      `${what}: "relative_accuracy" is ${describe(v['relative_accuracy'])}; this tsnorm compares sketches of ${RELATIVE_ACCURACY}`,
+      'TSNORM_PARAMS',
+    );
   const channels = v['channels'];
   if (!Array.isArray(channels)) throw new TsnormError(`${what}: "channels" must be an array`, 'TSNORM_PARAMS');
   return {
-    kind: 'log-buckets', relative_accuracy: RELATIVE_ACCURACY,
+    kind: 'log-buckets',
+    relative_accuracy: RELATIVE_ACCURACY,
     channels: channels.map((ch: unknown, c) => {
       if (!isObject(ch)) throw new TsnormError(`${what}: channel ${c} must be an object, got ${describe(ch)}`, 'TSNORM_PARAMS');
       const buckets = (side: 'positive' | 'negative'): BucketRun[] => {
@@ -168,7 +194,11 @@ function sketchOf(v: unknown, what: string): SketchJson {
           const first = whole(run[0], `${where} key`, -Infinity);
           const counts = (run[1] as unknown[]).map((n, i) => whole(n, `${where} count ${i}`, 0));
           // Keys of finite values only: beyond them a bucket's value is infinite or zero.
-          if (Math.abs(first) > MAX_KEY || Math.abs(first + counts.length - 1) > MAX_KEY) throw new TsnormError(`${what}${where}: keys ${first} to ${first + counts.length - 1} are beyond those of finite values (+-${MAX_KEY})`, 'TSNORM_PARAMS');
+          if (Math.abs(first) > MAX_KEY || Math.abs(first + counts.length - 1) > MAX_KEY)
+            throw new TsnormError(
+              `${what}${where}: keys ${first} to ${first + counts.length - 1} are beyond those of finite values (+-${MAX_KEY})`,
+              'TSNORM_PARAMS',
+            );
           return [first, counts];
         });
       };
@@ -210,7 +240,10 @@ function choosePrefix(file: string, o: Record<string, unknown>, options: LoadPar
     if (affine.length <= 1) return affine[0] ?? '';
     const withStats = affine.filter((p) => holds(p, 'running_mean'));
     if (withStats.length === 1) return withStats[0]!;
-    throw new TsnormError(`${file}: "weight" and "bias" under several prefixes (${listed(withStats.length > 1 ? withStats : affine)}): pick one with --stats-key`, 'TSNORM_PARAMS');
+    throw new TsnormError(
+      `${file}: "weight" and "bias" under several prefixes (${listed(withStats.length > 1 ? withStats : affine)}): pick one with --stats-key`,
+      'TSNORM_PARAMS',
+    );
   }
   const stats = prefixes.filter((p) => holds(p, 'running_mean'));
   if (stats.length <= 1) return stats[0] ?? '';
@@ -225,7 +258,8 @@ function prefixName(prefix: string): string {
 /** torch saves num_batches_tracked as a 0-d tensor: a number, or a list of one from some converters. */
 function batchCount(v: unknown, what: string): number {
   const n = Array.isArray(v) && v.length === 1 ? v[0] : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new TsnormError(`${what} must be a whole number >= 0, got ${describe(v)}`, 'TSNORM_PARAMS');
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+    throw new TsnormError(`${what} must be a whole number >= 0, got ${describe(v)}`, 'TSNORM_PARAMS');
   return n;
 }
 
@@ -239,16 +273,29 @@ function checkSizesAgree(file: string, numFeatures: unknown, p: LoadedParams): v
     sizes.push({ name: 'num_features', size: numFeatures, kind: 'number' });
   }
   if (p.channels) sizes.push({ name: 'channels', size: p.channels.length, kind: 'names' });
-  const arrays: [StateKey, number[] | undefined][] = [['running_mean', p.runningMean], ['running_var', p.runningVar], ['weight', p.weight], ['bias', p.bias]];
+  const arrays: [StateKey, number[] | undefined][] = [
+    ['running_mean', p.runningMean],
+    ['running_var', p.runningVar],
+    ['weight', p.weight],
+    ['bias', p.bias],
+  ];
   for (const [name, values] of arrays) if (values) sizes.push({ name: p.prefix + name, size: values.length, kind: 'values' });
-  const own = [['mean_updates', p.meanUpdates], ['var_updates', p.varUpdates], ['start_mean', p.start?.mean], ['start_var', p.start?.var],
-    ['start_mean_updates', p.start?.meanUpdates], ['start_var_updates', p.start?.varUpdates]] as const;
+  const own = [
+    ['mean_updates', p.meanUpdates],
+    ['var_updates', p.varUpdates],
+    ['start_mean', p.start?.mean],
+    ['start_var', p.start?.var],
+    ['start_mean_updates', p.start?.meanUpdates],
+    ['start_var_updates', p.start?.varUpdates],
+  ] as const;
   for (const [name, values] of own) if (values) sizes.push({ name, size: values.length, kind: 'values' });
   const first = sizes[0];
   const other = sizes.find((s) => s.size !== first?.size);
   if (!first || !other) return;
   const told = (s: (typeof sizes)[number], unit = true) =>
-    s.kind === 'number' ? `"${s.name}" is ${s.size}` : `"${s.name}" has ${s.size}${unit ? ` ${s.kind === 'names' ? 'name' : 'value'}${s.size === 1 ? '' : 's'}` : ''}`;
+    s.kind === 'number'
+      ? `"${s.name}" is ${s.size}`
+      : `"${s.name}" has ${s.size}${unit ? ` ${s.kind === 'names' ? 'name' : 'value'}${s.size === 1 ? '' : 's'}` : ''}`;
   // "running_mean has 3 values but running_var has 2": the unit is said once when both are arrays.
   throw new TsnormError(`${file}: ${told(first)} but ${told(other, !(first.kind === 'values' && other.kind === 'values'))}`, 'TSNORM_PARAMS');
 }
@@ -275,14 +322,16 @@ function asNumber(v: unknown): unknown {
 
 export function checkEps(v: unknown, what: string): number {
   const x = asNumber(v);
-  if (typeof x !== 'number' || !Number.isFinite(x) || !(x > 0)) throw new TsnormError(`${what}: expected a positive number, got ${describe(v)}`, 'TSNORM_PARAMS');
+  if (typeof x !== 'number' || !Number.isFinite(x) || !(x > 0))
+    throw new TsnormError(`${what}: expected a positive number, got ${describe(v)}`, 'TSNORM_PARAMS');
   return x;
 }
 
 export function checkMomentum(v: unknown, what: string): Momentum {
   if (v === 'cumulative') return v;
   const x = asNumber(v);
-  if (typeof x !== 'number' || !(x >= 0 && x <= 1)) throw new TsnormError(`${what}: expected a number in [0, 1] or "cumulative", got ${describe(v)}`, 'TSNORM_PARAMS');
+  if (typeof x !== 'number' || !(x >= 0 && x <= 1))
+    throw new TsnormError(`${what}: expected a number in [0, 1] or "cumulative", got ${describe(v)}`, 'TSNORM_PARAMS');
   return x;
 }
 
@@ -294,4 +343,3 @@ export function perChannel(values: number[] | undefined, key: string, channels: 
   }
   return Float64Array.from(values);
 }
-

@@ -66,16 +66,7 @@ export class ChannelTransform {
    * dst[dstOffset + k * dstStride] = y(src[srcOffset + k * srcStride]) for k in [0, steps), computed
    * in float64; a Float32Array destination rounds each result once, on store.
    */
-  apply(
-    c: number,
-    src: Values,
-    srcOffset: number,
-    srcStride: number,
-    steps: number,
-    dst: Values,
-    dstOffset: number,
-    dstStride: number,
-  ): void {
+  apply(c: number, src: Values, srcOffset: number, srcStride: number, steps: number, dst: Values, dstOffset: number, dstStride: number): void {
     const m = this.center[c]!;
     const lo = this.centerLow[c]!;
     const s = this.scale[c]!;

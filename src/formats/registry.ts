@@ -48,7 +48,10 @@ export async function openWriter(file: string, options: WriterOptions): Promise<
   const format = formatOf(options.format);
   if (format.binary && sink.isTerminal) {
     await sink.abort();
-    throw new TsnormError(`${sink.name}: not writing binary ${options.format.toUpperCase()} data to a terminal: redirect stdout (> out.${options.format}), pipe it, or give -o FILE (or --to csv to read it)`, 'TSNORM_OUTPUT');
+    throw new TsnormError(
+      `${sink.name}: not writing binary ${options.format.toUpperCase()} data to a terminal: redirect stdout (> out.${options.format}), pipe it, or give -o FILE (or --to csv to read it)`,
+      'TSNORM_OUTPUT',
+    );
   }
   if (file.toLowerCase().endsWith('.gz')) sink = (await import('../io/gzip.js')).gzipSink(sink);
   return format.openWriter(sink, options);

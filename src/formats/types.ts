@@ -10,8 +10,23 @@ import type { Block } from '../core/block.js';
 
 /** Element types, named as numpy and Arrow name them. `list` holds a list of values per cell. */
 export type ElementType =
-  | 'bool' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64'
-  | 'float16' | 'float32' | 'float64' | 'utf8' | 'timestamp' | 'date' | 'list' | 'other';
+  | 'bool'
+  | 'int8'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'float16'
+  | 'float32'
+  | 'float64'
+  | 'utf8'
+  | 'timestamp'
+  | 'date'
+  | 'list'
+  | 'other';
 
 export type TimeUnit = 's' | 'ms' | 'us' | 'ns';
 

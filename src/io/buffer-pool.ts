@@ -2,7 +2,8 @@
  * ArrayBuffers for reuse, by size class (eight classes an octave, from 4 KB: a buffer is at most
  * 9% larger than asked). Buffers that go back and forth between threads (moved, not copied), and
  * a read's buffers once its rows are written, come back here instead of becoming garbage: memory
- * left to the garbage collector was freed late, ~70 MB of dead buffers at a time on each thread.
+ * left to the garbage collector was freed late, tens of megabytes of dead buffers at a time on
+ * each thread.
  */
 export class BufferPool {
   private readonly free = new Map<number, ArrayBuffer[]>();

@@ -127,7 +127,11 @@ class ReplacingFileSink implements ByteSink {
       const temp = createSiblingTempFile(target.path, target.mode);
       // The new file keeps the old one's owner where the process may give it (root rewriting a user's file).
       if (target.uid !== undefined && target.gid !== undefined && (target.uid !== process.getuid?.() || target.gid !== process.getgid?.())) {
-        try { fs.fchownSync(temp.fd, target.uid, target.gid); } catch { /* not permitted: the writer's own */ }
+        try {
+          fs.fchownSync(temp.fd, target.uid, target.gid);
+        } catch {
+          /* not permitted: the writer's own */
+        }
       }
       return new ReplacingFileSink(file, target.path, temp.path, temp.fd);
     } catch (err) {
@@ -167,7 +171,11 @@ class ReplacingFileSink implements ByteSink {
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    try { fs.closeSync(this.fd); } catch { /* closed already */ }
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      /* closed already */
+    }
     await removeTempFile(this.temp);
   }
 }
@@ -218,7 +226,11 @@ class DirectSink implements ByteSink {
     if (this.done) return;
     this.done = true;
     if (!this.ownsFd) return;
-    try { fs.closeSync(this.fd); } catch { /* closed already */ }
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      /* closed already */
+    }
   }
 }
 
@@ -233,11 +245,20 @@ function writevAllAt(fd: number, parts: readonly Uint8Array[], position: number 
   return new Promise((resolve, reject) => {
     const step = (rest: readonly Uint8Array[], at: number | null): void => {
       const pending = rest.filter((p) => p.length > 0);
-      if (pending.length === 0) return resolve();
+      if (pending.length === 0) {
+        resolve();
+        return;
+      }
       const batch = pending.slice(0, WRITEV_PARTS);
       const cb = (err: NodeJS.ErrnoException | null, n: number): void => {
-        if (err) return reject(err.code === 'EPIPE' ? new ClosedOutputError() : ioError(name, err));
-        if (n <= 0) return reject(ioError(name, Object.assign(new Error('nothing written'), { code: 'ENOSPC' })));
+        if (err) {
+          reject(err.code === 'EPIPE' ? new ClosedOutputError() : ioError(name, err));
+          return;
+        }
+        if (n <= 0) {
+          reject(ioError(name, Object.assign(new Error('nothing written'), { code: 'ENOSPC' })));
+          return;
+        }
         step(partsAfter(pending, n), at === null ? null : at + n);
       };
       if (at === null) fs.writev(fd, batch, cb);
@@ -310,4 +331,3 @@ export async function writeTextOutput(file: string, text: string): Promise<void>
     throw err;
   }
 }
-

@@ -79,7 +79,10 @@ class FileSource implements ByteSource {
       throw ioError(this.name, err);
     }
     if (Number(now.size) !== this.size) {
-      throw new TsnormError(`${this.name}: changed while it was read (${this.size} bytes when opened, ${now.size} now); run again once it is complete`, 'TSNORM_IO');
+      throw new TsnormError(
+        `${this.name}: changed while it was read (${this.size} bytes when opened, ${now.size} now); run again once it is complete`,
+        'TSNORM_IO',
+      );
     }
     if (now.mtimeNs !== this.mtimeNs) {
       throw new TsnormError(`${this.name}: was modified while it was read (same size, newer modification time); run again once it is complete`, 'TSNORM_IO');
@@ -117,7 +120,9 @@ export class StreamSource implements ByteSource {
     readonly name: string,
     private readonly stream: Readable,
   ) {
-    stream.on('error', (err) => { this.failure ??= err; });
+    stream.on('error', (err) => {
+      this.failure ??= err;
+    });
     this.chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
@@ -136,7 +141,10 @@ export class StreamSource implements ByteSource {
       } catch (err) {
         throw ioError(this.name, err);
       }
-      if (next.done) { this.ended = true; return 0; }
+      if (next.done) {
+        this.ended = true;
+        return 0;
+      }
       this.pending = next.value;
     }
     const n = Math.min(length, this.pending.length);

@@ -13,7 +13,7 @@ export class GunzipSource implements ByteSource {
   constructor(private readonly compressed: ByteSource) {
     async function* chunks(): AsyncGenerator<Uint8Array> {
       const buf = new Uint8Array(1 << 20);
-      for (let position = 0; ;) {
+      for (let position = 0; ; ) {
         const n = await compressed.read(buf, 0, buf.length, position);
         if (n === 0) return;
         position += n;
@@ -31,11 +31,15 @@ export class GunzipSource implements ByteSource {
   }
 
   read(buf: Uint8Array, offset: number, length: number): Promise<number> {
-    return this.inner.read(buf, offset, length).catch((err: unknown) => { throw this.corrupt(err); });
+    return this.inner.read(buf, offset, length).catch((err: unknown) => {
+      throw this.corrupt(err);
+    });
   }
 
   peek(n: number): Promise<Uint8Array> {
-    return this.inner.peek(n).catch((err: unknown) => { throw this.corrupt(err); });
+    return this.inner.peek(n).catch((err: unknown) => {
+      throw this.corrupt(err);
+    });
   }
 
   async close(): Promise<void> {
@@ -55,10 +59,16 @@ export function gzipSink(inner: ByteSink): ByteSink {
   let pending: Promise<void> = Promise.resolve();
   let failure: unknown;
   gzip.on('data', (chunk: Buffer) => {
-    pending = pending.then(() => inner.write(chunk)).catch((err) => { failure ??= err; });
+    pending = pending
+      .then(() => inner.write(chunk))
+      .catch((err) => {
+        failure ??= err;
+      });
   });
   const ended = new Promise<void>((resolve) => gzip.on('end', resolve));
-  const check = (): void => { if (failure) throw failure; };
+  const check = (): void => {
+    if (failure) throw failure;
+  };
   return {
     name: inner.name,
     async write(data: Uint8Array): Promise<void> {

@@ -39,9 +39,15 @@ export class MeteredSource implements ByteSource {
     meter.begin(inner.name, inner.size);
   }
 
-  get name(): string { return this.inner.name; }
-  get size(): number | undefined { return this.inner.size; }
-  get seekable(): boolean { return this.inner.seekable; }
+  get name(): string {
+    return this.inner.name;
+  }
+  get size(): number | undefined {
+    return this.inner.size;
+  }
+  get seekable(): boolean {
+    return this.inner.seekable;
+  }
 
   async read(buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
     const n = await this.inner.read(buf, offset, length, position);

@@ -87,7 +87,11 @@ export function checkDistinctFiles(roles: readonly FileRole[]): void {
       const [first, second] = writes(a) || !writes(b) ? [a, b] : [b, a];
       // Flags and paths in the same order: "-o and INPUT name 'x' and 'y' (the same file)".
       const same = shown(first) === shown(second) ? shown(first) : `${shown(first)} and ${shown(second)} (the same file)`;
-      if (writes(first) && writes(second)) throw new TsnormError(`${first.flag} and ${second.flag} both write to ${same}: the one would overwrite or mix with the other; give them different files`, 'TSNORM_USAGE');
+      if (writes(first) && writes(second))
+        throw new TsnormError(
+          `${first.flag} and ${second.flag} both write to ${same}: the one would overwrite or mix with the other; give them different files`,
+          'TSNORM_USAGE',
+        );
       const what = second.role === 'input' ? 'the input' : `the ${second.flag} file`;
       throw new TsnormError(`${first.flag} and ${second.flag} name ${same}: writing ${first.flag} would destroy ${what}; choose another file`, 'TSNORM_USAGE');
     }

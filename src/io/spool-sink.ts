@@ -28,7 +28,7 @@ export class SpoolSink implements ByteSink {
   async commit(): Promise<void> {
     const buf = new Uint8Array(1 << 20);
     try {
-      for (let at = 0; at < this.size;) {
+      for (let at = 0; at < this.size; ) {
         const n = scratchIo(() => fs.readSync(this.file.fd, buf, 0, Math.min(buf.length, this.size - at), at));
         // Shorter than written: never loop on it (the disk or the folder failed underneath).
         if (n === 0) throw scratchError(Object.assign(new Error(`the scratch file ended at byte ${at} of ${this.size}`), { code: 'EIO' }));

@@ -44,7 +44,11 @@ export function thisOwner(): Owner | null {
     // /proc of another pid namespace (unshare --pid without a new /proc) would judge pids wrongly.
     if (fs.readlinkSync('/proc/self') !== String(process.pid)) return (self = null);
     let machine = '';
-    try { machine = fs.readFileSync('/etc/machine-id', 'latin1').trim(); } catch { /* none: the host name alone */ }
+    try {
+      machine = fs.readFileSync('/etc/machine-id', 'latin1').trim();
+    } catch {
+      /* none: the host name alone */
+    }
     self = {
       host: shortHash(`${os.hostname()}\n${machine}`),
       boot: shortHash(fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim()),
@@ -74,7 +78,13 @@ export const SCRATCH_NAME = new RegExp(`^tsnorm-${TAG}\\.[A-Za-z0-9]{6}$`);
  * Whether the owner named by a file last written at `writtenMs` is certainly gone, as `me` sees
  * it (`bootMs`: when this boot began; NaN when unknown).
  */
-export function isDeadOwner(name: RegExpExecArray, me: Owner, writtenMs: number, bootMs: number = bootTime(), processStart: (pid: number) => string | undefined | null = startTimeOf): boolean {
+export function isDeadOwner(
+  name: RegExpExecArray,
+  me: Owner,
+  writtenMs: number,
+  bootMs: number = bootTime(),
+  processStart: (pid: number) => string | undefined | null = startTimeOf,
+): boolean {
   const [, host, boot, ns, pid, start] = name;
   if (host !== me.host) return false;
   if (boot !== me.boot) return writtenMs < bootMs;

@@ -35,11 +35,19 @@ function hook(): void {
 
 export function removeAllTempFiles(): void {
   for (const p of live) {
-    try { fs.unlinkSync(p); } catch { /* already gone */ }
+    try {
+      fs.unlinkSync(p);
+    } catch {
+      /* already gone */
+    }
   }
   live.clear();
   if (scratchDir !== undefined) {
-    try { fs.rmSync(scratchDir, { recursive: true, force: true }); } catch { /* best effort on the way out */ }
+    try {
+      fs.rmSync(scratchDir, { recursive: true, force: true });
+    } catch {
+      /* best effort on the way out */
+    }
     scratchDir = undefined;
   }
 }
@@ -90,7 +98,7 @@ export function scratchIo<T>(op: () => T): T {
  */
 export function writeScratch(fd: number, data: Uint8Array, offset: number, length: number, position: number | null): void {
   scratchIo(() => {
-    for (let done = 0; done < length;) {
+    for (let done = 0; done < length; ) {
       const n = fs.writeSync(fd, data, offset + done, length - done, position === null ? null : position + done);
       if (n <= 0) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
       done += n;
@@ -155,6 +163,10 @@ export async function removeTempFile(p: string): Promise<void> {
 
 /** Closes a temporary file's descriptor (if still open) and removes the file. */
 export async function discardTempFile(file: { path: string; fd: number }): Promise<void> {
-  try { fs.closeSync(file.fd); } catch { /* closed already */ }
+  try {
+    fs.closeSync(file.fd);
+  } catch {
+    /* closed already */
+  }
   await removeTempFile(file.path);
 }

@@ -14,7 +14,16 @@ export class BlockSpill {
   private readonly file = createScratchFile('blocks');
   private size = 0;
   /** Where each block starts, and its values' place: for reading one channel's values back. */
-  private readonly index: { at: number; instance: number; firstChannel: number; channelCount: number; firstStep: number; stepCount: number; valuesAt: number; rowsMajor: boolean }[] = [];
+  private readonly index: {
+    at: number;
+    instance: number;
+    firstChannel: number;
+    channelCount: number;
+    firstStep: number;
+    stepCount: number;
+    valuesAt: number;
+    rowsMajor: boolean;
+  }[] = [];
 
   /** The steps of channel c that the spilled blocks hold. */
   stepsOfChannel(c: number): number {
@@ -32,7 +41,10 @@ export class BlockSpill {
       }
     }
     const extra = v8().serialize({
-      pass: b.pass?.map((col) => ({ values: Array.from({ length: col.length }, (_, i) => col.value(i)), texts: Array.from({ length: col.length }, (_, i) => col.text(i)) })),
+      pass: b.pass?.map((col) => ({
+        values: Array.from({ length: col.length }, (_, i) => col.value(i)),
+        texts: Array.from({ length: col.length }, (_, i) => col.text(i)),
+      })),
       rows: b.rows && sliceRows(b.rows),
       instanceSteps: b.instanceSteps,
       instancePass: b.instancePass,
@@ -43,7 +55,16 @@ export class BlockSpill {
     const valuesAt = this.size;
     this.append(new Uint8Array(values.buffer));
     this.append(extra);
-    this.index.push({ at, instance: b.instance, firstChannel: b.firstChannel, channelCount: b.channelCount, firstStep: b.firstStep, stepCount: b.stepCount, valuesAt, rowsMajor });
+    this.index.push({
+      at,
+      instance: b.instance,
+      firstChannel: b.firstChannel,
+      channelCount: b.channelCount,
+      firstStep: b.firstStep,
+      stepCount: b.stepCount,
+      valuesAt,
+      rowsMajor,
+    });
   }
 
   /** The blocks back, in the order written. */
@@ -55,9 +76,15 @@ export class BlockSpill {
       const values = new Float64Array(this.take(entry.valuesAt, count * 8).buffer);
       const extra = v8().deserialize(this.take(entry.valuesAt + count * 8, extraBytes!)) as SpilledExtra;
       yield {
-        instance: instance!, values, offset: 0,
-        channelStride: rowsMajor ? 1 : stepCount!, stepStride: rowsMajor ? channelCount! : 1,
-        firstChannel: firstChannel!, channelCount: channelCount!, firstStep: firstStep!, stepCount: stepCount!,
+        instance: instance!,
+        values,
+        offset: 0,
+        channelStride: rowsMajor ? 1 : stepCount!,
+        stepStride: rowsMajor ? channelCount! : 1,
+        firstChannel: firstChannel!,
+        channelCount: channelCount!,
+        firstStep: firstStep!,
+        stepCount: stepCount!,
         ...(extra.pass ? { pass: extra.pass.map((p) => new StoredPassColumn(p.values, p.texts)) } : {}),
         ...(extra.rows ? { rows: extra.rows } : {}),
         ...(extra.instanceSteps !== undefined ? { instanceSteps: extra.instanceSteps } : {}),
@@ -98,7 +125,7 @@ export class BlockSpill {
 
   private take(at: number, n: number): Uint8Array {
     const out = new Uint8Array(n);
-    for (let done = 0; done < n;) {
+    for (let done = 0; done < n; ) {
       const got = scratchIo(() => fs.readSync(this.file.fd, out, done, n - done, at + done));
       // Shorter than written: the scratch file failed underneath; never hand out zeros.
       if (got === 0) throw scratchError(Object.assign(new Error(`the scratch file ended at byte ${at + done}`), { code: 'EIO' }));
@@ -153,7 +180,7 @@ export class StoredPassColumn implements PassColumn {
 
 let v8Module: typeof import('node:v8') | undefined;
 
-/** node:v8, loaded when a block first spills: it loads the stream modules (~3 ms of every start-up). */
+/** node:v8, loaded when a block first spills: it loads the stream modules (a cost every start-up would pay). */
 function v8(): typeof import('node:v8') {
   return (v8Module ??= createRequire(import.meta.url)('node:v8') as typeof import('node:v8'));
 }

@@ -30,7 +30,9 @@ export function ownedCopy(b: DataBlock): DataBlock {
     for (let t = 0; t < b.stepCount; t++) values[rowsMajor ? t * b.channelCount + c : c * b.stepCount + t] = b.values[from + t * b.stepStride]!;
   }
   return {
-    ...b, values, offset: 0,
+    ...b,
+    values,
+    offset: 0,
     channelStride: rowsMajor ? 1 : b.stepCount,
     stepStride: rowsMajor ? b.channelCount : 1,
   };

@@ -56,13 +56,23 @@ export function htmlReport(r: CheckReport): string {
   const title = total === 0 ? `tsnorm check: ok, ${plural(r.instances, 'instance')}` : `tsnorm check: ${plural(total, 'problem')}`;
   const out: string[] = [];
   const data: Record<string, Record<string, unknown>> = {};
-  out.push('<!DOCTYPE html>', '<html lang="en">', '<head>', '<meta charset="utf-8">',
+  out.push(
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
     // Nothing is fetched, from anywhere: the page holds all it shows.
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">`,
-    `<title>${html(title)}</title>`, `<style>${css}${STYLE}</style>`, '</head>', '<body>',
-    `<h1 class="${total === 0 ? 'ok' : 'fail'}">${html(title)}</h1>`);
+    `<title>${html(title)}</title>`,
+    `<style>${css}${STYLE}</style>`,
+    '</head>',
+    '<body>',
+    `<h1 class="${total === 0 ? 'ok' : 'fail'}">${html(title)}</h1>`,
+  );
   const l = r.limits;
-  out.push(`<p>${plural(r.instances, 'instance')} in ${plural(r.files.length, 'file')}. Limits: z ${l.maxZ}, std ratio ${l.maxStdRatio}, KS ${l.maxKs}, PSI ${l.maxPsi}, Wasserstein ${l.maxWasserstein} (judged from ${l.minValues} values).</p>`);
+  out.push(
+    `<p>${plural(r.instances, 'instance')} in ${plural(r.files.length, 'file')}. Limits: z ${l.maxZ}, std ratio ${l.maxStdRatio}, KS ${l.maxKs}, PSI ${l.maxPsi}, Wasserstein ${l.maxWasserstein} (judged from ${l.minValues} values).</p>`,
+  );
   r.files.forEach((f, i) => {
     const key = String(i);
     data[key] = {};
@@ -71,15 +81,22 @@ export function htmlReport(r: CheckReport): string {
     const mine = r.problems.filter((p) => p.file === f.file && p.kind !== 'unreadable');
     if (mine.length > 0) {
       out.push('<table class="problems"><tr><th>problem</th><th>instance</th><th>channel</th><th>where</th><th>what</th></tr>');
-      for (const p of mine) out.push(`<tr><td>${html(p.kind)}</td><td>${html(p.instanceText ?? '')}</td><td>${html(p.channel ?? '')}</td><td>${html(p.at ? locationText(p.at) : '')}</td><td>${html(p.message)}</td></tr>`);
+      for (const p of mine)
+        out.push(
+          `<tr><td>${html(p.kind)}</td><td>${html(p.instanceText ?? '')}</td><td>${html(p.channel ?? '')}</td><td>${html(p.at ? locationText(p.at) : '')}</td><td>${html(p.message)}</td></tr>`,
+        );
       out.push('</table>');
     }
     if (f.channels.length > 0) {
-      out.push('<table class="scores"><tr><th>channel</th><th>values</th><th>missing</th><th>flat</th><th>largest z</th><th>std ratio</th><th>KS</th><th>PSI</th><th>Wasserstein</th></tr>');
+      out.push(
+        '<table class="scores"><tr><th>channel</th><th>values</th><th>missing</th><th>flat</th><th>largest z</th><th>std ratio</th><th>KS</th><th>PSI</th><th>Wasserstein</th></tr>',
+      );
       for (const c of f.channels) {
         const bad = mine.some((p) => p.channel === c.name);
-        out.push(`<tr${bad ? ' class="bad"' : ''}><td>${html(c.name)}</td><td class="n">${c.values}</td><td class="n">${c.missing}</td><td class="n">${c.flat}</td><td class="n">${scoreText(c.maxZ)}</td>` +
-          `<td class="n">${c.minStdRatio === null ? '' : `${scoreText(c.minStdRatio)} to ${scoreText(c.maxStdRatio)}`}</td><td class="n">${scoreText(c.ks)}</td><td class="n">${scoreText(c.psi)}</td><td class="n">${scoreText(c.wasserstein)}</td></tr>`);
+        out.push(
+          `<tr${bad ? ' class="bad"' : ''}><td>${html(c.name)}</td><td class="n">${c.values}</td><td class="n">${c.missing}</td><td class="n">${c.flat}</td><td class="n">${scoreText(c.maxZ)}</td>` +
+            `<td class="n">${c.minStdRatio === null ? '' : `${scoreText(c.minStdRatio)} to ${scoreText(c.maxStdRatio)}`}</td><td class="n">${scoreText(c.ks)}</td><td class="n">${scoreText(c.psi)}</td><td class="n">${scoreText(c.wasserstein)}</td></tr>`,
+        );
       }
       out.push('</table>');
       out.push('<div class="charts">');

@@ -17,19 +17,33 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number];
 export const JSON_REPORT_VERSION = 1;
 
 const KIND_NAMES: Record<ProblemKind, string> = {
-  unreadable: 'unreadable inputs', schema: 'schema', grouping: 'grouping', missing: 'missing or infinite values', constant: 'flat channels',
-  length: 'too short', 'drift-mean': 'mean drift', 'drift-std': 'spread drift',
-  'drift-ks': 'distribution drift (KS)', 'drift-psi': 'distribution drift (PSI)', 'drift-wasserstein': 'distribution drift (Wasserstein)',
+  unreadable: 'unreadable inputs',
+  schema: 'schema',
+  grouping: 'grouping',
+  missing: 'missing or infinite values',
+  constant: 'flat channels',
+  length: 'too short',
+  'drift-mean': 'mean drift',
+  'drift-std': 'spread drift',
+  'drift-ks': 'distribution drift (KS)',
+  'drift-psi': 'distribution drift (PSI)',
+  'drift-wasserstein': 'distribution drift (Wasserstein)',
 };
 
 export function renderReport(format: ReportFormat, r: CheckReport): string {
   switch (format) {
-    case 'text': return textReport(r);
-    case 'json': return jsonReport(r);
-    case 'junit': return junitReport(r);
-    case 'github': return githubReport(r);
-    case 'markdown': return markdownReport(r);
-    case 'html': return htmlReport(r);
+    case 'text':
+      return textReport(r);
+    case 'json':
+      return jsonReport(r);
+    case 'junit':
+      return junitReport(r);
+    case 'github':
+      return githubReport(r);
+    case 'markdown':
+      return markdownReport(r);
+    case 'html':
+      return htmlReport(r);
   }
 }
 
@@ -82,26 +96,42 @@ export function jsonReport(r: CheckReport): string {
     count: p.count ?? null,
     message: p.message,
   });
-  return JSON.stringify({
-    version: JSON_REPORT_VERSION,
-    ok: total(r) === 0,
-    instances: r.instances,
-    counts: r.counts,
-    limits: r.limits,
-    files: r.files.map((f) => ({
-      file: f.file,
-      ok: f.problems === 0,
-      problems: f.problems,
-      error: f.error ?? null,
-      instances: f.instances,
-      channels: f.channels.map((c) => ({
-        name: c.name, instances: c.instances, values: c.values, missing: c.missing, flat: c.flat,
-        max_z: jsonNumber(c.maxZ), max_z_instance: c.maxZInstance, min_std_ratio: jsonNumber(c.minStdRatio), max_std_ratio: jsonNumber(c.maxStdRatio),
-        resolved: c.resolved, ks: jsonNumber(c.ks), psi: jsonNumber(c.psi), wasserstein: jsonNumber(c.wasserstein),
-      })),
-    })),
-    problems: r.problems.map(problem),
-  }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        version: JSON_REPORT_VERSION,
+        ok: total(r) === 0,
+        instances: r.instances,
+        counts: r.counts,
+        limits: r.limits,
+        files: r.files.map((f) => ({
+          file: f.file,
+          ok: f.problems === 0,
+          problems: f.problems,
+          error: f.error ?? null,
+          instances: f.instances,
+          channels: f.channels.map((c) => ({
+            name: c.name,
+            instances: c.instances,
+            values: c.values,
+            missing: c.missing,
+            flat: c.flat,
+            max_z: jsonNumber(c.maxZ),
+            max_z_instance: c.maxZInstance,
+            min_std_ratio: jsonNumber(c.minStdRatio),
+            max_std_ratio: jsonNumber(c.maxStdRatio),
+            resolved: c.resolved,
+            ks: jsonNumber(c.ks),
+            psi: jsonNumber(c.psi),
+            wasserstein: jsonNumber(c.wasserstein),
+          })),
+        })),
+        problems: r.problems.map(problem),
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -113,7 +143,9 @@ export function jsonReport(r: CheckReport): string {
  */
 function xmlText(s: string): string {
   return s
-    .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (ch) => printable(ch) === ch ? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}` : printable(ch))
+    .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (ch) =>
+      printable(ch) === ch ? `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}` : printable(ch),
+    )
     .replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
@@ -148,7 +180,9 @@ export function junitReport(r: CheckReport): string {
     const unlisted = f.problems - mine.length;
     if (unlisted > 0) {
       suiteFailures++;
-      lines.push(`    <testcase classname="tsnorm.check" name="${xmlAttr(`${f.file}: more problems`)}"><failure type="more" message="${unlisted} more problems, not listed (see the counts: tsnorm check --format json)"/></testcase>`);
+      lines.push(
+        `    <testcase classname="tsnorm.check" name="${xmlAttr(`${f.file}: more problems`)}"><failure type="more" message="${unlisted} more problems, not listed (see the counts: tsnorm check --format json)"/></testcase>`,
+      );
     }
     const cases = Math.max(1, mine.length + (unlisted > 0 ? 1 : 0));
     tests += cases;
@@ -156,7 +190,12 @@ export function junitReport(r: CheckReport): string {
     errors += suiteErrors;
     suites.push(`  <testsuite name="${xmlAttr(f.file)}" tests="${cases}" failures="${suiteFailures}" errors="${suiteErrors}">`, ...lines, '  </testsuite>');
   }
-  out.push('<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="tsnorm check" tests="${tests}" failures="${failures}" errors="${errors}">`, ...suites, '</testsuites>');
+  out.push(
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="tsnorm check" tests="${tests}" failures="${failures}" errors="${errors}">`,
+    ...suites,
+    '</testsuites>',
+  );
   return out.join('\n') + '\n';
 }
 
@@ -175,7 +214,10 @@ export function githubReport(r: CheckReport): string {
     const title = p.kind === 'unreadable' ? 'tsnorm check: unreadable input' : `tsnorm check: ${KIND_NAMES[p.kind]}`;
     return `::error file=${githubProperty(printable(p.file))}${line === undefined ? '' : `,line=${line}`},title=${githubProperty(title)}::${githubData(problemLine(p))}`;
   });
-  if (total(r) > r.problems.length) lines.push(`::error title=${githubProperty('tsnorm check')}::${githubData(`... and ${total(r) - r.problems.length} more problems (tsnorm check --format json counts them all)`)}`);
+  if (total(r) > r.problems.length)
+    lines.push(
+      `::error title=${githubProperty('tsnorm check')}::${githubData(`... and ${total(r) - r.problems.length} more problems (tsnorm check --format json counts them all)`)}`,
+    );
   // A plain line: not a command, whatever a name in it says.
   lines.push(githubData(printable(summaryLine(r))).replace(/^::/, ' ::'));
   return lines.join('\n') + '\n';
@@ -185,7 +227,10 @@ export function githubReport(r: CheckReport): string {
 // Markdown
 
 /** A table cell: printable, pipes escaped, and the characters Markdown would read as markup made literal. */
-const cell = (s: string): string => printable(s).replace(/&/g, '&amp;').replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`);
+const cell = (s: string): string =>
+  printable(s)
+    .replace(/&/g, '&amp;')
+    .replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`);
 
 /** Markdown (for a CI job summary, $GITHUB_STEP_SUMMARY): the summary, then per file its problems and its channels' scores. */
 export function markdownReport(r: CheckReport): string {
@@ -196,15 +241,26 @@ export function markdownReport(r: CheckReport): string {
     const mine = r.problems.filter((p) => p.file === f.file && p.kind !== 'unreadable');
     if (mine.length > 0) {
       out.push('| problem | instance | channel | where | what |', '| --- | --- | --- | --- | --- |');
-      for (const p of mine) out.push(`| ${KIND_NAMES[p.kind]} | ${cell(p.instanceText ?? '')} | ${cell(p.channel ?? '')} | ${cell(p.at ? locationText(p.at) : '')} | ${cell(p.message)} |`);
+      for (const p of mine)
+        out.push(
+          `| ${KIND_NAMES[p.kind]} | ${cell(p.instanceText ?? '')} | ${cell(p.channel ?? '')} | ${cell(p.at ? locationText(p.at) : '')} | ${cell(p.message)} |`,
+        );
       out.push('');
     }
     if (f.channels.length > 0) {
       const l = r.limits;
-      out.push(`${plural(f.instances, 'instance')}. Scores per channel (limits: z ${l.maxZ}, std ratio ${l.maxStdRatio}, KS ${l.maxKs}, PSI ${l.maxPsi}, Wasserstein ${l.maxWasserstein}):`, '');
-      out.push('| channel | values | missing | flat | largest z | std ratio | KS | PSI | Wasserstein |', '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |');
+      out.push(
+        `${plural(f.instances, 'instance')}. Scores per channel (limits: z ${l.maxZ}, std ratio ${l.maxStdRatio}, KS ${l.maxKs}, PSI ${l.maxPsi}, Wasserstein ${l.maxWasserstein}):`,
+        '',
+      );
+      out.push(
+        '| channel | values | missing | flat | largest z | std ratio | KS | PSI | Wasserstein |',
+        '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
+      );
       for (const c of f.channels) {
-        out.push(`| ${cell(c.name)} | ${c.values} | ${c.missing} | ${c.flat} | ${scoreText(c.maxZ)} | ${c.minStdRatio === null ? '' : `${scoreText(c.minStdRatio)} to ${scoreText(c.maxStdRatio)}`} | ${scoreText(c.ks)} | ${scoreText(c.psi)} | ${scoreText(c.wasserstein)} |`);
+        out.push(
+          `| ${cell(c.name)} | ${c.values} | ${c.missing} | ${c.flat} | ${scoreText(c.maxZ)} | ${c.minStdRatio === null ? '' : `${scoreText(c.minStdRatio)} to ${scoreText(c.maxStdRatio)}`} | ${scoreText(c.ks)} | ${scoreText(c.psi)} | ${scoreText(c.wasserstein)} |`,
+        );
       }
       out.push('');
     }

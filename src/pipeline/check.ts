@@ -33,14 +33,34 @@ export interface CheckLimits {
 }
 
 export const DEFAULT_LIMITS: CheckLimits = {
-  allowNaN: false, allowConstant: false, minLength: 2, maxZ: 6, maxStdRatio: 10, oneInstance: false,
+  allowNaN: false,
+  allowConstant: false,
+  minLength: 2,
+  maxZ: 6,
+  maxStdRatio: 10,
+  oneInstance: false,
   // Evidently's defaults for PSI and the normalized Wasserstein distance, and the sample size
   // from which it judges by distances rather than tests; a KS distance of 0.1 is far beyond what
   // chance gives at that size (its 0.1% critical value is 0.062).
-  maxKs: 0.1, maxPsi: 0.1, maxWasserstein: 0.1, minValues: 1000,
+  maxKs: 0.1,
+  maxPsi: 0.1,
+  maxWasserstein: 0.1,
+  minValues: 1000,
 };
 
-export const PROBLEM_KINDS = ['unreadable', 'schema', 'grouping', 'missing', 'constant', 'length', 'drift-mean', 'drift-std', 'drift-ks', 'drift-psi', 'drift-wasserstein'] as const;
+export const PROBLEM_KINDS = [
+  'unreadable',
+  'schema',
+  'grouping',
+  'missing',
+  'constant',
+  'length',
+  'drift-mean',
+  'drift-std',
+  'drift-ks',
+  'drift-psi',
+  'drift-wasserstein',
+] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 
 export interface Problem {
@@ -159,7 +179,10 @@ export function unreadableStats(statsFile: string, message: string, limits: Chec
   const counts = Object.fromEntries(PROBLEM_KINDS.map((k) => [k, k === 'unreadable' ? 1 : 0])) as Record<ProblemKind, number>;
   return {
     files: [{ file: statsFile, error: message, instances: 0, channels: [], problems: 1 }],
-    instances: 0, problems: [{ kind: 'unreadable', file: statsFile, message: withoutFile(message, statsFile) }], counts, limits,
+    instances: 0,
+    problems: [{ kind: 'unreadable', file: statsFile, message: withoutFile(message, statsFile) }],
+    counts,
+    limits,
   };
 }
 
@@ -168,7 +191,15 @@ function withoutFile(message: string, file: string): string {
   return message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
 }
 
-async function checkFile(file: string, stats: LoadedParams, reference: ChannelSketches | undefined, limits: CheckLimits, options: CheckOptions, report: (p: Problem) => void, result: FileResult): Promise<void> {
+async function checkFile(
+  file: string,
+  stats: LoadedParams,
+  reference: ChannelSketches | undefined,
+  limits: CheckLimits,
+  options: CheckOptions,
+  report: (p: Problem) => void,
+  result: FileResult,
+): Promise<void> {
   const { reading, meter } = options;
   const { reader, format } = await openReader(file, { format: reading.format, budget: reading.budget, table: reading.table, live: true, meter });
   try {
@@ -180,7 +211,21 @@ async function checkFile(file: string, stats: LoadedParams, reference: ChannelSk
     const runningMean = stats.runningMean ?? [];
     const runningStd = (stats.runningVar ?? []).map((v) => Math.sqrt(v));
     if (!schemaMatches(reader, names, stats, report)) return;
-    const summaries: ChannelSummary[] = names.map((name) => ({ name, instances: 0, values: 0, missing: 0, flat: 0, maxZ: null, maxZInstance: null, minStdRatio: null, maxStdRatio: null, resolved: null, ks: null, psi: null, wasserstein: null }));
+    const summaries: ChannelSummary[] = names.map((name) => ({
+      name,
+      instances: 0,
+      values: 0,
+      missing: 0,
+      flat: 0,
+      maxZ: null,
+      maxZInstance: null,
+      minStdRatio: null,
+      maxStdRatio: null,
+      resolved: null,
+      ks: null,
+      psi: null,
+      wasserstein: null,
+    }));
     const incoming = new ChannelSketches(C);
     result.channels = summaries;
     const grouping = !options.grouped && !limits.oneInstance && schema.orientation === 'rows' ? new GroupingWatch(schema) : undefined;
@@ -196,9 +241,20 @@ async function checkFile(file: string, stats: LoadedParams, reference: ChannelSk
       if (current < 0) return;
       result.instances++;
       const id = schema.instanceId?.(current);
-      const where = { file: result.file, instance: { index: current, ...(id === undefined ? {} : { id }) }, instanceText: schema.describeInstance?.(current) ?? `instance ${current}` };
+      const where = {
+        file: result.file,
+        instance: { index: current, ...(id === undefined ? {} : { id }) },
+        instanceText: schema.describeInstance?.(current) ?? `instance ${current}`,
+      };
       if (steps < limits.minLength) {
-        report({ kind: 'length', ...where, at: start, count: steps, limit: limits.minLength, message: `${steps} step${steps === 1 ? '' : 's'}, fewer than ${limits.minLength} (--min-length)` });
+        report({
+          kind: 'length',
+          ...where,
+          at: start,
+          count: steps,
+          limit: limits.minLength,
+          message: `${steps} step${steps === 1 ? '' : 's'}, fewer than ${limits.minLength} (--min-length)`,
+        });
       }
       for (let c = 0; c < C; c++) {
         const channel = names[c]!;
@@ -206,7 +262,14 @@ async function checkFile(file: string, stats: LoadedParams, reference: ChannelSk
         s.instances++;
         s.missing += bad[c]!;
         if (bad[c]! > 0 && !limits.allowNaN) {
-          report({ kind: 'missing', ...where, channel, at: firstBad[c], count: bad[c]!, message: `${bad[c]} missing or infinite value${bad[c] === 1 ? '' : 's'} (--allow-nan to accept)` });
+          report({
+            kind: 'missing',
+            ...where,
+            channel,
+            at: firstBad[c],
+            count: bad[c]!,
+            message: `${bad[c]} missing or infinite value${bad[c] === 1 ? '' : 's'} (--allow-nan to accept)`,
+          });
         }
         const n = moments.count[c]!;
         s.values += n;
@@ -216,7 +279,15 @@ async function checkFile(file: string, stats: LoadedParams, reference: ChannelSk
         const at = startAt[c];
         if (std === 0) {
           s.flat++;
-          if (!limits.allowConstant) report({ kind: 'constant', ...where, channel, at, value: mean, message: `flat: every value is ${mean} (a stuck sensor? --allow-constant to accept)` });
+          if (!limits.allowConstant)
+            report({
+              kind: 'constant',
+              ...where,
+              channel,
+              at,
+              value: mean,
+              message: `flat: every value is ${mean} (a stuck sensor? --allow-constant to accept)`,
+            });
           continue;
         }
         const z = Math.abs(mean - runningMean[c]!) / runningStd[c]!;
@@ -225,15 +296,33 @@ async function checkFile(file: string, stats: LoadedParams, reference: ChannelSk
           s.maxZInstance = current;
         }
         if (z > limits.maxZ) {
-          report({ kind: 'drift-mean', ...where, channel, at, value: mean, reference: runningMean[c]!, score: z, limit: limits.maxZ,
-            message: `mean ${fmt(mean)} is ${fmt(z)} running standard deviations from the running mean ${fmt(runningMean[c]!)} (--max-z ${limits.maxZ})` });
+          report({
+            kind: 'drift-mean',
+            ...where,
+            channel,
+            at,
+            value: mean,
+            reference: runningMean[c]!,
+            score: z,
+            limit: limits.maxZ,
+            message: `mean ${fmt(mean)} is ${fmt(z)} running standard deviations from the running mean ${fmt(runningMean[c]!)} (--max-z ${limits.maxZ})`,
+          });
         }
         const ratio = std / runningStd[c]!;
         s.minStdRatio = s.minStdRatio === null ? ratio : Math.min(s.minStdRatio, ratio);
         s.maxStdRatio = s.maxStdRatio === null ? ratio : Math.max(s.maxStdRatio, ratio);
         if (ratio > limits.maxStdRatio || ratio < 1 / limits.maxStdRatio) {
-          report({ kind: 'drift-std', ...where, channel, at, value: std, reference: runningStd[c]!, score: ratio, limit: limits.maxStdRatio,
-            message: `std ${fmt(std)} is ${fmt(ratio)} times the running std ${fmt(runningStd[c]!)} (--max-std-ratio ${limits.maxStdRatio})` });
+          report({
+            kind: 'drift-std',
+            ...where,
+            channel,
+            at,
+            value: std,
+            reference: runningStd[c]!,
+            score: ratio,
+            limit: limits.maxStdRatio,
+            message: `std ${fmt(std)} is ${fmt(ratio)} times the running std ${fmt(runningStd[c]!)} (--max-std-ratio ${limits.maxStdRatio})`,
+          });
         }
       }
     };
@@ -280,7 +369,15 @@ async function checkFile(file: string, stats: LoadedParams, reference: ChannelSk
     if (current < 0 && schema.steps === 0 && (schema.instances ?? 0) > 0) {
       for (let i = 0; i < schema.instances!; i++) {
         result.instances++;
-        report({ kind: 'length', file: result.file, instance: { index: i }, instanceText: schema.describeInstance?.(i) ?? `instance ${i}`, count: 0, limit: limits.minLength, message: `0 steps, fewer than ${limits.minLength} (--min-length)` });
+        report({
+          kind: 'length',
+          file: result.file,
+          instance: { index: i },
+          instanceText: schema.describeInstance?.(i) ?? `instance ${i}`,
+          count: 0,
+          limit: limits.minLength,
+          message: `0 steps, fewer than ${limits.minLength} (--min-length)`,
+        });
       }
     }
     checkInputsUnchanged();
@@ -288,8 +385,13 @@ async function checkFile(file: string, stats: LoadedParams, reference: ChannelSk
     result.histograms = incoming.channels.map((s, c) => histogramOf(reference?.channels[c], s));
     const hint = grouping?.hint();
     if (hint && result.instances === 1) {
-      report({ kind: 'grouping', file: result.file, at: hint.at, count: hint.changes,
-        message: `${groupingText(hint)}, so its rows look like several instances: --id ${hint.column}? (--one-instance if the file is one instance)` });
+      report({
+        kind: 'grouping',
+        file: result.file,
+        at: hint.at,
+        count: hint.changes,
+        message: `${groupingText(hint)}, so its rows look like several instances: --id ${hint.column}? (--one-instance if the file is one instance)`,
+      });
     }
   } finally {
     await reader.close();
@@ -300,7 +402,14 @@ async function checkFile(file: string, stats: LoadedParams, reference: ChannelSk
  * Each channel's distribution over the file against the reference's: the scores always (in the
  * summary), a problem for each limit broken when the file has enough of the channel's values.
  */
-function judgeDistributions(reference: ChannelSketches, incoming: ChannelSketches, summaries: ChannelSummary[], limits: CheckLimits, file: string, report: (p: Problem) => void): void {
+function judgeDistributions(
+  reference: ChannelSketches,
+  incoming: ChannelSketches,
+  summaries: ChannelSummary[],
+  limits: CheckLimits,
+  file: string,
+  report: (p: Problem) => void,
+): void {
   summaries.forEach((s, c) => {
     s.resolved = reference.channels[c]!.resolves;
     if (!s.resolved) return;
@@ -314,12 +423,25 @@ function judgeDistributions(reference: ChannelSketches, incoming: ChannelSketche
     const tests = [
       { kind: 'drift-ks', score: scores.ks, limit: limits.maxKs, what: 'KS distance', flag: '--max-ks' },
       { kind: 'drift-psi', score: scores.psi, limit: limits.maxPsi, what: 'PSI', flag: '--max-psi' },
-      { kind: 'drift-wasserstein', score: scores.wasserstein, limit: limits.maxWasserstein, what: 'Wasserstein distance (in reference stds)', flag: '--max-wasserstein' },
+      {
+        kind: 'drift-wasserstein',
+        score: scores.wasserstein,
+        limit: limits.maxWasserstein,
+        what: 'Wasserstein distance (in reference stds)',
+        flag: '--max-wasserstein',
+      },
     ] as const;
     for (const t of tests) {
       if (!(t.score > t.limit)) continue;
-      report({ kind: t.kind, file, channel: s.name, score: t.score, limit: t.limit, count: n,
-        message: `its distribution over ${n} values is ${fmt(t.score)} from the reference's by ${t.what} (${t.flag} ${t.limit})` });
+      report({
+        kind: t.kind,
+        file,
+        channel: s.name,
+        score: t.score,
+        limit: t.limit,
+        count: n,
+        message: `its distribution over ${n} values is ${fmt(t.score)} from the reference's by ${t.what} (${t.flag} ${t.limit})`,
+      });
     }
   });
 }

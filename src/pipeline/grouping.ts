@@ -9,7 +9,10 @@ const TIME_WORDS = new Set(['ts', 'time', 'timestamp', 'datetime', 'date', 'epoc
 
 /** Whether a column's name says it holds time: `ts`, `event_time`, `eventTime`, `Date` (words as snake_case, kebab-case, spaces and camelCase separate them). */
 export function namedLikeTime(name: string): boolean {
-  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/);
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/);
   return words.some((word) => TIME_WORDS.has(word));
 }
 
@@ -38,14 +41,26 @@ const REMEMBERED = 10_000;
  * status, a label) a property of rows: none is a grouping.
  */
 export class GroupingWatch {
-  private readonly columns: { pass: number; name: string; last: string | undefined; changes: number; at: Location | undefined; ended: Set<string>; returns: boolean }[];
+  private readonly columns: {
+    pass: number;
+    name: string;
+    last: string | undefined;
+    changes: number;
+    at: Location | undefined;
+    ended: Set<string>;
+    returns: boolean;
+  }[];
   private rows = 0;
 
   constructor(schema: Schema) {
     this.columns = schema.columns
       .filter((c) => c.role !== 'channel' && !c.generated)
       // Time (by its name) changes in runs when rows come faster than it ticks: not a grouping.
-      .flatMap((c, pass) => (ID_LIKE.has(c.type) && !namedLikeTime(c.name) ? [{ pass, name: c.name, last: undefined, changes: 0, at: undefined, ended: new Set<string>(), returns: false }] : []));
+      .flatMap((c, pass) =>
+        ID_LIKE.has(c.type) && !namedLikeTime(c.name)
+          ? [{ pass, name: c.name, last: undefined, changes: 0, at: undefined, ended: new Set<string>(), returns: false }]
+          : [],
+      );
   }
 
   /** Whether there is anything to watch (long-layout rows with a text or integer column). */

@@ -88,11 +88,18 @@ export async function inspectInput(file: string, options: ReadingPlan, meter?: R
           let n = 0;
           for (let t = 0; t < b.stepCount; t++) {
             const x = b.values[from + t * b.stepStride]!;
-            if (x !== x) { missing[c]!++; continue; }
-            if (x === Infinity || x === -Infinity) { infinite[c]!++; }
-            else {
+            if (x !== x) {
+              missing[c]!++;
+              continue;
+            }
+            if (x === Infinity || x === -Infinity) {
+              infinite[c]!++;
+            } else {
               finite[n++] = x;
-              if (n === finite.length) { moments.add(c, finite, 0, n, 1); n = 0; }
+              if (n === finite.length) {
+                moments.add(c, finite, 0, n, 1);
+                n = 0;
+              }
               if (x < min[c]!) min[c] = x;
               if (x > max[c]!) max[c] = x;
             }
@@ -105,16 +112,23 @@ export async function inspectInput(file: string, options: ReadingPlan, meter?: R
     checkInputsUnchanged();
     const names = schema.channelNames ?? schema.columns.filter((c) => c.role === 'channel').map((c) => c.name);
     return {
-      file: reader.name, format,
+      file: reader.name,
+      format,
       layout: format === 'npy' ? '(N, C, L) array' : schema.orientation === 'rows' ? 'long layout' : `${options.table.layout} layout`,
-      instances, channels: C, steps: { min: instances === 0 ? 0 : shortest, max: longest }, values,
-      dtype: schema.valueType, unbatched: schema.unbatched,
+      instances,
+      channels: C,
+      steps: { min: instances === 0 ? 0 : shortest, max: longest },
+      values,
+      dtype: schema.valueType,
+      unbatched: schema.unbatched,
       columns: schema.columns.map((c) => ({ name: c.name, type: c.type, role: c.generated ? `${c.role} (made up)` : c.role })),
       perChannel: Array.from({ length: C }, (_, c) => {
         const count = moments.count[c]!;
         return {
           name: names[c] ?? `c${c}`,
-          count: count + infinite[c]!, missing: missing[c]!, infinite: infinite[c]!,
+          count: count + infinite[c]!,
+          missing: missing[c]!,
+          infinite: infinite[c]!,
           mean: count > 0 ? moments.mean(c) : null,
           std: count > 0 ? moments.std(c) : null,
           min: min[c]! <= max[c]! ? min[c]! : null,
@@ -147,9 +161,18 @@ export function formatSummary(s: InputSummary): string {
   const shown = (x: number | null, digits = 6) => (x === null ? '-' : String(Number(x.toPrecision(Math.min(17, digits)))));
   const meanDigits = (mean: number | null, std: number | null) =>
     mean === null || std === null || std === 0 || mean === 0 ? 6 : Math.max(6, Math.ceil(Math.log10(Math.abs(mean) / std)) + 4);
-  const rows = [['channel', 'count', 'mean', 'std', 'min', 'max', 'missing'], ...s.perChannel.map((c) => [
-    c.name, String(c.count), shown(c.mean, meanDigits(c.mean, c.std)), shown(c.std), exact(c.min), exact(c.max), String(c.missing) + (c.infinite ? ` (+${c.infinite} inf)` : ''),
-  ])];
+  const rows = [
+    ['channel', 'count', 'mean', 'std', 'min', 'max', 'missing'],
+    ...s.perChannel.map((c) => [
+      c.name,
+      String(c.count),
+      shown(c.mean, meanDigits(c.mean, c.std)),
+      shown(c.std),
+      exact(c.min),
+      exact(c.max),
+      String(c.missing) + (c.infinite ? ` (+${c.infinite} inf)` : ''),
+    ]),
+  ];
   const widths = rows[0]!.map((_, k) => Math.max(...rows.map((r) => r[k]!.length)));
   for (const r of rows) lines.push(r.map((cell, k) => (k === 0 ? cell.padEnd(widths[k]!) : cell.padStart(widths[k]!))).join('  '));
   return lines.join('\n') + '\n';

@@ -97,12 +97,17 @@ export class Reshaper {
     const L = spill ? spill.stepsOfChannel(0) : blocks.reduce((n, b) => (b.firstChannel === 0 ? n + b.stepCount : n), 0);
     if (spill) {
       if (this.needs.wholeInstances) {
-        throw new TsnormError(`${this.writer.name}: instance ${instance} (${C} x ${L} values) is too large to write as one row of the list layout`, 'TSNORM_OUTPUT');
+        throw new TsnormError(
+          `${this.writer.name}: instance ${instance} (${C} x ${L} values) is too large to write as one row of the list layout`,
+          'TSNORM_OUTPUT',
+        );
       }
       for (let ch = 0; ch < C; ch++) {
         const values = new Float64Array(L);
         spill.readChannel(ch, 0, L, values);
-        await this.writer.write([{ instance, values, offset: 0, channelStride: L, stepStride: 1, firstChannel: ch, channelCount: 1, firstStep: 0, stepCount: L, instanceSteps: L }]);
+        await this.writer.write([
+          { instance, values, offset: 0, channelStride: L, stepStride: 1, firstChannel: ch, channelCount: 1, firstStep: 0, stepCount: L, instanceSteps: L },
+        ]);
       }
       return;
     }
@@ -114,10 +119,21 @@ export class Reshaper {
       }
     }
     const instancePass = this.needs.passThrough ? this.instanceValues(blocks, L) : undefined;
-    await this.writer.write([{
-      instance, values, offset: 0, channelStride: L, stepStride: 1, firstChannel: 0, channelCount: C, firstStep: 0, stepCount: L,
-      instanceSteps: L, ...(instancePass ? { instancePass } : {}),
-    }]);
+    await this.writer.write([
+      {
+        instance,
+        values,
+        offset: 0,
+        channelStride: L,
+        stepStride: 1,
+        firstChannel: 0,
+        channelCount: C,
+        firstStep: 0,
+        stepCount: L,
+        instanceSteps: L,
+        ...(instancePass ? { instancePass } : {}),
+      },
+    ]);
   }
 
   /** Rows' pass-through columns as one value per instance: the id's first value, a list for the others. */
@@ -163,10 +179,20 @@ export class Reshaper {
           }
         }
       }
-      await this.writer.write([{
-        instance, values, offset: 0, channelStride: 1, stepStride: C, firstChannel: 0, channelCount: C, firstStep: t0, stepCount: n,
-        ...(pass ? { pass: pass.map((v, k) => rowsOf(v, L, t0, n, lists[k] === true, first?.instanceColumns?.[k])) } : {}),
-      }]);
+      await this.writer.write([
+        {
+          instance,
+          values,
+          offset: 0,
+          channelStride: 1,
+          stepStride: C,
+          firstChannel: 0,
+          channelCount: C,
+          firstStep: t0,
+          stepCount: n,
+          ...(pass ? { pass: pass.map((v, k) => rowsOf(v, L, t0, n, lists[k] === true, first?.instanceColumns?.[k])) } : {}),
+        },
+      ]);
     }
   }
 }

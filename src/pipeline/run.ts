@@ -65,10 +65,20 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
   // they arrive.
   const live = plan.command === 'convert' || !usesInstanceStats(plan.training, plan.trackRunningStats);
   for (const input of plan.inputs) {
-    const opened = await openReader(input.path, { format: input.format, budget: plan.budget, table: plan.table, live, exact: plan.command === 'convert', meter });
+    const opened = await openReader(input.path, {
+      format: input.format,
+      budget: plan.budget,
+      table: plan.table,
+      live,
+      exact: plan.command === 'convert',
+      meter,
+    });
     const inputFormat = opened.format;
     // Statistics over one instance that a column says is several blur them: watched for a note.
-    const watch = plan.command !== 'convert' && plan.table?.id === undefined && opened.reader.schema.orientation === 'rows' ? new GroupingWatch(opened.reader.schema) : undefined;
+    const watch =
+      plan.command !== 'convert' && plan.table?.id === undefined && opened.reader.schema.orientation === 'rows'
+        ? new GroupingWatch(opened.reader.schema)
+        : undefined;
     // A fit carries its values' distribution (check compares incoming data with it).
     if (plan.training && plan.trackRunningStats && !sketches && !noSketch) {
       const continued = plan.stats;
@@ -80,12 +90,19 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
     }
     const observers: ((b: DataBlock) => void)[] = [];
     if (watch?.watching) observers.push((b) => watch.see(b, (blk, c, t) => opened.reader.locate(blk, c, t)));
-    const increasing = watchesTime(plan) && opened.reader.schema.orientation === 'rows' && opened.reader.schema.channelNames ? new IncreasingWatch(opened.reader.schema.channels) : undefined;
-    if (increasing) observers.push((b) => { if (increasing.watching) increasing.see(b); });
+    const increasing =
+      watchesTime(plan) && opened.reader.schema.orientation === 'rows' && opened.reader.schema.channelNames
+        ? new IncreasingWatch(opened.reader.schema.channels)
+        : undefined;
+    if (increasing)
+      observers.push((b) => {
+        if (increasing.watching) increasing.see(b);
+      });
     const sketching = sketches;
     if (sketching) {
       observers.push((b) => {
-        for (let c = b.firstChannel; c < b.firstChannel + b.channelCount; c++) sketching.channels[c]?.add(b.values, channelStart(b, c), b.stepCount, b.stepStride);
+        for (let c = b.firstChannel; c < b.firstChannel + b.channelCount; c++)
+          sketching.channels[c]?.add(b.values, channelStart(b, c), b.stepCount, b.stepStride);
       });
     }
     const reader = observers.length > 0 ? observedReader(opened.reader, observers) : opened.reader;
@@ -97,24 +114,39 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
       const channels = schema.channels;
       const outFormat = plan.output && outputFormat(plan.output.path, plan.output.format, inputFormat);
       refuseFlagsFor(plan.formatFlags, 'input', reader.name, inputFormat);
-      if (outFormat !== undefined) refuseFlagsFor(plan.formatFlags, 'output', plan.output?.path === '-' ? 'the output' : plan.output?.path ?? '', outFormat);
+      if (outFormat !== undefined) refuseFlagsFor(plan.formatFlags, 'output', plan.output?.path === '-' ? 'the output' : (plan.output?.path ?? ''), outFormat);
       if (!first) {
         first = { name: reader.name, channels, names: schema.channelNames };
         affine = plan.affine && loadAffine(plan.affine, channels, schema.channelNames);
         if (plan.command === 'inverse' && affine && plan.affine) {
-          const zero = affine.weight.findIndex((w) => w === 0);
+          const zero = affine.weight.indexOf(0);
           if (zero >= 0) {
             const name = schema.channelNames?.[zero];
-            throw new TsnormError(`${plan.affine.file}: ${plan.affine.prefix}weight[${zero}]${name === undefined ? '' : ` (channel ${name})`} is 0: it maps every value to the bias, which cannot be inverted`, 'TSNORM_PARAMS');
+            throw new TsnormError(
+              `${plan.affine.file}: ${plan.affine.prefix}weight[${zero}]${name === undefined ? '' : ` (channel ${name})`} is 0: it maps every value to the bias, which cannot be inverted`,
+              'TSNORM_PARAMS',
+            );
           }
         }
         running = plan.trackRunningStats ? loadRunning(plan, channels, momentum, schema.channelNames) : undefined;
       } else if (channels !== first.channels) {
         throw new TsnormError(`${reader.name}: has ${channels} channels, but ${first.name} has ${first.channels}`, 'TSNORM_DATA');
       } else if (first.names && schema.channelNames && first.names.join('\u0000') !== schema.channelNames.join('\u0000')) {
-        throw new TsnormError(`${reader.name}: channels [${schema.channelNames.join(', ')}] differ from ${first.name}'s [${first.names.join(', ')}]`, 'TSNORM_DATA');
+        throw new TsnormError(
+          `${reader.name}: channels [${schema.channelNames.join(', ')}] differ from ${first.name}'s [${first.names.join(', ')}]`,
+          'TSNORM_DATA',
+        );
       }
-      const engine = new NormEngine({ channels, eps, affine, training: plan.training, running, batchSize: plan.batchSize, nan: plan.nan, inverse: plan.command === 'inverse' });
+      const engine = new NormEngine({
+        channels,
+        eps,
+        affine,
+        training: plan.training,
+        running,
+        batchSize: plan.batchSize,
+        nan: plan.nan,
+        inverse: plan.command === 'inverse',
+      });
       const driver = new EngineDriver(engine, {
         source: reader.name,
         nanIsError: plan.nan === 'error',
@@ -124,7 +156,16 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
       const convert = plan.command === 'convert';
       if (!convert && schema.steps !== undefined) engine.checkSteps(schema.steps, () => reader.name);
       if (plan.output && outFormat) {
-        writer = await openWriter(plan.output.path, { format: outFormat, inputFormat, dtype: plan.output.dtype, keepTypes: plan.command === 'convert', table: plan.table, compression: plan.compression, threads: plan.threads, offThreadAfter: plan.offThreadAfter });
+        writer = await openWriter(plan.output.path, {
+          format: outFormat,
+          inputFormat,
+          dtype: plan.output.dtype,
+          keepTypes: plan.command === 'convert',
+          table: plan.table,
+          compression: plan.compression,
+          threads: plan.threads,
+          offThreadAfter: plan.offThreadAfter,
+        });
         await writer.start(schema);
         shaper = new Reshaper(writer, schema, holdBytes);
       }
@@ -155,7 +196,17 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
   let stats: StatsFile | undefined;
   if (running && first) {
     const sketch = sketches && sketches.channels.length === first.channels ? sketches.toJSON() : undefined;
-    stats = statsFileOf({ channels: first.channels, names: first.names, eps, momentum, end: running.state(), start: running.start, affine, sketch, startSketch: sketch && startSketch });
+    stats = statsFileOf({
+      channels: first.channels,
+      names: first.names,
+      eps,
+      momentum,
+      end: running.state(),
+      start: running.start,
+      affine,
+      sketch,
+      startSketch: sketch && startSketch,
+    });
     if (plan.saveStats) await writeTextOutput(plan.saveStats, formatStats(stats, plan.saveStats, plan.nan));
   }
   return { instances, nanSeries, channels: first?.channels ?? 0, stats, timeLikeChannels: timeLikeChannels(plan, first?.names, timeLike), grouping };

@@ -18,19 +18,31 @@ export async function mergeStatsFiles(files: readonly string[], output: string, 
   const first = loaded[0]!;
   for (const p of loaded) {
     if (!p.runningMean || !p.runningVar) throw new TsnormError(`${p.file}: not a stats file: no "running_mean" and "running_var"`, 'TSNORM_PARAMS');
-    if (p.momentum === undefined) throw new TsnormError(`${p.file}: no "momentum": merging needs to know how the fit weighed its batches (a file written by tsnorm fit)`, 'TSNORM_PARAMS');
+    if (p.momentum === undefined)
+      throw new TsnormError(`${p.file}: no "momentum": merging needs to know how the fit weighed its batches (a file written by tsnorm fit)`, 'TSNORM_PARAMS');
   }
   for (const p of loaded.slice(1)) {
-    const differ = (what: string, a: unknown, b: unknown) => new TsnormError(`${p.file}: ${what} ${JSON.stringify(b)} differs from ${first.file}'s ${JSON.stringify(a)}: only fits of one model merge`, 'TSNORM_PARAMS');
+    const differ = (what: string, a: unknown, b: unknown) =>
+      new TsnormError(
+        `${p.file}: ${what} ${JSON.stringify(b)} differs from ${first.file}'s ${JSON.stringify(a)}: only fits of one model merge`,
+        'TSNORM_PARAMS',
+      );
     if (p.runningMean!.length !== first.runningMean!.length) throw differ('the channel count', first.runningMean!.length, p.runningMean!.length);
     if (first.channels && p.channels && first.channels.join('\u0000') !== p.channels.join('\u0000')) throw differ('channels', first.channels, p.channels);
     if ((first.eps ?? 1e-5) !== (p.eps ?? 1e-5)) throw differ('eps', first.eps, p.eps);
     if (first.momentum !== p.momentum) throw differ('momentum', first.momentum, p.momentum);
     if (first.hasAffine !== p.hasAffine || (first.hasAffine && (!sameNumbers(first.weight, p.weight) || !sameNumbers(first.bias, p.bias)))) {
-      throw differ('weight and bias', first.hasAffine ? { weight: first.weight, bias: first.bias } : null, p.hasAffine ? { weight: p.weight, bias: p.bias } : null);
+      throw differ(
+        'weight and bias',
+        first.hasAffine ? { weight: first.weight, bias: first.bias } : null,
+        p.hasAffine ? { weight: p.weight, bias: p.bias } : null,
+      );
     }
     if (!p.start) {
-      throw new TsnormError(`${p.file}: does not say where its fit started (no "start_mean"): written by an older tsnorm, or not by fit; it can only come first in a merge`, 'TSNORM_PARAMS');
+      throw new TsnormError(
+        `${p.file}: does not say where its fit started (no "start_mean"): written by an older tsnorm, or not by fit; it can only come first in a merge`,
+        'TSNORM_PARAMS',
+      );
     }
   }
   const fits = loaded.map(fitOf);
@@ -43,16 +55,25 @@ export async function mergeStatsFiles(files: readonly string[], output: string, 
       sketch.merge(ChannelSketches.fromJSON(p.sketch!));
       if (p.startSketch) sketch.merge(ChannelSketches.fromJSON(p.startSketch), -1);
     }
-    if (!sketch.consistent) throw new TsnormError(`stats merge: the files' value sketches do not add up (a "start_sketch" larger than its "sketch"): were they written by tsnorm fit?`, 'TSNORM_PARAMS');
+    if (!sketch.consistent)
+      throw new TsnormError(
+        `stats merge: the files' value sketches do not add up (a "start_sketch" larger than its "sketch"): were they written by tsnorm fit?`,
+        'TSNORM_PARAMS',
+      );
   } else if (loaded.some((p) => p.sketch)) {
     const without = loaded.find((p) => !p.sketch)!;
     note?.(`${output}: written without a sketch of the values: ${without.file} has none (check's distribution checks need one; fit it again with this tsnorm)`);
   }
   const stats = statsFileOf({
-    channels: first.runningMean!.length, names: first.channels, eps: first.eps ?? 1e-5, momentum: first.momentum!,
-    end: merged.end, start: first.start ? merged.start : undefined,
+    channels: first.runningMean!.length,
+    names: first.channels,
+    eps: first.eps ?? 1e-5,
+    momentum: first.momentum!,
+    end: merged.end,
+    start: first.start ? merged.start : undefined,
     affine: first.hasAffine ? { weight: first.weight!, bias: first.bias! } : undefined,
-    sketch: sketch?.toJSON(), startSketch: sketch && first.startSketch,
+    sketch: sketch?.toJSON(),
+    startSketch: sketch && first.startSketch,
   });
   await writeTextOutput(output, formatStats(stats, output));
   return stats;
@@ -65,7 +86,9 @@ function sameNumbers(a: readonly number[] | undefined, b: readonly number[] | un
 /** A stats file's fit: its end state, and its start (for the first file, when it says none: the end). */
 function fitOf(p: LoadedParams): Fit {
   const state = (mean: number[], variance: number[], batches: number, meanUpdates?: number[], varUpdates?: number[]): RunningState => ({
-    mean: Float64Array.from(mean), var: Float64Array.from(variance), numBatchesTracked: batches,
+    mean: Float64Array.from(mean),
+    var: Float64Array.from(variance),
+    numBatchesTracked: batches,
     meanUpdates: meanUpdates ? Float64Array.from(meanUpdates) : new Float64Array(mean.length).fill(batches),
     varUpdates: varUpdates ? Float64Array.from(varUpdates) : new Float64Array(mean.length).fill(batches),
   });

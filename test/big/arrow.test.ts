@@ -13,8 +13,22 @@ import path from 'node:path';
 import * as A from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  EPS, GiB, RSS_LIMIT_BYTES, ChunkWriter, Rng, bigDir, gb, killRunning, mib, readAt, report, requireFreeSpace,
-  runMeasured, sampleInstances, seriesMoments, timed,
+  EPS,
+  GiB,
+  RSS_LIMIT_BYTES,
+  ChunkWriter,
+  Rng,
+  bigDir,
+  gb,
+  killRunning,
+  mib,
+  readAt,
+  report,
+  requireFreeSpace,
+  runMeasured,
+  sampleInstances,
+  seriesMoments,
+  timed,
 } from './big.js';
 
 const BATCH_ROWS = 131_072;
@@ -76,7 +90,10 @@ function generate(file: string): { instances: Instance[]; rows: number; bytes: n
   let s = 0x6a09e667;
   let n = -1;
   let end = 0;
-  let level0 = 0, spread0 = 0, level1 = 0, spread1 = 0;
+  let level0 = 0,
+    spread0 = 0,
+    level1 = 0,
+    spread1 = 0;
   for (let first = 0; first < rows; first += BATCH_ROWS) {
     const count = Math.min(BATCH_ROWS, rows - first);
     for (let i = 0; i < count; i++) {
@@ -91,15 +108,19 @@ function generate(file: string): { instances: Instance[]; rows: number; bytes: n
       }
       ids[i] = n;
       const t = T0 + 1000 * (row - instances[n]!.firstRow);
-      tWords[2 * i] = t % 2 ** 32 | 0;
+      tWords[2 * i] = (t % 2 ** 32) | 0;
       tWords[2 * i + 1] = Math.floor(t / 2 ** 32);
-      s ^= s << 13; s >>>= 0;
+      s ^= s << 13;
+      s >>>= 0;
       s ^= s >>> 17;
-      s ^= s << 5; s >>>= 0;
+      s ^= s << 5;
+      s >>>= 0;
       c0[i] = level0 + spread0 * (s * 2.3283064365386963e-10 - 0.5);
-      s ^= s << 13; s >>>= 0;
+      s ^= s << 13;
+      s >>>= 0;
       s ^= s >>> 17;
-      s ^= s << 5; s >>>= 0;
+      s ^= s << 5;
+      s >>>= 0;
       c1[i] = level1 + spread1 * (s * 2.3283064365386963e-10 - 0.5);
     }
     const children = [

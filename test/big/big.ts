@@ -120,9 +120,11 @@ export class Rng {
   }
   next(): number {
     let s = this.s;
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return (this.s = s);
   }
   /** [0, 1) */

@@ -10,8 +10,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  EPS, GiB, RSS_LIMIT_BYTES, ChunkWriter, Rng, bigDir, gb, killRunning, mib, readAt, report, requireFreeSpace,
-  runMeasured, sampleInstances, seriesMoments, timed,
+  EPS,
+  GiB,
+  RSS_LIMIT_BYTES,
+  ChunkWriter,
+  Rng,
+  bigDir,
+  gb,
+  killRunning,
+  mib,
+  readAt,
+  report,
+  requireFreeSpace,
+  runMeasured,
+  sampleInstances,
+  seriesMoments,
+  timed,
 } from './big.js';
 
 const C = 3;
@@ -82,16 +96,24 @@ function generate(file: string): { instances: Instance[]; rows: number; bytes: n
       pos += steps[r]!.copy(buf, pos);
       pos += notes[(noteOf + (r >>> 10)) % notes.length]!.copy(buf, pos);
       for (let c = 0; c < C; c++) {
-        s ^= s << 13; s >>>= 0;
+        s ^= s << 13;
+        s >>>= 0;
         s ^= s >>> 17;
-        s ^= s << 5; s >>>= 0;
+        s ^= s << 5;
+        s >>>= 0;
         buf[pos++] = 44;
         pos += ints[levels[c]! + ((s >>> 24) % spreads[c]!)]!.copy(buf, pos);
         buf[pos++] = 46;
         const a = (s % 10_000) * 4;
         const b = ((s >>> 9) % 10_000) * 4;
-        buf[pos] = frac[a]!; buf[pos + 1] = frac[a + 1]!; buf[pos + 2] = frac[a + 2]!; buf[pos + 3] = frac[a + 3]!;
-        buf[pos + 4] = frac[b]!; buf[pos + 5] = frac[b + 1]!; buf[pos + 6] = frac[b + 2]!; buf[pos + 7] = frac[b + 3]!;
+        buf[pos] = frac[a]!;
+        buf[pos + 1] = frac[a + 1]!;
+        buf[pos + 2] = frac[a + 2]!;
+        buf[pos + 3] = frac[a + 3]!;
+        buf[pos + 4] = frac[b]!;
+        buf[pos + 5] = frac[b + 1]!;
+        buf[pos + 6] = frac[b + 2]!;
+        buf[pos + 7] = frac[b + 3]!;
         pos += 8;
       }
       buf[pos++] = 10;
@@ -214,7 +236,9 @@ describe('a CSV file over 2 GiB', () => {
               // 1e-12 relative, plus what a few float64 roundings of x - mean can move the value.
               const tol = 1e-12 * Math.max(1, Math.abs(want)) + 4 * Number.EPSILON * (Math.abs(xs[r]!) + Math.abs(mean)) * scale;
               if (!(err <= tol)) {
-                throw new Error(`instance ${sample[j]} (rows ${inst.firstRow}..) channel c${c} row ${r}: got ${got}, want ${want} (mean ${mean}, var ${variance})`);
+                throw new Error(
+                  `instance ${sample[j]} (rows ${inst.firstRow}..) channel c${c} row ${r}: got ${got}, want ${want} (mean ${mean}, var ${variance})`,
+                );
               }
             }
           }

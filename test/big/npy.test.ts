@@ -9,8 +9,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  EPS, GiB, RSS_LIMIT_BYTES, ChunkWriter, Rng, bigDir, gb, killRunning, mib, readAt, report, requireFreeSpace,
-  runMeasured, sampleInstances, seriesMoments, timed, ulp32,
+  EPS,
+  GiB,
+  RSS_LIMIT_BYTES,
+  ChunkWriter,
+  Rng,
+  bigDir,
+  gb,
+  killRunning,
+  mib,
+  readAt,
+  report,
+  requireFreeSpace,
+  runMeasured,
+  sampleInstances,
+  seriesMoments,
+  timed,
+  ulp32,
 } from './big.js';
 
 const N = 360;
@@ -68,9 +83,11 @@ function generate(file: string): number {
       while (t < L) {
         const end = Math.min(L, t + chunk.length - fill);
         for (; t < end; t++) {
-          s ^= s << 13; s >>>= 0;
+          s ^= s << 13;
+          s >>>= 0;
           s ^= s >>> 17;
-          s ^= s << 5; s >>>= 0;
+          s ^= s << 5;
+          s >>>= 0;
           chunk[fill++] = level + spread * (s * 2.3283064365386963e-10 - 0.5);
         }
         if (fill === chunk.length) {

@@ -20,7 +20,15 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     userDataDir: at('profile'),
     // As root in a sandbox with no network: no sandbox, no GPU, nothing fetched in the background.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 afterAll(async () => {
@@ -41,7 +49,7 @@ function report(): string {
   const twoChannels = (a: Float64Array, b: Float64Array, n: number, l: number): Buffer => {
     const out = new Float64Array(n * 2 * l);
     for (let i = 0; i < n; i++) {
-      out.set(a.subarray(i * l, (i + 1) * l), (2 * i) * l);
+      out.set(a.subarray(i * l, (i + 1) * l), 2 * i * l);
       out.set(b.subarray(i * l, (i + 1) * l), (2 * i + 1) * l);
     }
     const dict = `{'descr': '<f8', 'fortran_order': False, 'shape': (${n}, 2, ${l}), }`;
@@ -52,7 +60,15 @@ function report(): string {
     return Buffer.concat([head, Buffer.from(dict + pad, 'latin1'), Buffer.from(out.buffer)]);
   };
   const ref = npyData('reference.npy');
-  fs.writeFileSync(reference, twoChannels(ref, ref.map((x) => -x), 40, 250));
+  fs.writeFileSync(
+    reference,
+    twoChannels(
+      ref,
+      ref.map((x) => -x),
+      40,
+      250,
+    ),
+  );
   fs.writeFileSync(incoming, twoChannels(npyData('same.npy'), npyData('shift.npy'), 10, 200));
   const wider = at('wider.npy');
   fs.writeFileSync(wider, twoChannels(npyData('wider.npy'), npyData('same.npy'), 10, 200));
@@ -69,7 +85,9 @@ describe('the HTML report in chromium', () => {
     const file = report();
     const page = await browser.newPage();
     const problems: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warn') problems.push(`console ${m.type()}: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warn') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
     page.on('pageerror', (e) => problems.push(`page error: ${String(e)}`));
     await page.setRequestInterception(true);
     const requests: string[] = [];
@@ -84,27 +102,31 @@ describe('the HTML report in chromium', () => {
     expect(problems).toEqual([]);
 
     // A chart per channel of each file that was read (2 files x 2 channels), each with its series.
-    const charts = await page.$$eval('figure.chart', (figures) => figures.map((f) => ({
-      channel: f.querySelector('figcaption')?.textContent,
-      plots: f.querySelectorAll('.uplot canvas').length,
-      series: Array.from(f.querySelectorAll('.u-legend .u-series th'), (th) => th.textContent?.trim()),
-    })));
+    const charts = await page.$$eval('figure.chart', (figures) =>
+      figures.map((f) => ({
+        channel: f.querySelector('figcaption')?.textContent,
+        plots: f.querySelectorAll('.uplot canvas').length,
+        series: Array.from(f.querySelectorAll('.u-legend .u-series th'), (th) => th.textContent?.trim()),
+      })),
+    );
     expect(charts).toEqual([0, 1, 2, 3].map((i) => ({ channel: `c${i % 2}`, plots: 1, series: ['value', 'reference', 'incoming'] })));
 
     // Each canvas holds both series' colours (blue reference, red incoming), once drawn (uPlot draws in the next frame).
     await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
-    const colours = await page.$$eval('.uplot canvas', (canvases) => canvases.map((c) => {
-      const { data } = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height);
-      let blue = 0;
-      let red = 0;
-      for (let i = 0; i < data.length; i += 4) {
-        const [r, g, b, a] = [data[i]!, data[i + 1]!, data[i + 2]!, data[i + 3]!];
-        // The lines and the fills; where the fills overlap they blend into purple, neither.
-        if (a > 30 && b > r + 80 && b > g) blue++;
-        if (a > 30 && r > b + 80 && r > g + 80) red++;
-      }
-      return { blue, red };
-    }));
+    const colours = await page.$$eval('.uplot canvas', (canvases) =>
+      canvases.map((c) => {
+        const { data } = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height);
+        let blue = 0;
+        let red = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          const [r, g, b, a] = [data[i]!, data[i + 1]!, data[i + 2]!, data[i + 3]!];
+          // The lines and the fills; where the fills overlap they blend into purple, neither.
+          if (a > 30 && b > r + 80 && b > g) blue++;
+          if (a > 30 && r > b + 80 && r > g + 80) red++;
+        }
+        return { blue, red };
+      }),
+    );
     expect(colours).toHaveLength(4);
     for (const c of colours) {
       expect(c.blue).toBeGreaterThan(50);
@@ -112,6 +134,7 @@ describe('the HTML report in chromium', () => {
     }
 
     // The problems are in the page: the drifting channel of the incoming file, the missing input.
+    // biome-ignore lint/performance/useDomNodeTextContent: the page's text as it is rendered (hidden text left out)
     const text = await page.$eval('body', (b) => b.innerText);
     expect(text).toContain('drift-wasserstein');
     expect(text).toContain(`Unreadable: ${at('missing.npy')}: no such file`);
@@ -148,7 +171,10 @@ describe('the HTML report in chromium', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); void d.dismiss(); });
+    page.on('dialog', (d) => {
+      errors.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
     await page.goto(`file://${file}`, { waitUntil: 'load' });
     expect(errors).toEqual([]);
     expect(await page.$$eval('img, b', (els) => els.length)).toBe(0);

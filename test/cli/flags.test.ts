@@ -19,7 +19,11 @@ describe('the flag list', () => {
     for (const name of ['normalize', 'fit', 'apply', 'inverse', 'convert', 'inspect', 'check', 'stats merge'] as CommandName[]) {
       const spec = commands.find((c) => c.path.slice(1).join(' ') === name)!;
       const listed = spec.flags.map((f) => f.long).filter((l) => l !== '--help');
-      expect(listed, name).toEqual(flagsOf(name).filter((f) => !f.hidden).map((f) => `--${f.long}`));
+      expect(listed, name).toEqual(
+        flagsOf(name)
+          .filter((f) => !f.hidden)
+          .map((f) => `--${f.long}`),
+      );
     }
   });
 
@@ -28,7 +32,7 @@ describe('the flag list', () => {
     for (const f of FLAGS) expect(f.commands.length, f.long).toBeGreaterThan(0);
   });
 
-  it('makes the manual\'s flag tables (npm run docs), and the manual names every flag --help shows', () => {
+  it("makes the manual's flag tables (npm run docs), and the manual names every flag --help shows", () => {
     expect(manual).toContain('<!-- flags:common -->');
     expect(withFlagTables(manual)).toBe(manual);
     for (const f of FLAGS.filter((x) => !x.hidden)) expect(manual, f.long).toContain(`--${f.long}`);

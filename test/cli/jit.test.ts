@@ -31,7 +31,9 @@ describe('JIT tuning', () => {
 
   it('is set without a word on stderr', () => {
     const tuning = jitTuningFor(process.versions.v8) ?? { flag: '--interrupt-budget', value: 300000 };
-    const r = spawnSync(process.execPath, ['-e', `require('node:v8').setFlagsFromString(${JSON.stringify(`${tuning.flag}=${tuning.value}`)})`], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-e', `require('node:v8').setFlagsFromString(${JSON.stringify(`${tuning.flag}=${tuning.value}`)})`], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(0);
     if (jitTuningFor(process.versions.v8)) expect(r.stderr).toBe('');
     // Where V8 has no such flag it would complain: the reason tsnorm does not set it there.

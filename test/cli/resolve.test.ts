@@ -73,9 +73,19 @@ describe('resolvePlan: defaults', () => {
   });
 
   it('normalize --track-running-stats or --save-stats: running statistics updated with momentum 0.1', () => {
-    expect(resolvePlan('normalize', [IN], { trackRunningStats: true })).toMatchObject({ training: true, trackRunningStats: true, momentum: 0.1, batchSize: undefined });
+    expect(resolvePlan('normalize', [IN], { trackRunningStats: true })).toMatchObject({
+      training: true,
+      trackRunningStats: true,
+      momentum: 0.1,
+      batchSize: undefined,
+    });
     const saved = data('s.json');
-    expect(resolvePlan('normalize', [IN], { output: OUT, saveStats: saved })).toMatchObject({ training: true, trackRunningStats: true, saveStats: saved, momentum: 0.1 });
+    expect(resolvePlan('normalize', [IN], { output: OUT, saveStats: saved })).toMatchObject({
+      training: true,
+      trackRunningStats: true,
+      saveStats: saved,
+      momentum: 0.1,
+    });
     expect(resolvePlan('normalize', [IN], { trackRunningStats: true, momentum: '0.3', batchSize: '8' })).toMatchObject({ momentum: 0.3, batchSize: 8 });
   });
 
@@ -113,7 +123,7 @@ describe('resolvePlan: defaults', () => {
     expect(resolvePlan('fit', [IN], { stats: json(plain), saveStats: data('s.json') })).toMatchObject({ momentum: 'cumulative', batchSize: 1 });
   });
 
-  it('apply and normalize --eval --stats: eval mode with the file\'s statistics', () => {
+  it("apply and normalize --eval --stats: eval mode with the file's statistics", () => {
     const stats = json(plain);
     const apply = resolvePlan('apply', [IN], { stats });
     expect(apply).toMatchObject({ command: 'apply', training: false, trackRunningStats: true });
@@ -136,14 +146,29 @@ describe('resolvePlan: defaults', () => {
 
   it('the table options: aliases of delimiters, column lists, wide layout, precision', () => {
     expect(resolvePlan('normalize', [IN], { delimiter: 'tab', outputDelimiter: 'semicolon' }).table).toMatchObject({ delimiter: '\t', outputDelimiter: ';' });
-    for (const [given, d] of [['\\t', '\t'], ['comma', ','], ['space', ' '], ['pipe', '|'], [';', ';'], ['\t', '\t'], ['#', '#']] as const) {
+    for (const [given, d] of [
+      ['\\t', '\t'],
+      ['comma', ','],
+      ['space', ' '],
+      ['pipe', '|'],
+      [';', ';'],
+      ['\t', '\t'],
+      ['#', '#'],
+    ] as const) {
       expect(resolvePlan('normalize', [IN], { delimiter: given }).table.delimiter, given).toBe(d);
     }
-    expect(resolvePlan('normalize', [IN], { id: 'sid', channels: 'a, b ,c', keep: 't' }).table).toMatchObject({ id: 'sid', channels: ['a', 'b', 'c'], keep: ['t'] });
+    expect(resolvePlan('normalize', [IN], { id: 'sid', channels: 'a, b ,c', keep: 't' }).table).toMatchObject({
+      id: 'sid',
+      channels: ['a', 'b', 'c'],
+      keep: ['t'],
+    });
     expect(resolvePlan('normalize', [IN], { layout: 'wide', numChannels: '3' }).table).toMatchObject({ layout: 'wide', numChannels: 3 });
     expect(resolvePlan('normalize', [IN], { precision: '17' }).table.precision).toBe(17);
     expect(resolvePlan('normalize', [IN], { header: false }).table.header).toBe(false);
-    expect(resolvePlan('normalize', [IN], { outputLayout: 'list', compression: 'zstd' })).toMatchObject({ table: { outputLayout: 'list' }, compression: 'zstd' });
+    expect(resolvePlan('normalize', [IN], { outputLayout: 'list', compression: 'zstd' })).toMatchObject({
+      table: { outputLayout: 'list' },
+      compression: 'zstd',
+    });
   });
 });
 
@@ -187,8 +212,15 @@ describe('resolvePlan: refusals', () => {
     const stats = json(withAffine);
     const msg = 'convert changes format only; it takes no normalization flags';
     for (const raw of [
-      { stats }, { affine: stats }, { affine: false as const }, { saveStats: data('s.json') }, { eval: true },
-      { trackRunningStats: true }, { eps: '1e-5' }, { nan: 'ignore' }, { nan: 'propagate' },
+      { stats },
+      { affine: stats },
+      { affine: false as const },
+      { saveStats: data('s.json') },
+      { eval: true },
+      { trackRunningStats: true },
+      { eps: '1e-5' },
+      { nan: 'ignore' },
+      { nan: 'propagate' },
     ] satisfies RawOptions[]) {
       expect(refusal('convert', [IN], { output: OUT, ...raw }), JSON.stringify(raw)).toBe(msg);
     }
@@ -207,9 +239,13 @@ describe('resolvePlan: refusals', () => {
 
   it('an output extension that names no format is refused, not guessed', () => {
     const out = data('x.parquet');
-    expect(refusal('normalize', [IN], { output: out })).toBe(`${out}: '.parquet' names no format tsnorm writes (csv, tsv, npy, arrow, arrows); use a known extension, or name the format with --to`);
+    expect(refusal('normalize', [IN], { output: out })).toBe(
+      `${out}: '.parquet' names no format tsnorm writes (csv, tsv, npy, arrow, arrows); use a known extension, or name the format with --to`,
+    );
     expect(refusal('convert', [IN], { output: data('x.txt.gz') })).toContain("'.txt' names no format tsnorm writes");
-    expect(refusal('convert', [IN], { output: data('x.csv'), to: 'parquet' })).toBe("--to: unknown format 'parquet' (expected one of csv, tsv, npy, arrow, arrows)");
+    expect(refusal('convert', [IN], { output: data('x.csv'), to: 'parquet' })).toBe(
+      "--to: unknown format 'parquet' (expected one of csv, tsv, npy, arrow, arrows)",
+    );
     expect(refusal('convert', [IN], { output: OUT, from: 'xls' })).toContain("--from: unknown format 'xls'");
   });
 
@@ -224,7 +260,13 @@ describe('resolvePlan: refusals', () => {
 
   it('--precision at most 17, and whole numbers >= 1 where counts are asked', () => {
     expect(refusal('normalize', [IN], { precision: '18' })).toBe('--precision: at most 17 significant digits (17 already round-trips every float64)');
-    for (const [flag, key] of [['--precision', 'precision'], ['--num-channels', 'numChannels'], ['--batch-size', 'batchSize'], ['--budget', 'budget'], ['--spill-bytes', 'spillBytes']] as const) {
+    for (const [flag, key] of [
+      ['--precision', 'precision'],
+      ['--num-channels', 'numChannels'],
+      ['--batch-size', 'batchSize'],
+      ['--budget', 'budget'],
+      ['--spill-bytes', 'spillBytes'],
+    ] as const) {
       for (const bad of ['0', '-1', '1.5', 'x', '', '1e3', ' 2', '99999999999999999999']) {
         const raw: RawOptions = { trackRunningStats: true, layout: 'wide', [key]: bad };
         expect(refusal('normalize', [IN], raw), `${flag} ${bad}`).toBe(`${flag}: expected a whole number >= 1, got '${bad}'`);
@@ -252,7 +294,7 @@ describe('resolvePlan: refusals', () => {
   });
 
   it('bad values of the other flags', () => {
-    expect(refusal('normalize', [IN], { eps: '0' })).toBe("--eps: expected a positive number, got \"0\"");
+    expect(refusal('normalize', [IN], { eps: '0' })).toBe('--eps: expected a positive number, got "0"');
     expect(refusal('normalize', [IN], { eps: '-1e-5' })).toContain('--eps: expected a positive number');
     expect(refusal('normalize', [IN], { eps: '0x10' })).toContain('--eps: expected a positive number');
     expect(refusal('normalize', [IN], { trackRunningStats: true, momentum: '1.5' })).toContain('--momentum: expected a number in [0, 1] or "cumulative"');
@@ -285,8 +327,17 @@ describe('resolvePlan: formatFlags', () => {
 
   it('records each format-specific flag given, with its side and formats', () => {
     const plan = resolvePlan('convert', [IN], {
-      output: data('o.csv'), id: 'id', channels: 'a', keep: 't', delimiter: ';', precision: '5', outputDelimiter: 'tab',
-      compression: 'lz4', outputLayout: 'long', dtype: 'float64', header: false,
+      output: data('o.csv'),
+      id: 'id',
+      channels: 'a',
+      keep: 't',
+      delimiter: ';',
+      precision: '5',
+      outputDelimiter: 'tab',
+      compression: 'lz4',
+      outputLayout: 'long',
+      dtype: 'float64',
+      header: false,
     });
     expect(plan.formatFlags).toEqual([
       { flag: '--id', side: 'input', formats: TABLES },
@@ -342,8 +393,12 @@ describe('resolvePlan: the affine transform', () => {
 
   it('a state_dict layer picked with --stats-key gives its running statistics and its affine', () => {
     const stats = json({
-      'enc.norm.running_mean': [1], 'enc.norm.running_var': [2], 'enc.norm.weight': [3], 'enc.norm.bias': [4],
-      'dec.norm.running_mean': [5], 'dec.norm.running_var': [6],
+      'enc.norm.running_mean': [1],
+      'enc.norm.running_var': [2],
+      'enc.norm.weight': [3],
+      'enc.norm.bias': [4],
+      'dec.norm.running_mean': [5],
+      'dec.norm.running_var': [6],
     });
     const plan = resolvePlan('apply', [IN], { stats, statsKey: 'enc.norm' });
     expect(plan.stats).toMatchObject({ prefix: 'enc.norm.', runningMean: [1], runningVar: [2] });

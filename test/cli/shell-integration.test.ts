@@ -18,7 +18,9 @@ const all = (s: CommandSpec): CommandSpec[] => [s, ...s.commands.flatMap(all)];
 describe('the command line as data', () => {
   it('has every command, with the flags its --help lists', () => {
     const names = all(spec).map((s) => s.path.slice(1).join(' '));
-    expect(names).toEqual(expect.arrayContaining(['normalize', 'fit', 'apply', 'inverse', 'convert', 'stats', 'stats merge', 'inspect', 'check', 'completion', 'help']));
+    expect(names).toEqual(
+      expect.arrayContaining(['normalize', 'fit', 'apply', 'inverse', 'convert', 'stats', 'stats merge', 'inspect', 'check', 'completion', 'help']),
+    );
     for (const s of all(spec)) {
       if (s.path.at(-1) === 'help') continue;
       const help = tsnorm([...s.path.slice(1), '--help']).stdout.toString();
@@ -84,13 +86,19 @@ describe('bash completion, in bash', () => {
   /** The candidates bash offers for a command line ending in the word being completed. */
   function complete(line: string): string[] {
     const script = `source ../tsnorm.bash
-COMP_WORDS=(${line.split(' ').map((w) => `'${w}'`).join(' ')})
+COMP_WORDS=(${line
+      .split(' ')
+      .map((w) => `'${w}'`)
+      .join(' ')})
 COMP_CWORD=$((\${#COMP_WORDS[@]} - 1))
 _tsnorm
 printf '%s\\n' "\${COMPREPLY[@]}"`;
     const r = spawnSync('bash', ['--norc', '--noprofile', '-c', script], { cwd: path.join(tmp.dir, 'data'), encoding: 'utf8' });
     expect(r.stderr).toBe('');
-    return r.stdout.split('\n').filter((l) => l !== '').sort();
+    return r.stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .sort();
   }
 
   it.each([
@@ -137,7 +145,7 @@ describe('the man page', () => {
 });
 
 describe('tsnorm help COMMAND', () => {
-  it.each([['fit'], ['stats', 'merge'], ['completion']])('help %s shows that command\'s help', (...command: string[]) => {
+  it.each([['fit'], ['stats', 'merge'], ['completion']])("help %s shows that command's help", (...command: string[]) => {
     const r = tsnorm(['help', ...command]);
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toMatch(new RegExp(`^Usage: tsnorm ${command.join(' ')} `));

@@ -26,8 +26,15 @@ function input(): { values: Float64Array; spoiled: number } {
 /** One instance's channels [first, first + count) as one block. */
 function block(values: Float64Array, n: number, first: number, count: number): Block {
   return {
-    instance: n, values, offset: (n * C + first) * L, channelStride: L, stepStride: 1,
-    firstChannel: first, channelCount: count, firstStep: 0, stepCount: L,
+    instance: n,
+    values,
+    offset: (n * C + first) * L,
+    channelStride: L,
+    stepStride: 1,
+    firstChannel: first,
+    channelCount: count,
+    firstStep: 0,
+    stepCount: L,
   };
 }
 

@@ -56,9 +56,10 @@ describe('SIMD kernels', () => {
 
   it.each(['float32', 'float64'] as const)('count the NaNs of %s arrays as a loop does, at every length and offset', (kind) => {
     // NaNs of several bit patterns (quiet, signalling, negative) among numbers, infinities and -0.
-    const specials = kind === 'float64'
-      ? [NaN, new Float64Array(new BigUint64Array([0x7ff0000000000001n]).buffer)[0]!, new Float64Array(new BigUint64Array([0xfff8000000000000n]).buffer)[0]!]
-      : [NaN, new Float32Array(new Uint32Array([0x7f800001]).buffer)[0]!, new Float32Array(new Uint32Array([0xffc00000]).buffer)[0]!];
+    const specials =
+      kind === 'float64'
+        ? [NaN, new Float64Array(new BigUint64Array([0x7ff0000000000001n]).buffer)[0]!, new Float64Array(new BigUint64Array([0xfff8000000000000n]).buffer)[0]!]
+        : [NaN, new Float32Array(new Uint32Array([0x7f800001]).buffer)[0]!, new Float32Array(new Uint32Array([0xffc00000]).buffer)[0]!];
     const others = [0, -0, 1.5, Infinity, -Infinity, 3e38];
     let seed = 7;
     const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);

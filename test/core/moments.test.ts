@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { ChannelMoments } from '../../src/core/moments.js';
 import { random } from '../helpers/random.js';
 
-
 /** Mean and M2 by the textbook two-pass formula over exact float64 values, for comparison. */
 function naive(xs: number[]): { mean: number; m2: number } {
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -27,7 +26,13 @@ describe('ChannelMoments', () => {
     const k = 2 ** 700; // exact scaling: the std of k * xs is k times theirs
     const m = new ChannelMoments(2);
     m.add(0, Float64Array.from(xs), 0, xs.length, 1);
-    m.add(1, Float64Array.from(xs, (x) => x * k), 0, xs.length, 1);
+    m.add(
+      1,
+      Float64Array.from(xs, (x) => x * k),
+      0,
+      xs.length,
+      1,
+    );
     const want = Math.sqrt(naive(xs).m2 / xs.length);
     expect(m.std(0) / want).toBeCloseTo(1, 13);
     expect(m.std(0)).toBe(Math.sqrt(m.variance(0)));

@@ -42,13 +42,23 @@ function normalizeInstance(
   const steps = series[0]!.length;
   const values = new Float64Array(channels * steps);
   const at = (c: number, t: number) => (layout === 'channel-major' ? c * steps + t : t * channels + c);
-  series.forEach((s, c) => s.forEach((x, t) => { values[at(c, t)] = x; }));
+  series.forEach((s, c) =>
+    s.forEach((x, t) => {
+      values[at(c, t)] = x;
+    }),
+  );
   const blocks: Block[] = [];
   for (let t = 0; t < steps; t += cut) {
     blocks.push({
-      instance: 0, values, offset: at(0, t),
-      channelStride: layout === 'channel-major' ? steps : 1, stepStride: layout === 'channel-major' ? 1 : channels,
-      firstChannel: 0, channelCount: channels, firstStep: t, stepCount: Math.min(cut, steps - t),
+      instance: 0,
+      values,
+      offset: at(0, t),
+      channelStride: layout === 'channel-major' ? steps : 1,
+      stepStride: layout === 'channel-major' ? 1 : channels,
+      firstChannel: 0,
+      channelCount: channels,
+      firstStep: t,
+      stepCount: Math.min(cut, steps - t),
     });
   }
   const engine = new NormEngine({ channels, eps: 1e-5, affine, training: true, nan: 'propagate' });
@@ -76,10 +86,7 @@ describe('values whose squares overflow float64', () => {
     const r = random(11);
     const steps = 37;
     // The second channel sits far from zero: its mean's low part matters.
-    const base = [
-      Float64Array.from({ length: steps }, () => r() * 8 - 3),
-      Float64Array.from({ length: steps }, () => 100 + r()),
-    ];
+    const base = [Float64Array.from({ length: steps }, () => r() * 8 - 3), Float64Array.from({ length: steps }, () => 100 + r())];
     const affine = { weight: Float64Array.of(1.5, -0.75), bias: Float64Array.of(0.25, 2) };
     const scaled = (k: number) => base.map((s) => s.map((x) => x * 2 ** k));
     for (const layout of ['channel-major', 'time-major'] as const) {
@@ -144,7 +151,7 @@ describe('values whose squares overflow float64', () => {
     m.add(0, xs, 2, 2, 1);
     // By scaling: the variance of xs * 2^-512, times 2^1024 (in two steps, each exact).
     const small = Array.from(xs, (x) => x * 2 ** -512);
-    const want = ((small.reduce((a, x) => a + x * x, 0) / 4) * 2 ** 512) * 2 ** 512;
+    const want = (small.reduce((a, x) => a + x * x, 0) / 4) * 2 ** 512 * 2 ** 512;
     expectClose(m.variance(0), want);
     expectClose(m.unbiasedVariance(0), (want * 4) / 3, 4);
   });
@@ -167,7 +174,7 @@ describe('values whose squares overflow float64', () => {
     expect(s.running_var![0]).toBe(Infinity);
     // The unbiased variance of +-1e154 (4e308 / 3) still fits: 0.9 * 1 + 0.1 * it.
     const small = [1, -1, 1, -1].map((x) => x * 1e154 * 2 ** -512);
-    const unbiased = ((small.reduce((a, x) => a + x * x, 0) / 3) * 2 ** 512) * 2 ** 512;
+    const unbiased = (small.reduce((a, x) => a + x * x, 0) / 3) * 2 ** 512 * 2 ** 512;
     expectClose(s.running_var![1]!, 0.9 + 0.1 * unbiased, 4);
   });
 });

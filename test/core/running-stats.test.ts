@@ -28,8 +28,14 @@ function expectClose(got: number | undefined, want: number, ulps = 4): void {
 
 /** The example of the brief: series (0, 0) entirely missing. */
 const X = [
-  [[NaN, NaN, NaN, NaN], [1, 2, 3, 4]],
-  [[10, 20, 30, 40], [1, 2, 3, 4]],
+  [
+    [NaN, NaN, NaN, NaN],
+    [1, 2, 3, 4],
+  ],
+  [
+    [10, 20, 30, 40],
+    [1, 2, 3, 4],
+  ],
 ];
 const flat = (x: number[][][]) => Float64Array.from(x.flat(2));
 
@@ -46,8 +52,15 @@ function engineRun(x: number[][][], running: RunningStats, batchSize?: number, p
       const pieces: Block[] = [];
       for (let t = 0; t < steps; t += piece) {
         pieces.push({
-          instance: i, values, offset: (i * channels + c) * steps + t, channelStride: steps, stepStride: 1,
-          firstChannel: c, channelCount: 1, firstStep: t, stepCount: Math.min(piece, steps - t),
+          instance: i,
+          values,
+          offset: (i * channels + c) * steps + t,
+          channelStride: steps,
+          stepStride: 1,
+          firstChannel: c,
+          channelCount: 1,
+          firstStep: t,
+          stepCount: Math.min(piece, steps - t),
         });
       }
       for (const b of pieces) engine.accumulate(b);
@@ -93,8 +106,16 @@ describe('running statistics with --nan ignore', () => {
     const file = path.join(tmp.dir, 'missing-series.npy');
     writeNpy(file, [2, 2, 4], flat(X));
     const summary = await run({
-      command: 'fit', inputs: [{ path: file }], training: true, trackRunningStats: true,
-      eps: 1e-5, momentum: 0.1, nan: 'ignore', budget: 3, table: DEFAULT_TABLE, formatFlags: [],
+      command: 'fit',
+      inputs: [{ path: file }],
+      training: true,
+      trackRunningStats: true,
+      eps: 1e-5,
+      momentum: 0.1,
+      nan: 'ignore',
+      budget: 3,
+      table: DEFAULT_TABLE,
+      formatFlags: [],
     });
     expect(summary.stats?.running_mean).toEqual(library.stateDict().running_mean);
     expect(summary.stats?.running_var).toEqual(library.stateDict().running_var);
@@ -103,10 +124,7 @@ describe('running statistics with --nan ignore', () => {
   });
 
   it('a single value counts for the mean but has no unbiased variance', () => {
-    const x = [
-      [[NaN, 5, NaN, NaN]],
-      [[1, 2, 3, NaN]],
-    ];
+    const x = [[[NaN, 5, NaN, NaN]], [[1, 2, 3, NaN]]];
     const m = new InstanceNorm1d(1, { trackRunningStats: true, nan: 'ignore' });
     const y = m.forward({ shape: [2, 1, 4], data: flat(x) });
     // Its own normalization: zero variance, a zero deviation.
@@ -119,11 +137,26 @@ describe('running statistics with --nan ignore', () => {
   it('with cumulative momentum, average each channel over the batches that had data for it', () => {
     // One instance per batch; channel 0 is missing in the second and fourth, a single value in the fifth.
     const x = [
-      [[1, 2, 4, 8], [3, 1, 4, 1]],
-      [[NaN, NaN, NaN, NaN], [5, 9, 2, 6]],
-      [[-2, 0, 7, NaN], [5, 3, 5, 8]],
-      [[NaN, NaN, NaN, NaN], [9, 7, 9, 3]],
-      [[NaN, 6, NaN, NaN], [2, 3, 8, 4]],
+      [
+        [1, 2, 4, 8],
+        [3, 1, 4, 1],
+      ],
+      [
+        [NaN, NaN, NaN, NaN],
+        [5, 9, 2, 6],
+      ],
+      [
+        [-2, 0, 7, NaN],
+        [5, 3, 5, 8],
+      ],
+      [
+        [NaN, NaN, NaN, NaN],
+        [9, 7, 9, 3],
+      ],
+      [
+        [NaN, 6, NaN, NaN],
+        [2, 3, 8, 4],
+      ],
     ];
     const running = new RunningStats(2, 'cumulative');
     engineRun(x, running, 1);
@@ -131,7 +164,15 @@ describe('running statistics with --nan ignore', () => {
     // The running update (1 - 1/k) * r + x / k rounds at each step: a few ulps from the plain average.
     const average = (xs: number[]) => meanOf(xs);
     expectClose(running.mean[0], average(series(0).map(meanOf)), 16);
-    expectClose(running.var[0], average(series(0).filter((s) => s.length > 1).map(unbiasedVarianceOf)), 16);
+    expectClose(
+      running.var[0],
+      average(
+        series(0)
+          .filter((s) => s.length > 1)
+          .map(unbiasedVarianceOf),
+      ),
+      16,
+    );
     expectClose(running.mean[1], average(series(1).map(meanOf)), 16);
     expectClose(running.var[1], average(series(1).map(unbiasedVarianceOf)), 16);
     expect(running.numBatchesTracked).toBe(5);
@@ -145,14 +186,24 @@ describe('running statistics with --nan ignore', () => {
     m.loadStateDict({ running_mean: [4, -1], running_var: [2, 3], num_batches_tracked: 3 });
     expect(Array.from(m.running!.meanUpdates)).toEqual([3, 3]);
     expect(Array.from(m.running!.varUpdates)).toEqual([3, 3]);
-    const first = [[[NaN, NaN, NaN], [1, 2, 6]]];
+    const first = [
+      [
+        [NaN, NaN, NaN],
+        [1, 2, 6],
+      ],
+    ];
     m.forward({ shape: [1, 2, 3], data: flat(first) });
     // Channel 0 keeps its values; channel 1 takes its fourth update (factor 1/4).
     expect(m.running!.mean[0]).toBe(4);
     expect(m.running!.var[0]).toBe(2);
     expectClose(m.running!.mean[1], (3 / 4) * -1 + (1 / 4) * 3);
     expectClose(m.running!.var[1], (3 / 4) * 3 + (1 / 4) * unbiasedVarianceOf([1, 2, 6]));
-    const second = [[[2, 3, 10], [1, 2, 6]]];
+    const second = [
+      [
+        [2, 3, 10],
+        [1, 2, 6],
+      ],
+    ];
     m.forward({ shape: [1, 2, 3], data: flat(second) });
     // Channel 0's fourth update (1/4), not the batch count's fifth.
     expectClose(m.running!.mean[0], (3 / 4) * 4 + (1 / 4) * 5);
@@ -164,7 +215,11 @@ describe('running statistics with --nan ignore', () => {
     expect(m.running!.numBatchesTracked).toBe(5);
 
     const restored = new RunningStats(2, momentum, {
-      mean: [0, 0], var: [1, 1], numBatchesTracked: 5, meanUpdates: [4, 5], varUpdates: [4, 5],
+      mean: [0, 0],
+      var: [1, 1],
+      numBatchesTracked: 5,
+      meanUpdates: [4, 5],
+      varUpdates: [4, 5],
     });
     expect(Array.from(restored.meanUpdates)).toEqual([4, 5]);
     expect(Array.from(restored.varUpdates)).toEqual([4, 5]);

@@ -27,7 +27,11 @@ interface Sidecar {
   lengths?: number[];
 }
 
-const sidecars: Sidecar[] = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+const sidecars: Sidecar[] = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
 registerDecoders();
 /** Every record batch of a file or stream, streams written back to back included. */
 const table = (file: string): A.Table => {
@@ -50,7 +54,10 @@ function outputRows(t: A.Table, s: Sidecar, C: number): number[][] {
       const outer = t.getChild(s.channels[0]!)!.get(r) as A.Vector;
       for (let c = 0; c < outer.length; c++) series.push((outer.get(c) as A.Vector).toArray() as ArrayLike<number>);
     } else {
-      for (const c of s.channels) { const v = t.getChild(c)!.get(r) as A.Vector; series.push(Array.from({ length: v.length }, (_, i) => v.get(i) as number | null)); }
+      for (const c of s.channels) {
+        const v = t.getChild(c)!.get(r) as A.Vector;
+        series.push(Array.from({ length: v.length }, (_, i) => v.get(i) as number | null));
+      }
     }
     for (let k = 0; k < series[0]!.length; k++) rows.push(series.map((x) => x[k] ?? NaN));
   }
@@ -91,11 +98,13 @@ describe('Arrow files from pyarrow and polars', () => {
     const rows = outputRows(got, s, want.C);
     expect(rows.length).toBe(want.rows.length);
     let worst = 0;
-    rows.forEach((row, i) => row.forEach((x, c) => {
-      const w = want.rows[i]![c]!;
-      if (Number.isNaN(w) || Number.isNaN(x)) expect([i, c, Number.isNaN(x)]).toEqual([i, c, Number.isNaN(w)]);
-      else worst = Math.max(worst, Math.abs(x - w) / Math.max(1, Math.abs(w)));
-    }));
+    rows.forEach((row, i) =>
+      row.forEach((x, c) => {
+        const w = want.rows[i]![c]!;
+        if (Number.isNaN(w) || Number.isNaN(x)) expect([i, c, Number.isNaN(x)]).toEqual([i, c, Number.isNaN(w)]);
+        else worst = Math.max(worst, Math.abs(x - w) / Math.max(1, Math.abs(w)));
+      }),
+    );
     // float32 output for float32 input: one rounding of the float64 result.
     expect(worst).toBeLessThanOrEqual(1e-6);
     // Every other column comes back as it was (values; for the long layout, row for row).
@@ -163,7 +172,9 @@ describe('broken Arrow input: one line, exit 2, nothing written', () => {
     const out = path.join(tmp.dir, 'footer-broken.out.arrow');
     const r = tsnorm([broken, '-o', out]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`tsnorm: ${broken}: corrupt Arrow file: its footer places record batch 0 at bytes ${block.offset}..${block.offset + block.metaDataLength + bytes.length}, outside the file (${bytes.length} bytes)\n`);
+    expect(r.stderr).toBe(
+      `tsnorm: ${broken}: corrupt Arrow file: its footer places record batch 0 at bytes ${block.offset}..${block.offset + block.metaDataLength + bytes.length}, outside the file (${bytes.length} bytes)\n`,
+    );
     expect(fs.existsSync(out)).toBe(false);
   });
 

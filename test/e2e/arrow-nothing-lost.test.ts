@@ -23,11 +23,39 @@ function write(name: string, columns: Record<string, A.Vector>): string {
 /** A dictionary-encoded utf8 vector: `values` (null for a null entry) indexed by `indices`. */
 function dictionary(values: (string | null)[], indices: number[]): A.Vector {
   const bytes = Buffer.from(values.map((v) => v ?? '').join(''), 'utf8');
-  const offsets = Int32Array.from([0, ...values.map((_, i) => Buffer.byteLength(values.slice(0, i + 1).map((v) => v ?? '').join(''), 'utf8'))]);
-  const validity = Uint8Array.from({ length: Math.ceil(values.length / 8) }, (_, b) => values.slice(b * 8, b * 8 + 8).reduce((m, v, k) => (v === null ? m : m | (1 << k)), 0));
+  const offsets = Int32Array.from([
+    0,
+    ...values.map((_, i) =>
+      Buffer.byteLength(
+        values
+          .slice(0, i + 1)
+          .map((v) => v ?? '')
+          .join(''),
+        'utf8',
+      ),
+    ),
+  ]);
+  const validity = Uint8Array.from({ length: Math.ceil(values.length / 8) }, (_, b) =>
+    values.slice(b * 8, b * 8 + 8).reduce((m, v, k) => (v === null ? m : m | (1 << k)), 0),
+  );
   const nulls = values.filter((v) => v === null).length;
-  const dict = A.makeData({ type: new A.Utf8(), length: values.length, nullCount: nulls, nullBitmap: nulls ? validity : null, valueOffsets: offsets, data: bytes });
-  return A.makeVector(A.makeData({ type: new A.Dictionary(new A.Utf8(), new A.Int32()), length: indices.length, nullCount: 0, data: Int32Array.from(indices), dictionary: A.makeVector(dict) }));
+  const dict = A.makeData({
+    type: new A.Utf8(),
+    length: values.length,
+    nullCount: nulls,
+    nullBitmap: nulls ? validity : null,
+    valueOffsets: offsets,
+    data: bytes,
+  });
+  return A.makeVector(
+    A.makeData({
+      type: new A.Dictionary(new A.Utf8(), new A.Int32()),
+      length: indices.length,
+      nullCount: 0,
+      data: Int32Array.from(indices),
+      dictionary: A.makeVector(dict),
+    }),
+  );
 }
 
 const normalized = (file: string): string => {
@@ -52,12 +80,17 @@ describe('Arrow ids compared as values', () => {
     const dict = write('dict-split.arrow', { id: dictionary(['a', 'b', 'a'], [0, 1, 2, 2, 2, 2]), x: A.vectorFromArray(x, new A.Float64()) });
     const r = tsnorm(['normalize', dict, '--id', 'id', '--to', 'csv']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`tsnorm: ${dict}: row 2: id 'a' appears again after other ids (its rows began at row 0); the rows of one instance must be contiguous (sort by id first)\n`);
+    expect(r.stderr).toBe(
+      `tsnorm: ${dict}: row 2: id 'a' appears again after other ids (its rows began at row 0); the rows of one instance must be contiguous (sort by id first)\n`,
+    );
   });
 
   it('NaN float ids are one id (written nan, as pyarrow writes it)', () => {
     const nan = write('nan.arrow', { id: A.vectorFromArray([NaN, NaN, NaN, 1, 1, 1], new A.Float64()), x: A.vectorFromArray(x, new A.Float64()) });
-    const plain = write('nan-plain.arrow', { id: A.vectorFromArray(['nan', 'nan', 'nan', '1', '1', '1'], new A.Utf8()), x: A.vectorFromArray(x, new A.Float64()) });
+    const plain = write('nan-plain.arrow', {
+      id: A.vectorFromArray(['nan', 'nan', 'nan', '1', '1', '1'], new A.Utf8()),
+      x: A.vectorFromArray(x, new A.Float64()),
+    });
     expect(normalized(nan)).toBe(normalized(plain));
   });
 
@@ -71,7 +104,10 @@ describe('Arrow ids compared as values', () => {
 
 describe('Arrow to Arrow keeps the metadata', () => {
   it('of the schema and of each field, in the long and list layouts, file and stream', () => {
-    const schemaMeta = new Map([['source', 'test'], ['pandas', '{"columns": []}']]);
+    const schemaMeta = new Map([
+      ['source', 'test'],
+      ['pandas', '{"columns": []}'],
+    ]);
     const fields = [
       new A.Field('id', new A.Utf8(), true, new Map([['role', 'device']])),
       new A.Field('t', new A.Int64(), true, new Map([['unit', 'ms']])),
@@ -79,7 +115,9 @@ describe('Arrow to Arrow keeps the metadata', () => {
     ];
     const schema = new A.Schema(fields, schemaMeta);
     const data = A.makeData({
-      type: new A.Struct(fields), length: 4, children: [
+      type: new A.Struct(fields),
+      length: 4,
+      children: [
         A.vectorFromArray(['a', 'a', 'b', 'b'], new A.Utf8()).data[0]!,
         A.vectorFromArray([1n, 2n, 3n, 4n], new A.Int64()).data[0]!,
         A.vectorFromArray([1, 2, 3, 5], new A.Float64()).data[0]!,
@@ -87,7 +125,11 @@ describe('Arrow to Arrow keeps the metadata', () => {
     });
     const input = path.join(tmp.dir, 'meta.arrow');
     fs.writeFileSync(input, A.tableToIPC(new A.Table([new A.RecordBatch(schema, data)]), 'file'));
-    for (const [out, extra] of [['meta.out.arrow', []], ['meta.out.arrows', []], ['meta.list.arrow', ['--output-layout', 'list']]] as const) {
+    for (const [out, extra] of [
+      ['meta.out.arrow', []],
+      ['meta.out.arrows', []],
+      ['meta.list.arrow', ['--output-layout', 'list']],
+    ] as const) {
       const file = path.join(tmp.dir, out);
       const r = tsnorm(['normalize', input, '--id', 'id', '--keep', 't', '-o', file, ...extra]);
       expect(r.stderr).toBe('');
@@ -101,9 +143,16 @@ describe('Arrow to Arrow keeps the metadata', () => {
 
 describe('the list layout keeps its channels value type', () => {
   it('float32 lists stay float32 lists (the float64 result rounded once), float64 lists float64', () => {
-    const series = [[1.5, 2.25, 3.125, 9], [4, 5.5, 7.75]];
+    const series = [
+      [1.5, 2.25, 3.125, 9],
+      [4, 5.5, 7.75],
+    ];
     const list = (element: A.Float32 | A.Float64) => A.vectorFromArray(series, new A.List(new A.Field('item', element, true)));
-    const nested = (element: A.Float32 | A.Float64) => A.vectorFromArray(series.map((s) => [s]), new A.List(new A.Field('item', new A.List(new A.Field('item', element, true)), true)));
+    const nested = (element: A.Float32 | A.Float64) =>
+      A.vectorFromArray(
+        series.map((s) => [s]),
+        new A.List(new A.Field('item', new A.List(new A.Field('item', element, true)), true)),
+      );
     const item = () => A.vectorFromArray(['a', 'b'], new A.Utf8());
     for (const make of [list, nested]) {
       const f32 = write('l32.arrow', { item: item(), target: make(new A.Float32()) });
@@ -118,7 +167,10 @@ describe('the list layout keeps its channels value type', () => {
       const [got32, got64] = [out(f32), out(f64)];
       expect(String(got32.type)).toBe(String(make(new A.Float32()).type));
       expect(String(got64.type)).toBe(String(make(new A.Float64()).type));
-      const flat = (v: A.Vector): number[] => Array.from(v.toArray() as ArrayLike<A.Vector>, (row) => Array.from(row as Iterable<unknown>, (x) => (x instanceof A.Vector ? Array.from(x as Iterable<number>) : [x as number])).flat()).flat();
+      const flat = (v: A.Vector): number[] =>
+        Array.from(v.toArray() as ArrayLike<A.Vector>, (row) =>
+          Array.from(row as Iterable<unknown>, (x) => (x instanceof A.Vector ? Array.from(x as Iterable<number>) : [x as number])).flat(),
+        ).flat();
       expect(flat(got32)).toEqual(flat(got64).map(Math.fround));
     }
   });
@@ -130,7 +182,10 @@ describe('the list layout keeps its list types', () => {
   // Two instances of three steps (one channel each), and the same as two channels of three.
   const steps = [1.5, 2.25, 9, 4, 5.5, 7.75];
   const kinds = {
-    large_list: () => A.makeVector(A.makeData({ type: new A.LargeList(field(float32(steps))), length: 2, valueOffsets: BigInt64Array.of(0n, 3n, 6n), child: float32(steps) } as never)),
+    large_list: () =>
+      A.makeVector(
+        A.makeData({ type: new A.LargeList(field(float32(steps))), length: 2, valueOffsets: BigInt64Array.of(0n, 3n, 6n), child: float32(steps) } as never),
+      ),
     fixed_size_list: () => A.makeVector(A.makeData({ type: new A.FixedSizeList(3, field(float32(steps))), length: 2, child: float32(steps) })),
     'large_list of fixed_size_list': () => {
       const inner = A.makeData({ type: new A.FixedSizeList(3, field(float32(steps))), length: 2, child: float32(steps) });
@@ -138,10 +193,16 @@ describe('the list layout keeps its list types', () => {
     },
   };
   // The reference: the same series as plain list<float32>.
-  const plain = (nested: boolean) => nested
-    ? A.vectorFromArray([[steps.slice(0, 3), steps.slice(3)]], new A.List(new A.Field('item', new A.List(new A.Field('item', new A.Float32(), true)), true)))
-    : A.vectorFromArray([steps.slice(0, 3), steps.slice(3)], new A.List(new A.Field('item', new A.Float32(), true)));
-  const values = (v: A.Vector): unknown => JSON.parse(JSON.stringify(v.toArray(), (_k, x: unknown) => (x instanceof A.Vector ? Array.from(x.toArray() as ArrayLike<unknown>) : ArrayBuffer.isView(x) ? Array.from(x as Float32Array) : x)));
+  const plain = (nested: boolean) =>
+    nested
+      ? A.vectorFromArray([[steps.slice(0, 3), steps.slice(3)]], new A.List(new A.Field('item', new A.List(new A.Field('item', new A.Float32(), true)), true)))
+      : A.vectorFromArray([steps.slice(0, 3), steps.slice(3)], new A.List(new A.Field('item', new A.Float32(), true)));
+  const values = (v: A.Vector): unknown =>
+    JSON.parse(
+      JSON.stringify(v.toArray(), (_k, x: unknown) =>
+        x instanceof A.Vector ? Array.from(x.toArray() as ArrayLike<unknown>) : ArrayBuffer.isView(x) ? Array.from(x as Float32Array) : x,
+      ),
+    );
 
   for (const [kind, make] of Object.entries(kinds)) {
     it(`${kind}, through convert and normalize`, () => {
@@ -181,22 +242,44 @@ describe('an empty string is not a missing value', () => {
 
 describe('inspect of a list layout', () => {
   it('shows float32 lists as float32: min and max as numpy prints them', () => {
-    const input = write('f32-lists.arrow', { l: A.vectorFromArray([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]], new A.List(new A.Field('item', new A.Float32(), true))) });
+    const input = write('f32-lists.arrow', {
+      l: A.vectorFromArray(
+        [
+          [0.1, 0.2, 0.3],
+          [0.4, 0.5, 0.6],
+        ],
+        new A.List(new A.Field('item', new A.Float32(), true)),
+      ),
+    });
     const r = tsnorm(['inspect', input, '--layout', 'list']);
     expect(r.stderr).toBe('');
     // repr(numpy.float32(0.1)) is 0.1; as a float64 the same value is 0.10000000149011612.
     expect(r.stdout.toString()).toContain('(float32)');
-    expect(r.stdout.toString().split('\n').find((line) => line.startsWith('l '))!.trim().split(/\s+/).slice(4, 6)).toEqual(['0.1', '0.6']);
+    expect(
+      r.stdout
+        .toString()
+        .split('\n')
+        .find((line) => line.startsWith('l '))!
+        .trim()
+        .split(/\s+/)
+        .slice(4, 6),
+    ).toEqual(['0.1', '0.6']);
   });
 });
 
 describe('a value CSV cannot carry', () => {
   it('a NUL in text is refused, naming the column and the instance, and nothing is written', () => {
-    const input = write('nul.arrow', { id: A.vectorFromArray(['a', 'a', 'b', 'b'], new A.Utf8()), s: A.vectorFromArray(['ok', 'ok', 'x\u0000y', 'ok'], new A.Utf8()), x: A.vectorFromArray([1, 2, 3, 4], new A.Float64()) });
+    const input = write('nul.arrow', {
+      id: A.vectorFromArray(['a', 'a', 'b', 'b'], new A.Utf8()),
+      s: A.vectorFromArray(['ok', 'ok', 'x\u0000y', 'ok'], new A.Utf8()),
+      x: A.vectorFromArray([1, 2, 3, 4], new A.Float64()),
+    });
     const csv = `${input}.csv`;
     const r = tsnorm(['convert', input, '--id', 'id', '-o', csv]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`tsnorm: ${csv}: column 's', instance 1 (id 'b', from row 2), step 0: a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead\n`);
+    expect(r.stderr).toBe(
+      `tsnorm: ${csv}: column 's', instance 1 (id 'b', from row 2), step 0: a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead\n`,
+    );
     expect(fs.existsSync(csv)).toBe(false);
   });
 });
@@ -204,10 +287,22 @@ describe('a value CSV cannot carry', () => {
 describe('tiny record batches', () => {
   const rows = 3000;
   const whole = new A.Table({
-    id: A.vectorFromArray(Array.from({ length: rows }, (_, i) => `d${Math.floor(i / 100)}`), new A.Utf8()),
-    ts: A.vectorFromArray(Array.from({ length: rows }, (_, i) => 1700000000000000000n + BigInt(i)), new A.Int64()),
-    note: A.vectorFromArray(Array.from({ length: rows }, (_, i) => (i % 7 === 0 ? null : `n${i}`)), new A.Utf8()),
-    x: A.vectorFromArray(Array.from({ length: rows }, (_, i) => Math.sin(i)), new A.Float64()),
+    id: A.vectorFromArray(
+      Array.from({ length: rows }, (_, i) => `d${Math.floor(i / 100)}`),
+      new A.Utf8(),
+    ),
+    ts: A.vectorFromArray(
+      Array.from({ length: rows }, (_, i) => 1700000000000000000n + BigInt(i)),
+      new A.Int64(),
+    ),
+    note: A.vectorFromArray(
+      Array.from({ length: rows }, (_, i) => (i % 7 === 0 ? null : `n${i}`)),
+      new A.Utf8(),
+    ),
+    x: A.vectorFromArray(
+      Array.from({ length: rows }, (_, i) => Math.sin(i)),
+      new A.Float64(),
+    ),
   });
   const oneRowBatches = new A.Table(Array.from({ length: rows }, (_, i) => whole.slice(i, i + 1).batches[0]!));
   const column = (t: A.Table, name: string): unknown[] => Array.from({ length: t.numRows }, (_, i) => t.getChild(name)!.get(i));
@@ -225,13 +320,44 @@ describe('tiny record batches', () => {
 
   it('with struct and map columns, joined too; a type that is not (large_list) keeps the batches as they came', () => {
     const struct = new A.Struct([new A.Field('a', new A.Int32(), true)]);
-    const map = new A.Map_(new A.Field('entries', new A.Struct([new A.Field('key', new A.Utf8(), false), new A.Field('value', new A.Int32(), true)] as A.Field[]), false) as never);
+    const map = new A.Map_(
+      new A.Field('entries', new A.Struct([new A.Field('key', new A.Utf8(), false), new A.Field('value', new A.Int32(), true)] as A.Field[]), false) as never,
+    );
     const large = new A.LargeList(new A.Field('item', new A.Int32(), true));
     const n = 40;
-    const make = (extra: Record<string, A.Vector>) => new A.Table({ x: A.vectorFromArray(Array.from({ length: n }, (_, i) => i / 3), new A.Float64()), ...extra });
+    const make = (extra: Record<string, A.Vector>) =>
+      new A.Table({
+        x: A.vectorFromArray(
+          Array.from({ length: n }, (_, i) => i / 3),
+          new A.Float64(),
+        ),
+        ...extra,
+      });
     const cases = [
-      { name: 'struct-map', table: make({ s: A.vectorFromArray(Array.from({ length: n }, (_, i) => ({ a: i })), struct), m: A.vectorFromArray(Array.from({ length: n }, (_, i) => new Map([[`k${i}`, i]])), map) }), batches: 1 },
-      { name: 'large-list', table: make({ l: A.vectorFromArray(Array.from({ length: n }, (_, i) => [i]), large) }), batches: n },
+      {
+        name: 'struct-map',
+        table: make({
+          s: A.vectorFromArray(
+            Array.from({ length: n }, (_, i) => ({ a: i })),
+            struct,
+          ),
+          m: A.vectorFromArray(
+            Array.from({ length: n }, (_, i) => new Map([[`k${i}`, i]])),
+            map,
+          ),
+        }),
+        batches: 1,
+      },
+      {
+        name: 'large-list',
+        table: make({
+          l: A.vectorFromArray(
+            Array.from({ length: n }, (_, i) => [i]),
+            large,
+          ),
+        }),
+        batches: n,
+      },
     ];
     for (const { name, table, batches } of cases) {
       const input = path.join(tmp.dir, `tiny-${name}.arrow`);
@@ -241,7 +367,10 @@ describe('tiny record batches', () => {
       const out = A.tableFromIPC(fs.readFileSync(`${input}.out.arrow`));
       expect(out.batches, name).toHaveLength(batches);
       for (const field of table.schema.fields.map((f) => f.name)) {
-        expect(column(out, field).map((v) => JSON.stringify(v)), `${name}: ${field}`).toEqual(column(table, field).map((v) => JSON.stringify(v)));
+        expect(
+          column(out, field).map((v) => JSON.stringify(v)),
+          `${name}: ${field}`,
+        ).toEqual(column(table, field).map((v) => JSON.stringify(v)));
       }
     }
   });
@@ -270,7 +399,12 @@ describe('view types (polars writes its strings as string_view)', () => {
     expect(String(got.getChild('str')!.type)).toBe('Utf8');
     expect(String(got.getChild('bin')!.type)).toBe('Binary');
     expect(String(got.getChild('struct')!.type)).toBe('Struct<{a:Int64, b:Utf8}>');
-    const rows = (t: A.Table, name: string) => Array.from({ length: t.numRows }, (_, i) => JSON.stringify(t.getChild(name)!.get(i), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v)));
+    const rows = (t: A.Table, name: string) =>
+      Array.from({ length: t.numRows }, (_, i) =>
+        JSON.stringify(t.getChild(name)!.get(i), (_k, v: unknown) =>
+          typeof v === 'bigint' ? String(v) : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v,
+        ),
+      );
     for (const name of ['str', 'bin', 'struct']) expect(rows(got, name), name).toEqual(rows(source, name));
   });
 });
@@ -280,16 +414,33 @@ describe('the list layout keeps its per-instance columns', () => {
     const n = 2;
     const columns = {
       id: A.vectorFromArray(['a', 'b'], new A.Utf8()),
-      x: A.vectorFromArray([[1, 2], [3, 4, 5]], new A.List(new A.Field('item', new A.Float64(), true))),
+      x: A.vectorFromArray(
+        [
+          [1, 2],
+          [3, 4, 5],
+        ],
+        new A.List(new A.Field('item', new A.Float64(), true)),
+      ),
       st: A.vectorFromArray([{ a: 1, b: 'x' }, null], new A.Struct([new A.Field('a', new A.Int32(), true), new A.Field('b', new A.Utf8(), true)])),
       d: A.vectorFromArray([Date.UTC(1500, 0, 1), null], new A.DateDay()),
       ts: A.vectorFromArray([1, 2], new A.TimestampNanosecond('Asia/Kathmandu')),
       b: A.vectorFromArray([Uint8Array.of(97, 98), null], new A.Binary()),
       lu: A.vectorFromArray(['x', ''], new A.LargeUtf8()),
-      li: A.vectorFromArray([[1n, 2n], [3n, 4n, 5n]], new A.List(new A.Field('item', new A.Int64(), true))),
+      li: A.vectorFromArray(
+        [
+          [1n, 2n],
+          [3n, 4n, 5n],
+        ],
+        new A.List(new A.Field('item', new A.Int64(), true)),
+      ),
     };
     const input = write('list-instance-columns.arrow', columns);
-    const json = (t: A.Table, name: string) => Array.from({ length: n }, (_, i) => JSON.stringify(t.getChild(name)!.get(i), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v)));
+    const json = (t: A.Table, name: string) =>
+      Array.from({ length: n }, (_, i) =>
+        JSON.stringify(t.getChild(name)!.get(i), (_k, v: unknown) =>
+          typeof v === 'bigint' ? String(v) : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v,
+        ),
+      );
     for (const command of ['convert', 'normalize']) {
       const out = `${input}.${command}.arrow`;
       const r = tsnorm([command, input, '--layout', 'list', '--id', 'id', '--channels', 'x', '-o', out]);
@@ -304,11 +455,24 @@ describe('the list layout keeps its per-instance columns', () => {
 });
 
 describe('a list layout written as the long layout', () => {
-  const x = A.vectorFromArray([[1, 2], [3, 4, 5]], new A.List(new A.Field('item', new A.Float64(), true)));
+  const x = A.vectorFromArray(
+    [
+      [1, 2],
+      [3, 4, 5],
+    ],
+    new A.List(new A.Field('item', new A.Float64(), true)),
+  );
   const texts = (lists: string[][]) => A.vectorFromArray(lists, new A.List(new A.Field('item', new A.Utf8(), true)));
 
   it('spreads a list column of the series length over the rows, an element a row', () => {
-    const input = write('spread.arrow', { id: A.vectorFromArray(['a', 'b'], new A.Utf8()), x, s: texts([['p', 'q'], ['r', 's', 't']]) });
+    const input = write('spread.arrow', {
+      id: A.vectorFromArray(['a', 'b'], new A.Utf8()),
+      x,
+      s: texts([
+        ['p', 'q'],
+        ['r', 's', 't'],
+      ]),
+    });
     const r = tsnorm(['convert', input, '--layout', 'list', '--channels', 'x', '--output-layout', 'long', '-o', `${input}.long.arrow`]);
     expect(r.stderr).toBe('');
     const s = A.tableFromIPC(fs.readFileSync(`${input}.long.arrow`)).getChild('s')!;
@@ -317,11 +481,20 @@ describe('a list layout written as the long layout', () => {
   });
 
   it('refuses a list of another length, which has no row to go to', () => {
-    const input = write('ragged.arrow', { id: A.vectorFromArray(['a', 'b'], new A.Utf8()), x, s: texts([['p', 'q'], ['r', 's']]) });
+    const input = write('ragged.arrow', {
+      id: A.vectorFromArray(['a', 'b'], new A.Utf8()),
+      x,
+      s: texts([
+        ['p', 'q'],
+        ['r', 's'],
+      ]),
+    });
     const out = `${input}.long.arrow`;
     const r = tsnorm(['convert', input, '--layout', 'list', '--channels', 'x', '--output-layout', 'long', '-o', out]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe(`tsnorm: ${out}: column 's': instance 1 has a list whose length is not its series' (3), which the long layout cannot spread over its rows: write the list layout (--output-layout list) or CSV\n`);
+    expect(r.stderr).toBe(
+      `tsnorm: ${out}: column 's': instance 1 has a list whose length is not its series' (3), which the long layout cannot spread over its rows: write the list layout (--output-layout list) or CSV\n`,
+    );
     expect(fs.existsSync(out)).toBe(false);
   });
 });

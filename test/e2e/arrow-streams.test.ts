@@ -52,7 +52,9 @@ describe('Arrow streams', () => {
     expect(pieces.length).toBeGreaterThanOrEqual(4);
     const child = startTsnorm(['apply', '-', '--stats', stats, ...args, '--from', 'arrows']);
     let out = Buffer.alloc(0);
-    child.stdout.on('data', (d: Buffer) => { out = Buffer.concat([out, d]); });
+    child.stdout.on('data', (d: Buffer) => {
+      out = Buffer.concat([out, d]);
+    });
     for (let k = 0; k < pieces.length - 1; k++) {
       const started = Date.now();
       child.stdin.write(pieces[k]);

@@ -70,8 +70,7 @@ function folders(): { dir: string; scratch: string } {
   return { dir, scratch };
 }
 
-const fill = (text: string, values: Record<string, string>): string =>
-  text.replace(/\{(file|bad|dir)\}/g, (m, key: string) => values[key] ?? m);
+const fill = (text: string, values: Record<string, string>): string => text.replace(/\{(file|bad|dir)\}/g, (m, key: string) => values[key] ?? m);
 
 /** Exit 2, the expected text on one line, nothing on stdout, and `dir` and `scratch` as they were. */
 function expectRefused(r: Run, error: string, dir: string, scratch: string, before: readonly string[] = []): void {
@@ -150,12 +149,21 @@ const invocations: [readonly string[], string, Record<string, string>?][] = [
   [['normalize', CSV, '-o', '{dir}/out.csv', '--layout', 'diagonal'], "option '--layout <layout>' argument 'diagonal' is invalid"],
   [['normalize', NPY, '-o', OUT, '--layout', 'list'], `--layout: for CSV/TSV/ARROW/ARROWS input, and ${NPY} is NPY`],
   [['convert', NPY, '-o', '{dir}/out.arrow', '--output-layout', 'wide'], "option '--output-layout <layout>' argument 'wide' is invalid"],
-  [['convert', NPY, '-o', '{dir}/out.arrow', '--compression', 'brotli'], "option '--compression <codec>' argument 'brotli' is invalid. Allowed choices are lz4, zstd."],
+  [
+    ['convert', NPY, '-o', '{dir}/out.arrow', '--compression', 'brotli'],
+    "option '--compression <codec>' argument 'brotli' is invalid. Allowed choices are lz4, zstd.",
+  ],
   [['convert', NPY, '-o', OUT, '--compression', 'zstd'], '--compression: for ARROW/ARROWS output, and {dir}/out.npy is NPY'],
   [['normalize', CSV, '-o', '{dir}/out.csv', '--num-channels', '2'], '--num-channels goes with --layout wide'],
   [['normalize', CSV, '-o', '{dir}/out.csv', '--layout', 'wide', '--num-channels', '0'], "--num-channels: expected a whole number >= 1, got '0'"],
-  [['normalize', CSV, '-o', '{dir}/out.csv', '--layout', 'wide', '--id', 'device'], '--layout wide: rows are series; --id and --channels are for the long layout'],
-  [['normalize', CSV, '-o', '{dir}/out.csv', '--delimiter', '5'], "--delimiter: expected one ASCII character that cannot be part of a number (',', ';', '|', tab, ...), got '5'"],
+  [
+    ['normalize', CSV, '-o', '{dir}/out.csv', '--layout', 'wide', '--id', 'device'],
+    '--layout wide: rows are series; --id and --channels are for the long layout',
+  ],
+  [
+    ['normalize', CSV, '-o', '{dir}/out.csv', '--delimiter', '5'],
+    "--delimiter: expected one ASCII character that cannot be part of a number (',', ';', '|', tab, ...), got '5'",
+  ],
   [['normalize', CSV, '-o', '{dir}/out.csv', '--precision', '0'], "--precision: expected a whole number >= 1, got '0'"],
   [['normalize', CSV, '-o', '{dir}/out.csv', '--precision', '18'], '--precision: at most 17 significant digits'],
   [['normalize', CSV, '-o', '{dir}/out.csv', '--threads', '0'], "--threads: expected a whole number >= 1, got '0'"],
@@ -169,7 +177,10 @@ const invocations: [readonly string[], string, Record<string, string>?][] = [
   [['normalize', NPY, '-o', OUT, '--affine', AFFINE, '--no-affine'], '--affine and --no-affine contradict each other: give one'],
   [['normalize', NPY, '-o', OUT, '--no-affine'], '--no-affine leaves out the weight and bias of a --stats file; there is none'],
   [['normalize', NPY, '-o', OUT, '--eval', '--track-running-stats'], '--eval with running statistics needs --stats FILE'],
-  [['normalize', NPY, '-o', OUT, '--eval', '--stats', STATS, '--save-stats', '{dir}/s.json'], '--save-stats: eval mode does not change the running statistics; nothing to save'],
+  [
+    ['normalize', NPY, '-o', OUT, '--eval', '--stats', STATS, '--save-stats', '{dir}/s.json'],
+    '--save-stats: eval mode does not change the running statistics; nothing to save',
+  ],
   [['normalize', NPY, '-o', OUT, '--momentum', '0.5'], '--momentum only matters when running statistics are updated'],
   [['normalize', NPY, '-o', OUT, '--batch-size', '4'], '--batch-size only matters when running statistics are updated'],
   [['apply', NPY, '-o', OUT, '--stats', STATS, '--batch-size', '4'], "unknown option '--batch-size'"],
@@ -194,8 +205,16 @@ const invocations: [readonly string[], string, Record<string, string>?][] = [
   [['inspect'], "missing required argument 'inputs'"],
   [['stats', 'merge', '-o', '{dir}/m.json'], "missing required argument 'files'"],
   [['normalize', NPY, '-o', '{dir}/s.json', '--to', 'npy', '--save-stats', '{dir}/s.json'], "-o and --save-stats both write to '{dir}/s.json'"],
-  [['normalize', '{dir}/in.npy', '-o', OUT, '--save-stats', '{dir}/in.npy'], "--save-stats and INPUT name '{dir}/in.npy': writing --save-stats would destroy the input", { 'in.npy': NPY }],
-  [['apply', NPY, '-o', '{dir}/s.json', '--to', 'npy', '--stats', '{dir}/s.json'], "-o and --stats name '{dir}/s.json': writing -o would destroy the --stats file", { 's.json': STATS }],
+  [
+    ['normalize', '{dir}/in.npy', '-o', OUT, '--save-stats', '{dir}/in.npy'],
+    "--save-stats and INPUT name '{dir}/in.npy': writing --save-stats would destroy the input",
+    { 'in.npy': NPY },
+  ],
+  [
+    ['apply', NPY, '-o', '{dir}/s.json', '--to', 'npy', '--stats', '{dir}/s.json'],
+    "-o and --stats name '{dir}/s.json': writing -o would destroy the --stats file",
+    { 's.json': STATS },
+  ],
   [['normalize', NPY, '-o', '{dir}/missing/out.npy'], '{dir}/missing/out.npy: the folder {dir}/missing does not exist'],
   [['normalize', NPY, '-o', '{dir}'], '{dir}: is a directory, expected an output file'],
   [['normalize', 'fixtures/no-such-file.npy', '-o', OUT], 'fixtures/no-such-file.npy: no such file'],
@@ -213,7 +232,10 @@ describe.concurrent('bad invocations: exit 2, one line naming the flag, no outpu
       for (const [name, from] of Object.entries(copies ?? {})) fs.copyFileSync(path.join(ROOT, from), path.join(dir, name));
       const before = fs.readdirSync(dir);
       const snapshot = before.map((f) => fs.readFileSync(path.join(dir, f)));
-      const r = await run(args.map((a) => fill(a, { dir })), scratch);
+      const r = await run(
+        args.map((a) => fill(a, { dir })),
+        scratch,
+      );
       expectRefused(r, fill(error, { dir }), dir, scratch, before);
       before.forEach((f, i) => expect(fs.readFileSync(path.join(dir, f)).equals(snapshot[i]!)).toBe(true));
     });

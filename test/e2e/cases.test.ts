@@ -28,14 +28,24 @@ const EXPECTED_ERRORS: Record<string, { names: 'input' | 'affine' | 'stats'; say
 
 describe('fixture error cases', () => {
   it('each has the message it must give', () => {
-    expect(Object.keys(EXPECTED_ERRORS).sort()).toEqual(cases.filter((c) => c.expect_error).map((c) => c.name).sort());
+    expect(Object.keys(EXPECTED_ERRORS).sort()).toEqual(
+      cases
+        .filter((c) => c.expect_error)
+        .map((c) => c.name)
+        .sort(),
+    );
   });
 });
 
 /** Values of a long-layout CSV written by tsnorm (columns id,t,c0,... or t,c0,...), in (N, C, L) C order. */
 function readLongCsv(file: string, shape: number[]): Float64Array {
   const [n, c, l] = shape.length === 3 ? shape : [1, shape[0]!, shape[1]!];
-  const rows = fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(1).map((r) => r.split(','));
+  const rows = fs
+    .readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .slice(1)
+    .map((r) => r.split(','));
   expect(rows.length).toBe(n! * l!);
   const lead = shape.length === 3 ? 2 : 1;
   const out = new Float64Array(n! * c! * l!);

@@ -11,7 +11,9 @@ const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 const at = (name: string): string => path.join(tmp.dir, name);
 const DRIFT = path.join(FIXTURES, 'drift');
-const expected: Record<string, { reference: string; values: number; ks: number; psi: number; wasserstein: number }> = JSON.parse(fs.readFileSync(path.join(DRIFT, 'expected.json'), 'utf8'));
+const expected: Record<string, { reference: string; values: number; ks: number; psi: number; wasserstein: number }> = JSON.parse(
+  fs.readFileSync(path.join(DRIFT, 'expected.json'), 'utf8'),
+);
 
 function fitted(reference: string): string {
   const stats = at(`${reference}.json`);
@@ -65,7 +67,9 @@ describe('distribution scores against the reference, as scipy computes them on t
     fs.writeFileSync(old, JSON.stringify(full));
     const r = tsnorm(['check', path.join(DRIFT, 'shift.npy'), '--stats', old, '--format', 'json']);
     expect(r.status).toBe(0);
-    expect(r.stderr).toBe(`tsnorm: note: ${old} has no sketch of the fitted values (a state_dict, or a stats file of an older tsnorm): the distribution checks are skipped; tsnorm fit writes one\n`);
+    expect(r.stderr).toBe(
+      `tsnorm: note: ${old} has no sketch of the fitted values (a state_dict, or a stats file of an older tsnorm): the distribution checks are skipped; tsnorm fit writes one\n`,
+    );
     expect(JSON.parse(r.stdout.toString()).files[0].channels[0]).toMatchObject({ ks: null, psi: null, wasserstein: null });
     expect(tsnorm(['check', path.join(DRIFT, 'shift.npy'), '--stats', old, '-q']).stderr).toBe('');
   });
@@ -88,7 +92,9 @@ describe('distribution scores against the reference, as scipy computes them on t
     const stats = at('offset.json');
     expect(tsnorm(['fit', ref, '--save-stats', stats]).status).toBe(0);
     const r = tsnorm(['check', cur, '--stats', stats, '--format', 'json']);
-    expect(r.stderr).toBe("tsnorm: note: 'c0': the reference's values vary too little for their size for its sketch to tell distributions apart (a std below 0.4% of the mean): no distribution scores for it\n");
+    expect(r.stderr).toBe(
+      "tsnorm: note: 'c0': the reference's values vary too little for their size for its sketch to tell distributions apart (a std below 0.4% of the mean): no distribution scores for it\n",
+    );
     expect(JSON.parse(r.stdout.toString()).files[0].channels[0]).toMatchObject({ resolved: false, ks: null, psi: null, wasserstein: null });
     // The fixtures' channels are resolved.
     expect(checked('same').report.files[0].channels[0].resolved).toBe(true);
@@ -113,7 +119,9 @@ describe('distribution scores against the reference, as scipy computes them on t
     const merged = at('merged.json');
     const r = tsnorm(['stats', 'merge', withSketch, old, '-o', merged]);
     expect(r.status).toBe(0);
-    expect(r.stderr).toBe(`tsnorm: note: ${merged}: written without a sketch of the values: ${old} has none (check's distribution checks need one; fit it again with this tsnorm)\n`);
+    expect(r.stderr).toBe(
+      `tsnorm: note: ${merged}: written without a sketch of the values: ${old} has none (check's distribution checks need one; fit it again with this tsnorm)\n`,
+    );
   });
 
   it('a damaged sketch is refused, naming the place', () => {

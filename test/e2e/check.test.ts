@@ -38,7 +38,10 @@ function githubLineErrors(line: string): string[] {
   const m = /^::([a-z-]+)( [^:]*)?::(.*)$/.exec(line);
   if (!m) return [`not a workflow command: ${line}`];
   const errors: string[] = [];
-  for (const prop of (m[2] ?? '').trim().split(',').filter((p) => p !== '')) {
+  for (const prop of (m[2] ?? '')
+    .trim()
+    .split(',')
+    .filter((p) => p !== '')) {
     const [key, value] = prop.split(/=(.*)/s);
     if (!/^[a-z]+$/.test(key!) || value === undefined) errors.push(`bad property '${prop}'`);
     else if (/%(?!25|0D|0A|3A|2C)|[\r\n:,]/.test(value)) errors.push(`property ${key} not escaped: ${value}`);
@@ -70,13 +73,38 @@ const reference = at('reference.json');
 fs.writeFileSync(reference, JSON.stringify({ running_mean: [0, 0, 0], running_var: [1, 1, 1], channels: NAMES }));
 
 const csv = at('sensors.csv');
-fs.writeFileSync(csv, ['id,a,b,c', ...IDS.flatMap((id, n) => Array.from({ length: L }, (_, t) => [id, ...NAMES.map((_c, c) => (Number.isNaN(value(n, c, t)) ? '' : String(value(n, c, t))))].join(',')))].join('\n') + '\n');
+fs.writeFileSync(
+  csv,
+  [
+    'id,a,b,c',
+    ...IDS.flatMap((id, n) =>
+      Array.from({ length: L }, (_, t) => [id, ...NAMES.map((_c, c) => (Number.isNaN(value(n, c, t)) ? '' : String(value(n, c, t))))].join(',')),
+    ),
+  ].join('\n') + '\n',
+);
 
 const arrow = at('sensors.arrow');
-fs.writeFileSync(arrow, A.tableToIPC(new A.Table({
-  id: A.vectorFromArray(IDS.flatMap((id) => Array<string>(L).fill(id)), new A.Utf8()),
-  ...Object.fromEntries(NAMES.map((name, c) => [name, A.vectorFromArray(IDS.flatMap((_id, n) => Array.from({ length: L }, (_, t) => value(n, c, t))), new A.Float64())])),
-}), 'file'));
+fs.writeFileSync(
+  arrow,
+  A.tableToIPC(
+    new A.Table({
+      id: A.vectorFromArray(
+        IDS.flatMap((id) => Array<string>(L).fill(id)),
+        new A.Utf8(),
+      ),
+      ...Object.fromEntries(
+        NAMES.map((name, c) => [
+          name,
+          A.vectorFromArray(
+            IDS.flatMap((_id, n) => Array.from({ length: L }, (_, t) => value(n, c, t))),
+            new A.Float64(),
+          ),
+        ]),
+      ),
+    }),
+    'file',
+  ),
+);
 
 const npyData = new Float64Array(3 * 3 * L);
 for (let n = 0; n < 3; n++) for (let c = 0; c < 3; c++) for (let t = 0; t < L; t++) npyData[(n * 3 + c) * L + t] = value(n, c, t);
@@ -114,7 +142,9 @@ describe('every location is right', () => {
     fs.writeFileSync(s, '{"running_mean":[2,5],"running_var":[1,1]}');
     const r = tsnorm(['check', f, '--stats', s, '--id', 'id']);
     expect(r.status).toBe(1);
-    expect(r.stdout.toString()).toBe(`${f}, instance 0 (id 'x', from line 2), channel 'b', line 2, column 'b': flat: every value is 5 (a stuck sensor? --allow-constant to accept)\n1 problem in 1 instance: 1 flat channels\n`);
+    expect(r.stdout.toString()).toBe(
+      `${f}, instance 0 (id 'x', from line 2), channel 'b', line 2, column 'b': flat: every value is 5 (a stuck sensor? --allow-constant to accept)\n1 problem in 1 instance: 1 flat channels\n`,
+    );
   });
 
   for (const format of FORMATS) {
@@ -128,26 +158,49 @@ describe('every location is right', () => {
         const got = report.problems.find((p: { kind: string }) => p.kind === want.kind);
         const place = format.place(want.n, want.channel, want.t);
         expect(got, want.kind).toEqual({
-          kind: want.kind, file: format.file, instance: { index: want.n, id: format.id ? IDS[want.n] : null }, channel: want.channel,
-          column: null, line: null, row: null, byte: null, element: null, ...place,
-          value: 'value' in want ? want.value : null, reference: 'reference' in want ? want.reference : null,
-          score: 'score' in want ? want.score : null, limit: 'limit' in want ? want.limit : null, count: 'count' in want ? want.count : null,
+          kind: want.kind,
+          file: format.file,
+          instance: { index: want.n, id: format.id ? IDS[want.n] : null },
+          channel: want.channel,
+          column: null,
+          line: null,
+          row: null,
+          byte: null,
+          element: null,
+          ...place,
+          value: 'value' in want ? want.value : null,
+          reference: 'reference' in want ? want.reference : null,
+          score: 'score' in want ? want.score : null,
+          limit: 'limit' in want ? want.limit : null,
+          count: 'count' in want ? want.count : null,
           message: got.message,
         });
       }
       // The other reports name the same places.
       const placeText = (want: (typeof EXPECTED)[number]): string => {
         const p = format.place(want.n, want.channel, want.t) as { line?: number; row?: number; byte?: number; column?: string };
-        return [p.line !== undefined ? `line ${p.line}` : undefined, p.row !== undefined ? `row ${p.row}` : undefined, p.byte !== undefined ? `byte ${p.byte}` : undefined, p.column !== undefined ? `column '${p.column}'` : undefined].filter(Boolean).join(', ');
+        return [
+          p.line !== undefined ? `line ${p.line}` : undefined,
+          p.row !== undefined ? `row ${p.row}` : undefined,
+          p.byte !== undefined ? `byte ${p.byte}` : undefined,
+          p.column !== undefined ? `column '${p.column}'` : undefined,
+        ]
+          .filter(Boolean)
+          .join(', ');
       };
       const text = check([format.file, ...format.args]).out.split('\n');
       const junit = check([format.file, ...format.args, '--format', 'junit']).out;
       expect(await junitErrors(junit)).toEqual([]);
-      const github = check([format.file, ...format.args, '--format', 'github']).out.trimEnd().split('\n');
+      const github = check([format.file, ...format.args, '--format', 'github'])
+        .out.trimEnd()
+        .split('\n');
       for (const line of github) expect(githubLineErrors(line)).toEqual([]);
       for (const want of EXPECTED) {
         const where = `channel '${want.channel}', ${placeText(want)}: `;
-        expect(text.filter((l) => l.includes(where)), want.kind).toHaveLength(1);
+        expect(
+          text.filter((l) => l.includes(where)),
+          want.kind,
+        ).toHaveLength(1);
         expect(junit.split(where.slice(0, -2).replace(/'/g, '&apos;')).length - 1, want.kind).toBe(2); // the case's name and its text
         const annotation = github.filter((l) => githubMessage(l).includes(where));
         expect(annotation, want.kind).toHaveLength(1);
@@ -158,20 +211,39 @@ describe('every location is right', () => {
 
   it('Arrow list layout: the row of the instance and the element in its list', () => {
     const lists = at('lists.arrow');
-    fs.writeFileSync(lists, A.tableToIPC(new A.Table({
-      id: A.vectorFromArray(IDS, new A.Utf8()),
-      ...Object.fromEntries(NAMES.map((name, c) => [name, A.vectorFromArray(IDS.map((_id, n) => Array.from({ length: L }, (_, t) => value(n, c, t))), new A.List(new A.Field('item', new A.Float64(), true)))])),
-    }), 'file'));
+    fs.writeFileSync(
+      lists,
+      A.tableToIPC(
+        new A.Table({
+          id: A.vectorFromArray(IDS, new A.Utf8()),
+          ...Object.fromEntries(
+            NAMES.map((name, c) => [
+              name,
+              A.vectorFromArray(
+                IDS.map((_id, n) => Array.from({ length: L }, (_, t) => value(n, c, t))),
+                new A.List(new A.Field('item', new A.Float64(), true)),
+              ),
+            ]),
+          ),
+        }),
+        'file',
+      ),
+    );
     const report = JSON.parse(check([lists, '--layout', 'list', '--id', 'id', '--format', 'json']).out);
     expect(report.problems.map((p: Record<string, unknown>) => [p.kind, p.row, p.column, p.element])).toEqual([
-      ['missing', 0, 'c', 2], ['constant', 1, 'b', 0], ['drift-std', 2, 'a', 0], ['drift-mean', 2, 'c', 0],
+      ['missing', 0, 'c', 2],
+      ['constant', 1, 'b', 0],
+      ['drift-std', 2, 'a', 0],
+      ['drift-mean', 2, 'c', 0],
     ]);
   });
 
   it('a too short instance is placed where it begins', () => {
     const report = JSON.parse(check([csv, '--id', 'id', '--min-length', '7', '--format', 'json']).out);
     const short = report.problems.filter((p: { kind: string }) => p.kind === 'length');
-    expect(short.map((p: Record<string, unknown>) => [p.instance, p.line, p.column, p.count, p.limit])).toEqual(IDS.map((id, n) => [{ index: n, id }, 2 + n * L, null, L, 7]));
+    expect(short.map((p: Record<string, unknown>) => [p.instance, p.line, p.column, p.count, p.limit])).toEqual(
+      IDS.map((id, n) => [{ index: n, id }, 2 + n * L, null, L, 7]),
+    );
   });
 
   it('a schema problem names each channel that differs', () => {
@@ -201,7 +273,9 @@ describe('no silent pass without --id', () => {
     expect(jsonErrors(report)).toEqual([]);
     expect(report.counts.grouping).toBe(1);
     expect(report.problems[0]).toMatchObject({ kind: 'grouping', instance: null, column: 'device', line: 32, count: 19 });
-    expect(report.problems[0].message).toBe("one instance, but column 'device' changes value 19 times, so its rows look like several instances: --id device? (--one-instance if the file is one instance)");
+    expect(report.problems[0].message).toBe(
+      "one instance, but column 'device' changes value 19 times, so its rows look like several instances: --id device? (--one-instance if the file is one instance)",
+    );
   });
 
   it('not with --id, nor with --one-instance', () => {
@@ -221,10 +295,17 @@ describe('no silent pass without --id', () => {
     const s = at('time-runs.json');
     fs.writeFileSync(s, JSON.stringify({ running_mean: [0], running_var: [1] }));
     const stamps = at('stamps.csv');
-    fs.writeFileSync(stamps, ['when,x', ...Array.from({ length: 60 }, (_, r) => `2024-01-01 00:00:${String(Math.floor(r / 10)).padStart(2, '0')},${r % 2 ? 1 : -1}`)].join('\n') + '\n');
+    fs.writeFileSync(
+      stamps,
+      ['when,x', ...Array.from({ length: 60 }, (_, r) => `2024-01-01 00:00:${String(Math.floor(r / 10)).padStart(2, '0')},${r % 2 ? 1 : -1}`)].join('\n') +
+        '\n',
+    );
     const epoch = at('epoch.csv');
     fs.writeFileSync(epoch, ['epoch_s,x', ...Array.from({ length: 60 }, (_, r) => `${1700000000 + Math.floor(r / 4)},${r % 2 ? 1 : -1}`)].join('\n') + '\n');
-    for (const [f, extra] of [[stamps, []], [epoch, ['--keep', 'epoch_s']]] as const) {
+    for (const [f, extra] of [
+      [stamps, []],
+      [epoch, ['--keep', 'epoch_s']],
+    ] as const) {
       const r = tsnorm(['check', f, '--stats', s, ...extra]);
       expect(r.stdout.toString(), f).toBe('ok: 1 instance in 1 file, no problem\n');
       // No grouping note (only the one that the hand-written reference has no sketch).
@@ -238,12 +319,18 @@ describe('no silent pass without --id', () => {
     fs.writeFileSync(empty, handMadeNpy(headerDict('(2, 3, 0)', '<f8')));
     const report = JSON.parse(check([empty, '--format', 'json']).out);
     expect(report.instances).toBe(2);
-    expect(report.problems.map((p: Record<string, unknown>) => [p.kind, p.instance, p.count, p.limit])).toEqual([['length', { index: 0, id: null }, 0, 2], ['length', { index: 1, id: null }, 0, 2]]);
+    expect(report.problems.map((p: Record<string, unknown>) => [p.kind, p.instance, p.count, p.limit])).toEqual([
+      ['length', { index: 0, id: null }, 0, 2],
+      ['length', { index: 1, id: null }, 0, 2],
+    ]);
   });
 
   it('a column whose values come back (a status, a label) is not a grouping', () => {
     const labels = at('labels.csv');
-    fs.writeFileSync(labels, ['status,x', ...Array.from({ length: 40 }, (_, t) => `${Math.floor(t / 4) % 2 ? 'moving' : 'idle'},${t % 2 ? 1 : -1}`)].join('\n') + '\n');
+    fs.writeFileSync(
+      labels,
+      ['status,x', ...Array.from({ length: 40 }, (_, t) => `${Math.floor(t / 4) % 2 ? 'moving' : 'idle'},${t % 2 ? 1 : -1}`)].join('\n') + '\n',
+    );
     const s = at('labels.json');
     fs.writeFileSync(s, JSON.stringify({ running_mean: [0], running_var: [1] }));
     expect(tsnorm(['check', labels, '--stats', s, '-q']).stdout.toString()).toBe('ok: 1 instance in 1 file, no problem\n');
@@ -251,7 +338,12 @@ describe('no silent pass without --id', () => {
 
   it('the other commands say it in a note', () => {
     const note = `tsnorm: note: ${devices}: one instance, but column 'device' changes value 19 times; --id device? (-q if the file is one instance)\n`;
-    for (const args of [['normalize', devices, '-o', at('n.csv')], ['fit', devices, '--save-stats', at('fit.json')], ['apply', devices, '--stats', stats, '-o', at('a.csv')], ['inspect', devices]]) {
+    for (const args of [
+      ['normalize', devices, '-o', at('n.csv')],
+      ['fit', devices, '--save-stats', at('fit.json')],
+      ['apply', devices, '--stats', stats, '-o', at('a.csv')],
+      ['inspect', devices],
+    ]) {
       const r = tsnorm(args);
       expect(r.status, args[0]).toBe(0);
       expect(r.stderr, args[0]).toBe(note);
@@ -270,21 +362,31 @@ describe('a report is always written and always valid', () => {
     // -q: no note that the hand-written reference has no sketch; errors are still said.
     const json = check([...inputs, '--id', 'id', '--format', 'json', '-q']);
     expect(json.status).toBe(2);
-    expect(json.stderr).toBe(`tsnorm: ${missing}: no such file\ntsnorm: ${broken}: line 3, column 'a': 'x' is not a number (a channel column; pass it through with --keep, or choose --channels)\n`);
+    expect(json.stderr).toBe(
+      `tsnorm: ${missing}: no such file\ntsnorm: ${broken}: line 3, column 'a': 'x' is not a number (a channel column; pass it through with --keep, or choose --channels)\n`,
+    );
     const report = JSON.parse(json.out);
     expect(jsonErrors(report)).toEqual([]);
-    expect(report.files.map((f: Record<string, unknown>) => [f.file, f.ok, f.error === null, f.instances])).toEqual([[missing, false, false, 0], [csv, false, true, 3], [broken, false, false, 0]]);
+    expect(report.files.map((f: Record<string, unknown>) => [f.file, f.ok, f.error === null, f.instances])).toEqual([
+      [missing, false, false, 0],
+      [csv, false, true, 3],
+      [broken, false, false, 0],
+    ]);
     expect(report.counts).toMatchObject({ unreadable: 2, missing: 1, constant: 1, 'drift-mean': 1, 'drift-std': 1 });
     const junit = check([...inputs, '--id', 'id', '--format', 'junit']);
     expect(junit.status).toBe(2);
     expect(await junitErrors(junit.out)).toEqual([]);
     expect(junit.out).toContain('<testsuites name="tsnorm check" tests="6" failures="4" errors="2">');
-    expect(junit.out).toContain(`<testsuite name="${missing}" tests="1" failures="0" errors="1">\n    <testcase classname="tsnorm.check.unreadable" name="${missing}">\n      <error type="unreadable" message="no such file">`);
+    expect(junit.out).toContain(
+      `<testsuite name="${missing}" tests="1" failures="0" errors="1">\n    <testcase classname="tsnorm.check.unreadable" name="${missing}">\n      <error type="unreadable" message="no such file">`,
+    );
     const github = check([...inputs, '--id', 'id', '--format', 'github']);
     expect(github.status).toBe(2);
     expect(github.out.split('\n')[0]).toBe(`::error file=${missing},title=tsnorm check%3A unreadable input::${missing}: no such file`);
     const text = check([...inputs, '--id', 'id']);
-    expect(text.out.split('\n').at(-2)).toBe('6 problems in 3 instances: 2 unreadable inputs, 1 missing or infinite values, 1 flat channels, 1 mean drift, 1 spread drift');
+    expect(text.out.split('\n').at(-2)).toBe(
+      '6 problems in 3 instances: 2 unreadable inputs, 1 missing or infinite values, 1 flat channels, 1 mean drift, 1 spread drift',
+    );
   });
 
   it('a stats file that cannot be read fails the run with a report that says so', async () => {
@@ -304,11 +406,15 @@ describe('a report is always written and always valid', () => {
     expect(r.out.split('\n').at(-2)).toBe('4 problems in 3 instances: 1 missing or infinite values, 1 flat channels, 1 mean drift, 1 spread drift');
     expect(await junitErrors(fs.readFileSync(xml, 'utf8'))).toEqual([]);
     expect(jsonErrors(JSON.parse(fs.readFileSync(js, 'utf8')))).toEqual([]);
-    expect(check([csv, '--id', 'id', '--report', 'json=-']).stderr).toBe("tsnorm: --report json=-: stdout has the --format report; name a file\n");
-    expect(check([csv, '--id', 'id', '--report', 'json=/dev/stdout']).stderr).toBe("tsnorm: the --format report (stdout) and --report both write to stdout and '/dev/stdout' (the same file): the one would overwrite or mix with the other; give them different files\n");
+    expect(check([csv, '--id', 'id', '--report', 'json=-']).stderr).toBe('tsnorm: --report json=-: stdout has the --format report; name a file\n');
+    expect(check([csv, '--id', 'id', '--report', 'json=/dev/stdout']).stderr).toBe(
+      "tsnorm: the --format report (stdout) and --report both write to stdout and '/dev/stdout' (the same file): the one would overwrite or mix with the other; give them different files\n",
+    );
     const summary = fs.readFileSync(md, 'utf8');
     expect(summary).toContain('## tsnorm check: 4 problems\n');
-    expect(summary).toContain("| mean drift | instance 2 (id 'w', from line 14) | c | line 14, column 'c' | mean 10 is 10 running standard deviations from the running mean 0 (--max-z 6) |");
+    expect(summary).toContain(
+      "| mean drift | instance 2 (id 'w', from line 14) | c | line 14, column 'c' | mean 10 is 10 running standard deviations from the running mean 0 (--max-z 6) |",
+    );
     // Channel c without its missing value in instance u (-1, 1, 1, -1, 1): std 0.9798 (sqrt(0.96)).
     expect(summary).toContain('| c | 17 | 1 | 0 | 10 | 0.9798 to 1 |');
     const before = fs.readFileSync(csv);
@@ -332,7 +438,9 @@ describe('a report is always written and always valid', () => {
     expect(await junitErrors(xml)).toEqual([]);
     expect(xml).toContain('<testsuites name="tsnorm check" tests="102" failures="102" errors="0">');
     expect(xml).toContain(`<testsuite name="${many}" tests="101" failures="101" errors="0">`);
-    expect(xml).toContain(`<testsuite name="${few}" tests="1" failures="1" errors="0">\n    <testcase classname="tsnorm.check" name="${few}: more problems"><failure type="more" message="10 more problems, not listed`);
+    expect(xml).toContain(
+      `<testsuite name="${few}" tests="1" failures="1" errors="0">\n    <testcase classname="tsnorm.check" name="${few}: more problems"><failure type="more" message="10 more problems, not listed`,
+    );
   });
 
   it('names with control characters, quotes and line breaks: JUnit stays XML, text and annotations stay one line each', async () => {
@@ -365,14 +473,20 @@ describe("the README's CI recipes, run as the CI job would", () => {
     const repo = at(`repo-${Math.random().toString(36).slice(2)}`);
     fs.mkdirSync(path.join(repo, 'data/incoming'), { recursive: true });
     fs.mkdirSync(path.join(repo, 'models'));
-    const rows = (shift: number, devices: number) => ['device,ts,ax,ay', ...Array.from({ length: devices * 50 }, (_, r) => {
-      const t = r % 50;
-      return `d${Math.floor(r / 50)},${1700000000000 + r},${(Math.sin(t) + shift).toFixed(4)},${Math.cos(t * 1.3).toFixed(4)}`;
-    })].join('\n') + '\n';
+    const rows = (shift: number, devices: number) =>
+      [
+        'device,ts,ax,ay',
+        ...Array.from({ length: devices * 50 }, (_, r) => {
+          const t = r % 50;
+          return `d${Math.floor(r / 50)},${1700000000000 + r},${(Math.sin(t) + shift).toFixed(4)},${Math.cos(t * 1.3).toFixed(4)}`;
+        }),
+      ].join('\n') + '\n';
     fs.writeFileSync(path.join(repo, 'train.csv'), rows(0, 40));
     fs.writeFileSync(path.join(repo, 'data/incoming/a.csv'), rows(0, 30));
     fs.writeFileSync(path.join(repo, 'data/incoming/b.csv'), rows(0.5, 30));
-    expect(tsnorm(['fit', path.join(repo, 'train.csv'), '--id', 'device', '--keep', 'ts', '--save-stats', path.join(repo, 'models/reference.json')]).status).toBe(0);
+    expect(
+      tsnorm(['fit', path.join(repo, 'train.csv'), '--id', 'device', '--keep', 'ts', '--save-stats', path.join(repo, 'models/reference.json')]).status,
+    ).toBe(0);
     return repo;
   }
   /** A recipe's shell command, with `tsnorm` the CLI of this checkout. */
@@ -381,7 +495,12 @@ describe("the README's CI recipes, run as the CI job would", () => {
   it('GitHub Actions: annotations, the step summary, the HTML page and the JUnit file', async () => {
     const block = /```yaml\n(- name: Validate the incoming data[\s\S]*?)```/.exec(readme)![1]!;
     // The step's folded `run: >` block: its lines joined by spaces, as YAML folds them.
-    const run = /run: >\n((?: {4}.*\n)+)/.exec(block)![1]!.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    const run = /run: >\n((?: {4}.*\n)+)/
+      .exec(block)![1]!
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(' ');
     expect(block).toContain('path: |\n      check.html\n      check.xml');
     const repo = sampleRepo();
     const summary = path.join(repo, 'step-summary.md');

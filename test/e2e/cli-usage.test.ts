@@ -18,7 +18,12 @@ function expectRefused(r: ReturnType<typeof tsnorm>, mention: string): void {
 }
 
 describe('mistyped commands get a suggestion', () => {
-  it.each([['normalise', 'normalize'], ['fitt', 'fit'], ['aply', 'apply'], ['convrt', 'convert']])('%s', (typo, meant) => {
+  it.each([
+    ['normalise', 'normalize'],
+    ['fitt', 'fit'],
+    ['aply', 'apply'],
+    ['convrt', 'convert'],
+  ])('%s', (typo, meant) => {
     expectRefused(tsnorm([typo, basic]), `did you mean '${meant}'`);
   });
 
@@ -31,17 +36,20 @@ describe('mistyped commands get a suggestion', () => {
 });
 
 describe('--help', () => {
-  it.each([[], ['normalize'], ['fit'], ['apply'], ['inverse'], ['convert'], ['inspect'], ['check'], ['stats'], ['stats', 'merge'], ['completion']])('tsnorm %s --help shows examples of that command', (...command: string[]) => {
-    const r = tsnorm([...command, '--help']);
-    expect(r.status).toBe(0);
-    const [, section] = r.stdout.toString().split('\nExamples:\n');
-    expect(section).toBeDefined();
-    const lines = section!.trimEnd().split('\n');
-    expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(line).toMatch(/^ {2}(\S+ \| )?(tail -f \S+ \| |cat \S+ \| |source <\()?tsnorm /);
-    const named = command.join(' ');
-    if (named !== '' && named !== 'normalize') expect(lines.some((l) => l.includes(`tsnorm ${named} `))).toBe(true);
-  });
+  it.each([[], ['normalize'], ['fit'], ['apply'], ['inverse'], ['convert'], ['inspect'], ['check'], ['stats'], ['stats', 'merge'], ['completion']])(
+    'tsnorm %s --help shows examples of that command',
+    (...command: string[]) => {
+      const r = tsnorm([...command, '--help']);
+      expect(r.status).toBe(0);
+      const [, section] = r.stdout.toString().split('\nExamples:\n');
+      expect(section).toBeDefined();
+      const lines = section!.trimEnd().split('\n');
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(line).toMatch(/^ {2}(\S+ \| )?(tail -f \S+ \| |cat \S+ \| |source <\()?tsnorm /);
+      const named = command.join(' ');
+      if (named !== '' && named !== 'normalize') expect(lines.some((l) => l.includes(`tsnorm ${named} `))).toBe(true);
+    },
+  );
 });
 
 describe('flags that do not apply are refused, not ignored', () => {
@@ -56,7 +64,10 @@ describe('flags that do not apply are refused, not ignored', () => {
 
   it('--precision and --output-delimiter on NPY output', () => {
     expectRefused(tsnorm([basic, '--precision', '5', '-o', path.join(tmp.dir, 'p.npy')]), '--precision: for CSV/TSV output');
-    expectRefused(tsnorm([csv, '--id', 'device', '--keep', 'ts', '--output-delimiter', ';', '--to', 'npy', '-o', path.join(tmp.dir, 'p2.npy')]), '--output-delimiter: for CSV/TSV output');
+    expectRefused(
+      tsnorm([csv, '--id', 'device', '--keep', 'ts', '--output-delimiter', ';', '--to', 'npy', '-o', path.join(tmp.dir, 'p2.npy')]),
+      '--output-delimiter: for CSV/TSV output',
+    );
   });
 
   it('--dtype on CSV output', () => {
@@ -68,7 +79,12 @@ describe('flags that do not apply are refused, not ignored', () => {
     expectRefused(tsnorm([basic, '--batch-size', '2']), '--batch-size only matters');
   });
 
-  it.each([['--eps', '0x10'], ['--momentum', '0x1'], ['--eps', ' 1e-5'], ['--batch-size', ' 2']])('%s %j is not a plain number', (flag, value) => {
+  it.each([
+    ['--eps', '0x10'],
+    ['--momentum', '0x1'],
+    ['--eps', ' 1e-5'],
+    ['--batch-size', ' 2'],
+  ])('%s %j is not a plain number', (flag, value) => {
     const r = tsnorm([basic, '--track-running-stats', flag, value]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(flag);
@@ -154,8 +170,16 @@ describe('--nan ignore says when an infinity blanked series, and names no flag a
     fs.writeFileSync(csv, 'id,a,b\nx,1,1\nx,inf,2\nx,3,\ny,1,1\ny,2,2\n');
     const r = tsnorm([csv, '--id', 'id', '--nan', 'ignore', '-o', path.join(tmp.dir, 'inf.out.csv')]);
     expect(r.status).toBe(0);
-    expect(r.stderr).toBe('tsnorm: note: 1 series (instance, channel) had infinite values and are all NaN in the output; --nan ignore leaves out only missing values\n');
-    expect(fs.readFileSync(path.join(tmp.dir, 'inf.out.csv'), 'utf8').split('\n').slice(1, 4).map((row) => row.split(',')[1])).toEqual(['', '', '']);
+    expect(r.stderr).toBe(
+      'tsnorm: note: 1 series (instance, channel) had infinite values and are all NaN in the output; --nan ignore leaves out only missing values\n',
+    );
+    expect(
+      fs
+        .readFileSync(path.join(tmp.dir, 'inf.out.csv'), 'utf8')
+        .split('\n')
+        .slice(1, 4)
+        .map((row) => row.split(',')[1]),
+    ).toEqual(['', '', '']);
     const quiet = tsnorm([csv, '--id', 'id', '--nan', 'ignore', '-q', '-o', path.join(tmp.dir, 'inf.out.csv')]);
     expect(quiet.status).toBe(0);
     expect(quiet.stderr).toBe('');

@@ -66,11 +66,36 @@ describe('the type a pass-through column gets from its first rows holds each of 
 
 describe('a later cell the type cannot hold is refused with its line, never wrapped or rounded', () => {
   const refusals: [string, () => string, string[], string][] = [
-    ['above int64', () => longFile('18446744073709551617'), ['--id', 'id', '--keep', 'ts'], "line 120002, column 'ts': '18446744073709551617' is beyond int64 (the column's type, from its first rows); --types 'ts=utf8' keeps it as text"],
-    ['below int64', () => longFile('-9223372036854775809'), ['--id', 'id', '--keep', 'ts'], "line 120002, column 'ts': '-9223372036854775809' is beyond int64 (the column's type, from its first rows); --types 'ts=utf8' keeps it as text"],
-    ['an id beyond int64', () => numericIds('18446744073709551616'), ['--id', 'id'], "line 120002, column 'id': '18446744073709551616' is beyond int64 (the column's type, from its first rows); --types 'id=utf8' keeps it as text"],
-    ['negative, declared uint64', () => longFile('-1'), ['--id', 'id', '--keep', 'ts', '--types', 'ts=uint64'], "line 120002, column 'ts': '-1' is negative, which uint64 cannot hold (the column's type, from --types); --types 'ts=utf8' keeps it as text"],
-    ['an integer float64 would round', () => csv(`id,ts,x\n${Array.from({ length: 120_000 }, (_, i) => `a,${i}.5,${i % 7}`).join('\n')}\na,1700000000000000001,1\n`), ['--id', 'id', '--keep', 'ts'], "line 120002, column 'ts': '1700000000000000001' cannot be held exactly by float64, which would round it (the column's type, from its first rows); --types 'ts=utf8' keeps it as text"],
+    [
+      'above int64',
+      () => longFile('18446744073709551617'),
+      ['--id', 'id', '--keep', 'ts'],
+      "line 120002, column 'ts': '18446744073709551617' is beyond int64 (the column's type, from its first rows); --types 'ts=utf8' keeps it as text",
+    ],
+    [
+      'below int64',
+      () => longFile('-9223372036854775809'),
+      ['--id', 'id', '--keep', 'ts'],
+      "line 120002, column 'ts': '-9223372036854775809' is beyond int64 (the column's type, from its first rows); --types 'ts=utf8' keeps it as text",
+    ],
+    [
+      'an id beyond int64',
+      () => numericIds('18446744073709551616'),
+      ['--id', 'id'],
+      "line 120002, column 'id': '18446744073709551616' is beyond int64 (the column's type, from its first rows); --types 'id=utf8' keeps it as text",
+    ],
+    [
+      'negative, declared uint64',
+      () => longFile('-1'),
+      ['--id', 'id', '--keep', 'ts', '--types', 'ts=uint64'],
+      "line 120002, column 'ts': '-1' is negative, which uint64 cannot hold (the column's type, from --types); --types 'ts=utf8' keeps it as text",
+    ],
+    [
+      'an integer float64 would round',
+      () => csv(`id,ts,x\n${Array.from({ length: 120_000 }, (_, i) => `a,${i}.5,${i % 7}`).join('\n')}\na,1700000000000000001,1\n`),
+      ['--id', 'id', '--keep', 'ts'],
+      "line 120002, column 'ts': '1700000000000000001' cannot be held exactly by float64, which would round it (the column's type, from its first rows); --types 'ts=utf8' keeps it as text",
+    ],
   ];
   it.each(refusals)('%s', (_what, make, flags, message) => {
     const input = make();
@@ -83,7 +108,9 @@ describe('a later cell the type cannot hold is refused with its line, never wrap
   it('an integer beyond float64 altogether in a float64 column is refused too', () => {
     const input = csv(`id,t,x\n1,1.5,1\n1,1${'0'.repeat(400)},2\n`);
     const { status, stderr } = toArrow(input, '--id', 'id', '--types', 't=float64');
-    expect(stderr).toBe(`tsnorm: ${input}: line 3, column 't': '1${'0'.repeat(79)}... (401 bytes)' cannot be held exactly by float64, which would round it (the column's type, from --types); --types 't=utf8' keeps it as text\n`);
+    expect(stderr).toBe(
+      `tsnorm: ${input}: line 3, column 't': '1${'0'.repeat(79)}... (401 bytes)' cannot be held exactly by float64, which would round it (the column's type, from --types); --types 't=utf8' keeps it as text\n`,
+    );
     expect(status).toBe(2);
   });
 
@@ -92,7 +119,14 @@ describe('a later cell the type cannot hold is refused with its line, never wrap
     const r = tsnorm(['convert', input, '--id', 'id', '--keep', 'ts', '--to', 'csv']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout.toString().trimEnd().split('\n').slice(-2).map((row) => row.split(',')[1])).toEqual(['18446744073709551617', '18446744073709551617']);
+    expect(
+      r.stdout
+        .toString()
+        .trimEnd()
+        .split('\n')
+        .slice(-2)
+        .map((row) => row.split(',')[1]),
+    ).toEqual(['18446744073709551617', '18446744073709551617']);
   });
 });
 
@@ -117,10 +151,18 @@ describe('--types', () => {
 
   const small = () => csv('id,ts,x\na,1,1\na,2,2\n');
   const refused: [string, () => string[], string][] = [
-    ['an unknown type', () => ['convert', small(), '--id', 'id', '--types', 'ts=int32', '--to', 'arrow'], '--types ts: expected one of int64, uint64, float64, utf8, got \'int32\''],
+    [
+      'an unknown type',
+      () => ['convert', small(), '--id', 'id', '--types', 'ts=int32', '--to', 'arrow'],
+      "--types ts: expected one of int64, uint64, float64, utf8, got 'int32'",
+    ],
     ['no type', () => ['convert', small(), '--id', 'id', '--types', 'ts', '--to', 'arrow'], "--types: expected COLUMN=TYPE[,COLUMN=TYPE...], got 'ts'"],
     ['a column twice', () => ['convert', small(), '--id', 'id', '--types', 'ts=utf8,ts=int64', '--to', 'arrow'], "--types: column 'ts' is named twice"],
-    ['the wide layout', () => ['convert', small(), '--layout', 'wide', '--types', 'ts=utf8', '--to', 'arrow'], '--types goes with the long layout (--layout wide passes no column through)'],
+    [
+      'the wide layout',
+      () => ['convert', small(), '--layout', 'wide', '--types', 'ts=utf8', '--to', 'arrow'],
+      '--types goes with the long layout (--layout wide passes no column through)',
+    ],
   ];
   it.each(refused)('refuses %s', (_what, args, message) => {
     const r = tsnorm(args());

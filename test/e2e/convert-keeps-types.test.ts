@@ -114,7 +114,10 @@ describe('convert keeps each channel type', () => {
 
   it('NPY to NPY: integer data comes out byte for byte', () => {
     const data = new Uint8Array(BigInt64Array.of(1n, 2n ** 62n, -5n, 2n ** 53n, 0n, -(2n ** 63n) + 2048n).buffer);
-    for (const [descr, bytes] of [['<i8', data], ['<u2', new Uint8Array(Uint16Array.of(0, 65535, 7, 8, 9, 10).buffer)]] as const) {
+    for (const [descr, bytes] of [
+      ['<i8', data],
+      ['<u2', new Uint8Array(Uint16Array.of(0, 65535, 7, 8, 9, 10).buffer)],
+    ] as const) {
       // Values float64 holds only: 2^62 and -2^63 + 2048 are multiples of a power of two.
       const file = at(`in${descr.slice(1)}.npy`);
       fs.writeFileSync(file, handMadeNpy(headerDict('(2, 1, 3)', descr), { data: bytes }));
@@ -127,14 +130,16 @@ describe('convert keeps each channel type', () => {
   // (the shortest float32 text, 0.1, reads as another number where read as float64).
   it('to CSV: each value as the number it is', () => {
     const csv = ok(['convert', input, '--id', 'id', '--to', 'csv']);
-    expect(csv).toBe([
-      'id,i8,u8,i16,i32,u32,i64,u64,f32,f64',
-      'a,-128,0,-32768,-2147483648,0,-9007199254740992,9007199254740992,0.10000000149011612,0.1',
-      'a,127,255,32767,2147483647,4294967295,9007199254740992,0,-0,-5e-324',
-      'b,,1,0,,7,3,9,3.4028234663852886e+38,1.7976931348623157e+308',
-      'b,0,2,1,5,8,,10,,2',
-      '',
-    ].join('\n'));
+    expect(csv).toBe(
+      [
+        'id,i8,u8,i16,i32,u32,i64,u64,f32,f64',
+        'a,-128,0,-32768,-2147483648,0,-9007199254740992,9007199254740992,0.10000000149011612,0.1',
+        'a,127,255,32767,2147483647,4294967295,9007199254740992,0,-0,-5e-324',
+        'b,,1,0,,7,3,9,3.4028234663852886e+38,1.7976931348623157e+308',
+        'b,0,2,1,5,8,,10,,2',
+        '',
+      ].join('\n'),
+    );
   });
 });
 
@@ -142,8 +147,13 @@ describe('an integer float64 would round stops convert where it is', () => {
   const why = 'is an integer beyond 2^53, which a channel (float64) would round, and convert changes no value';
 
   it('Arrow: row and column, and --keep carries the column through exactly', () => {
-    const file = writeArrow('ns.arrow', { ts: A.vectorFromArray([1700000000000000000n, 1700000000000000001n], new A.Int64()), x: A.vectorFromArray([1, 2], new A.Float64()) });
-    expect(refused(['convert', file, '-o', at('ns-out.arrow')])).toBe(`tsnorm: ${file}: row 1, column 'ts': 1700000000000000001 ${why}: --keep ts carries the column through unchanged\n`);
+    const file = writeArrow('ns.arrow', {
+      ts: A.vectorFromArray([1700000000000000000n, 1700000000000000001n], new A.Int64()),
+      x: A.vectorFromArray([1, 2], new A.Float64()),
+    });
+    expect(refused(['convert', file, '-o', at('ns-out.arrow')])).toBe(
+      `tsnorm: ${file}: row 1, column 'ts': 1700000000000000001 ${why}: --keep ts carries the column through unchanged\n`,
+    );
     expect(fs.existsSync(at('ns-out.arrow'))).toBe(false);
     ok(['convert', file, '--keep', 'ts', '-o', at('ns-out.arrow')]);
     expect(Array.from(readArrow(at('ns-out.arrow')).getChild('ts')!.toArray() as BigInt64Array)).toEqual([1700000000000000000n, 1700000000000000001n]);
@@ -152,16 +162,22 @@ describe('an integer float64 would round stops convert where it is', () => {
   it('Arrow list layout: row, column and step', () => {
     const lists = A.vectorFromArray([[1n, 2n ** 53n + 1n]], new A.List(new A.Field('item', new A.Int64(), true)));
     const file = writeArrow('ns-list.arrow', { x: lists });
-    expect(refused(['convert', file, '--layout', 'list', '-o', at('ns-list-out.arrow')])).toBe(`tsnorm: ${file}: column 'x', row 0, step 1: 9007199254740993 ${why}: --keep x carries the column through unchanged\n`);
+    expect(refused(['convert', file, '--layout', 'list', '-o', at('ns-list-out.arrow')])).toBe(
+      `tsnorm: ${file}: column 'x', row 0, step 1: 9007199254740993 ${why}: --keep x carries the column through unchanged\n`,
+    );
   });
 
   it('CSV, long and wide: line and column', () => {
     const long = at('ns.csv');
     fs.writeFileSync(long, 'id,n,x\na,1,1\na,-9007199254740993,2\n');
-    expect(refused(['convert', long, '--id', 'id', '-o', at('ns-csv.arrow')])).toBe(`tsnorm: ${long}: line 3, column 'n': '-9007199254740993' ${why}: --keep n carries the column through unchanged\n`);
+    expect(refused(['convert', long, '--id', 'id', '-o', at('ns-csv.arrow')])).toBe(
+      `tsnorm: ${long}: line 3, column 'n': '-9007199254740993' ${why}: --keep n carries the column through unchanged\n`,
+    );
     const wide = at('ns-wide.csv');
     fs.writeFileSync(wide, 't0,t1\n1,100000000000000000000001\n');
-    expect(refused(['convert', wide, '--layout', 'wide', '-o', at('ns-wide.npy')])).toBe(`tsnorm: ${wide}: line 2, column 't1': '100000000000000000000001' ${why}\n`);
+    expect(refused(['convert', wide, '--layout', 'wide', '-o', at('ns-wide.npy')])).toBe(
+      `tsnorm: ${wide}: line 2, column 't1': '100000000000000000000001' ${why}\n`,
+    );
     // Normalizing rounds, as torch's conversion to float does: only convert promises values.
     ok(['normalize', long, '--id', 'id', '-o', at('ns-normalized.csv')]);
   });
@@ -175,7 +191,8 @@ describe('an integer float64 would round stops convert where it is', () => {
   it('a null in an integer channel has no place in an integer NPY array', () => {
     const file = writeArrow('null-int.arrow', { id: A.vectorFromArray(['a', 'a', 'b', 'b']), x: A.vectorFromArray([1, 2, null, 4], new A.Int32()) });
     expect(refused(['convert', file, '--id', 'id', '-o', at('null-int.npy')])).toBe(
-      `tsnorm: ${at('null-int.npy')}: instance 1 (id 'b', from row 2), channel 0, step 0: a missing value, which an integer array (i4) cannot hold: give --dtype float64\n`);
+      `tsnorm: ${at('null-int.npy')}: instance 1 (id 'b', from row 2), channel 0, step 0: a missing value, which an integer array (i4) cannot hold: give --dtype float64\n`,
+    );
     ok(['convert', file, '--id', 'id', '--dtype', 'float64', '-o', at('null-int.npy')]);
   });
 });
@@ -193,10 +210,22 @@ describe('a channel taken by default that looks like time (by its name or its va
   it('or whose integers increase within every instance by one step, or at epoch sizes, whatever their names', () => {
     // Two instances of 8 rows: n is epoch milliseconds sampled unevenly, k a sample counter, x a measurement.
     const arrow = writeArrow('counter.arrow', {
-      id: A.vectorFromArray(Array.from({ length: 16 }, (_, i) => (i < 8 ? 'a' : 'b')), new A.Utf8()),
-      n: A.vectorFromArray(Array.from({ length: 16 }, (_, i) => 1700000000000n + BigInt(i * 1000 + (i % 3) * 7)), new A.Int64()),
-      k: A.vectorFromArray(Array.from({ length: 16 }, (_, i) => i % 8), new A.Int32()),
-      x: A.vectorFromArray(Array.from({ length: 16 }, (_, i) => (i % 3) + i / 8), new A.Float64()),
+      id: A.vectorFromArray(
+        Array.from({ length: 16 }, (_, i) => (i < 8 ? 'a' : 'b')),
+        new A.Utf8(),
+      ),
+      n: A.vectorFromArray(
+        Array.from({ length: 16 }, (_, i) => 1700000000000n + BigInt(i * 1000 + (i % 3) * 7)),
+        new A.Int64(),
+      ),
+      k: A.vectorFromArray(
+        Array.from({ length: 16 }, (_, i) => i % 8),
+        new A.Int32(),
+      ),
+      x: A.vectorFromArray(
+        Array.from({ length: 16 }, (_, i) => (i % 3) + i / 8),
+        new A.Float64(),
+      ),
     });
     const r = tsnorm(['normalize', arrow, '--id', 'id', '-o', at('counter-out.arrow')]);
     expect(r.status).toBe(0);
@@ -205,7 +234,8 @@ describe('a channel taken by default that looks like time (by its name or its va
     // table is a toy (fewer than 16 rows), or it rises by uneven steps at small sizes (an ADC
     // warming up, a battery charging, scores before and after).
     const csv = at('counters.csv');
-    const table = (header: string, row: (i: number) => string, n: number): void => fs.writeFileSync(csv, `${header}\n${Array.from({ length: n }, (_, i) => row(i)).join('\n')}\n`);
+    const table = (header: string, row: (i: number) => string, n: number): void =>
+      fs.writeFileSync(csv, `${header}\n${Array.from({ length: n }, (_, i) => row(i)).join('\n')}\n`);
     table('id,back,frac,x', (i) => `${i < 9 ? 'a' : 'b'},${i === 12 ? 0 : i},${i + 0.5},${20 - i}`, 18);
     ok(['normalize', csv, '--id', 'id', '-o', at('counters-out.csv')]);
     table('id,short,x', (i) => `${i >> 1},${i % 2},${i % 5}`, 40);
@@ -219,7 +249,8 @@ describe('a channel taken by default that looks like time (by its name or its va
   });
 
   it('says nothing once the user has chosen, or asked for quiet', () => {
-    for (const extra of [['--keep', 'ts,event_time'], ['--channels', 'ts,x'], ['-q']]) ok(['normalize', file, '--id', 'id', '-o', at('time-out.csv'), ...extra]);
+    for (const extra of [['--keep', 'ts,event_time'], ['--channels', 'ts,x'], ['-q']])
+      ok(['normalize', file, '--id', 'id', '-o', at('time-out.csv'), ...extra]);
     ok(['convert', file, '--id', 'id', '-o', at('time-out.arrow')]);
   });
 });
@@ -279,7 +310,12 @@ describe('convert keeps a NaN apart from a missing value', () => {
 describe('found by trying it as a hostile user', () => {
   it('float16 lists are read as their values, not their bits', () => {
     const half = A.makeData({ type: new A.Float16(), length: 4, data: Uint16Array.of(0x3e00, 0x7e00, 0x8000, 0x7c00) });
-    const file = writeArrow('half-lists.arrow', { id: A.vectorFromArray(['a', 'b'], new A.Utf8()), h: A.makeVector(A.makeData({ type: new A.List(new A.Field('item', new A.Float16(), true)), length: 2, valueOffsets: Int32Array.of(0, 2, 4), child: half })) });
+    const file = writeArrow('half-lists.arrow', {
+      id: A.vectorFromArray(['a', 'b'], new A.Utf8()),
+      h: A.makeVector(
+        A.makeData({ type: new A.List(new A.Field('item', new A.Float16(), true)), length: 2, valueOffsets: Int32Array.of(0, 2, 4), child: half }),
+      ),
+    });
     // 0x3e00 is 1.5, 0x7e00 NaN, 0x8000 -0, 0x7c00 infinity.
     expect(ok(['convert', file, '--layout', 'list', '--id', 'id', '--to', 'csv'])).toBe('id,h\na,1.5\na,NaN\nb,-0\nb,Infinity\n');
   });
@@ -291,7 +327,9 @@ describe('found by trying it as a hostile user', () => {
 
   it('a NUL in a column name is refused for CSV, which cannot carry it', () => {
     const file = writeArrow('nul-name.arrow', { 'a\u0000b': A.vectorFromArray([1, 2], new A.Float64()) });
-    expect(refused(['convert', file, '-o', at('nul-name.csv')])).toBe(`tsnorm: ${at('nul-name.csv')}: column name 'a\\x00b' holds a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead\n`);
+    expect(refused(['convert', file, '-o', at('nul-name.csv')])).toBe(
+      `tsnorm: ${at('nul-name.csv')}: column name 'a\\x00b' holds a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead\n`,
+    );
     expect(fs.existsSync(at('nul-name.csv'))).toBe(false);
   });
 
@@ -311,7 +349,9 @@ describe('the time note', () => {
     fs.writeFileSync(file, 'id,eventTime,event time,x\na,1,5,1\na,2,6,3\n');
     const r = tsnorm(['normalize', file, '--id', 'id', '-o', at('time-words-out.csv')]);
     expect(r.status).toBe(0);
-    expect(r.stderr).toBe("tsnorm: note: columns 'eventTime', 'event time' look like time but are channels; --keep 'eventTime,event time' carries them through unchanged\n");
+    expect(r.stderr).toBe(
+      "tsnorm: note: columns 'eventTime', 'event time' look like time but are channels; --keep 'eventTime,event time' carries them through unchanged\n",
+    );
   });
 });
 
@@ -324,7 +364,7 @@ describe('rows CSV could lose', () => {
     expect(back.getChild('a')!.toJSON()).toEqual(readArrow(input).getChild('a')!.toJSON());
   });
 
-  it('an empty CSV id is the id \'\' in Arrow, not a null id (which tsnorm refuses)', () => {
+  it("an empty CSV id is the id '' in Arrow, not a null id (which tsnorm refuses)", () => {
     fs.writeFileSync(at('empty-id.csv'), 'id,v\n,1\n,2\nx,3\n');
     ok(['convert', at('empty-id.csv'), '--id', 'id', '-o', at('empty-id.arrow')]);
     expect(readArrow(at('empty-id.arrow')).getChild('id')!.toJSON()).toEqual(['', '', 'x']);
@@ -335,7 +375,13 @@ describe('rows CSV could lose', () => {
     const input = at('empty-int-id.csv');
     fs.writeFileSync(input, 'id,v\n7,1\n7,2\n,3\n,5\n');
     const says = `tsnorm: ${input}: line 4, column 'id': '' is an empty id, which int64 cannot hold (the column's type, from its first rows); --types 'id=utf8' keeps it as text\n`;
-    for (const args of [['convert', input, '-o', at('empty-int-id.arrow')], ['normalize', input, '-o', at('empty-int-id.out.csv')], ['normalize', input, '--to', 'npy', '-o', at('empty-int-id.npy')], ['fit', input, '--save-stats', at('empty-int-id.json')], ['inspect', input]]) {
+    for (const args of [
+      ['convert', input, '-o', at('empty-int-id.arrow')],
+      ['normalize', input, '-o', at('empty-int-id.out.csv')],
+      ['normalize', input, '--to', 'npy', '-o', at('empty-int-id.npy')],
+      ['fit', input, '--save-stats', at('empty-int-id.json')],
+      ['inspect', input],
+    ]) {
       expect(refused([...args, '--id', 'id']), args.join(' ')).toBe(says);
     }
     for (const out of ['empty-int-id.arrow', 'empty-int-id.out.csv', 'empty-int-id.npy', 'empty-int-id.json']) expect(fs.existsSync(at(out)), out).toBe(false);

@@ -11,11 +11,22 @@ import { SCRATCH_NAME } from '../../src/io/stale-temps.js';
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-interface CsvCase { name: string; dir: string; input: string; args: string[]; layout: 'long' | 'wide'; channel_columns: number[]; expected: string }
-const cases: CsvCase[] = fs.readdirSync(path.join(FIXTURES, 'csv')).sort().map((name) => {
-  const dir = path.join(FIXTURES, 'csv', name);
-  return { ...JSON.parse(fs.readFileSync(path.join(dir, 'case.json'), 'utf8')), dir };
-});
+interface CsvCase {
+  name: string;
+  dir: string;
+  input: string;
+  args: string[];
+  layout: 'long' | 'wide';
+  channel_columns: number[];
+  expected: string;
+}
+const cases: CsvCase[] = fs
+  .readdirSync(path.join(FIXTURES, 'csv'))
+  .sort()
+  .map((name) => {
+    const dir = path.join(FIXTURES, 'csv', name);
+    return { ...JSON.parse(fs.readFileSync(path.join(dir, 'case.json'), 'utf8')), dir };
+  });
 
 /** The raw cells of a line, quotes kept (the quoted cells of these fixtures hold no newline). */
 function rawCells(line: string, delimiter: string): string[] {
@@ -24,7 +35,10 @@ function rawCells(line: string, delimiter: string): string[] {
   let start = 0;
   for (let i = 0; i < line.length; i++) {
     if (line[i] === '"') quoted = !quoted;
-    else if (line[i] === delimiter && !quoted) { cells.push(line.slice(start, i)); start = i + 1; }
+    else if (line[i] === delimiter && !quoted) {
+      cells.push(line.slice(start, i));
+      start = i + 1;
+    }
   }
   cells.push(line.slice(start));
   return cells;
@@ -84,7 +98,12 @@ describe.each(cases.map((c) => [c.name, c] as const))('CSV case %s', (_name, c) 
     expect(outText.includes('\r\n')).toBe(inText.includes('\r\n'));
     expect(outText.startsWith('\uFEFF')).toBe(inText.startsWith('\uFEFF'));
     // The raw text of the passthrough cells, quoting included, is unchanged: compare the lines with the value cells blanked.
-    const blank = (s: string) => s.split(/\r?\n/).map((line) => rawCells(line, delimiter).map((cell, i) => (c.channel_columns.includes(i) ? '' : cell)).join(delimiter));
+    const blank = (s: string) =>
+      s.split(/\r?\n/).map((line) =>
+        rawCells(line, delimiter)
+          .map((cell, i) => (c.channel_columns.includes(i) ? '' : cell))
+          .join(delimiter),
+      );
     if (c.name === 'long_quoted') expect(blank(outText)).toEqual(blank(inText));
   });
 });
@@ -202,7 +221,7 @@ describe('fit over several CSV files', () => {
     const r = tsnorm(['fit', path.join(dir, 'a.csv'), path.join(dir, 'b.csv'), '--save-stats', path.join(dir, 's.json')]);
     expect(r.status).toBe(2);
     expect(isOneLineError(r.stderr)).toBe(true);
-    expect(r.stderr).toContain("b.csv: channels [a, c] differ from");
+    expect(r.stderr).toContain('b.csv: channels [a, c] differ from');
     expect(fs.readdirSync(dir).sort()).toEqual(['a.csv', 'b.csv']);
   });
 });
@@ -288,8 +307,14 @@ describe('live streams', () => {
     expect(tsnorm(['fit', quoted, '--save-stats', stats, '--id', 'device', '--keep', 'ts']).status).toBe(0);
     const child = startTsnorm(['apply', '--stats', stats, '--keep', 'ts', '--channels', 'ax,ay,pressure', '--from', 'csv', ...extra]);
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    const lines = fs.readFileSync(quoted, 'utf8').split('\n').filter(Boolean).map((l) => l.replace(/^(\d+),dev\d,/, '$1,'));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const lines = fs
+      .readFileSync(quoted, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/^(\d+),dev\d,/, '$1,'));
     const head = lines[0]!.replace('device,', '');
     child.stdin.write(`${head}\n`);
     for (let i = 1; i <= 3; i++) {
@@ -315,7 +340,9 @@ describe('live streams', () => {
     expect(tsnorm(['fit', path.join(tmp.dir, 'open-pipe.csv'), '--id', 'dev', '--keep', 'ts', '--save-stats', stats]).status).toBe(0);
     const child = startTsnorm(['apply', '--stats', stats, '--keep', 'ts', '--channels', 'ax', '--from', 'csv']);
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.stdin.write('dev,ts,ax\nd0,1,1.5\nd0,2,x\n');
     // stdin is never ended: the error must not wait for more input.
     expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(2);

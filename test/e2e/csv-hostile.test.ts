@@ -21,7 +21,11 @@ function expectRefused(r: ReturnType<typeof tsnorm>, mention: string): void {
 }
 
 /** The cells of CSV text (no quotes in it), as [row][column] strings. */
-const cells = (text: string): string[][] => text.trim().split('\n').map((l) => l.split(','));
+const cells = (text: string): string[][] =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
 
 describe('bytes that are not UTF-8 pass through unchanged', () => {
   it('Latin-1 in the header and in pass-through cells', () => {
@@ -32,7 +36,11 @@ describe('bytes that are not UTF-8 pass through unchanged', () => {
     expect(r.stderr).toBe('');
     const got = fs.readFileSync(out);
     // Every byte but the channel cells is the input's.
-    const keep = (b: Buffer) => b.toString('latin1').split('\n').map((l) => l.split(',').slice(0, 2).join(','));
+    const keep = (b: Buffer) =>
+      b
+        .toString('latin1')
+        .split('\n')
+        .map((l) => l.split(',').slice(0, 2).join(','));
     expect(keep(got)).toEqual(keep(input));
     expect(got.includes(Buffer.from([0xe9]))).toBe(true);
     expect(got.includes(Buffer.from('\ufffd'))).toBe(false);
@@ -131,12 +139,16 @@ describe('delimiters and quoting', () => {
     const file = write('q.csv', 'a,b,v\n1,"lab, room 1",3\n2,"say ""hi""",4\n3,"tab\there",5\n');
     const r = tsnorm([file, '--to', 'tsv', '--keep', 'a']);
     expect(r.status).toBe(0);
-    const rows = r.stdout.toString().trim().split('\n').map((l) => l.split('\t'));
+    const rows = r.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
     expect(rows.map((x) => x[1])).toEqual(['b', 'lab, room 1', '"say ""hi"""', '"tab']);
     expect(r.stdout.toString()).toContain('"tab\there"');
   });
 
-  it('--delimiter is the input\'s, --output-delimiter the output\'s', () => {
+  it("--delimiter is the input's, --output-delimiter the output's", () => {
     const file = write('semi.csv', 'a;v\n1;2\n2;4\n');
     const same = tsnorm([file, '--delimiter', ';', '--keep', 'a']);
     expect(same.stdout.toString().split('\n')[0]).toBe('a;v');

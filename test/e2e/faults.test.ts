@@ -23,7 +23,8 @@ function npy(n: number, c: number, l: number, seed: number): Buffer {
 function csv(rows: number, seed: number): string {
   const next = random(seed);
   const lines = ['id,t,a,b,c'];
-  for (let r = 0; r < rows; r++) lines.push(`d${Math.floor(r / 1000)},${r % 1000},${(next() * 100).toFixed(4)},${(next() * 5).toFixed(5)},${(next() - 0.5).toFixed(6)}`);
+  for (let r = 0; r < rows; r++)
+    lines.push(`d${Math.floor(r / 1000)},${r % 1000},${(next() * 100).toFixed(4)},${(next() * 5).toFixed(5)},${(next() - 0.5).toFixed(6)}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -45,7 +46,12 @@ describe('a full disk (a 1 MiB tmpfs, mounted in a private mount namespace)', ()
    * then lists what is left there. unshare gives a mount namespace (as root, or as a user
    * through a user namespace); the tmpfs vanishes with it.
    */
-  function onFullDisk(args: string[], fill = 0, env: Record<string, string> = {}, stdin = '/dev/null'): { status: number | null; stderr: string; left: string[] } {
+  function onFullDisk(
+    args: string[],
+    fill = 0,
+    env: Record<string, string> = {},
+    stdin = '/dev/null',
+  ): { status: number | null; stderr: string; left: string[] } {
     const mnt = folder(`mnt-${Math.random().toString(36).slice(2)}`);
     const script = [
       'set -e',
@@ -114,17 +120,24 @@ describe('a full disk (a 1 MiB tmpfs, mounted in a private mount namespace)', ()
     const r = onFullDisk(['convert', '-', '--from', 'csv', '--id', 'id', '--keep', 't', '--to', 'npy'], 600_000, { TMPDIR: '@MNT' }, SMALL_CSV);
     expect(r.status).toBe(2);
     expect(isOneLineError(r.stderr)).toBe(true);
-    expect(r.stderr).toMatch(/^tsnorm: temporary file in @MNT \(\$TMPDIR\): no space left on device \(set TMPDIR to a writable folder with room for the data\)\n$/);
+    expect(r.stderr).toMatch(
+      /^tsnorm: temporary file in @MNT \(\$TMPDIR\): no space left on device \(set TMPDIR to a writable folder with room for the data\)\n$/,
+    );
     expect(r.left).toEqual([]);
   }, 60_000);
 });
 
 /** Starts tsnorm; resolves when it ends, with how. */
-function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
+function start(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   child.stdin!.on('error', () => {}); // a killed run stops reading: EPIPE on what is still queued
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal, stderr }));
   });
@@ -173,7 +186,10 @@ describe('signals: no temporary or partial file anywhere, and death by the signa
   it.each(SIGNALS)('%s while the CSV formatting worker writes the output', async (sig) => {
     const out = folder(`sig-worker-${sig}`);
     const scratch = folder(`sig-worker-${sig}-tmp`);
-    const { child, done } = start(['normalize', '-', '--from', 'csv', '--id', 'id', '--keep', 't', '-o', path.join(out, 'out.csv'), '--threads', '2', '--off-thread-after', '0'], { TMPDIR: scratch });
+    const { child, done } = start(
+      ['normalize', '-', '--from', 'csv', '--id', 'id', '--keep', 't', '-o', path.join(out, 'out.csv'), '--threads', '2', '--off-thread-after', '0'],
+      { TMPDIR: scratch },
+    );
     // Half of the input: whole instances are formatted by the worker and part written.
     const text = fs.readFileSync(SMALL_CSV);
     child.stdin!.write(text.subarray(0, text.length / 2));
@@ -190,7 +206,11 @@ describe('signals: no temporary or partial file anywhere, and death by the signa
     const { child, done } = start(['convert', '-', '--from', 'csv', '--id', 'id', '--keep', 't', '--to', 'npy'], { TMPDIR: scratch });
     const text = fs.readFileSync(SMALL_CSV);
     child.stdin!.write(text.subarray(0, text.length / 2));
-    const spooled = (): number => fs.readdirSync(scratch).flatMap((d) => fs.readdirSync(path.join(scratch, d)).map((f) => fs.statSync(path.join(scratch, d, f)).size)).reduce((a, b) => a + b, 0);
+    const spooled = (): number =>
+      fs
+        .readdirSync(scratch)
+        .flatMap((d) => fs.readdirSync(path.join(scratch, d)).map((f) => fs.statSync(path.join(scratch, d, f)).size))
+        .reduce((a, b) => a + b, 0);
     await until('rows in the scratch file', () => spooled() > 0);
     child.kill(sig);
     const r = await done;
@@ -233,17 +253,21 @@ describe('SIGKILL: the run cannot clean up, so the next run that writes there do
     const out = folder('kill-out');
     const scratch = folder('kill-tmp');
     const env = { TMPDIR: scratch };
-    const temps = (): string[] => fs.readdirSync(out).filter((f) => f.endsWith('.tmp')).sort();
+    const temps = (): string[] =>
+      fs
+        .readdirSync(out)
+        .filter((f) => f.endsWith('.tmp'))
+        .sort();
     // Killed while its output's temporary file is part written.
     const killedWriter = start(['normalize', '-', '--from', 'npy', '-o', path.join(out, 'a.npy')], env);
     killedWriter.child.stdin!.write(BIG.subarray(0, BIG.length / 2));
-    await until('the killed run\'s temporary output', () => temps().length === 1);
+    await until("the killed run's temporary output", () => temps().length === 1);
     const [stale] = temps();
     // Killed while it spools rows in its scratch folder (CSV from a pipe to NPY on stdout).
     const killedSpooler = start(['convert', '-', '--from', 'csv', '--id', 'id', '--keep', 't', '--to', 'npy'], env);
     const text = fs.readFileSync(SMALL_CSV);
     killedSpooler.child.stdin!.write(text.subarray(0, text.length / 2));
-    await until('the killed run\'s scratch folder', () => fs.readdirSync(scratch).length === 1);
+    await until("the killed run's scratch folder", () => fs.readdirSync(scratch).length === 1);
     const [staleScratch] = fs.readdirSync(scratch);
     killedWriter.child.kill('SIGKILL');
     killedSpooler.child.kill('SIGKILL');
@@ -254,7 +278,7 @@ describe('SIGKILL: the run cannot clean up, so the next run that writes there do
     // The next run writing into the folder removes the dead run's file.
     const live = start(['normalize', '-', '--from', 'npy', '-o', path.join(out, 'c.npy')], env);
     live.child.stdin!.write(BIG.subarray(0, BIG.length / 2));
-    await until('the next run\'s temporary output, and the dead one\'s gone', () => temps().length === 1 && temps()[0] !== stale);
+    await until("the next run's temporary output, and the dead one's gone", () => temps().length === 1 && temps()[0] !== stale);
     const [liveTemp] = temps();
     // And a run after it leaves that live run's file alone.
     const next = tsnorm(['normalize', path.join(FIXTURES, 'example.npy'), '-o', path.join(out, 'd.npy')]);
@@ -262,7 +286,11 @@ describe('SIGKILL: the run cannot clean up, so the next run that writes there do
     expect(next.status).toBe(0);
     expect(temps()).toEqual([liveTemp]);
     // The next run that makes a scratch folder removes the dead one's.
-    const spooled = spawnSync(process.execPath, [BIN, 'convert', '-', '--from', 'csv', '--id', 'id', '--keep', 't', '--to', 'npy'], { input: text, env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
+    const spooled = spawnSync(process.execPath, [BIN, 'convert', '-', '--from', 'csv', '--id', 'id', '--keep', 't', '--to', 'npy'], {
+      input: text,
+      env: { ...process.env, ...env },
+      maxBuffer: 1 << 28,
+    });
     expect(spooled.stderr.toString()).toBe('');
     expect(spooled.status).toBe(0);
     expect(fs.readdirSync(scratch)).toEqual([]);
@@ -276,7 +304,7 @@ describe('SIGKILL: the run cannot clean up, so the next run that writes there do
 });
 
 describe('two runs writing the same output at once', () => {
-  it('the output is one run\'s output, whole, never a mix; no temporary file left', async () => {
+  it("the output is one run's output, whole, never a mix; no temporary file left", async () => {
     const dir = folder('race');
     const inputs = [npy(100, 4, 4096, 11), npy(100, 4, 4096, 12)].map((bytes, i) => {
       const f = path.join(dir, `in${i}.npy`);
@@ -321,28 +349,40 @@ describe('an input that changes while it is read', () => {
     ['CSV', 'big.csv', Buffer.from(csv(400_000, 22)), ['--id', 'id', '--keep', 't']],
   ];
 
-  it.each(cases)('%s truncated: a clear error, exit 2', async (_kind, name, bytes, flags) => {
-    const file = path.join(folder('change'), `truncated-${name}`);
-    fs.writeFileSync(file, bytes);
-    const r = await changeUnderneath(['normalize', file, ...flags, '--to', name.endsWith('.npy') ? 'npy' : 'csv'], file, () => fs.truncateSync(file, Math.floor(bytes.length * 0.6)));
-    expect(r.stderr).toBe(`tsnorm: FILE: changed while it was read (${bytes.length} bytes when opened, ${Math.floor(bytes.length * 0.6)} now); run again once it is complete\n`);
-    expect(r.code).toBe(2);
-  }, 60_000);
+  it.each(cases)(
+    '%s truncated: a clear error, exit 2',
+    async (_kind, name, bytes, flags) => {
+      const file = path.join(folder('change'), `truncated-${name}`);
+      fs.writeFileSync(file, bytes);
+      const r = await changeUnderneath(['normalize', file, ...flags, '--to', name.endsWith('.npy') ? 'npy' : 'csv'], file, () =>
+        fs.truncateSync(file, Math.floor(bytes.length * 0.6)),
+      );
+      expect(r.stderr).toBe(
+        `tsnorm: FILE: changed while it was read (${bytes.length} bytes when opened, ${Math.floor(bytes.length * 0.6)} now); run again once it is complete\n`,
+      );
+      expect(r.code).toBe(2);
+    },
+    60_000,
+  );
 
-  it.each(cases)('%s rewritten in place with the same size: a clear error, exit 2', async (_kind, name, bytes, flags) => {
-    const file = path.join(folder('change'), `rewritten-${name}`);
-    fs.writeFileSync(file, bytes);
-    const stats = path.join(folder('change'), `stats-${name}.json`);
-    expect(tsnorm(['fit', file, ...flags, '--save-stats', stats]).status).toBe(0);
-    const r = await changeUnderneath(['apply', file, '--stats', stats, ...flags], file, () => {
-      const fd = fs.openSync(file, 'r+');
-      fs.writeSync(fd, bytes.subarray(bytes.length - 100), 0, 100, bytes.length - 100);
-      fs.futimesSync(fd, new Date(), new Date(Date.now() + 5000));
-      fs.closeSync(fd);
-    });
-    expect(r.stderr).toBe('tsnorm: FILE: was modified while it was read (same size, newer modification time); run again once it is complete\n');
-    expect(r.code).toBe(2);
-  }, 60_000);
+  it.each(cases)(
+    '%s rewritten in place with the same size: a clear error, exit 2',
+    async (_kind, name, bytes, flags) => {
+      const file = path.join(folder('change'), `rewritten-${name}`);
+      fs.writeFileSync(file, bytes);
+      const stats = path.join(folder('change'), `stats-${name}.json`);
+      expect(tsnorm(['fit', file, ...flags, '--save-stats', stats]).status).toBe(0);
+      const r = await changeUnderneath(['apply', file, '--stats', stats, ...flags], file, () => {
+        const fd = fs.openSync(file, 'r+');
+        fs.writeSync(fd, bytes.subarray(bytes.length - 100), 0, 100, bytes.length - 100);
+        fs.futimesSync(fd, new Date(), new Date(Date.now() + 5000));
+        fs.closeSync(fd);
+      });
+      expect(r.stderr).toBe('tsnorm: FILE: was modified while it was read (same size, newer modification time); run again once it is complete\n');
+      expect(r.code).toBe(2);
+    },
+    60_000,
+  );
 
   it('truncated under a run writing to a file: the output is not committed', async () => {
     const dir = folder('change-file');

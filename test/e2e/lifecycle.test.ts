@@ -33,7 +33,7 @@ const stats = file('stats.json');
 const affine = file('affine.json');
 fs.writeFileSync(affine, JSON.stringify({ weight: [2, 0.5, -1.5], bias: [0.25, -1, 3] }));
 
-describe('inverse maps apply\'s output back', () => {
+describe("inverse maps apply's output back", () => {
   it('in every format, with and without affine, to 1e-9 relative', async () => {
     expect(tsnorm(['fit', train, '--save-stats', stats]).status).toBe(0);
     const base = await readNpy(train);
@@ -77,7 +77,10 @@ describe('inspect', () => {
     // times theirs, whose variance fits (reference: the two-pass formula on the small values).
     const k = 2 ** 640;
     let small: Float64Array = new Float64Array();
-    const huge = npy('huge.npy', 3, 10, 4, (v) => { small = v.slice(); for (let i = 0; i < v.length; i++) v[i]! *= k; });
+    const huge = npy('huge.npy', 3, 10, 4, (v) => {
+      small = v.slice();
+      for (let i = 0; i < v.length; i++) v[i]! *= k;
+    });
     const r = tsnorm(['inspect', huge, '--json']);
     expect(r.status).toBe(0);
     const [s] = JSON.parse(r.stdout.toString());
@@ -97,13 +100,24 @@ describe('inspect', () => {
   });
 
   it('describes shape and channels, the statistics over all values, missing values', () => {
-    const gaps = npy('gaps.npy', 3, 10, 2, (v) => { v[0] = NaN; v[5] = NaN; v[45] = Infinity; });
+    const gaps = npy('gaps.npy', 3, 10, 2, (v) => {
+      v[0] = NaN;
+      v[5] = NaN;
+      v[45] = Infinity;
+    });
     const r = tsnorm(['inspect', gaps, '--json']);
     expect(r.status).toBe(0);
     const [s] = JSON.parse(r.stdout.toString());
     expect(s).toMatchObject({ format: 'npy', instances: 3, channels: 3, steps: { min: 10, max: 10 }, values: 90, dtype: 'float64' });
     // Reference: the same values read back and summed naively.
-    const data = Array.from(new Float64Array(fs.readFileSync(gaps).subarray(128).buffer.slice(fs.readFileSync(gaps).byteOffset + 128)));
+    const data = Array.from(
+      new Float64Array(
+        fs
+          .readFileSync(gaps)
+          .subarray(128)
+          .buffer.slice(fs.readFileSync(gaps).byteOffset + 128),
+      ),
+    );
     for (let c = 0; c < 3; c++) {
       const xs: number[] = [];
       for (let n = 0; n < 3; n++) xs.push(...data.slice((n * 3 + c) * 10, (n * 3 + c + 1) * 10));
@@ -137,18 +151,40 @@ describe('inspect', () => {
   it("the table's min and max are the file's values, digit for digit", () => {
     // A timestamp taken as a channel: its min and max as the CSV writes them (six digits showed 1.7e9 for both).
     const input = path.join(FIXTURES, 'csv/long_quoted/input.csv');
-    const ts = fs.readFileSync(input, 'utf8').trim().split('\n').slice(1).map((row) => row.split(',')[0]!);
+    const ts = fs
+      .readFileSync(input, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((row) => row.split(',')[0]!);
     const sorted = [...ts].sort((a, b) => Number(a) - Number(b));
-    const row = tsnorm(['inspect', input, '--id', 'device']).stdout.toString().split('\n').find((l) => l.startsWith('ts '))!.trim().split(/\s+/);
+    const row = tsnorm(['inspect', input, '--id', 'device'])
+      .stdout.toString()
+      .split('\n')
+      .find((l) => l.startsWith('ts '))!
+      .trim()
+      .split(/\s+/);
     expect([row[4], row[5]]).toEqual([sorted[0], sorted[sorted.length - 1]]);
     // float32 values: the shortest text that reads back as the same float32 (9 digits at most).
     const example = path.join(FIXTURES, 'example.npy');
     const values = new Float32Array(new Uint8Array(fs.readFileSync(example).subarray(128)).buffer);
-    const lines = tsnorm(['inspect', example]).stdout.toString().split('\n').filter((l) => /^c\d /.test(l)).map((l) => l.trim().split(/\s+/));
+    const lines = tsnorm(['inspect', example])
+      .stdout.toString()
+      .split('\n')
+      .filter((l) => /^c\d /.test(l))
+      .map((l) => l.trim().split(/\s+/));
     lines.forEach((cells, c) => {
       let [min, max] = [Infinity, -Infinity];
-      for (let n = 0; n < 8; n++) for (let t = 0; t < 200; t++) { const x = values[(n * 3 + c) * 200 + t]!; min = Math.min(min, x); max = Math.max(max, x); }
-      for (const [text, want] of [[cells[4]!, min], [cells[5]!, max]] as const) {
+      for (let n = 0; n < 8; n++)
+        for (let t = 0; t < 200; t++) {
+          const x = values[(n * 3 + c) * 200 + t]!;
+          min = Math.min(min, x);
+          max = Math.max(max, x);
+        }
+      for (const [text, want] of [
+        [cells[4]!, min],
+        [cells[5]!, max],
+      ] as const) {
         expect(Math.fround(Number(text))).toBe(want);
         expect(text.replace(/^-|\.|e.*$/g, '').replace(/^0+/, '').length).toBeLessThanOrEqual(9);
       }
@@ -184,7 +220,7 @@ describe('check', () => {
     const bad = npy('bad.npy', 4, 40, 4, (v) => {
       v[7] = NaN;
       for (let t = 0; t < 40; t++) v[(1 * 3 + 1) * 40 + t] = 100;
-      for (let t = 0; t < 40; t++) v[(2 * 3 + 2) * 40 + t]! += 30 * 0.1 / Math.sqrt(12);
+      for (let t = 0; t < 40; t++) v[(2 * 3 + 2) * 40 + t]! += (30 * 0.1) / Math.sqrt(12);
       // Wider about its own mean, so that the mean stays where it was.
       const at = (3 * 3 + 0) * 40;
       const mean = v.subarray(at, at + 40).reduce((a, b) => a + b, 0) / 40;
@@ -201,8 +237,12 @@ describe('check', () => {
     expect(byKind['drift-mean']).toMatchObject({ instance: { index: 2, id: null }, channel: 'c2', byte: 128 + (2 * 3 + 2) * 40 * 8, limit: 6 });
     expect(byKind['drift-std']).toMatchObject({ instance: { index: 3, id: null }, channel: 'c0', byte: 128 + (3 * 3 + 0) * 40 * 8, limit: 10 });
     // Every report format names each of them, with its instance and channel, and exits 1.
-    const expected = [['missing', 0, 'c0', 'missing or infinite values'], ['constant', 1, 'c1', 'flat channels'],
-      ['drift-mean', 2, 'c2', 'mean drift'], ['drift-std', 3, 'c0', 'spread drift']] as const;
+    const expected = [
+      ['missing', 0, 'c0', 'missing or infinite values'],
+      ['constant', 1, 'c1', 'flat channels'],
+      ['drift-mean', 2, 'c2', 'mean drift'],
+      ['drift-std', 3, 'c0', 'spread drift'],
+    ] as const;
     const text = runCheck([bad]);
     expect(text.status).toBe(1);
     const lines = text.stdout.toString().trimEnd().split('\n');
@@ -216,7 +256,10 @@ describe('check', () => {
     }
     const github = runCheck([bad], ['--format', 'github']);
     expect(github.status).toBe(1);
-    const annotations = github.stdout.toString().split('\n').filter((l) => l.startsWith('::error '));
+    const annotations = github.stdout
+      .toString()
+      .split('\n')
+      .filter((l) => l.startsWith('::error '));
     expect(annotations).toHaveLength(4);
     for (const [, n, c, title] of expected) {
       expect(annotations.some((a) => a.includes(`title=tsnorm check%3A ${title}::${bad}, instance ${n}, channel '${c}'`))).toBe(true);
@@ -226,7 +269,9 @@ describe('check', () => {
   });
 
   it('many problems: the first 100 listed, all counted, JUnit counts adding up', () => {
-    const gappy = npy('gappy.npy', 150, 10, 8, (v) => { for (let n = 0; n < 150; n++) v[n * 30] = NaN; });
+    const gappy = npy('gappy.npy', 150, 10, 8, (v) => {
+      for (let n = 0; n < 150; n++) v[n * 30] = NaN;
+    });
     const json = JSON.parse(runCheck([gappy], ['--format', 'json']).stdout.toString());
     expect(json.counts.missing).toBe(150);
     expect(json.problems).toHaveLength(100);
@@ -247,7 +292,9 @@ describe('check', () => {
   });
 
   it('JUnit XML and GitHub annotations', () => {
-    const bad = npy('bad2.npy', 2, 40, 6, (v) => { v[3] = NaN; });
+    const bad = npy('bad2.npy', 2, 40, 6, (v) => {
+      v[3] = NaN;
+    });
     const junit = runCheck([bad], ['--format', 'junit']);
     expect(junit.status).toBe(1);
     const xml = junit.stdout.toString();
@@ -293,8 +340,17 @@ describe('reports to stdout, as any output', () => {
 
   it('a full disk is one line and exit 2, for check (whatever it found), inspect and --help', () => {
     expect(tsnorm(['fit', train, '--save-stats', reference]).status).toBe(0);
-    const bad = npy('report-bad.npy', 2, 40, 6, (v) => { v[3] = NaN; });
-    for (const args of [['check', bad, '--stats', reference, '--format', 'junit'], ['check', train, '--stats', reference], ['inspect', train, '--json'], ['--help'], ['check', '--help'], ['--version']]) {
+    const bad = npy('report-bad.npy', 2, 40, 6, (v) => {
+      v[3] = NaN;
+    });
+    for (const args of [
+      ['check', bad, '--stats', reference, '--format', 'junit'],
+      ['check', train, '--stats', reference],
+      ['inspect', train, '--json'],
+      ['--help'],
+      ['check', '--help'],
+      ['--version'],
+    ]) {
       const r = toFile(args, '/dev/full');
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toBe('tsnorm: <stdout>: no space left on device\n');
@@ -302,9 +358,22 @@ describe('reports to stdout, as any output', () => {
   });
 
   it('a reader that stops early (| head) ends it quietly: exit 0, or 1 for check that found problems', () => {
-    const many = npy('report-many.npy', 150, 10, 8, (v) => { for (let n = 0; n < 150; n++) v[n * 30] = NaN; });
-    for (const [args, code] of [[['check', many, '--stats', reference, '--format', 'junit'], 1], [['check', train, '--stats', reference], 0], [['inspect', many, many, many], 0]] as const) {
-      const r = spawnSync('bash', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} ${args.map((a) => JSON.stringify(a)).join(' ')} | head -c 10 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    const many = npy('report-many.npy', 150, 10, 8, (v) => {
+      for (let n = 0; n < 150; n++) v[n * 30] = NaN;
+    });
+    for (const [args, code] of [
+      [['check', many, '--stats', reference, '--format', 'junit'], 1],
+      [['check', train, '--stats', reference], 0],
+      [['inspect', many, many, many], 0],
+    ] as const) {
+      const r = spawnSync(
+        'bash',
+        [
+          '-c',
+          `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} ${args.map((a) => JSON.stringify(a)).join(' ')} | head -c 10 >/dev/null; echo "\${PIPESTATUS[0]}"`,
+        ],
+        { encoding: 'utf8' },
+      );
       expect(r.stderr, args.join(' ')).toBe('');
       expect(r.stdout, args.join(' ')).toBe(`${code}\n`);
     }

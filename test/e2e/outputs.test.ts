@@ -252,8 +252,14 @@ describe('temporary files need a usable $TMPDIR, and say so when it is not', () 
 
   it.each([
     ['a Fortran-order NPY (transposed through a temporary file)', [fortran, '-o', '/dev/null']],
-    ['CSV to NPY on stdout (spooled through a temporary file)', [path.join(FIXTURES, 'csv/long_quoted/input.csv'), '--id', 'device', '--keep', 'ts', '--to', 'npy', '-o', '-']],
-    ['a CSV instance larger than memory (spilled)', [path.join(FIXTURES, 'csv/long_quoted/input.csv'), '--id', 'device', '--keep', 'ts', '--spill-bytes', '10', '-o', '/dev/null']],
+    [
+      'CSV to NPY on stdout (spooled through a temporary file)',
+      [path.join(FIXTURES, 'csv/long_quoted/input.csv'), '--id', 'device', '--keep', 'ts', '--to', 'npy', '-o', '-'],
+    ],
+    [
+      'a CSV instance larger than memory (spilled)',
+      [path.join(FIXTURES, 'csv/long_quoted/input.csv'), '--id', 'device', '--keep', 'ts', '--spill-bytes', '10', '-o', '/dev/null'],
+    ],
   ])('%s', (_what, args) => {
     const missing = path.join(tmp.dir, 'no-tmp');
     const r = run(args as string[], missing);
@@ -271,7 +277,9 @@ describe('temporary files need a usable $TMPDIR, and say so when it is not', () 
       const bytes = fs.readFileSync(path.join(FIXTURES, 'cases/long_series/input.npy'));
       const r = run(['-', '--budget', '1000', '--spill-bytes', '1000', '-o', '/dev/null'], small, bytes);
       expect(r.status).toBe(2);
-      expect(r.stderr.trim()).toBe(`tsnorm: temporary file in ${small} ($TMPDIR): no space left on device (set TMPDIR to a writable folder with room for the data)`);
+      expect(r.stderr.trim()).toBe(
+        `tsnorm: temporary file in ${small} ($TMPDIR): no space left on device (set TMPDIR to a writable folder with room for the data)`,
+      );
       expect(fs.readdirSync(small)).toEqual([]);
     } finally {
       spawnSync('umount', [small]);

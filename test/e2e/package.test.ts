@@ -36,19 +36,25 @@ describe('the packed tarball', () => {
   });
 
   it('ships type declarations a strict TypeScript consumer compiles against', () => {
-    fs.writeFileSync(path.join(tmp.dir, 'use.ts'), `
+    fs.writeFileSync(
+      path.join(tmp.dir, 'use.ts'),
+      `
       import { InstanceNorm1d, type StateDict } from 'tsnorm';
       const m = new InstanceNorm1d(3, { affine: true });
       const y: { shape: number[]; data: Float64Array } = m.forward({ shape: [3, 4], data: new Float64Array(12) });
       const s: StateDict = m.stateDict();
       m.loadStateDict(s);
       export { y };
-    `);
+    `,
+    );
     const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
-    fs.writeFileSync(path.join(tmp.dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: [] },
-      files: ['use.ts'],
-    }));
+    fs.writeFileSync(
+      path.join(tmp.dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', types: [] },
+        files: ['use.ts'],
+      }),
+    );
     const out = execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: tmp.dir, encoding: 'utf8' });
     expect(out.trim()).toBe('');
   });
@@ -56,7 +62,9 @@ describe('the packed tarball', () => {
   it('npm install -g: the tsnorm command and its man page', () => {
     const prefix = path.join(tmp.dir, 'global');
     const tgz = fs.readdirSync(tmp.dir).find((f) => f.endsWith('.tgz'))!;
-    execFileSync(npm, ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--silent', path.join(tmp.dir, tgz)], { cwd: tmp.dir });
+    execFileSync(npm, ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--silent', path.join(tmp.dir, tgz)], {
+      cwd: tmp.dir,
+    });
     const version = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
     expect(execFileSync(path.join(prefix, 'bin/tsnorm'), ['--version'], { encoding: 'utf8', cwd: tmp.dir }).trim()).toBe(version);
     const out = path.join(tmp.dir, 'global-out.npy');

@@ -86,10 +86,16 @@ describe('stats and affine files', () => {
   it('a torch state_dict with prefixed keys works as --stats, its prefix found', async () => {
     const statsIn = JSON.parse(fs.readFileSync(path.join(dir, 'stats_in.json'), 'utf8'));
     const sd = path.join(tmp.dir, 'model_state_dict.json');
-    fs.writeFileSync(sd, JSON.stringify({
-      'conv.weight': [[[0.5]], [[0.25]], [[2]]], 'conv.bias': [1, 2, 3],
-      'norm.running_mean': statsIn.running_mean, 'norm.running_var': statsIn.running_var, 'norm.num_batches_tracked': 3,
-    }));
+    fs.writeFileSync(
+      sd,
+      JSON.stringify({
+        'conv.weight': [[[0.5]], [[0.25]], [[2]]],
+        'conv.bias': [1, 2, 3],
+        'norm.running_mean': statsIn.running_mean,
+        'norm.running_var': statsIn.running_var,
+        'norm.num_batches_tracked': 3,
+      }),
+    );
     const out = path.join(tmp.dir, 'prefixed.npy');
     const r = tsnorm(['apply', input, '-o', out, '--stats', sd]);
     expect(r.stderr).toBe('');

@@ -19,8 +19,12 @@ function inTerminal(command: string): { screen: string; text: string } {
   if (r.error) throw r.error;
   // What a person would read: escape sequences out, each carriage return a fresh line.
   // (cursor-to-column-1, ESC [ 1 G, starts a line again as a carriage return does).
-  const text = r.stdout.replace(/\x1b\[\d*G/g, '\r').replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, '')
-    .split(/\r\n|\r|\n/).filter((l) => l.trim() !== '').join('\n');
+  const text = r.stdout
+    .replace(/\x1b\[\d*G/g, '\r')
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, '')
+    .split(/\r\n|\r|\n/)
+    .filter((l) => l.trim() !== '')
+    .join('\n');
   return { screen: r.stdout, text };
 }
 
@@ -35,7 +39,8 @@ beforeAll(() => {
   // gets drawn. Commands that only read (check, inspect, an error at the end) get three times as
   // much: they read ~100 MB a second.
   const rows: string[] = ['id,t,a,b,c'];
-  for (let i = 0; i < 1_800_000; i++) rows.push(`d${Math.floor(i / 10_000)},${i % 10_000},${(i % 97) * 0.37 + 1.5},${(i % 89) * -1.25},${1000 + (i % 13) * 0.001}`);
+  for (let i = 0; i < 1_800_000; i++)
+    rows.push(`d${Math.floor(i / 10_000)},${i % 10_000},${(i % 97) * 0.37 + 1.5},${(i % 89) * -1.25},${1000 + (i % 13) * 0.001}`);
   fs.writeFileSync(big, rows.slice(0, 600_001).join('\n') + '\n');
   fs.writeFileSync(bigger, rows.join('\n') + '\n');
   fs.writeFileSync(broken, rows.join('\n') + '\nd179,10000,1,2,oops\n');
@@ -53,7 +58,7 @@ describe('progress on a terminal', () => {
     expect(text).toContain('big.csv [');
     expect(text.split('\n').at(-1)).toBe('exit=0');
     // Cleared at the end: the bar's line is erased before the shell's next output.
-    expect(screen).toMatch(/\x1b\[2K[^]*exit=0/);
+    expect(screen).toMatch(/\x1b\[2K[\s\S]*exit=0/);
     const plain = file('no-bar.csv');
     expect(tsnorm(['normalize', big, '--id', 'id', '--keep', 't', '-o', plain]).status).toBe(0);
     expect(fs.readFileSync(out).equals(fs.readFileSync(plain))).toBe(true);
@@ -78,17 +83,21 @@ describe('progress on a terminal', () => {
     expect(text).toMatch(bar);
     const lines = text.split('\n');
     expect(lines.at(-1)).toBe('exit=2');
-    expect(lines.at(-2)).toBe(`tsnorm: ${broken}: line 1800002, column 'c': 'oops' is not a number (a channel column; pass it through with --keep, or choose --channels)`);
+    expect(lines.at(-2)).toBe(
+      `tsnorm: ${broken}: line 1800002, column 'c': 'oops' is not a number (a channel column; pass it through with --keep, or choose --channels)`,
+    );
     expect(fs.existsSync(file('never.csv'))).toBe(false);
   });
 
   it('Ctrl-C midway: the bar is cleared, the signal ends the run, no output is left', () => {
     const out = file('interrupted.csv');
     // The input stays open (a pipe that pauses), so the run is still going when Ctrl-C comes.
-    const { screen, text } = inTerminal(`(cat ${q(big)}; sleep 3) | timeout -s INT 1.5 ${node} normalize --from csv --id id --keep t -o ${q(out)}; echo "exit=$?"`);
+    const { screen, text } = inTerminal(
+      `(cat ${q(big)}; sleep 3) | timeout -s INT 1.5 ${node} normalize --from csv --id id --keep t -o ${q(out)}; echo "exit=$?"`,
+    );
     expect(text).toMatch(/<stdin> [\d.]+ [kMG]?B read, /);
     expect(text.split('\n').at(-1)).toBe('exit=124'); // timeout's code: the run was still going
-    expect(screen).toMatch(/\x1b\[2K[^]*exit=124/);
+    expect(screen).toMatch(/\x1b\[2K[\s\S]*exit=124/);
     expect(fs.existsSync(out)).toBe(false);
     expect(fs.readdirSync(tmp.dir).filter((f) => f.startsWith('.tsnorm-'))).toEqual([]);
   });

@@ -28,31 +28,48 @@ function packagesLoaded(args: string[]): Set<string> {
       const bundle = fs.readFileSync(path.join(ROOT, 'dist/bundle', script), 'utf8');
       const logged = "(require('node:fs').appendFileSync(process.env.INIT_LOG, NAME + '\\n'), 0)";
       const patched = bundle
-        .replace('return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;', `return fn && (${logged.replace('NAME', '__getOwnPropNames(fn)[0]')}, res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;`)
-        .replace('return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;', `return mod || (${logged.replace('NAME', '__getOwnPropNames(cb)[0]')}, (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod)), mod.exports;`);
+        .replace(
+          'return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;',
+          `return fn && (${logged.replace('NAME', '__getOwnPropNames(fn)[0]')}, res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;`,
+        )
+        .replace(
+          'return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;',
+          `return mod || (${logged.replace('NAME', '__getOwnPropNames(cb)[0]')}, (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod)), mod.exports;`,
+        );
       expect(patched.split('process.env.INIT_LOG').length, `${script}'s module wrappers as this test knows them`).toBe(3);
       fs.writeFileSync(path.join(copy, 'dist/bundle', script), patched);
     }
   }
   // require() (the native codecs) through Module._load; NODE_PATH finds them from the copy.
   const register = path.join(tmp.dir, 'register.cjs');
-  fs.writeFileSync(register, `const fs = require('node:fs');
+  fs.writeFileSync(
+    register,
+    `const fs = require('node:fs');
 const Module = require('node:module');
 const load = Module._load;
 Module._load = function (request, ...rest) {
   if (!request.startsWith('.') && !request.startsWith('/') && !request.startsWith('node:')) fs.appendFileSync(process.env.INIT_LOG, 'require:' + request + '\\n');
   return load.call(this, request, ...rest);
 };
-`);
+`,
+  );
   const r = spawnSync(process.execPath, ['--require', register, path.join(copy, 'bin/tsnorm.js'), ...args], {
-    env: { ...process.env, INIT_LOG: log, NODE_PATH: path.join(ROOT, 'node_modules') }, encoding: 'utf8',
+    env: { ...process.env, INIT_LOG: log, NODE_PATH: path.join(ROOT, 'node_modules') },
+    encoding: 'utf8',
   });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : [];
   const names = new Set<string>();
   for (const line of lines) {
-    if (line.startsWith('require:')) names.add(line.slice('require:'.length).split('/').slice(0, line.includes('@') ? 2 : 1).join('/'));
+    if (line.startsWith('require:'))
+      names.add(
+        line
+          .slice('require:'.length)
+          .split('/')
+          .slice(0, line.includes('@') ? 2 : 1)
+          .join('/'),
+      );
     const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
     if (pkg) names.add(pkg[1]!);
   }
@@ -61,14 +78,20 @@ Module._load = function (request, ...rest) {
 
 describe('the code cache', () => {
   it('is accepted by this Node (a run deserializes instead of compiling)', () => {
-    const r = spawnSync(process.execPath, ['-e', `const { loadBundle } = require(${JSON.stringify(BIN)}); const b = loadBundle(); console.log(b.script.cachedDataRejected)`], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['-e', `const { loadBundle } = require(${JSON.stringify(BIN)}); const b = loadBundle(); console.log(b.script.cachedDataRejected)`],
+      { encoding: 'utf8' },
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('false');
   });
 
   it('apache-arrow is a script of its own, loaded by an Arrow job only, with its own accepted cache', () => {
-    const job = (args: string[]) => `b.main(${JSON.stringify(args)}).then((code) => console.log(code, JSON.stringify([...b.chunks].map(([name, s]) => [name, s.cachedDataRejected]))))`;
-    const run = (args: string[]) => spawnSync(process.execPath, ['-e', `const { loadBundle } = require(${JSON.stringify(BIN)}); const b = loadBundle(); ${job(args)}`], { encoding: 'utf8' });
+    const job = (args: string[]) =>
+      `b.main(${JSON.stringify(args)}).then((code) => console.log(code, JSON.stringify([...b.chunks].map(([name, s]) => [name, s.cachedDataRejected]))))`;
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, ['-e', `const { loadBundle } = require(${JSON.stringify(BIN)}); const b = loadBundle(); ${job(args)}`], { encoding: 'utf8' });
     const csv = run([path.join(FIXTURES, 'csv/long_quoted/input.csv'), '--id', 'device', '--keep', 'ts', '-o', path.join(tmp.dir, 'chunk.csv')]);
     expect(csv.stderr).toBe('');
     expect(csv.stdout.trim()).toBe('0 []');
@@ -90,19 +113,25 @@ describe('the code cache', () => {
         fs.copyFileSync(path.join(ROOT, 'dist/bundle', script), path.join(dir, 'dist/bundle', script));
         if (cache) fs.writeFileSync(path.join(dir, 'dist/bundle', `${script}.cache`), cache);
       }
-      const r = spawnSync(process.execPath, [path.join(dir, 'bin/tsnorm.js'), path.join(FIXTURES, 'example.npy'), '--to', 'npy'], { env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } });
+      const r = spawnSync(process.execPath, [path.join(dir, 'bin/tsnorm.js'), path.join(FIXTURES, 'example.npy'), '--to', 'npy'], {
+        env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') },
+      });
       expect(r.stderr.toString()).toBe('');
       expect(r.status).toBe(0);
       expect(r.stdout.length).toBe(fs.statSync(path.join(FIXTURES, 'example.npy')).size);
       // And an Arrow job, through apache-arrow's script.
-      const arrow = spawnSync(process.execPath, [path.join(dir, 'bin/tsnorm.js'), 'convert', path.join(FIXTURES, 'example.npy'), '-o', path.join(dir, 'o.arrow')], { env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } });
+      const arrow = spawnSync(
+        process.execPath,
+        [path.join(dir, 'bin/tsnorm.js'), 'convert', path.join(FIXTURES, 'example.npy'), '-o', path.join(dir, 'o.arrow')],
+        { env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } },
+      );
       expect(arrow.stderr.toString()).toBe('');
       expect(arrow.status).toBe(0);
       expect(fs.readFileSync(path.join(dir, 'o.arrow')).subarray(0, 6).toString()).toBe('ARROW1');
     }
   });
 
-  it('without apache-arrow\'s script beside the bundle, an Arrow job uses the package from node_modules', () => {
+  it("without apache-arrow's script beside the bundle, an Arrow job uses the package from node_modules", () => {
     const dir = fs.mkdtempSync(path.join(tmp.dir, 'nochunk-'));
     const reference = path.join(dir, 'reference.arrow');
     expect(spawnSync(process.execPath, [BIN, 'convert', path.join(FIXTURES, 'example.npy'), '-o', reference]).status).toBe(0);
@@ -110,7 +139,9 @@ describe('the code cache', () => {
     fs.mkdirSync(path.join(dir, 'dist/bundle'), { recursive: true });
     for (const f of ['tsnorm.js', 'package.json']) fs.copyFileSync(path.join(ROOT, 'bin', f), path.join(dir, 'bin', f));
     for (const f of ['tsnorm.cjs', 'tsnorm.cjs.cache']) fs.copyFileSync(path.join(ROOT, 'dist/bundle', f), path.join(dir, 'dist/bundle', f));
-    const r = spawnSync(process.execPath, [path.join(dir, 'bin/tsnorm.js'), 'convert', path.join(FIXTURES, 'example.npy'), '-o', path.join(dir, 'o.arrow')], { env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } });
+    const r = spawnSync(process.execPath, [path.join(dir, 'bin/tsnorm.js'), 'convert', path.join(FIXTURES, 'example.npy'), '-o', path.join(dir, 'o.arrow')], {
+      env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') },
+    });
     expect(r.stderr.toString()).toBe('');
     expect(r.status).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'o.arrow')).equals(fs.readFileSync(reference))).toBe(true);

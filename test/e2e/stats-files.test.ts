@@ -68,7 +68,7 @@ describe('files that are not what they claim', () => {
     expect(tsnorm(['apply', input, '--stats', other]).stderr).toContain('expected "tsnorm-stats"');
   });
 
-  it('an --affine file that names other channels than the input\'s', () => {
+  it("an --affine file that names other channels than the input's", () => {
     const csv = path.join(FIXTURES, 'csv/long_quoted/input.csv');
     const affine = writeJson('named-affine.json', { channels: ['p', 'q', 'r'], weight: [1, 1, 1], bias: [0, 0, 0] });
     const r = tsnorm([csv, '--id', 'device', '--keep', 'ts', '--affine', affine]);

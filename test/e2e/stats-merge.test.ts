@@ -43,7 +43,7 @@ describe('stats merge equals one fit over the shards in order', () => {
     ['momentum 1, batches of 3', ['--momentum', '1', '--batch-size', '3']],
     ['cumulative, whole files', ['--momentum', 'cumulative']],
     ['cumulative, batches of 2', ['--momentum', 'cumulative', '--batch-size', '2']],
-    ['fit\'s default (cumulative, an update per instance)', []],
+    ["fit's default (cumulative, an update per instance)", []],
   ];
   for (const [label, flags] of cases) {
     it.each([1, 2, 3, 7])(`${label}: %i shard(s)`, (count) => {
@@ -164,7 +164,18 @@ describe('stats merge refuses files that do not belong together', () => {
 
   it('another channel count, other channel names', () => {
     const two = file('two-channels.json');
-    fs.writeFileSync(two, JSON.stringify({ ...json(fitted('r-e.json')), num_features: 2, running_mean: [0, 0], running_var: [1, 1], start_mean: [0, 0], start_var: [1, 1], sketch: undefined }));
+    fs.writeFileSync(
+      two,
+      JSON.stringify({
+        ...json(fitted('r-e.json')),
+        num_features: 2,
+        running_mean: [0, 0],
+        running_var: [1, 1],
+        start_mean: [0, 0],
+        start_var: [1, 1],
+        sketch: undefined,
+      }),
+    );
     refused([fitted('r-f.json'), two], 'channel count');
     const named = (names: string[], f: string) => {
       fs.writeFileSync(file(f), JSON.stringify({ ...json(fitted(`${f}.src`)), channels: names }));

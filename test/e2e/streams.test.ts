@@ -43,7 +43,9 @@ describe('stdin and stdout', () => {
   it('ends quietly when stdout is closed early (| head)', async () => {
     const child = startTsnorm(['normalize', input('long_series')]);
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
     child.stdout.destroy();
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -88,7 +90,9 @@ describe('streaming paths give the same bytes as the default', () => {
 
   it('eval with a budget of 5 values', () => {
     const stats = input('eval_running_stats', 'stats_in.json');
-    expect(run(['apply', input('eval_running_stats'), '--stats', stats, '--budget', '5']).equals(run(['apply', input('eval_running_stats'), '--stats', stats]))).toBe(true);
+    expect(
+      run(['apply', input('eval_running_stats'), '--stats', stats, '--budget', '5']).equals(run(['apply', input('eval_running_stats'), '--stats', stats])),
+    ).toBe(true);
   });
 
   it('a Fortran-order file from a pipe', () => {
@@ -165,7 +169,10 @@ describe('the library against the fixtures', () => {
     const x = await readNpy(path.join(c.dir, c.input));
     const f64 = c.output_dtype === '<f8';
     const m = new InstanceNorm1d(x.shape[x.shape.length - 2]!, {
-      eps: c.eps, momentum: c.momentum, affine: Boolean(c.affine), trackRunningStats: c.track_running_stats,
+      eps: c.eps,
+      momentum: c.momentum,
+      affine: Boolean(c.affine),
+      trackRunningStats: c.track_running_stats,
     });
     const load = (file?: string) => (file ? JSON.parse(fs.readFileSync(path.join(c.dir, file), 'utf8')) : {});
     m.loadStateDict({ ...load(c.affine), ...load(c.stats_in) });

@@ -21,7 +21,11 @@ const exe = path.join(alone, 'tsnorm');
 // No node to fall back on, and a private $TMPDIR to see what is left behind.
 const env = { PATH: '/nonexistent', TMPDIR: scratch, HOME: tmp.dir };
 
-interface Run { status: number | null; stdout: Buffer; stderr: string }
+interface Run {
+  status: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
 function runExe(args: string[], input = ''): Run {
   const r = spawnSync(exe, args, { cwd: alone, env, input, maxBuffer: 1 << 28 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString('utf8') };
@@ -50,8 +54,24 @@ describe('dist/tsnorm alone in an empty folder', () => {
 
   it.each(loadCases().map((c) => [c.name, c] as const))('fixture case %s: same bytes and exit code as node bin/tsnorm.js', (name, c) => {
     const out = (who: string, file: string) => path.join(work, `${name}-${who}-${file}`);
-    const a = runExe(caseArgs(c, path.join(c.dir, c.input), (c.extra_inputs ?? []).map((f) => path.join(c.dir, f)), out('exe', 'out.npy'), out('exe', 'stats.json')));
-    const b = runNode(caseArgs(c, path.join(c.dir, c.input), (c.extra_inputs ?? []).map((f) => path.join(c.dir, f)), out('node', 'out.npy'), out('node', 'stats.json')));
+    const a = runExe(
+      caseArgs(
+        c,
+        path.join(c.dir, c.input),
+        (c.extra_inputs ?? []).map((f) => path.join(c.dir, f)),
+        out('exe', 'out.npy'),
+        out('exe', 'stats.json'),
+      ),
+    );
+    const b = runNode(
+      caseArgs(
+        c,
+        path.join(c.dir, c.input),
+        (c.extra_inputs ?? []).map((f) => path.join(c.dir, f)),
+        out('node', 'out.npy'),
+        out('node', 'stats.json'),
+      ),
+    );
     expect(a.status).toBe(b.status);
     expect(a.stderr.replaceAll(out('exe', ''), '')).toBe(b.stderr.replaceAll(out('node', ''), ''));
     if (c.expect_error) expect(isOneLineError(a.stderr)).toBe(true);

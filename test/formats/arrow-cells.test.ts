@@ -10,7 +10,7 @@ import { random } from '../helpers/random.js';
 const words = (v: bigint, n = 4): number[] => Array.from({ length: n }, (_, k) => Number(BigInt.asUintN(32, v >> BigInt(32 * k))));
 
 describe('civilDate', () => {
-  it("agrees with Date for every day of years 0000-9999 (sampled) and their ends", () => {
+  it('agrees with Date for every day of years 0000-9999 (sampled) and their ends', () => {
     const r = random(5);
     const first = -719528; // 0000-01-01
     const last = 2932896; // 9999-12-31

@@ -12,7 +12,10 @@ import { RUNS, settings } from '../props/support.js';
 const int = (bits: number, signed: boolean): fc.Arbitrary<bigint> =>
   signed ? fc.bigInt({ min: -(1n << BigInt(bits - 1)), max: (1n << BigInt(bits - 1)) - 1n }) : fc.bigInt({ min: 0n, max: (1n << BigInt(bits)) - 1n });
 
-interface Kind { type: () => A.DataType; value: fc.Arbitrary<unknown> }
+interface Kind {
+  type: () => A.DataType;
+  value: fc.Arbitrary<unknown>;
+}
 
 const KINDS: Record<string, Kind> = {
   int8: { type: () => new A.Int8(), value: int(8, true).map(Number) },
@@ -31,15 +34,34 @@ const KINDS: Record<string, Kind> = {
   largeUtf8: { type: () => new A.LargeUtf8(), value: fc.string({ maxLength: 6 }) },
   binary: { type: () => new A.Binary(), value: fc.uint8Array({ maxLength: 5 }) },
   listInt: { type: () => new A.List(new A.Field('item', new A.Int32(), true)), value: fc.array(fc.option(fc.integer()), { maxLength: 4 }) },
-  struct: { type: () => new A.Struct([new A.Field('a', new A.Int32(), true), new A.Field('b', new A.Utf8(), true)]), value: fc.record({ a: fc.option(fc.integer()), b: fc.option(fc.string({ maxLength: 3 })) }) },
-  map: { type: () => new A.Map_(new A.Field('entries', new A.Struct([new A.Field('key', new A.Utf8(), false), new A.Field('value', new A.Int32(), true)] as A.Field[]), false) as never), value: fc.dictionary(fc.string({ minLength: 1, maxLength: 3 }), fc.option(fc.integer()), { maxKeys: 3 }).map((o) => new Map(Object.entries(o))) },
+  struct: {
+    type: () => new A.Struct([new A.Field('a', new A.Int32(), true), new A.Field('b', new A.Utf8(), true)]),
+    value: fc.record({ a: fc.option(fc.integer()), b: fc.option(fc.string({ maxLength: 3 })) }),
+  },
+  map: {
+    type: () =>
+      new A.Map_(
+        new A.Field('entries', new A.Struct([new A.Field('key', new A.Utf8(), false), new A.Field('value', new A.Int32(), true)] as A.Field[]), false) as never,
+      ),
+    value: fc.dictionary(fc.string({ minLength: 1, maxLength: 3 }), fc.option(fc.integer()), { maxKeys: 3 }).map((o) => new Map(Object.entries(o))),
+  },
   listText: { type: () => new A.List(new A.Field('item', new A.Utf8(), true)), value: fc.array(fc.option(fc.string({ maxLength: 3 })), { maxLength: 3 }) },
 };
 
 /** Row i of a vector as comparable JSON: bigints and typed arrays spelled out. */
 function rows(v: A.Vector): string[] {
-  const plain = (x: unknown): unknown => (typeof x === 'bigint' ? `${x}n` : x instanceof A.Vector ? Array.from(x.toArray() as ArrayLike<unknown>, plain)
-    : ArrayBuffer.isView(x) ? Array.from(x as unknown as ArrayLike<unknown>, plain) : Number.isNaN(x) ? 'NaN' : Object.is(x, -0) ? '-0' : x);
+  const plain = (x: unknown): unknown =>
+    typeof x === 'bigint'
+      ? `${x}n`
+      : x instanceof A.Vector
+        ? Array.from(x.toArray() as ArrayLike<unknown>, plain)
+        : ArrayBuffer.isView(x)
+          ? Array.from(x as unknown as ArrayLike<unknown>, plain)
+          : Number.isNaN(x)
+            ? 'NaN'
+            : Object.is(x, -0)
+              ? '-0'
+              : x;
   return Array.from({ length: v.length }, (_, i) => JSON.stringify(v.isValid(i) ? plain(v.get(i)) : null));
 }
 
@@ -47,7 +69,9 @@ describe('concatData', () => {
   it('joins slices of a column into the column', () => {
     fc.assert(
       fc.property(
-        fc.constantFrom(...Object.keys(KINDS)).chain((name) => fc.tuple(fc.constant(name), fc.array(fc.option(KINDS[name]!.value, { freq: 4 }), { minLength: 1, maxLength: 40 }))),
+        fc
+          .constantFrom(...Object.keys(KINDS))
+          .chain((name) => fc.tuple(fc.constant(name), fc.array(fc.option(KINDS[name]!.value, { freq: 4 }), { minLength: 1, maxLength: 40 }))),
         fc.array(fc.nat(40), { maxLength: 6 }),
         ([name, values], cuts) => {
           const whole = A.vectorFromArray(values as never[], KINDS[name]!.type());

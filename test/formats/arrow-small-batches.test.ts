@@ -15,22 +15,75 @@ import { memorySource, pipeSource } from '../props/support.js';
 const rows = 700;
 const pick = <T>(i: number, v: T): T | null => (i % 5 === 3 ? null : v);
 const table = new A.Table({
-  i8: A.vectorFromArray(Array.from({ length: rows }, (_, i) => pick(i, (i % 256) - 128)), new A.Int8()),
-  u16: A.vectorFromArray(Array.from({ length: rows }, (_, i) => pick(i + 1, i * 93 % 65536)), new A.Uint16()),
-  i64: A.vectorFromArray(Array.from({ length: rows }, (_, i) => pick(i + 2, BigInt(i) * 1234567890123n - 9223372036854775807n)), new A.Int64()),
-  u64: A.vectorFromArray(Array.from({ length: rows }, (_, i) => 18446744073709551615n - BigInt(i)), new A.Uint64()),
-  f16: A.vectorFromArray(Array.from({ length: rows }, (_, i) => pick(i, i / 8)), new A.Float16()),
-  f32: A.vectorFromArray(Array.from({ length: rows }, (_, i) => Math.fround(Math.sin(i))), new A.Float32()),
-  f64: A.vectorFromArray(Array.from({ length: rows }, (_, i) => pick(i + 4, i === 0 ? -0 : i === 1 ? Number.NaN : Math.cos(i) * 1e300)), new A.Float64()),
-  day: A.vectorFromArray(Array.from({ length: rows }, (_, i) => pick(i, new Date(Date.UTC(2020, 0, 1 + i)))), new A.DateDay()),
-  ms: A.vectorFromArray(Array.from({ length: rows }, (_, i) => new Date(Date.UTC(2020, 0, 1) + i * 1001)), new A.DateMillisecond()),
-  time: A.vectorFromArray(Array.from({ length: rows }, (_, i) => pick(i + 1, i * 1000)), new A.TimeMillisecond()),
-  ts: A.vectorFromArray(Array.from({ length: rows }, (_, i) => pick(i + 3, 1700000000000 + i)), new A.TimestampMillisecond()),
-  dur: A.vectorFromArray(Array.from({ length: rows }, (_, i) => BigInt(i) * 1000000007n), new A.Duration(A.TimeUnit.NANOSECOND)),
-  flag: A.vectorFromArray(Array.from({ length: rows }, (_, i) => pick(i + 2, i % 3 === 0)), new A.Bool()),
-  text: A.vectorFromArray(Array.from({ length: rows }, (_, i) => pick(i, i % 11 === 0 ? '' : `é${'x'.repeat(i % 13)}${i}`)), new A.Utf8()),
-  bytes: A.vectorFromArray(Array.from({ length: rows }, (_, i) => pick(i + 1, Uint8Array.from({ length: i % 6 }, (_, k) => (i + k) % 256))), new A.Binary()),
-  fixed: A.vectorFromArray(Array.from({ length: rows }, (_, i) => Uint8Array.of(i % 256, 255 - (i % 256), 7)), new A.FixedSizeBinary(3)),
+  i8: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => pick(i, (i % 256) - 128)),
+    new A.Int8(),
+  ),
+  u16: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => pick(i + 1, (i * 93) % 65536)),
+    new A.Uint16(),
+  ),
+  i64: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => pick(i + 2, BigInt(i) * 1234567890123n - 9223372036854775807n)),
+    new A.Int64(),
+  ),
+  u64: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => 18446744073709551615n - BigInt(i)),
+    new A.Uint64(),
+  ),
+  f16: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => pick(i, i / 8)),
+    new A.Float16(),
+  ),
+  f32: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => Math.fround(Math.sin(i))),
+    new A.Float32(),
+  ),
+  f64: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => pick(i + 4, i === 0 ? -0 : i === 1 ? Number.NaN : Math.cos(i) * 1e300)),
+    new A.Float64(),
+  ),
+  day: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => pick(i, new Date(Date.UTC(2020, 0, 1 + i)))),
+    new A.DateDay(),
+  ),
+  ms: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => new Date(Date.UTC(2020, 0, 1) + i * 1001)),
+    new A.DateMillisecond(),
+  ),
+  time: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => pick(i + 1, i * 1000)),
+    new A.TimeMillisecond(),
+  ),
+  ts: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => pick(i + 3, 1700000000000 + i)),
+    new A.TimestampMillisecond(),
+  ),
+  dur: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => BigInt(i) * 1000000007n),
+    new A.Duration(A.TimeUnit.NANOSECOND),
+  ),
+  flag: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => pick(i + 2, i % 3 === 0)),
+    new A.Bool(),
+  ),
+  text: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => pick(i, i % 11 === 0 ? '' : `é${'x'.repeat(i % 13)}${i}`)),
+    new A.Utf8(),
+  ),
+  bytes: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) =>
+      pick(
+        i + 1,
+        Uint8Array.from({ length: i % 6 }, (_, k) => (i + k) % 256),
+      ),
+    ),
+    new A.Binary(),
+  ),
+  fixed: A.vectorFromArray(
+    Array.from({ length: rows }, (_, i) => Uint8Array.of(i % 256, 255 - (i % 256), 7)),
+    new A.FixedSizeBinary(3),
+  ),
 });
 
 /** The table cut into batches of these sizes in turn (0-row batches too). */
@@ -39,7 +92,18 @@ function cut(sizes: readonly number[]): A.Table {
   let at = 0;
   for (let k = 0; at < rows; k++) {
     const n = sizes[k % sizes.length]!;
-    batches.push(table.slice(at, at + n).batches[0] ?? new A.RecordBatch(table.schema, A.makeData({ type: new A.Struct(table.schema.fields), length: 0, nullCount: 0, children: table.schema.fields.map((f) => A.makeData({ type: f.type, length: 0 } as never)) })));
+    batches.push(
+      table.slice(at, at + n).batches[0] ??
+        new A.RecordBatch(
+          table.schema,
+          A.makeData({
+            type: new A.Struct(table.schema.fields),
+            length: 0,
+            nullCount: 0,
+            children: table.schema.fields.map((f) => A.makeData({ type: f.type, length: 0 } as never)),
+          }),
+        ),
+    );
     at += n;
   }
   return new A.Table(table.schema, batches);
@@ -55,8 +119,7 @@ function cellText(v: unknown): string {
   });
 }
 
-const cells = (t: A.Table): string[][] =>
-  Array.from({ length: t.numRows }, (_, i) => t.schema.fields.map((f) => cellText(t.getChild(f.name)!.get(i))));
+const cells = (t: A.Table): string[][] => Array.from({ length: t.numRows }, (_, i) => t.schema.fields.map((f) => cellText(t.getChild(f.name)!.get(i))));
 
 async function collect(batches: AsyncIterable<NumberedBatch>): Promise<NumberedBatch[]> {
   const out: NumberedBatch[] = [];
@@ -77,7 +140,13 @@ describe('small record batches', () => {
     expect(cells(read)).toEqual(cells(A.tableFromIPC(bytes)));
   });
 
-  it.each([[[1], []], [[2, 5], [7, 100, 101, 3000, 3001]]])('in a stream, cut in batches of %j and delivered in pieces %j, likewise', async (sizes, pieces) => {
+  it.each([
+    [[1], []],
+    [
+      [2, 5],
+      [7, 100, 101, 3000, 3001],
+    ],
+  ])('in a stream, cut in batches of %j and delivered in pieces %j, likewise', async (sizes, pieces) => {
     const bytes = A.tableToIPC(cut(sizes), 'stream');
     const stream = new ArrowMessages(pipeSource(bytes, pieces, 'small.arrows'));
     await stream.open();
@@ -98,15 +167,27 @@ describe('small record batches', () => {
     expect(shapes[2]).toEqual(shapes[0]);
   });
 
-  it.each([['float64', 10_000], ['int8', 5000]])('numbers each batch handed out by the first batch it holds; one of many rows (%s) is read alone, from a file as from a stream', async (type, big) => {
-    const x = new A.Table({ x: A.vectorFromArray(Array.from({ length: big }, (_, i) => i % 100), type === 'int8' ? new A.Int8() : new A.Float64()) });
+  it.each([
+    ['float64', 10_000],
+    ['int8', 5000],
+  ])('numbers each batch handed out by the first batch it holds; one of many rows (%s) is read alone, from a file as from a stream', async (type, big) => {
+    const x = new A.Table({
+      x: A.vectorFromArray(
+        Array.from({ length: big }, (_, i) => i % 100),
+        type === 'int8' ? new A.Int8() : new A.Float64(),
+      ),
+    });
     const one = (i: number): A.RecordBatch => x.slice(i, i + 1).batches[0]!;
     const mixed = new A.Table(x.schema, [one(0), one(1), one(2), x.batches[0]!, one(3), one(4)]);
     for (const bytes of [A.tableToIPC(mixed, 'stream'), A.tableToIPC(mixed, 'file')]) {
       const source = bytes[0] === 0x41 ? await openArrowFile(memorySource(bytes, 'mixed.arrow')) : new ArrowMessages(pipeSource(bytes, [], 'mixed.arrows'));
       if (source instanceof ArrowMessages) await source.open();
       const got = await collect(source.batches());
-      expect(got.map((b) => [b.index, b.batch.numRows])).toEqual([[0, 3], [3, big], [4, 2]]);
+      expect(got.map((b) => [b.index, b.batch.numRows])).toEqual([
+        [0, 3],
+        [3, big],
+        [4, 2],
+      ]);
       expect(got[1]!.batch.getChild('x')!.get(big - 1)).toBe((big - 1) % 100);
     }
   });
@@ -141,8 +222,19 @@ describe('a corrupt batch among small ones', () => {
   };
 
   it('a buffer that does not start at a multiple of 8 is not read from the wrong bytes: apache-arrow refuses it', async () => {
-    const x = new A.Table({ x: A.vectorFromArray(Array.from({ length: 40 }, (_, i) => i), new A.Float64()) });
-    const bytes = A.tableToIPC(new A.Table(x.schema, Array.from({ length: 40 }, (_, i) => x.slice(i, i + 1).batches[0]!)), 'stream');
+    const x = new A.Table({
+      x: A.vectorFromArray(
+        Array.from({ length: 40 }, (_, i) => i),
+        new A.Float64(),
+      ),
+    });
+    const bytes = A.tableToIPC(
+      new A.Table(
+        x.schema,
+        Array.from({ length: 40 }, (_, i) => x.slice(i, i + 1).batches[0]!),
+      ),
+      'stream',
+    );
     // Buffer 1 (the values) of batch 21 moved from offset 0 to 4: the offset field of its Buffer struct.
     const moved = withBatch(bytes, 21, (view, at, bb, header) => {
       const buffers = bb.__vector(header.bb_pos + bb.__offset(header.bb_pos, 8));
@@ -152,8 +244,19 @@ describe('a corrupt batch among small ones', () => {
   });
 
   it('a message that is no record batch where one should be is refused, not skipped', async () => {
-    const x = new A.Table({ x: A.vectorFromArray(Array.from({ length: 40 }, (_, i) => i), new A.Float64()) });
-    const bytes = A.tableToIPC(new A.Table(x.schema, Array.from({ length: 40 }, (_, i) => x.slice(i, i + 1).batches[0]!)), 'stream');
+    const x = new A.Table({
+      x: A.vectorFromArray(
+        Array.from({ length: 40 }, (_, i) => i),
+        new A.Float64(),
+      ),
+    });
+    const bytes = A.tableToIPC(
+      new A.Table(
+        x.schema,
+        Array.from({ length: 40 }, (_, i) => x.slice(i, i + 1).batches[0]!),
+      ),
+      'stream',
+    );
     // The header type of batch 21's message (its byte at the field's place): RecordBatch (3) to Tensor (4).
     let changed: Uint8Array | undefined;
     withBatch(bytes, 21, (view, at, bb) => {
@@ -161,10 +264,12 @@ describe('a corrupt batch among small ones', () => {
       changed = Uint8Array.from(new Uint8Array(view.buffer));
       changed[at + root + bb.__offset(root, 6)] = 4;
     });
-    await expect(read(changed!)).rejects.toThrow('small.arrows: record batch 21: a message of type 4 where a record batch should be (a corrupt stream: a stream holds schemas, dictionaries and record batches)');
+    await expect(read(changed!)).rejects.toThrow(
+      'small.arrows: record batch 21: a message of type 4 where a record batch should be (a corrupt stream: a stream holds schemas, dictionaries and record batches)',
+    );
   });
 
-  it('is refused as apache-arrow\'s path refuses it, numbered among all the batches', async () => {
+  it("is refused as apache-arrow's path refuses it, numbered among all the batches", async () => {
     const bytes = withRows(A.tableToIPC(cut([1]), 'stream'), 17, 2n);
     const stream = new ArrowMessages(pipeSource(bytes, [], 'small.arrows'));
     await stream.open();

@@ -31,14 +31,46 @@ describe('record batch buffers against their rows', () => {
   });
 
   it.each([
-    ['float64 values', A.makeData({ type: new A.Float64(), length: 10, data: new Float64Array(4) }), "value buffer holds 4 entries, 10 rows need 10"],
+    ['float64 values', A.makeData({ type: new A.Float64(), length: 10, data: new Float64Array(4) }), 'value buffer holds 4 entries, 10 rows need 10'],
     ['booleans (bits)', A.makeData({ type: new A.Bool(), length: 100, data: new Uint8Array(2) }), 'value buffer holds 2 entries, 100 rows need 13'],
-    ['a validity bitmap', A.makeData({ type: new A.Float64(), length: 100, nullCount: 1, data: new Float64Array(100), nullBitmap: new Uint8Array(2) }), 'validity bitmap holds 2 entries, 100 rows need 13'],
-    ['dictionary indices', new A.Data(new A.Dictionary(new A.Utf8(), new A.Int32()), 0, 8, 0, { [A.BufferType.DATA]: new Int32Array(3) }, [], A.vectorFromArray(['a'])), 'index buffer holds 3 entries, 8 rows need 8'],
-    ['a fixed-size list child', A.makeData({ type: new A.FixedSizeList(4, new A.Field('v', new A.Float64())), length: 5, child: A.makeData({ type: new A.Float64(), length: 12, data: new Float64Array(12) }) }), 'list values holds 12 entries, 5 rows need 20'],
-    ['a struct child', A.makeData({ type: new A.Struct([new A.Field('a', new A.Float64())]), length: 6, children: [A.makeData({ type: new A.Float64(), length: 2, data: new Float64Array(2) })] }), 'child column holds 2 entries, 6 rows need 6'],
-    ['utf8 offsets out of order', A.makeData({ type: new A.Utf8(), length: 3, valueOffsets: new Int32Array([0, 2, 1, 3]), data: new Uint8Array(3) }), 'its offset 2 is 1, outside 2..3'],
-    ['utf8 offsets past the values', A.makeData({ type: new A.Utf8(), length: 2, valueOffsets: new Int32Array([0, 1, 9]), data: new Uint8Array(3) }), 'its offset 2 is 9, outside 1..3'],
+    [
+      'a validity bitmap',
+      A.makeData({ type: new A.Float64(), length: 100, nullCount: 1, data: new Float64Array(100), nullBitmap: new Uint8Array(2) }),
+      'validity bitmap holds 2 entries, 100 rows need 13',
+    ],
+    [
+      'dictionary indices',
+      new A.Data(new A.Dictionary(new A.Utf8(), new A.Int32()), 0, 8, 0, { [A.BufferType.DATA]: new Int32Array(3) }, [], A.vectorFromArray(['a'])),
+      'index buffer holds 3 entries, 8 rows need 8',
+    ],
+    [
+      'a fixed-size list child',
+      A.makeData({
+        type: new A.FixedSizeList(4, new A.Field('v', new A.Float64())),
+        length: 5,
+        child: A.makeData({ type: new A.Float64(), length: 12, data: new Float64Array(12) }),
+      }),
+      'list values holds 12 entries, 5 rows need 20',
+    ],
+    [
+      'a struct child',
+      A.makeData({
+        type: new A.Struct([new A.Field('a', new A.Float64())]),
+        length: 6,
+        children: [A.makeData({ type: new A.Float64(), length: 2, data: new Float64Array(2) })],
+      }),
+      'child column holds 2 entries, 6 rows need 6',
+    ],
+    [
+      'utf8 offsets out of order',
+      A.makeData({ type: new A.Utf8(), length: 3, valueOffsets: new Int32Array([0, 2, 1, 3]), data: new Uint8Array(3) }),
+      'its offset 2 is 1, outside 2..3',
+    ],
+    [
+      'utf8 offsets past the values',
+      A.makeData({ type: new A.Utf8(), length: 2, valueOffsets: new Int32Array([0, 1, 9]), data: new Uint8Array(3) }),
+      'its offset 2 is 9, outside 1..3',
+    ],
   ])('refuses short %s, naming the batch and column', (_what, data, says) => {
     const message = refusal(data);
     expect(message.startsWith("f.arrow: record batch 3: column 'x': ")).toBe(true);
@@ -49,7 +81,9 @@ describe('record batch buffers against their rows', () => {
 
 describe('messages where the footer points', () => {
   it('refuses bytes that hold no message', () => {
-    expect(() => messageAt(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x40, 0, 0, 0, 1, 2]), 0, 'f.arrow: record batch 0')).toThrow('f.arrow: record batch 0: no valid message there');
+    expect(() => messageAt(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x40, 0, 0, 0, 1, 2]), 0, 'f.arrow: record batch 0')).toThrow(
+      'f.arrow: record batch 0: no valid message there',
+    );
     expect(() => messageAt(new Uint8Array(3), 0, 'f.arrow: record batch 0')).toThrow('no valid message there');
   });
 

@@ -19,11 +19,13 @@ class LateSink implements ByteSink {
   }
 
   writev(parts: readonly Uint8Array[]): Promise<void> {
-    return new Promise((resolve) => setTimeout(() => {
-      this.done.push(Buffer.concat(parts));
-      this.completed++;
-      resolve();
-    }, 20));
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        this.done.push(Buffer.concat(parts));
+        this.completed++;
+        resolve();
+      }, 20),
+    );
   }
 
   async commit(): Promise<void> {}
@@ -36,12 +38,23 @@ class LateSink implements ByteSink {
 
 const schema: Schema = {
   columns: [{ name: 'x', type: 'float64', role: 'channel' }],
-  channels: 1, channelNames: ['x'], unbatched: true, valueType: 'float64', orientation: 'rows',
+  channels: 1,
+  channelNames: ['x'],
+  unbatched: true,
+  valueType: 'float64',
+  orientation: 'rows',
 };
 
 const block = (values: Float64Array, firstStep: number): DataBlock => ({
-  instance: 0, values, offset: 0, channelStride: values.length, stepStride: 1,
-  firstChannel: 0, channelCount: 1, firstStep, stepCount: values.length,
+  instance: 0,
+  values,
+  offset: 0,
+  channelStride: values.length,
+  stepStride: 1,
+  firstChannel: 0,
+  channelCount: 1,
+  firstStep,
+  stepCount: values.length,
 });
 
 describe('ArrowWriter and the writer contract (arrays reused once the next write resolves)', () => {
@@ -69,7 +82,12 @@ describe('ArrowWriter and the writer contract (arrays reused once the next write
 
 describe('ArrowWriter and values a column cannot hold', () => {
   it('refuses an integer beyond int64 or uint64, naming the output and the column, rather than wrap it', async () => {
-    for (const [type, bad] of [['int64', 2n ** 63n], ['int64', -(2n ** 63n) - 1n], ['uint64', 2n ** 64n], ['uint64', -1n]] as const) {
+    for (const [type, bad] of [
+      ['int64', 2n ** 63n],
+      ['int64', -(2n ** 63n) - 1n],
+      ['uint64', 2n ** 64n],
+      ['uint64', -1n],
+    ] as const) {
       const typed: Schema = {
         ...schema,
         columns: [{ name: 'ts', type, role: 'pass' }, ...schema.columns],
@@ -78,7 +96,9 @@ describe('ArrowWriter and values a column cannot hold', () => {
       await writer.start(typed);
       const cells = [1n, bad];
       const pass = { length: 2, value: (i: number) => cells[i]!, text: (i: number) => String(cells[i]) };
-      await expect(writer.write([{ ...block(Float64Array.of(1, 2), 0), pass: [pass] }])).rejects.toThrow(`late.arrows: column 'ts': ${bad} does not fit ${type}`);
+      await expect(writer.write([{ ...block(Float64Array.of(1, 2), 0), pass: [pass] }])).rejects.toThrow(
+        `late.arrows: column 'ts': ${bad} does not fit ${type}`,
+      );
     }
   });
 });

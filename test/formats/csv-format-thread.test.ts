@@ -18,10 +18,7 @@ import { RecordSplitter } from '../../src/formats/csv/records.js';
 const SETTINGS = { numRuns: Number(process.env.TSNORM_PROP_RUNS ?? 200), seed: 7 };
 
 describe('RowBytes.rows (rows rewritten in the module)', () => {
-  const value = fc.oneof(
-    fc.double(),
-    fc.constantFrom(0, -0, NaN, Infinity, -Infinity, 5e-324, 1.7976931348623157e308, 1e21, 1e-7, 123456789012345680000),
-  );
+  const value = fc.oneof(fc.double(), fc.constantFrom(0, -0, NaN, Infinity, -Infinity, 5e-324, 1.7976931348623157e308, 1e21, 1e-7, 123456789012345680000));
   it('writes the bytes the JavaScript loop writes, for rows cut anywhere in a read', () => {
     fc.assert(
       fc.property(
@@ -38,17 +35,46 @@ describe('RowBytes.rows (rows rewritten in the module)', () => {
           const C = valueColumns.length;
           // Values of value k in row order; cells in their order in the row (here reversed in the values).
           const order = valueColumns.map((_, k) => C - 1 - k);
-          const layout: RowLayout = { orderValue: Int32Array.from(order), orderColumn: Int32Array.from(valueColumns), delimiter: 44, terminator: Buffer.from(terminator) };
+          const layout: RowLayout = {
+            orderValue: Int32Array.from(order),
+            orderColumn: Int32Array.from(valueColumns),
+            delimiter: 44,
+            terminator: Buffer.from(terminator),
+          };
           const packed = Float64Array.from({ length: count * C }, (_, i) => values[i % values.length]!);
           const js = new RowBytes();
-          rewriteRows(js, { bytes: batch.bytes, records: batch.records, spans: batch.spans, columns: batch.columns, first, count, values: packed, offset: 0, rowStride: C, cellStride: 1 }, layout);
+          rewriteRows(
+            js,
+            {
+              bytes: batch.bytes,
+              records: batch.records,
+              spans: batch.spans,
+              columns: batch.columns,
+              first,
+              count,
+              values: packed,
+              offset: 0,
+              rowStride: C,
+              cellStride: 1,
+            },
+            layout,
+          );
           const base = batch.records[2 * first]!;
           const end = batch.records[2 * (first + count) - 1]!;
           const wasm = new RowBytes();
-          wasm.rows({
-            bytes: batch.bytes.slice(base, end), origin: base, records: batch.records.subarray(2 * first, 2 * (first + count)),
-            spans: batch.spans.subarray(first * batch.columns * 2, (first + count) * batch.columns * 2), values: packed, columns: batch.columns, count, cells: C,
-          }, layout);
+          wasm.rows(
+            {
+              bytes: batch.bytes.slice(base, end),
+              origin: base,
+              records: batch.records.subarray(2 * first, 2 * (first + count)),
+              spans: batch.spans.subarray(first * batch.columns * 2, (first + count) * batch.columns * 2),
+              values: packed,
+              columns: batch.columns,
+              count,
+              cells: C,
+            },
+            layout,
+          );
           expect(Buffer.from(wasm.view()).toString('latin1')).toBe(Buffer.from(js.view()).toString('latin1'));
         },
       ),
@@ -60,8 +86,15 @@ describe('RowBytes.rows (rows rewritten in the module)', () => {
 describe('FormatThread', () => {
   const layout: RowLayout = { orderValue: Int32Array.of(0), orderColumn: Int32Array.of(1), delimiter: 44, terminator: Buffer.from('\n') };
   const job = () => ({
-    bytes: new Uint8Array(8), origin: 0, records: new Int32Array(2), spans: new Int32Array(4), values: new Float64Array(1),
-    columns: 2, count: 1, cells: 1, out: new ArrayBuffer(64),
+    bytes: new Uint8Array(8),
+    origin: 0,
+    records: new Int32Array(2),
+    spans: new Int32Array(4),
+    values: new Float64Array(1),
+    columns: 2,
+    count: 1,
+    cells: 1,
+    out: new ArrayBuffer(64),
   });
 
   it('a worker whose script fails: the job is refused with its message, and later ones too', async () => {

@@ -24,7 +24,12 @@ describe('RecordSplitter', () => {
   it('gives the same records however the text is cut into chunks', () => {
     const text = 'id,t,note\r\na,1,"x, ""y"""\r\na,2,"multi\nline"\r\nb,3,plain\r\n';
     const whole = cells(new RecordSplitter('f', ','), [text]);
-    expect(whole).toEqual([['id', 't', 'note'], ['a', '1', 'x, "y"'], ['a', '2', 'multi\nline'], ['b', '3', 'plain']]);
+    expect(whole).toEqual([
+      ['id', 't', 'note'],
+      ['a', '1', 'x, "y"'],
+      ['a', '2', 'multi\nline'],
+      ['b', '3', 'plain'],
+    ]);
     for (let cut = 1; cut < text.length; cut++) {
       expect(cells(new RecordSplitter('f', ','), [text.slice(0, cut), text.slice(cut)])).toEqual(whole);
     }
@@ -71,7 +76,16 @@ describe('our splitter against csv-parse on the whole CSV corpus', () => {
 });
 
 describe('CSV numbers', () => {
-  it.each([['1.5', 1.5], [' -2e3 ', -2000], ['0', 0], ['0.25', 0.25], ['-0', -0], ['inf', Infinity], ['-Infinity', -Infinity], ['.5', 0.5]])('reads %j', (text, value) => {
+  it.each([
+    ['1.5', 1.5],
+    [' -2e3 ', -2000],
+    ['0', 0],
+    ['0.25', 0.25],
+    ['-0', -0],
+    ['inf', Infinity],
+    ['-Infinity', -Infinity],
+    ['.5', 0.5],
+  ])('reads %j', (text, value) => {
     expect(parseNumber(text)).toBe(value);
   });
   it.each(['', 'NaN', 'nan', 'NA'])('reads %j as missing', (text) => {
@@ -92,7 +106,10 @@ describe('CSV numbers', () => {
 describe('parseDecimalAt (the fast path of CSV reading)', () => {
   it('gives exactly what Number() gives, or declines', () => {
     let seed = 42;
-    const rand = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32; };
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
     const samples = ['1.5', '-0', '0', '-2e3', '1e22', '1e23', '123456789012345', '1234567890123456', '.5', '5.', '-.5e-3', '1e-22', '00012.50', '-0.0', '+3'];
     for (let t = 0; t < 50_000; t++) {
       const s = (rand() * 10 ** (rand() * 12 - 6)).toFixed(Math.floor(rand() * 14));

@@ -38,13 +38,20 @@ describe('the scan kernel', () => {
   const cell = fc.stringMatching(/^[a-z0-9. \r-]{0,6}$/).filter((c) => !c.endsWith('\r'));
   it('splits plain text into the records and cells csv-parse finds, however it is cut', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(fc.array(cell, { minLength: 5, maxLength: 5 }), { minLength: 1, maxLength: 30 }), fc.constantFrom('\n', '\r\n'), fc.array(fc.nat(2000)), fc.boolean(), (columns, rows, nl, cuts, blank) => {
-        const lines = rows.map((r) => r.slice(0, columns).join(','));
-        if (blank) lines.splice(lines.length >> 1, 0, '');
-        const text = lines.join(nl) + (rows.length % 2 ? nl : '');
-        const want = (parse(text, { delimiter: ',', skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] }) as string[][]);
-        expect(split(text, cuts)).toEqual(want);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.array(cell, { minLength: 5, maxLength: 5 }), { minLength: 1, maxLength: 30 }),
+        fc.constantFrom('\n', '\r\n'),
+        fc.array(fc.nat(2000)),
+        fc.boolean(),
+        (columns, rows, nl, cuts, blank) => {
+          const lines = rows.map((r) => r.slice(0, columns).join(','));
+          if (blank) lines.splice(lines.length >> 1, 0, '');
+          const text = lines.join(nl) + (rows.length % 2 ? nl : '');
+          const want = parse(text, { delimiter: ',', skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] }) as string[][];
+          expect(split(text, cuts)).toEqual(want);
+        },
+      ),
       SETTINGS,
     );
   });
@@ -68,10 +75,50 @@ describe('the scan kernel', () => {
 
   const decimal = fc.oneof(
     fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => String(x)),
-    fc.tuple(fc.integer({ min: -1e6, max: 1e6 }), fc.nat(99999999), fc.integer({ min: 0, max: 9 })).map(([i, f, d]) => `${i}.${String(f).padStart(8, '0').slice(0, d)}`),
-    fc.constantFrom('', 'NaN', 'nan', 'inf', '-inf', '+1.5', '.5', '5.', '1e', '0x10', '1e400', '12345678901234567', '-0', '00012.50', ' 1', 'x', '.', '-', '1e+', '5e-3.5'),
+    fc
+      .tuple(fc.integer({ min: -1e6, max: 1e6 }), fc.nat(99999999), fc.integer({ min: 0, max: 9 }))
+      .map(([i, f, d]) => `${i}.${String(f).padStart(8, '0').slice(0, d)}`),
+    fc.constantFrom(
+      '',
+      'NaN',
+      'nan',
+      'inf',
+      '-inf',
+      '+1.5',
+      '.5',
+      '5.',
+      '1e',
+      '0x10',
+      '1e400',
+      '12345678901234567',
+      '-0',
+      '00012.50',
+      ' 1',
+      'x',
+      '.',
+      '-',
+      '1e+',
+      '5e-3.5',
+    ),
     // Around the kernel's limits: 2^53, 16 digits a side, 19 in all, and where a cell ends mid-vector.
-    fc.constantFrom('9007199254740992', '9007199254740993', '900719925474099.3', '0.0000000000000000001', '1234567890123456789', '12345678901234567890', '1234567890123456.5', '1.2345678901234567', '99999999', '123456789', '0.12345678', '12345678.1', '1e22', '1e-22', '1e23', '4.9e-324'),
+    fc.constantFrom(
+      '9007199254740992',
+      '9007199254740993',
+      '900719925474099.3',
+      '0.0000000000000000001',
+      '1234567890123456789',
+      '12345678901234567890',
+      '1234567890123456.5',
+      '1.2345678901234567',
+      '99999999',
+      '123456789',
+      '0.12345678',
+      '12345678.1',
+      '1e22',
+      '1e-22',
+      '1e23',
+      '4.9e-324',
+    ),
   );
   it('reads every number as Number() does, and hands what it declines to JavaScript', () => {
     fc.assert(
@@ -88,13 +135,21 @@ describe('the scan kernel', () => {
         });
         for (let r = 1; r < batch.count; r++) {
           const [x, y] = rows[r - 1]!;
-          for (const [k, text] of [[0, y], [1, x]] as const) {
+          for (const [k, text] of [
+            [0, y],
+            [1, x],
+          ] as const) {
             const want = parseNumber(text) ?? -12345;
             expect(Object.is(out[r * 2 + k], want), `${text}: ${out[r * 2 + k]} vs ${want}`).toBe(true);
             // What the fast path of numbers.ts takes, the kernel takes too, when it has at most 16
             // digits each side of the point and 19 in all (the kernel counts digits, not significant ones).
             const [whole = '', fraction = ''] = text.replace(/^[+-]/, '').split(/[eE]/)[0]!.split('.');
-            if (parseDecimalAt(bytes(text), 0, text.length) !== undefined && whole.length <= 16 && fraction.length <= 16 && whole.length + fraction.length <= 19) {
+            if (
+              parseDecimalAt(bytes(text), 0, text.length) !== undefined &&
+              whole.length <= 16 &&
+              fraction.length <= 16 &&
+              whole.length + fraction.length <= 19
+            ) {
               expect(declined).not.toContain(r * 2 + k);
             }
           }

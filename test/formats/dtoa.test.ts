@@ -40,11 +40,43 @@ describe('shortest float64 text (Ryu in WebAssembly)', () => {
 
   it('writes special and boundary values as String(x) does', () => {
     const specials = [
-      0, -0, 1, -1, NaN, Infinity, -Infinity, 0.1, 0.2, 0.3, 1 / 3, 2 / 3, 100, 4.35, 0.000001, 1e-7, 1.5e-7,
-      5e-324, -5e-324, Number.MIN_VALUE, Number.MAX_VALUE, -Number.MAX_VALUE, Number.EPSILON,
-      2.2250738585072014e-308, 2.225073858507201e-308, // smallest normal, largest subnormal
-      1e21, 1e20, 999999999999999900000, 123456789012345680000, 1.2345678901234568e21,
-      9007199254740991, 9007199254740992, 9007199254740993, 2 ** 63, 2 ** 64, 1e23, 9.999999999999999e22,
+      0,
+      -0,
+      1,
+      -1,
+      NaN,
+      Infinity,
+      -Infinity,
+      0.1,
+      0.2,
+      0.3,
+      1 / 3,
+      2 / 3,
+      100,
+      4.35,
+      0.000001,
+      1e-7,
+      1.5e-7,
+      5e-324,
+      -5e-324,
+      Number.MIN_VALUE,
+      Number.MAX_VALUE,
+      -Number.MAX_VALUE,
+      Number.EPSILON,
+      2.2250738585072014e-308,
+      2.225073858507201e-308, // smallest normal, largest subnormal
+      1e21,
+      1e20,
+      999999999999999900000,
+      123456789012345680000,
+      1.2345678901234568e21,
+      9007199254740991,
+      9007199254740992,
+      9007199254740993,
+      2 ** 63,
+      2 ** 64,
+      1e23,
+      9.999999999999999e22,
     ];
     expect(mismatches(specials)).toEqual([]);
   });

@@ -48,7 +48,14 @@ describe('NPY dtypes', () => {
     expect(parseDtype(descr).descr).toBe(descr);
   });
 
-  it.each([['<c8', 'complex'], ['|O', 'Python objects'], ['<U3', 'unicode'], ['|S5', 'byte strings'], ['<M8[ns]', 'unsupported dtype'], ['<f3', 'unsupported dtype']])('refuses %s naming %s', (descr, kind) => {
+  it.each([
+    ['<c8', 'complex'],
+    ['|O', 'Python objects'],
+    ['<U3', 'unicode'],
+    ['|S5', 'byte strings'],
+    ['<M8[ns]', 'unsupported dtype'],
+    ['<f3', 'unsupported dtype'],
+  ])('refuses %s naming %s', (descr, kind) => {
     expect(() => parseDtype(descr)).toThrow(kind);
   });
 
@@ -68,7 +75,9 @@ describe('NPY dtypes', () => {
 
   it('gives float32 data as a view, without a copy', () => {
     const raw = new Uint8Array(new Float32Array([1.5, -2.25]).buffer);
-    const v = decodeValues(parseDtype('<f4'), raw, 2, () => { throw new Error('no scratch needed'); });
+    const v = decodeValues(parseDtype('<f4'), raw, 2, () => {
+      throw new Error('no scratch needed');
+    });
     expect(v).toBeInstanceOf(Float32Array);
     expect(v.buffer).toBe(raw.buffer);
   });

@@ -47,7 +47,9 @@ describe('NPY header: shape dimensions', () => {
 
 describe('NPY header: keys, as numpy reads them', () => {
   it('refuses a key besides descr, fortran_order and shape', () => {
-    expect(refusal(handMadeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), 'extra': 1, }"))).toBe("header has an unexpected key 'extra' (an NPY header holds descr, fortran_order and shape only)");
+    expect(refusal(handMadeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), 'extra': 1, }"))).toBe(
+      "header has an unexpected key 'extra' (an NPY header holds descr, fortran_order and shape only)",
+    );
   });
 
   it('refuses a shape written as a list, reads the same shape as a tuple', () => {
@@ -73,7 +75,11 @@ describe('NPY header: nesting', () => {
 });
 
 describe('NPY header: versions', () => {
-  it.each([[1, 5], [2, 1], [3, 255]])('refuses version %i.%i', (major, minor) => {
+  it.each([
+    [1, 5],
+    [2, 1],
+    [3, 255],
+  ])('refuses version %i.%i', (major, minor) => {
     const bytes = handMadeNpy(headerDict('(3, 100)'), { major, minor });
     expect(refusal(bytes)).toContain(`unsupported NPY format version ${major}.${minor} (supported: 1.0, 2.0, 3.0)`);
   });
@@ -173,7 +179,10 @@ describe('NPY reader: from the header to the data', () => {
     expect(text).toContain(`channels: more than tsnorm supports (at most ${MAX_CHANNELS})`);
   });
 
-  it.each([['(1000000000, 2, 0)', false], ['(1000000, 16777216, 0)', true]])('reads an empty Fortran-order array %s (pipe: %s) without transposing it', async (shape, pipe) => {
+  it.each([
+    ['(1000000000, 2, 0)', false],
+    ['(1000000, 16777216, 0)', true],
+  ])('reads an empty Fortran-order array %s (pipe: %s) without transposing it', async (shape, pipe) => {
     // A transposition tile holds one step of every series: 1.6e10 or 1.3e14 bytes here, for no data.
     const reader = await open(`{'descr': '<f8', 'fortran_order': True, 'shape': ${shape}, }`, undefined, pipe);
     const blocks: unknown[] = [];

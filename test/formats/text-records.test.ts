@@ -8,7 +8,9 @@ function endlessLine(total: number): ByteSource {
   let sent = 0;
   const head = Buffer.from('a,b\n');
   return {
-    name: 'gen', size: undefined, seekable: false,
+    name: 'gen',
+    size: undefined,
+    seekable: false,
     async read(buf, offset, length) {
       const n = Math.min(length, total - sent);
       buf.fill(0x78, offset, offset + n);
@@ -17,7 +19,9 @@ function endlessLine(total: number): ByteSource {
       sent += n;
       return n;
     },
-    async peek() { return new Uint8Array(0); },
+    async peek() {
+      return new Uint8Array(0);
+    },
     async close() {},
   };
 }

@@ -31,10 +31,13 @@ export interface FixtureCase {
 
 export function loadCases(): FixtureCase[] {
   const root = path.join(FIXTURES, 'cases');
-  return fs.readdirSync(root).sort().map((name) => {
-    const dir = path.join(root, name);
-    return { ...JSON.parse(fs.readFileSync(path.join(dir, 'case.json'), 'utf8')), name, dir } as FixtureCase;
-  });
+  return fs
+    .readdirSync(root)
+    .sort()
+    .map((name) => {
+      const dir = path.join(root, name);
+      return { ...JSON.parse(fs.readFileSync(path.join(dir, 'case.json'), 'utf8')), name, dir } as FixtureCase;
+    });
 }
 
 /** The command line that runs a case, as a user would type it (without the input/output paths). */
@@ -49,7 +52,20 @@ export function caseArgs(c: FixtureCase, input: string, extra: string[], output:
     return ['fit', input, ...extra, '--save-stats', statsOut, '--momentum', String(c.momentum), ...common, ...statsIn, ...batch];
   }
   if (c.track_running_stats && c.training) {
-    return ['normalize', input, '-o', output, '--track-running-stats', '--momentum', String(c.momentum), '--save-stats', statsOut, ...common, ...statsIn, ...batch];
+    return [
+      'normalize',
+      input,
+      '-o',
+      output,
+      '--track-running-stats',
+      '--momentum',
+      String(c.momentum),
+      '--save-stats',
+      statsOut,
+      ...common,
+      ...statsIn,
+      ...batch,
+    ];
   }
   if (c.track_running_stats) return ['apply', input, '-o', output, ...statsIn, ...common];
   return ['normalize', input, '-o', output, ...common];

@@ -96,7 +96,9 @@ describe('EIO writing an output file', () => {
     fs.writeFileSync(path.join(dir, 'out.npy'), 'old');
     const sink = await openOutput(path.join(dir, 'out.npy'));
     await sink.write(new Uint8Array(10));
-    vi.spyOn(fs, 'closeSync').mockImplementationOnce(() => { throw eio(); });
+    vi.spyOn(fs, 'closeSync').mockImplementationOnce(() => {
+      throw eio();
+    });
     await expect(sink.commit()).rejects.toThrow(`${path.join(dir, 'out.npy')}: input/output error`);
     expect(fs.readdirSync(dir)).toEqual(['out.npy']);
     expect(fs.readFileSync(path.join(dir, 'out.npy'), 'utf8')).toBe('old');
@@ -119,8 +121,12 @@ describe('EIO writing an output file', () => {
 describe('scratch files (spills, spools) on a failing or full $TMPDIR', () => {
   it('EIO: says which folder and what to do', () => {
     const file = createScratchFile('test');
-    vi.spyOn(fs, 'writeSync').mockImplementation(() => { throw eio(); });
-    expect(() => writeScratch(file.fd, new Uint8Array(8), 0, 8, 0)).toThrow(/^temporary file in .*: input\/output error \(set TMPDIR to a writable folder with room for the data\)$/);
+    vi.spyOn(fs, 'writeSync').mockImplementation(() => {
+      throw eio();
+    });
+    expect(() => writeScratch(file.fd, new Uint8Array(8), 0, 8, 0)).toThrow(
+      /^temporary file in .*: input\/output error \(set TMPDIR to a writable folder with room for the data\)$/,
+    );
   });
 
   it('a short write (the disk filled up mid-write) is finished or fails, never passed over', () => {

@@ -166,13 +166,21 @@ describe('StreamSource', () => {
   });
 
   it("a stream's error becomes a one-line error naming the source", async () => {
-    const stream = new Readable({ read() { this.destroy(Object.assign(new Error('boom'), { code: 'EIO' })); } });
+    const stream = new Readable({
+      read() {
+        this.destroy(Object.assign(new Error('boom'), { code: 'EIO' }));
+      },
+    });
     const src = new StreamSource('<stdin>', stream);
     expect(await asyncRefusal(src.read(new Uint8Array(4), 0, 4))).toBe('<stdin>: input/output error');
   });
 
   it("a stream's error while peeking (sniffing the format) is the same one-line error", async () => {
-    const stream = new Readable({ read() { this.destroy(Object.assign(new Error('boom'), { code: 'EIO' })); } });
+    const stream = new Readable({
+      read() {
+        this.destroy(Object.assign(new Error('boom'), { code: 'EIO' }));
+      },
+    });
     const src = new StreamSource('<stdin>', stream);
     expect(await asyncRefusal(src.peek(8))).toBe('<stdin>: input/output error');
   });
@@ -435,8 +443,12 @@ describe('checkDistinctFiles', () => {
   it('refuses a report over an input, the stats file or another report', () => {
     const [data, dataLink] = twoNames('data.csv');
     const [stats] = twoNames('stats.json');
-    expect(() => checkDistinctFiles([role('input', data), role('report', dataLink)])).toThrow(`--report and INPUT name '${dataLink}' and '${data}' (the same file): writing --report would destroy the input; choose another file`);
-    expect(() => checkDistinctFiles([role('stats', stats), role('report', stats)])).toThrow(`--report and --stats name '${stats}': writing --report would destroy the --stats file; choose another file`);
+    expect(() => checkDistinctFiles([role('input', data), role('report', dataLink)])).toThrow(
+      `--report and INPUT name '${dataLink}' and '${data}' (the same file): writing --report would destroy the input; choose another file`,
+    );
+    expect(() => checkDistinctFiles([role('stats', stats), role('report', stats)])).toThrow(
+      `--report and --stats name '${stats}': writing --report would destroy the --stats file; choose another file`,
+    );
     const out = path.join(folder(), 'check.xml');
     expect(() => checkDistinctFiles([role('report', out), role('report', out)])).toThrow(`--report and --report both write to '${out}'`);
   });
@@ -465,24 +477,30 @@ describe('checkDistinctFiles', () => {
     expect(overStats).toContain(`'${stats}'`);
     expect(overStats).toContain(`'${statsLink}'`);
     const overInput = refusal(() => checkDistinctFiles([role('input', data), role('save-stats', dataLink)]));
-    expect(overInput).toMatch(/^--save-stats and INPUT name '.*' and '.*' \(the same file\): writing --save-stats would destroy the input; choose another file$/);
+    expect(overInput).toMatch(
+      /^--save-stats and INPUT name '.*' and '.*' \(the same file\): writing --save-stats would destroy the input; choose another file$/,
+    );
     expect(overInput).toContain(`'${data}'`);
     expect(overInput).toContain(`'${dataLink}'`);
     // Whichever order the roles come in.
-    expect(refusal(() => checkDistinctFiles([role('save-stats', dataLink), role('input', data)])))
-      .toMatch(/^--save-stats and INPUT name .*: writing --save-stats would destroy the input; choose another file$/);
-    expect(refusal(() => checkDistinctFiles([role('input', data), role('affine', stats), role('output', stats)])))
-      .toBe(`-o and --affine name '${stats}': writing -o would destroy the --affine file; choose another file`);
+    expect(refusal(() => checkDistinctFiles([role('save-stats', dataLink), role('input', data)]))).toMatch(
+      /^--save-stats and INPUT name .*: writing --save-stats would destroy the input; choose another file$/,
+    );
+    expect(refusal(() => checkDistinctFiles([role('input', data), role('affine', stats), role('output', stats)]))).toBe(
+      `-o and --affine name '${stats}': writing -o would destroy the --affine file; choose another file`,
+    );
   });
 
   it('refuses --save-stats over an --affine file that is not the --stats file', () => {
     const [data] = twoNames('data.npy');
     const [stats] = twoNames('stats.json');
     const [affine] = twoNames('affine.json');
-    expect(refusal(() => checkDistinctFiles([role('input', data), role('stats', stats), role('affine', affine), role('save-stats', affine)])))
-      .toContain('writing --save-stats would destroy the --affine file');
-    expect(refusal(() => checkDistinctFiles([role('input', data), role('affine', affine), role('save-stats', affine)])))
-      .toContain('writing --save-stats would destroy the --affine file');
+    expect(refusal(() => checkDistinctFiles([role('input', data), role('stats', stats), role('affine', affine), role('save-stats', affine)]))).toContain(
+      'writing --save-stats would destroy the --affine file',
+    );
+    expect(refusal(() => checkDistinctFiles([role('input', data), role('affine', affine), role('save-stats', affine)]))).toContain(
+      'writing --save-stats would destroy the --affine file',
+    );
   });
 
   it('refuses two outputs to one file, existing or new, however spelt', () => {
@@ -490,11 +508,13 @@ describe('checkDistinctFiles', () => {
     const dir = folder();
     const fresh = path.join(dir, 'out.json');
     const freshAgain = `${dir}/./sub/../out.json`;
-    expect(refusal(() => checkDistinctFiles([role('input', data), role('output', fresh), role('save-stats', freshAgain)])))
-      .toBe(`-o and --save-stats both write to '${fresh}' and '${freshAgain}' (the same file): the one would overwrite or mix with the other; give them different files`);
+    expect(refusal(() => checkDistinctFiles([role('input', data), role('output', fresh), role('save-stats', freshAgain)]))).toBe(
+      `-o and --save-stats both write to '${fresh}' and '${freshAgain}' (the same file): the one would overwrite or mix with the other; give them different files`,
+    );
     // stdout by two names: '-' and /dev/stdout (whatever stdout is here).
-    expect(refusal(() => checkDistinctFiles([role('input', data), role('output', '-'), role('save-stats', '/dev/stdout')])))
-      .toContain("-o and --save-stats both write to stdout and '/dev/stdout'");
+    expect(refusal(() => checkDistinctFiles([role('input', data), role('output', '-'), role('save-stats', '/dev/stdout')]))).toContain(
+      "-o and --save-stats both write to stdout and '/dev/stdout'",
+    );
   });
 
   it('refuses an output written as it goes (stdout) over its input: it would read what it overwrote', () => {
@@ -538,12 +558,15 @@ describe('scratch files', () => {
 
   it('creates private files in a private folder under $TMPDIR, removed when the process ends', () => {
     const dir = folder();
-    const r = inChild(dir, `
+    const r = inChild(
+      dir,
+      `
       const a = createScratchFile('spill');
       const b = createScratchFile('spool');
       fs.writeSync(a.fd, 'abc');
       const mode = (p) => (fs.statSync(p).mode & 0o777).toString(8);
-      console.log(JSON.stringify({ a: a.path, b: b.path, modeA: mode(a.path), modeDir: mode(a.path.slice(0, a.path.lastIndexOf('/'))) }));`);
+      console.log(JSON.stringify({ a: a.path, b: b.path, modeA: mode(a.path), modeDir: mode(a.path.slice(0, a.path.lastIndexOf('/'))) }));`,
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const got = JSON.parse(r.stdout) as { a: string; b: string; modeA: string; modeDir: string };
@@ -563,12 +586,14 @@ describe('scratch files', () => {
     const dir = folder();
     const missing = path.join(dir, 'nope');
     const body = `try { createScratchFile('spill'); console.log('made'); } catch (e) { console.log(e.name + ': ' + e.message); }`;
-    expect(inChild(missing, body).stdout.trim())
-      .toBe(`TsnormError: temporary file in ${missing} ($TMPDIR): the folder does not exist (set TMPDIR to a writable folder with room for the data)`);
+    expect(inChild(missing, body).stdout.trim()).toBe(
+      `TsnormError: temporary file in ${missing} ($TMPDIR): the folder does not exist (set TMPDIR to a writable folder with room for the data)`,
+    );
     const plain = path.join(dir, 'plain');
     fs.writeFileSync(plain, '');
-    expect(inChild(plain, body).stdout.trim())
-      .toBe(`TsnormError: temporary file in ${plain} ($TMPDIR): it is not a folder (set TMPDIR to a writable folder with room for the data)`);
+    expect(inChild(plain, body).stdout.trim()).toBe(
+      `TsnormError: temporary file in ${plain} ($TMPDIR): it is not a folder (set TMPDIR to a writable folder with room for the data)`,
+    );
   });
 
   it("ioError words the system's errors itself, naming the file and not the call", () => {
@@ -606,7 +631,9 @@ describe('scratch files', () => {
     expect(message('EIO')).toContain(': input/output error (');
     // A code without wording is named, never given in Node's words (they change between versions).
     expect(message('EWEIRD')).toContain(': system error EWEIRD (');
-    expect(scratchError(Object.assign(new Error('EWEIRD: raw, rename'), { code: 'EWEIRD', syscall: 'rename' })).message).toContain(': system error EWEIRD (rename) (');
+    expect(scratchError(Object.assign(new Error('EWEIRD: raw, rename'), { code: 'EWEIRD', syscall: 'rename' })).message).toContain(
+      ': system error EWEIRD (rename) (',
+    );
     expect(scratchError(new Error('x'))).toBeInstanceOf(TsnormError);
     const own = new TsnormError('already worded');
     expect(scratchError(own)).toBe(own);

@@ -6,7 +6,9 @@ import { MeteredSource, ReadMeter } from '../../src/io/read-meter.js';
 /** A seekable source of `size` zero bytes that serves at most `chunk` bytes a read. */
 function seekable(size: number, chunk: number) {
   return {
-    name: 'mem', size, seekable: true,
+    name: 'mem',
+    size,
+    seekable: true,
     read: async (_buf: Uint8Array, _offset: number, length: number, position: number) => Math.max(0, Math.min(length, chunk, size - position)),
     peek: async (n: number) => new Uint8Array(Math.min(n, size)),
     close: async () => undefined,
@@ -37,7 +39,7 @@ describe('ReadMeter', () => {
     expect(meter.size).toBeUndefined();
     const buf = new Uint8Array(1000);
     let total = 0;
-    for (let n; (n = await src.read(buf, 0, buf.length, 0)) > 0;) total += n;
+    for (let n: number; (n = await src.read(buf, 0, buf.length, 0)) > 0; ) total += n;
     expect(total).toBe(500);
     expect(meter.done).toBe(500);
     new MeteredSource(seekable(10, 10), meter);

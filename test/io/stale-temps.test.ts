@@ -39,7 +39,7 @@ describe('the owner of a temporary file', () => {
     expect(SCRATCH_NAME.test(scratch(me))).toBe(true);
   });
 
-  it('is unknown in a pid namespace whose /proc is another namespace\'s: names then carry no owner', () => {
+  it("is unknown in a pid namespace whose /proc is another namespace's: names then carry no owner", () => {
     // The built module (npm test builds first), in a child with a pid namespace of its own.
     const module = path.join(ROOT, 'dist/io/stale-temps.js');
     const probe = `import(${JSON.stringify(module)}).then((m) => console.log(JSON.stringify(m.thisOwner())))`;
@@ -76,7 +76,10 @@ describe('removeStaleTemps', () => {
   it("removes dead owners' output temporaries, and nothing else", async () => {
     const dead = await deadProcess();
     const dir = fs.mkdtempSync(path.join(tmp.dir, 'out-'));
-    const put = (name: string) => { fs.writeFileSync(path.join(dir, name), 'x'); return name; };
+    const put = (name: string) => {
+      fs.writeFileSync(path.join(dir, name), 'x');
+      return name;
+    };
     const keep = [
       put(sibling(me)),
       put(sibling({ ...dead, host: other(me.host) })),

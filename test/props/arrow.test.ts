@@ -17,13 +17,17 @@ import { BIN, FIXTURES, isOneLineError } from '../helpers/cli.js';
 import { cleanly, drain, hostileBytes, memorySource, pipeSource, settings, timeoutFor } from './support.js';
 
 const arrowFiles = (dir: string, prefix = ''): string[] =>
-  fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.startsWith(prefix) && /\.arrows?$/.test(f)).map((f) => path.join(dir, f)) : [];
+  fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.startsWith(prefix) && /\.arrows?$/.test(f))
+        .map((f) => path.join(dir, f))
+    : [];
 
 /** The Arrow fixtures (pyarrow, polars; file and stream; compressed too) and the malformed ones. */
 const ARROW_FILES: Uint8Array[] = [...arrowFiles(path.join(FIXTURES, 'arrow')), ...arrowFiles(path.join(FIXTURES, 'bad'), 'arrow')]
   .filter((f) => fs.statSync(f).size <= 16 << 10)
   .map((f) => new Uint8Array(fs.readFileSync(f)));
-
 
 const options = fc.record({
   layout: fc.constantFrom<'long' | 'list'>('long', 'long', 'list'),
@@ -34,17 +38,27 @@ const options = fc.record({
 });
 
 describe('Arrow readers on hostile bytes', () => {
-  it('give record batches or a TsnormError, from a file or a pipe', async () => {
-    await fc.assert(
-      fc.asyncProperty(hostileBytes(ARROW_FILES, 2048), options, fc.boolean(), fc.array(fc.nat(1 << 14), { maxLength: 6 }), async (bytes, o, seekable, cuts) => {
-        const src = seekable ? memorySource(bytes, 'prop.arrow') : pipeSource(bytes, cuts);
-        const opts = { layout: o.layout, live: o.live, id: o.id ?? undefined, keep: o.keep ?? undefined, channels: o.channels ?? undefined };
-        await cleanly(async () => drain(await openArrowReader(src, opts)));
-        await src.close();
-      }),
-      settings(),
-    );
-  }, timeoutFor(15));
+  it(
+    'give record batches or a TsnormError, from a file or a pipe',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          hostileBytes(ARROW_FILES, 2048),
+          options,
+          fc.boolean(),
+          fc.array(fc.nat(1 << 14), { maxLength: 6 }),
+          async (bytes, o, seekable, cuts) => {
+            const src = seekable ? memorySource(bytes, 'prop.arrow') : pipeSource(bytes, cuts);
+            const opts = { layout: o.layout, live: o.live, id: o.id ?? undefined, keep: o.keep ?? undefined, channels: o.channels ?? undefined };
+            await cleanly(async () => drain(await openArrowReader(src, opts)));
+            await src.close();
+          },
+        ),
+        settings(),
+      );
+    },
+    timeoutFor(15),
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -52,10 +66,18 @@ describe('Arrow readers on hostile bytes', () => {
 
 type ChannelType = 'float64' | 'float32' | 'float16' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint32';
 
-const arrowType = (t: ChannelType): A.DataType => ({
-  float64: new A.Float64(), float32: new A.Float32(), float16: new A.Float16(), int8: new A.Int8(), int16: new A.Int16(),
-  int32: new A.Int32(), int64: new A.Int64(), uint8: new A.Uint8(), uint32: new A.Uint32(),
-})[t];
+const arrowType = (t: ChannelType): A.DataType =>
+  ({
+    float64: new A.Float64(),
+    float32: new A.Float32(),
+    float16: new A.Float16(),
+    int8: new A.Int8(),
+    int16: new A.Int16(),
+    int32: new A.Int32(),
+    int64: new A.Int64(),
+    uint8: new A.Uint8(),
+    uint32: new A.Uint32(),
+  })[t];
 
 /** A value of the type, from a double: exactly representable in it (integers have no -0). */
 function valueFor(t: ChannelType, x: number): number {
@@ -68,18 +90,28 @@ function floatFor(t: ChannelType, x: number): number {
 
 function integerFor(t: ChannelType, x: number): number {
   switch (t) {
-    case 'int8': return Math.trunc(x % 128);
-    case 'int16': return Math.trunc(x % 32768);
-    case 'int32': return Math.trunc(x % 2 ** 31);
-    case 'int64': return Math.trunc(x % 2 ** 53);
-    case 'uint8': return Math.abs(Math.trunc(x % 256));
-    case 'uint32': return Math.abs(Math.trunc(x % 2 ** 32));
-    default: return x;
+    case 'int8':
+      return Math.trunc(x % 128);
+    case 'int16':
+      return Math.trunc(x % 32768);
+    case 'int32':
+      return Math.trunc(x % 2 ** 31);
+    case 'int64':
+      return Math.trunc(x % 2 ** 53);
+    case 'uint8':
+      return Math.abs(Math.trunc(x % 256));
+    case 'uint32':
+      return Math.abs(Math.trunc(x % 2 ** 32));
+    default:
+      return x;
   }
 }
 
 const model = fc.record({
-  channels: fc.array(fc.constantFrom<ChannelType>('float64', 'float64', 'float32', 'float16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint32'), { minLength: 1, maxLength: 3 }),
+  channels: fc.array(fc.constantFrom<ChannelType>('float64', 'float64', 'float32', 'float16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint32'), {
+    minLength: 1,
+    maxLength: 3,
+  }),
   idKind: fc.constantFrom<'none' | 'utf8' | 'int32' | 'dictionary'>('none', 'utf8', 'int32', 'dictionary'),
   /** Where a new id begins (runs of rows), and now and then an id that comes back (refused). */
   starts: fc.array(fc.nat(4), { minLength: 30, maxLength: 30 }),
@@ -93,90 +125,127 @@ const model = fc.record({
 });
 
 describe('Arrow long layout, tables built from a model', () => {
-  it('reads the values and the instances (runs of ids) the table holds', async () => {
-    await fc.assert(
-      fc.asyncProperty(model, async (m) => {
-        const rows = m.batches.reduce((a, b) => a + b, 0);
-        // A dictionary that differs between batches is a replacement, which the file format cannot hold.
-        const idKind = m.idKind === 'dictionary' && !m.stream && m.batches.length > 1 ? 'utf8' : m.idKind;
-        const ids: number[] = [];
-        for (let r = 0; r < 30; r++) ids.push(r === 0 ? 0 : m.starts[r] === 0 ? ids[r - 1]! + 1 : ids[r - 1]!);
-        // An id that comes back: row r takes the first row's id (when another began in between).
-        if (m.comesBack !== null) ids[m.comesBack] = 0;
-        const id = (r: number) => ids[r]!;
-        const value = (c: number, r: number): number | null => {
-          const x = m.values[c * 30 + r];
-          return x === null || x === undefined ? null : valueFor(m.channels[c]!, x);
-        };
-        const batches: A.Table[] = [];
-        let start = 0;
-        for (const n of m.batches) {
-          const range = Array.from({ length: n }, (_, i) => start + i);
-          const columns: Record<string, A.Vector> = {};
-          const names = m.channels.map((_, c) => `ch${c}`);
-          const fields: [string, () => A.Vector][] = [
-            ...names.map((name, c): [string, () => A.Vector] => [name, () => {
-              const t = m.channels[c]!;
-              const xs = range.map((r) => value(c, r));
-              return A.vectorFromArray(t === 'int64' ? xs.map((x) => (x === null ? null : BigInt(x))) : xs, arrowType(t));
-            }]),
-            ['t', () => A.vectorFromArray(range.map((r) => BigInt(r)), new A.Int64())],
-            ['note', () => A.vectorFromArray(range.map((r) => (r % 3 === 0 ? null : `n${r}`)), new A.Utf8())],
-          ];
-          if (idKind === 'utf8') fields.push(['id', () => A.vectorFromArray(range.map((r) => `id-${id(r)}`), new A.Utf8())]);
-          if (idKind === 'int32') fields.push(['id', () => A.vectorFromArray(range.map(id), new A.Int32())]);
-          if (idKind === 'dictionary') fields.push(['id', () => A.vectorFromArray(range.map((r) => `id-${id(r)}`), new A.Dictionary(new A.Utf8(), new A.Int32()))]);
-          // Columns in some order: rotate the list.
-          for (let k = 0; k < fields.length; k++) {
-            const [name, make] = fields[(k + m.order) % fields.length]!;
-            columns[name] = make();
+  it(
+    'reads the values and the instances (runs of ids) the table holds',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(model, async (m) => {
+          const rows = m.batches.reduce((a, b) => a + b, 0);
+          // A dictionary that differs between batches is a replacement, which the file format cannot hold.
+          const idKind = m.idKind === 'dictionary' && !m.stream && m.batches.length > 1 ? 'utf8' : m.idKind;
+          const ids: number[] = [];
+          for (let r = 0; r < 30; r++) ids.push(r === 0 ? 0 : m.starts[r] === 0 ? ids[r - 1]! + 1 : ids[r - 1]!);
+          // An id that comes back: row r takes the first row's id (when another began in between).
+          if (m.comesBack !== null) ids[m.comesBack] = 0;
+          const id = (r: number) => ids[r]!;
+          const value = (c: number, r: number): number | null => {
+            const x = m.values[c * 30 + r];
+            return x === null || x === undefined ? null : valueFor(m.channels[c]!, x);
+          };
+          const batches: A.Table[] = [];
+          let start = 0;
+          for (const n of m.batches) {
+            const range = Array.from({ length: n }, (_, i) => start + i);
+            const columns: Record<string, A.Vector> = {};
+            const names = m.channels.map((_, c) => `ch${c}`);
+            const fields: [string, () => A.Vector][] = [
+              ...names.map((name, c): [string, () => A.Vector] => [
+                name,
+                () => {
+                  const t = m.channels[c]!;
+                  const xs = range.map((r) => value(c, r));
+                  return A.vectorFromArray(t === 'int64' ? xs.map((x) => (x === null ? null : BigInt(x))) : xs, arrowType(t));
+                },
+              ]),
+              [
+                't',
+                () =>
+                  A.vectorFromArray(
+                    range.map((r) => BigInt(r)),
+                    new A.Int64(),
+                  ),
+              ],
+              [
+                'note',
+                () =>
+                  A.vectorFromArray(
+                    range.map((r) => (r % 3 === 0 ? null : `n${r}`)),
+                    new A.Utf8(),
+                  ),
+              ],
+            ];
+            if (idKind === 'utf8')
+              fields.push([
+                'id',
+                () =>
+                  A.vectorFromArray(
+                    range.map((r) => `id-${id(r)}`),
+                    new A.Utf8(),
+                  ),
+              ]);
+            if (idKind === 'int32') fields.push(['id', () => A.vectorFromArray(range.map(id), new A.Int32())]);
+            if (idKind === 'dictionary')
+              fields.push([
+                'id',
+                () =>
+                  A.vectorFromArray(
+                    range.map((r) => `id-${id(r)}`),
+                    new A.Dictionary(new A.Utf8(), new A.Int32()),
+                  ),
+              ]);
+            // Columns in some order: rotate the list.
+            for (let k = 0; k < fields.length; k++) {
+              const [name, make] = fields[(k + m.order) % fields.length]!;
+              columns[name] = make();
+            }
+            batches.push(new A.Table(columns));
+            start += n;
           }
-          batches.push(new A.Table(columns));
-          start += n;
-        }
-        const table = batches.slice(1).reduce((t, b) => t.concat(b), batches[0]!);
-        const bytes = A.tableToIPC(table, m.stream ? 'stream' : 'file');
+          const table = batches.slice(1).reduce((t, b) => t.concat(b), batches[0]!);
+          const bytes = A.tableToIPC(table, m.stream ? 'stream' : 'file');
 
-        // The model's reading: channels are the numeric columns but the id; runs of equal ids are instances.
-        const channelNames = table.schema.fields.map((f) => f.name).filter((n) => n.startsWith('ch'));
-        const runs: number[][] = [];
-        for (let r = 0; r < rows; r++) {
-          if (r === 0 || (idKind !== 'none' && id(r) !== id(r - 1))) runs.push([]);
-          runs[runs.length - 1]!.push(r);
-        }
-        const firstIds = runs.map((run) => id(run[0]!));
-        const idReturns = idKind !== 'none' && new Set(firstIds).size !== firstIds.length;
+          // The model's reading: channels are the numeric columns but the id; runs of equal ids are instances.
+          const channelNames = table.schema.fields.map((f) => f.name).filter((n) => n.startsWith('ch'));
+          const runs: number[][] = [];
+          for (let r = 0; r < rows; r++) {
+            if (r === 0 || (idKind !== 'none' && id(r) !== id(r - 1))) runs.push([]);
+            runs[runs.length - 1]!.push(r);
+          }
+          const firstIds = runs.map((run) => id(run[0]!));
+          const idReturns = idKind !== 'none' && new Set(firstIds).size !== firstIds.length;
 
-        const src = m.seekable ? memorySource(bytes, 'prop.arrow') : pipeSource(bytes, [7, 100, 333]);
-        const r = await cleanly(async () => {
-          const reader = await openArrowReader(src, { layout: 'long', live: m.live, keep: ['t'], id: idKind === 'none' ? undefined : 'id' });
-          expect(reader.schema.channelNames).toEqual(channelNames);
-          return drain(reader, true);
-        });
-        await src.close();
-        if (idReturns) {
-          expect(r.ok, 'an id that comes back was accepted').toBe(false);
-          return;
-        }
-        if (!r.ok) throw new Error(`refused a valid table: ${r.error.message}`);
-        expect(r.value.instances).toBe(runs.length);
-        runs.forEach((run, i) => {
-          channelNames.forEach((name, ch) => {
-            const c = Number(name.slice(2));
-            const want = run.map((row) => value(c, row) ?? NaN);
-            const got = r.value.series?.[i]?.[ch] ?? [];
-            expect(got.length).toBe(want.length);
-            want.forEach((w, t) => {
-              if (!(Object.is(got[t], w) || (Number.isNaN(got[t]) && Number.isNaN(w)))) {
-                throw new Error(`instance ${i}, channel ${name} (${m.channels[c]}), step ${t}: got ${got[t]}, want ${w}`);
-              }
+          const src = m.seekable ? memorySource(bytes, 'prop.arrow') : pipeSource(bytes, [7, 100, 333]);
+          const r = await cleanly(async () => {
+            const reader = await openArrowReader(src, { layout: 'long', live: m.live, keep: ['t'], id: idKind === 'none' ? undefined : 'id' });
+            expect(reader.schema.channelNames).toEqual(channelNames);
+            return drain(reader, true);
+          });
+          await src.close();
+          if (idReturns) {
+            expect(r.ok, 'an id that comes back was accepted').toBe(false);
+            return;
+          }
+          if (!r.ok) throw new Error(`refused a valid table: ${r.error.message}`);
+          expect(r.value.instances).toBe(runs.length);
+          runs.forEach((run, i) => {
+            channelNames.forEach((name, ch) => {
+              const c = Number(name.slice(2));
+              const want = run.map((row) => value(c, row) ?? NaN);
+              const got = r.value.series?.[i]?.[ch] ?? [];
+              expect(got.length).toBe(want.length);
+              want.forEach((w, t) => {
+                if (!(Object.is(got[t], w) || (Number.isNaN(got[t]) && Number.isNaN(w)))) {
+                  throw new Error(`instance ${i}, channel ${name} (${m.channels[c]}), step ${t}: got ${got[t]}, want ${w}`);
+                }
+              });
             });
           });
-        });
-      }),
-      settings(),
-    );
-  }, timeoutFor(10));
+        }),
+        settings(),
+      );
+    },
+    timeoutFor(10),
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -205,14 +274,11 @@ describe('corrupt Arrow data the properties found (fixed): one clear error each'
     // Offsets [0, 1, 2^62, 3]: first and last are plausible; reading cell 1 or 2 made apache-arrow
     // throw "4611686018427387904 is not safe to convert to a number" (a TypeError): exit 70. Every
     // offset is checked when the batch arrives now.
-    const bytes = patchedFile(
-      { x: A.vectorFromArray([1, 2, 3], new A.Float64()), note: A.vectorFromArray(['a', 'b', 'c'], new A.LargeUtf8()) },
-      (b) => {
-        const offsets = Buffer.alloc(32);
-        [0, 1, 2, 3].forEach((v, i) => offsets.writeBigInt64LE(BigInt(v), i * 8));
-        b.writeBigInt64LE(2n ** 62n, b.indexOf(offsets) + 16);
-      },
-    );
+    const bytes = patchedFile({ x: A.vectorFromArray([1, 2, 3], new A.Float64()), note: A.vectorFromArray(['a', 'b', 'c'], new A.LargeUtf8()) }, (b) => {
+      const offsets = Buffer.alloc(32);
+      [0, 1, 2, 3].forEach((v, i) => offsets.writeBigInt64LE(BigInt(v), i * 8));
+      b.writeBigInt64LE(2n ** 62n, b.indexOf(offsets) + 16);
+    });
     const err = await readAll(bytes);
     expect(err).toBeInstanceOf(TsnormError);
     expect((err as Error).message).toMatch(/record batch 0: column 'note': its offset 2 is 4611686018427387904, outside 1\.\.\d+ \(a corrupt file\)$/);
@@ -222,15 +288,12 @@ describe('corrupt Arrow data the properties found (fixed): one clear error each'
     // The view of row 0 names variadic buffer 7 of 1: apache-arrow threw "BinaryView variadic
     // buffer 7 is missing" (an Error) when the cell was read: exit 70.
     const long = 'a string longer than twelve bytes';
-    const bytes = patchedFile(
-      { x: A.vectorFromArray([1, 2], new A.Float64()), note: A.vectorFromArray([long, long], new A.Utf8View()) },
-      (b) => {
-        const view = Buffer.alloc(12);
-        view.writeInt32LE(long.length, 0);
-        view.write(long.slice(0, 4), 4, 'latin1');
-        b.writeInt32LE(7, b.indexOf(view) + 8);
-      },
-    );
+    const bytes = patchedFile({ x: A.vectorFromArray([1, 2], new A.Float64()), note: A.vectorFromArray([long, long], new A.Utf8View()) }, (b) => {
+      const view = Buffer.alloc(12);
+      view.writeInt32LE(long.length, 0);
+      view.write(long.slice(0, 4), 4, 'latin1');
+      b.writeInt32LE(7, b.indexOf(view) + 8);
+    });
     const err = await readAll(bytes);
     expect(err).toBeInstanceOf(TsnormError);
     expect((err as Error).message).toMatch(/record batch 0: column 'note': row 0's value lies outside its data buffers \(a corrupt file\)$/);
@@ -243,12 +306,18 @@ describe('corrupt Arrow data the properties found (fixed): one clear error each'
     // it crash at once). The stream format's schema message (64 bytes) does the same, and so does
     // a record batch message claiming 16M field nodes after a valid schema (208 bytes; 10 s and
     // 1.2 GB, or a crash with 0x7fffffff nodes).
-    const file = '4152524f57310000100000000c00140012000c00080004000c000000180000000c00000020000000000004000000000000000000000000000000000008000800000004000800000004000000ffffff00480000004152524f5731';
+    const file =
+      '4152524f57310000100000000c00140012000c00080004000c000000180000000c00000020000000000004000000000000000000000000000000000008000800000004000800000004000000ffffff00480000004152524f5731';
     const stream = 'ffffffff300000001000000000000a000c000a00090004000a000000100000000001040008000800000004000800000004000000ffffff00ffffffff00000000';
-    const nodes = 'ffffffff780000001000000000000a0010000e00070008000a00000000000001100000000000040008000800000004000800000004000000010000001400000010001400040000000f00100000000800100000001000000014000000000000031800000001000000780000000000000000000600080006000600000000000200ffffffff400000001000000000000a000e000c000b0004000a000000140000000000000304000a000c000000080004000a000000080000000c0000000000000000000000ffffff00ffffffff00000000';
+    const nodes =
+      'ffffffff780000001000000000000a0010000e00070008000a00000000000001100000000000040008000800000004000800000004000000010000001400000010001400040000000f00100000000800100000001000000014000000000000031800000001000000780000000000000000000600080006000600000000000200ffffffff400000001000000000000a000e000c000b0004000a000000140000000000000304000a000c000000080004000a000000080000000c0000000000000000000000ffffff00ffffffff00000000';
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnorm-bug-'));
     try {
-      for (const [name, hex] of [['fields.arrow', file], ['fields.arrows', stream], ['nodes.arrows', nodes]] as const) {
+      for (const [name, hex] of [
+        ['fields.arrow', file],
+        ['fields.arrows', stream],
+        ['nodes.arrows', nodes],
+      ] as const) {
         const bytes = Buffer.from(hex, 'hex');
         const input = path.join(dir, name);
         fs.writeFileSync(input, bytes);

@@ -61,34 +61,41 @@ function cli(args: readonly string[], input?: Uint8Array): { status: number | nu
   return { status: r.status, signal: r.signal, stderr: r.stderr.toString('utf8') };
 }
 
-
 describe('the CLI on mutated fixtures', () => {
-  it('exits 0, or 2 with one line on stderr; never 70, never a crash', async () => {
-    if (!fs.existsSync(path.join(ROOT, 'dist/bundle/tsnorm.cjs'))) throw new Error('the CLI is not built: npm run build');
-    const job = fc.record({
-      base: fc.nat(BASES.length - 1),
-      mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }),
-      command: fc.constantFrom('normalize', 'normalize', 'convert', 'inspect'),
-      stdin: fc.boolean(),
-      output: fc.nat(2),
-    });
-    await fc.assert(
-      fc.asyncProperty(job, async (j) => {
-        const b = BASES[j.base]!;
-        const bytes = mutate(b.bytes, j.mutations, BASES.map((x) => x.bytes));
-        const input = path.join(tmp.dir, `in${b.ext}`);
-        fs.writeFileSync(input, bytes);
-        const outs = OUTPUTS[b.ext]!;
-        const out = path.join(tmp.dir, `out${outs[j.output % outs.length]}`);
-        const args = [j.command, ...(j.stdin ? ['-', '--from', b.ext.slice(1)] : [input]), ...b.args, ...(j.command === 'inspect' ? [] : ['-o', out])];
-        const r = cli(args, j.stdin ? bytes : undefined);
-        const what = `tsnorm ${args.join(' ')} (input: ${Buffer.from(bytes).toString('base64')})`;
-        expect(r.signal, `${what}: killed by ${r.signal}\n${r.stderr}`).toBeNull();
-        expect([0, 2], `${what}: exit ${r.status}\n${r.stderr}`).toContain(r.status);
-        if (r.status === 2) expect(isOneLineError(r.stderr), `${what}: ${r.stderr}`).toBe(true);
-        fs.rmSync(out, { force: true });
-      }),
-      settings(CLI_RUNS, 90_000),
-    );
-  }, timeoutFor(2_000, CLI_RUNS));
+  it(
+    'exits 0, or 2 with one line on stderr; never 70, never a crash',
+    async () => {
+      if (!fs.existsSync(path.join(ROOT, 'dist/bundle/tsnorm.cjs'))) throw new Error('the CLI is not built: npm run build');
+      const job = fc.record({
+        base: fc.nat(BASES.length - 1),
+        mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }),
+        command: fc.constantFrom('normalize', 'normalize', 'convert', 'inspect'),
+        stdin: fc.boolean(),
+        output: fc.nat(2),
+      });
+      await fc.assert(
+        fc.asyncProperty(job, async (j) => {
+          const b = BASES[j.base]!;
+          const bytes = mutate(
+            b.bytes,
+            j.mutations,
+            BASES.map((x) => x.bytes),
+          );
+          const input = path.join(tmp.dir, `in${b.ext}`);
+          fs.writeFileSync(input, bytes);
+          const outs = OUTPUTS[b.ext]!;
+          const out = path.join(tmp.dir, `out${outs[j.output % outs.length]}`);
+          const args = [j.command, ...(j.stdin ? ['-', '--from', b.ext.slice(1)] : [input]), ...b.args, ...(j.command === 'inspect' ? [] : ['-o', out])];
+          const r = cli(args, j.stdin ? bytes : undefined);
+          const what = `tsnorm ${args.join(' ')} (input: ${Buffer.from(bytes).toString('base64')})`;
+          expect(r.signal, `${what}: killed by ${r.signal}\n${r.stderr}`).toBeNull();
+          expect([0, 2], `${what}: exit ${r.status}\n${r.stderr}`).toContain(r.status);
+          if (r.status === 2) expect(isOneLineError(r.stderr), `${what}: ${r.stderr}`).toBe(true);
+          fs.rmSync(out, { force: true });
+        }),
+        settings(CLI_RUNS, 90_000),
+      );
+    },
+    timeoutFor(2_000, CLI_RUNS),
+  );
 });

@@ -44,10 +44,7 @@ const int = (bits: number, signed: boolean): fc.Arbitrary<bigint> => {
   return fc.oneof(fc.constantFrom(lo, hi, lo + 1n, hi - 1n, 0n, signed ? -1n : 1n), fc.bigInt({ min: lo, max: hi }));
 };
 
-const float64 = fc.oneof(
-  fc.constantFrom(-0, 0, Infinity, -Infinity, NaN, 5e-324, -5e-324, 2.2250738585072014e-308, Number.MAX_VALUE, 0.1, 1 / 3),
-  fc.double(),
-);
+const float64 = fc.oneof(fc.constantFrom(-0, 0, Infinity, -Infinity, NaN, 5e-324, -5e-324, 2.2250738585072014e-308, Number.MAX_VALUE, 0.1, 1 / 3), fc.double());
 const float32 = float64.map(Math.fround);
 
 /** Text that CSV must quote or escape, and any Unicode (well-formed: Arrow's utf8 is UTF-8). */
@@ -79,14 +76,22 @@ const KINDS: readonly ColumnKind[] = [
   { name: 'float64', type: () => new A.Float64(), value: float64, csvType: 'float64' },
   { name: 'utf8', type: () => new A.Utf8(), value: text, csvType: 'utf8' },
   { name: 'bool', type: () => new A.Bool(), value: fc.boolean() },
-  ...UNITS.flatMap((unit) => [undefined, 'UTC', 'America/New_York'].map((zone): ColumnKind => ({
-    name: `ts_${unit}_${zone ?? 'naive'}`,
-    type: () => new A.Timestamp(unit, zone ?? null),
-    // apache-arrow takes timestamps as milliseconds (numbers): integral ones, within Date's range.
-    value: fc.integer({ min: -8.64e12, max: 8.64e12 }).map((ms) => ms * 1000),
-  }))),
+  ...UNITS.flatMap((unit) =>
+    [undefined, 'UTC', 'America/New_York'].map(
+      (zone): ColumnKind => ({
+        name: `ts_${unit}_${zone ?? 'naive'}`,
+        type: () => new A.Timestamp(unit, zone ?? null),
+        // apache-arrow takes timestamps as milliseconds (numbers): integral ones, within Date's range.
+        value: fc.integer({ min: -8.64e12, max: 8.64e12 }).map((ms) => ms * 1000),
+      }),
+    ),
+  ),
   { name: 'date32', type: () => new A.DateDay(), value: fc.integer({ min: -1e8, max: 1e8 }).map((days) => days * 86400000) },
-  { name: 'list_int32', type: () => new A.List(new A.Field('item', new A.Int32(), true)), value: fc.array(fc.option(int(32, true).map(Number)), { maxLength: 4 }) },
+  {
+    name: 'list_int32',
+    type: () => new A.List(new A.Field('item', new A.Int32(), true)),
+    value: fc.array(fc.option(int(32, true).map(Number)), { maxLength: 4 }),
+  },
 ];
 
 interface TableModel {
@@ -106,13 +111,22 @@ const tableModel: fc.Arbitrary<TableModel> = fc.integer({ min: 1, max: 12 }).cha
     }),
     x: fc.array(fc.option(float64, { freq: 5 }), { minLength: rows, maxLength: rows }),
     cuts: fc.array(fc.nat(12), { maxLength: 6 }),
-    columns: fc.uniqueArray(fc.constantFrom(...KINDS), { minLength: 1, maxLength: 4, selector: (k) => k.name }).chain((kinds) =>
-      fc.tuple(...kinds.map((kind) => fc.array(fc.option(kind.value, { freq: 5 }), { minLength: rows, maxLength: rows }).map((values) => ({ kind, values }))))),
-  }));
+    columns: fc
+      .uniqueArray(fc.constantFrom(...KINDS), { minLength: 1, maxLength: 4, selector: (k) => k.name })
+      .chain((kinds) =>
+        fc.tuple(
+          ...kinds.map((kind) => fc.array(fc.option(kind.value, { freq: 5 }), { minLength: rows, maxLength: rows }).map((values) => ({ kind, values }))),
+        ),
+      ),
+  }),
+);
 
 function arrowTable(m: TableModel): A.Table {
   const columns: Record<string, A.Vector> = {
-    id: A.vectorFromArray(m.ids.map((i) => `id ${i}`), new A.Utf8()),
+    id: A.vectorFromArray(
+      m.ids.map((i) => `id ${i}`),
+      new A.Utf8(),
+    ),
     x: A.vectorFromArray(m.x, new A.Float64()),
   };
   for (const { kind, values } of m.columns) columns[kind.name] = A.vectorFromArray(values as never[], kind.type());
@@ -143,77 +157,95 @@ function expectSameColumns(got: A.Table, want: A.Table, names: readonly string[]
 }
 
 describe('random typed tables', () => {
-  it('Arrow file -> Arrow stream -> Arrow file: every column with its type and every value', async () => {
-    await fc.assert(
-      fc.asyncProperty(tableModel, async (m) => {
-        const table = arrowTable(m);
-        const input = file('.arrow');
-        fs.writeFileSync(input, A.tableToIPC(table, 'file'));
-        const stream = file('.arrows');
-        const back = file('.arrow');
-        const names = m.columns.map((c) => c.kind.name);
-        await convert(input, stream, { id: 'id', keep: names.join(',') });
-        await convert(stream, back, { id: 'id', keep: names.join(',') });
-        const got = A.tableFromIPC(fs.readFileSync(back));
-        expectSameColumns(got, table, ['id', ...names]);
-        expect(cells(got.getChild('x')!)).toEqual(cells(table.getChild('x')!));
-      }),
-      settings(TABLE_RUNS),
-    );
-  }, timeoutFor(200, TABLE_RUNS));
+  it(
+    'Arrow file -> Arrow stream -> Arrow file: every column with its type and every value',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(tableModel, async (m) => {
+          const table = arrowTable(m);
+          const input = file('.arrow');
+          fs.writeFileSync(input, A.tableToIPC(table, 'file'));
+          const stream = file('.arrows');
+          const back = file('.arrow');
+          const names = m.columns.map((c) => c.kind.name);
+          await convert(input, stream, { id: 'id', keep: names.join(',') });
+          await convert(stream, back, { id: 'id', keep: names.join(',') });
+          const got = A.tableFromIPC(fs.readFileSync(back));
+          expectSameColumns(got, table, ['id', ...names]);
+          expect(cells(got.getChild('x')!)).toEqual(cells(table.getChild('x')!));
+        }),
+        settings(TABLE_RUNS),
+      );
+    },
+    timeoutFor(200, TABLE_RUNS),
+  );
 
-  it('Arrow -> CSV -> Arrow: the types CSV holds come back identical, with --types', async () => {
-    await fc.assert(
-      fc.asyncProperty(tableModel, async (m) => {
-        const held = m.columns.filter((c) => c.kind.csvType !== undefined);
-        fc.pre(held.length > 0);
-        const table = arrowTable({ ...m, columns: held });
-        const input = file('.arrow');
-        fs.writeFileSync(input, A.tableToIPC(table, 'file'));
-        const csv = file('.csv');
-        const back = file('.arrow');
-        const names = held.map((c) => c.kind.name);
-        // A NUL has no place in CSV text: the writer refuses it, naming it.
-        const nul = held.find((c) => c.values.some((v) => typeof v === 'string' && v.includes('\0')));
-        if (nul) {
-          await expect(convert(input, csv, { id: 'id', keep: names.join(',') })).rejects.toThrow(`column '${nul.kind.name}'`);
-          expect(fs.existsSync(csv)).toBe(false);
-          return;
-        }
-        await convert(input, csv, { id: 'id', keep: names.join(',') });
-        await convert(csv, back, { id: 'id', keep: names.join(','), channels: 'x', types: held.map((c) => `${c.kind.name}=${c.kind.csvType}`).join(',') });
-        const got = A.tableFromIPC(fs.readFileSync(back));
-        for (const { kind, values } of held) {
-          const column = got.getChild(kind.name)!;
-          // Integers narrower than 64 bits come back as int64, the type CSV integers get.
-          expect(String(column.type), kind.name).toBe(kind.csvType === 'int64' ? 'Int64' : kind.csvType === 'uint64' ? 'Uint64' : kind.csvType === 'float64' ? 'Float64' : 'Utf8');
-          const want = values.map((v) => (typeof v === 'number' && kind.csvType !== 'float64' ? BigInt(v) : v));
-          expect(cells(column), kind.name).toEqual(cells(A.vectorFromArray(want as never[], column.type as A.DataType)));
-        }
-        // The channel: NaN apart from null, -0 with its sign.
-        expect(cells(got.getChild('x')!)).toEqual(cells(table.getChild('x')!));
-      }),
-      settings(TABLE_RUNS),
-    );
-  }, timeoutFor(200, TABLE_RUNS));
+  it(
+    'Arrow -> CSV -> Arrow: the types CSV holds come back identical, with --types',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(tableModel, async (m) => {
+          const held = m.columns.filter((c) => c.kind.csvType !== undefined);
+          fc.pre(held.length > 0);
+          const table = arrowTable({ ...m, columns: held });
+          const input = file('.arrow');
+          fs.writeFileSync(input, A.tableToIPC(table, 'file'));
+          const csv = file('.csv');
+          const back = file('.arrow');
+          const names = held.map((c) => c.kind.name);
+          // A NUL has no place in CSV text: the writer refuses it, naming it.
+          const nul = held.find((c) => c.values.some((v) => typeof v === 'string' && v.includes('\0')));
+          if (nul) {
+            await expect(convert(input, csv, { id: 'id', keep: names.join(',') })).rejects.toThrow(`column '${nul.kind.name}'`);
+            expect(fs.existsSync(csv)).toBe(false);
+            return;
+          }
+          await convert(input, csv, { id: 'id', keep: names.join(',') });
+          await convert(csv, back, { id: 'id', keep: names.join(','), channels: 'x', types: held.map((c) => `${c.kind.name}=${c.kind.csvType}`).join(',') });
+          const got = A.tableFromIPC(fs.readFileSync(back));
+          for (const { kind, values } of held) {
+            const column = got.getChild(kind.name)!;
+            // Integers narrower than 64 bits come back as int64, the type CSV integers get.
+            expect(String(column.type), kind.name).toBe(
+              kind.csvType === 'int64' ? 'Int64' : kind.csvType === 'uint64' ? 'Uint64' : kind.csvType === 'float64' ? 'Float64' : 'Utf8',
+            );
+            const want = values.map((v) => (typeof v === 'number' && kind.csvType !== 'float64' ? BigInt(v) : v));
+            expect(cells(column), kind.name).toEqual(cells(A.vectorFromArray(want as never[], column.type as A.DataType)));
+          }
+          // The channel: NaN apart from null, -0 with its sign.
+          expect(cells(got.getChild('x')!)).toEqual(cells(table.getChild('x')!));
+        }),
+        settings(TABLE_RUNS),
+      );
+    },
+    timeoutFor(200, TABLE_RUNS),
+  );
 
-  it('the channel through NPY and back: every value, -0, NaN and nulls included', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(fc.option(float64, { freq: 5 }), { minLength: 1, maxLength: 30 }), async (x) => {
-        const input = file('.arrow');
-        fs.writeFileSync(input, A.tableToIPC(new A.Table({ x: A.vectorFromArray(x, new A.Float64()) }), 'file'));
-        const npy = file('.npy');
-        const back = file('.arrow');
-        await convert(input, npy);
-        await convert(npy, back);
-        // numpy reads a null as nan; tsnorm reads it back as a null.
-        const numpy = npyFloat64(fs.readFileSync(npy));
-        expect(numpy.map((v) => (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v))).toEqual(x.map((v) => (v === null || Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v)));
-        expect(cells(A.tableFromIPC(fs.readFileSync(back)).getChild('c0')!)).toEqual(x.map((v) => (v === null ? null : Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v)));
-      }),
-      settings(TABLE_RUNS),
-    );
-  }, timeoutFor(100, TABLE_RUNS));
+  it(
+    'the channel through NPY and back: every value, -0, NaN and nulls included',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.option(float64, { freq: 5 }), { minLength: 1, maxLength: 30 }), async (x) => {
+          const input = file('.arrow');
+          fs.writeFileSync(input, A.tableToIPC(new A.Table({ x: A.vectorFromArray(x, new A.Float64()) }), 'file'));
+          const npy = file('.npy');
+          const back = file('.arrow');
+          await convert(input, npy);
+          await convert(npy, back);
+          // numpy reads a null as nan; tsnorm reads it back as a null.
+          const numpy = npyFloat64(fs.readFileSync(npy));
+          expect(numpy.map((v) => (Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v))).toEqual(
+            x.map((v) => (v === null || Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v)),
+          );
+          expect(cells(A.tableFromIPC(fs.readFileSync(back)).getChild('c0')!)).toEqual(
+            x.map((v) => (v === null ? null : Object.is(v, -0) ? '-0' : Number.isNaN(v) ? 'NaN' : v)),
+          );
+        }),
+        settings(TABLE_RUNS),
+      );
+    },
+    timeoutFor(100, TABLE_RUNS),
+  );
 });
 
 /** The values of a float64 NPY file (C order, little-endian), as numpy reads them. */

@@ -87,7 +87,11 @@ const position = fc.oneof({ arbitrary: fc.nat(96), weight: 2 }, { arbitrary: fc.
 
 export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: position, bit: fc.nat(7) }),
-  fc.record({ kind: fc.constant('set' as const), at: position, byte: fc.oneof(fc.constantFrom(0, 0x20, 0x22, 0x2c, 0x0a, 0x0d, 0x7f, 0x80, 0xff), fc.nat(255)) }),
+  fc.record({
+    kind: fc.constant('set' as const),
+    at: position,
+    byte: fc.oneof(fc.constantFrom(0, 0x20, 0x22, 0x2c, 0x0a, 0x0d, 0x7f, 0x80, 0xff), fc.nat(255)),
+  }),
   fc.record({ kind: fc.constant('int32' as const), at: position, value: fc.oneof(fc.constantFrom(...BOUNDARY_INT32), fc.integer()) }),
   fc.record({ kind: fc.constant('truncate' as const), at: position }),
   fc.record({ kind: fc.constant('drop' as const), at: position, length: fc.integer({ min: 1, max: 64 }) }),
@@ -102,17 +106,31 @@ export function mutate(base: Uint8Array, mutations: readonly Mutation[], donors:
   const mod = (x: number, n: number) => (n <= 0 ? 0 : x % n);
   for (const m of mutations) {
     switch (m.kind) {
-      case 'flip': if (b.length) b[mod(m.at, b.length)]! ^= 1 << m.bit; break;
-      case 'set': if (b.length) b[mod(m.at, b.length)] = m.byte; break;
+      case 'flip':
+        if (b.length) b[mod(m.at, b.length)]! ^= 1 << m.bit;
+        break;
+      case 'set':
+        if (b.length) b[mod(m.at, b.length)] = m.byte;
+        break;
       case 'int32': {
         if (b.length < 4) break;
         const at = mod(m.at, b.length - 3);
         new DataView(b.buffer, b.byteOffset, b.byteLength).setInt32(at, m.value, true);
         break;
       }
-      case 'truncate': b = b.slice(0, mod(m.at, b.length + 1)); break;
-      case 'drop': { const at = mod(m.at, b.length + 1); b = concat(b.subarray(0, at), b.subarray(at + m.length)); break; }
-      case 'insert': { const at = mod(m.at, b.length + 1); b = concat(b.subarray(0, at), m.bytes, b.subarray(at)); break; }
+      case 'truncate':
+        b = b.slice(0, mod(m.at, b.length + 1));
+        break;
+      case 'drop': {
+        const at = mod(m.at, b.length + 1);
+        b = concat(b.subarray(0, at), b.subarray(at + m.length));
+        break;
+      }
+      case 'insert': {
+        const at = mod(m.at, b.length + 1);
+        b = concat(b.subarray(0, at), m.bytes, b.subarray(at));
+        break;
+      }
       case 'duplicate': {
         const from = mod(m.from, b.length + 1);
         const piece = b.slice(from, from + m.length);
@@ -136,7 +154,10 @@ export function mutate(base: Uint8Array, mutations: readonly Mutation[], donors:
 export function concat(...parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -145,9 +166,7 @@ export function concat(...parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer>
  * random bytes (some inputs), or random bytes behind a valid file's first bytes (its magic).
  */
 export function hostileBytes(bases: readonly Uint8Array[], maxRandom = 2048): fc.Arbitrary<Uint8Array> {
-  const mutated = fc
-    .tuple(fc.nat(bases.length - 1), fc.array(mutationArb, { minLength: 1, maxLength: 4 }))
-    .map(([i, ms]) => mutate(bases[i]!, ms, bases));
+  const mutated = fc.tuple(fc.nat(bases.length - 1), fc.array(mutationArb, { minLength: 1, maxLength: 4 })).map(([i, ms]) => mutate(bases[i]!, ms, bases));
   const random = fc.uint8Array({ maxLength: maxRandom });
   const behindMagic = fc
     .tuple(fc.nat(bases.length - 1), fc.integer({ min: 1, max: 16 }), fc.uint8Array({ maxLength: maxRandom }))
@@ -177,7 +196,6 @@ export async function cleanly<T>(work: () => Promise<T>): Promise<{ ok: true; va
     throw err;
   }
 }
-
 
 /** Every index of a block's rectangle lies within its values array (what writers and the core rely on). */
 export function expectInside(block: Block): void {

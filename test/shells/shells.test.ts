@@ -35,7 +35,11 @@ const CASES: [string, string[]][] = [
 ];
 
 function lines(out: string): string[] {
-  return out.split('\n').map((l) => l.split('\t')[0]!.replace(/\/$/, '')).filter((l) => l !== '').sort();
+  return out
+    .split('\n')
+    .map((l) => l.split('\t')[0]!.replace(/\/$/, ''))
+    .filter((l) => l !== '')
+    .sort();
 }
 
 describe('zsh', () => {
@@ -43,7 +47,11 @@ describe('zsh', () => {
     expect(spawnSync('zsh', ['--version']).status, 'zsh is needed: apt-get install -y zsh').toBe(0);
   });
   it.each(CASES)('%j offers %j', (line, want) => {
-    const r = spawnSync('zsh', ['-f', path.join(import.meta.dirname, 'zsh-candidates.zsh'), path.join(tmp.dir, 'tsnorm.zsh'), line], { cwd: data, encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync('zsh', ['-f', path.join(import.meta.dirname, 'zsh-candidates.zsh'), path.join(tmp.dir, 'tsnorm.zsh'), line], {
+      cwd: data,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(lines(r.stdout)).toEqual(want);
   });
 });
@@ -53,7 +61,10 @@ describe('fish', () => {
     expect(spawnSync('fish', ['--version']).status, 'fish is needed: apt-get install -y fish').toBe(0);
   });
   it.each(CASES)('%j offers %j', (line, want) => {
-    const r = spawnSync('fish', ['--no-config', '-c', `source ${path.join(tmp.dir, 'tsnorm.fish')}; complete -C ${JSON.stringify(line)}`], { cwd: data, encoding: 'utf8' });
+    const r = spawnSync('fish', ['--no-config', '-c', `source ${path.join(tmp.dir, 'tsnorm.fish')}; complete -C ${JSON.stringify(line)}`], {
+      cwd: data,
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     expect(lines(r.stdout)).toEqual(want);
   });

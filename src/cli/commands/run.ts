@@ -14,42 +14,68 @@ export type Act = (command: CommandName, inputs: string[] | string | undefined, 
 /** Defines the commands that run data through; `act` runs them (main's runCommand; a no-op to only describe them). */
 export function defineRunCommands(program: Command, act: Act): void {
   withFlags(
-    program.command('normalize', { isDefault: true })
+    program
+      .command('normalize', { isDefault: true })
       .description('normalize each series with its own statistics (forward pass); the default command')
       .argument('[input]', 'input file, - for stdin (the default)')
-      .addHelpText('after', examples('tsnorm normalize x.npy -o x.norm.npy', 'tsnorm sensors.csv --id device --keep ts > sensors.norm.csv', 'cat x.npy | tsnorm --affine affine.json > y.npy')),
+      .addHelpText(
+        'after',
+        examples(
+          'tsnorm normalize x.npy -o x.norm.npy',
+          'tsnorm sensors.csv --id device --keep ts > sensors.norm.csv',
+          'cat x.npy | tsnorm --affine affine.json > y.npy',
+        ),
+      ),
     'normalize',
   ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('normalize', input, opts, cmd));
 
   withFlags(
-    program.command('fit')
+    program
+      .command('fit')
       .description('training pass over the inputs in order; writes the running statistics (--save-stats), no output')
       .argument('[inputs...]', 'input files, in order, - for stdin (the default)')
-      .addHelpText('after', examples('tsnorm fit train/*.npy --save-stats stats.json', 'tsnorm fit day1.csv day2.csv --id device --keep ts --save-stats stats.json')),
+      .addHelpText(
+        'after',
+        examples('tsnorm fit train/*.npy --save-stats stats.json', 'tsnorm fit day1.csv day2.csv --id device --keep ts --save-stats stats.json'),
+      ),
     'fit',
   ).action((inputs: string[], opts: RawOptions, cmd: Command) => act('fit', inputs, opts, cmd));
 
   withFlags(
-    program.command('apply')
+    program
+      .command('apply')
       .description('eval pass: normalize with running statistics (--stats); one streaming pass')
       .argument('[input]', 'input file, - for stdin (the default)')
-      .addHelpText('after', examples('tsnorm apply test.npy -o test.norm.npy --stats stats.json', 'tail -f live.csv | tsnorm apply --stats stats.json --id device --keep ts')),
+      .addHelpText(
+        'after',
+        examples('tsnorm apply test.npy -o test.norm.npy --stats stats.json', 'tail -f live.csv | tsnorm apply --stats stats.json --id device --keep ts'),
+      ),
     'apply',
   ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('apply', input, opts, cmd));
 
   withFlags(
-    program.command('inverse')
-      .description('map normalized values back to the input\'s units with running statistics (--stats): the inverse of apply')
+    program
+      .command('inverse')
+      .description("map normalized values back to the input's units with running statistics (--stats): the inverse of apply")
       .argument('[input]', 'input file, - for stdin (the default)')
-      .addHelpText('after', examples('tsnorm apply x.npy -o x.norm.npy --stats s.json', 'tsnorm inverse predictions.norm.npy -o predictions.npy --stats s.json')),
+      .addHelpText(
+        'after',
+        examples('tsnorm apply x.npy -o x.norm.npy --stats s.json', 'tsnorm inverse predictions.norm.npy -o predictions.npy --stats s.json'),
+      ),
     'inverse',
   ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('inverse', input, opts, cmd));
 
-  withFlags(program.command('convert')
-    .description('change format or dtype without normalizing')
-    .argument('[input]', 'input file, - for stdin (the default)')
-    .addHelpText('after', examples('tsnorm convert x.npy -o x.arrow', 'tsnorm convert sensors.csv --id device --keep ts -o sensors.arrows --compression zstd')), 'convert')
-    .action((input: string | undefined, opts: RawOptions, cmd: Command) => act('convert', input, opts, cmd));
+  withFlags(
+    program
+      .command('convert')
+      .description('change format or dtype without normalizing')
+      .argument('[input]', 'input file, - for stdin (the default)')
+      .addHelpText(
+        'after',
+        examples('tsnorm convert x.npy -o x.arrow', 'tsnorm convert sensors.csv --id device --keep ts -o sensors.arrows --compression zstd'),
+      ),
+    'convert',
+  ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('convert', input, opts, cmd));
 }
 
 /** Runs one of these commands: resolves its plan, runs it, prints its notes. */
@@ -63,7 +89,7 @@ export async function runCommand(command: CommandName, given: string[] | string 
   const plan = resolvePlan(command, inputs, raw);
   tuneJitForJobs();
   const progress = startProgress({ quiet: raw.quiet === true, writesStdout: plan.output?.path === '-' });
-  let summary;
+  let summary: Awaited<ReturnType<typeof run>>;
   try {
     summary = await run(plan, progress?.meter);
   } finally {
@@ -72,15 +98,18 @@ export async function runCommand(command: CommandName, given: string[] | string 
   if (summary.timeLikeChannels.length > 0 && raw.quiet !== true) {
     const names = summary.timeLikeChannels;
     const one = names.length === 1;
-    const note = `${one ? 'column' : 'columns'} ${names.map((n) => `'${n}'`).join(', ')} ${one ? 'looks like time but is a channel' : 'look like time but are channels'}` +
+    const note =
+      `${one ? 'column' : 'columns'} ${names.map((n) => `'${n}'`).join(', ')} ${one ? 'looks like time but is a channel' : 'look like time but are channels'}` +
       `; --keep ${shellWord(names.join(','))} carries ${one ? 'it' : 'them'} through unchanged`;
     process.stderr.write(`tsnorm: note: ${printable(note)}\n`);
   }
   if (raw.quiet !== true) for (const g of summary.grouping) groupingNote(g.file, g.hint);
   if (summary.nanSeries > 0 && raw.quiet !== true) {
     const series = `${summary.nanSeries} series (instance, channel)`;
-    process.stderr.write(plan.nan === 'ignore'
-      ? `tsnorm: note: ${series} had infinite values and are all NaN in the output; --nan ignore leaves out only missing values\n`
-      : `tsnorm: note: ${series} had missing or infinite values and are all NaN in the output, as torch does; --nan ignore leaves missing values out of the statistics instead\n`);
+    process.stderr.write(
+      plan.nan === 'ignore'
+        ? `tsnorm: note: ${series} had infinite values and are all NaN in the output; --nan ignore leaves out only missing values\n`
+        : `tsnorm: note: ${series} had missing or infinite values and are all NaN in the output, as torch does; --nan ignore leaves missing values out of the statistics instead\n`,
+    );
   }
 }

@@ -103,7 +103,17 @@ export function deviationsF32(v: Float32Array, offset: number, n: number, m: num
 }
 
 /** dst[dstOffset + i] = float32(((src[srcOffset + i] - m) - lo) * s + b) for i in [0, n). */
-export function transformF32(src: Float32Array, srcOffset: number, n: number, dst: Float32Array, dstOffset: number, m: number, lo: number, s: number, b: number): void {
+export function transformF32(
+  src: Float32Array,
+  srcOffset: number,
+  n: number,
+  dst: Float32Array,
+  dstOffset: number,
+  m: number,
+  lo: number,
+  s: number,
+  b: number,
+): void {
   kernels!.exports.transform_f32(src.byteOffset + srcOffset * 4, dst.byteOffset + dstOffset * 4, n, m, lo, s, b);
 }
 

@@ -28,7 +28,12 @@ export function listShape(t: A.DataType): ListShape | undefined {
   return undefined;
 }
 
-const UNITS: Record<number, TimeUnit> = { [A.TimeUnit.SECOND]: 's', [A.TimeUnit.MILLISECOND]: 'ms', [A.TimeUnit.MICROSECOND]: 'us', [A.TimeUnit.NANOSECOND]: 'ns' };
+const UNITS: Record<number, TimeUnit> = {
+  [A.TimeUnit.SECOND]: 's',
+  [A.TimeUnit.MILLISECOND]: 'ms',
+  [A.TimeUnit.MICROSECOND]: 'us',
+  [A.TimeUnit.NANOSECOND]: 'ns',
+};
 
 export function isNumericType(t: A.DataType): boolean {
   return A.DataType.isFloat(t) || A.DataType.isInt(t);

@@ -29,7 +29,10 @@ function loadLz4(): NativeCodec {
 
 function loadZstd(): NativeCodec {
   if (!zstd) {
-    const m = loadModule<{ Encoder: new (level: number) => { encodeSync(b: Buffer): Buffer }; Decoder: new () => { decodeSync(b: Buffer): Buffer } }>('@toondepauw/node-zstd', 'ZSTD');
+    const m = loadModule<{ Encoder: new (level: number) => { encodeSync(b: Buffer): Buffer }; Decoder: new () => { decodeSync(b: Buffer): Buffer } }>(
+      '@toondepauw/node-zstd',
+      'ZSTD',
+    );
     const encoder = new m.Encoder(1);
     const decoder = new m.Decoder();
     zstd = { encode: (b) => encoder.encodeSync(b), decode: (b) => decoder.decodeSync(b) };
@@ -42,7 +45,10 @@ function loadModule<T>(name: string, codec: string): T {
     // Inside the single executable the addons are its assets; otherwise packages in node_modules.
     return (embeddedAddon(name) ?? require(name)) as T;
   } catch (err) {
-    throw new TsnormError(`${codec}-compressed Arrow data needs the ${name} package, which could not be loaded here (${(err as Error).message.split('\n')[0]})`, 'TSNORM_ARROW');
+    throw new TsnormError(
+      `${codec}-compressed Arrow data needs the ${name} package, which could not be loaded here (${(err as Error).message.split('\n')[0]})`,
+      'TSNORM_ARROW',
+    );
   }
 }
 

@@ -85,8 +85,15 @@ export function concatData(parts: readonly A.Data[]): A.Data | undefined {
 
 /** Elements of the value buffer per row, for the types whose rows are fixed-width values. */
 function valuesPerRow(type: A.DataType): number | undefined {
-  if (A.DataType.isInt(type) || A.DataType.isFloat(type) || A.DataType.isDate(type) || A.DataType.isTime(type) ||
-    A.DataType.isTimestamp(type) || A.DataType.isDuration(type)) return 1;
+  if (
+    A.DataType.isInt(type) ||
+    A.DataType.isFloat(type) ||
+    A.DataType.isDate(type) ||
+    A.DataType.isTime(type) ||
+    A.DataType.isTimestamp(type) ||
+    A.DataType.isDuration(type)
+  )
+    return 1;
   if (A.DataType.isDecimal(type)) return type.bitWidth / 32;
   if (A.DataType.isFixedSizeBinary(type)) return type.byteWidth;
   return undefined;

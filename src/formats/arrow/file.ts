@@ -56,7 +56,10 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
     const metadataLength = Number(block?.metaDataLength ?? 0);
     const length = metadataLength + Number(block?.bodyLength ?? 0);
     if (!(offset >= 8 && length > 0 && offset + length <= size)) {
-      throw new TsnormError(`${src.name}: corrupt Arrow file: its footer places ${what} at bytes ${offset}..${offset + length}, outside the file (${size} bytes)`, 'TSNORM_ARROW');
+      throw new TsnormError(
+        `${src.name}: corrupt Arrow file: its footer places ${what} at bytes ${offset}..${offset + length}, outside the file (${size} bytes)`,
+        'TSNORM_ARROW',
+      );
     }
     return { offset, length, metadataLength };
   };
@@ -70,10 +73,13 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
     const buf = new Uint8Array(prefix.length + group.length + 8);
     buf.set(prefix, 0);
     new DataView(buf.buffer).setInt32(prefix.length + group.length, -1, true);
-    return handled(readFully(src, buf, prefix.length, group.length, group.offset).then((n) => {
-      if (n < group.length) throw new TsnormError(`${src.name}: truncated Arrow file: bytes ${group.offset}..${group.offset + group.length} cannot be read`, 'TSNORM_ARROW');
-      return buf;
-    }));
+    return handled(
+      readFully(src, buf, prefix.length, group.length, group.offset).then((n) => {
+        if (n < group.length)
+          throw new TsnormError(`${src.name}: truncated Arrow file: bytes ${group.offset}..${group.offset + group.length} cannot be read`, 'TSNORM_ARROW');
+        return buf;
+      }),
+    );
   };
 
   const kinds = dictionaries.length === 0 ? flatColumns(schema) : undefined;
@@ -139,7 +145,12 @@ function readSmallBlock(kinds: Parameters<typeof readSmallBatch>[0], buf: Uint8A
   const framing = view.getInt32(start, true) === -1 ? 8 : 4;
   const length = view.getInt32(start + framing - 4, true);
   if (!(length > 0 && framing + length === block.metadataLength)) return undefined;
-  return readSmallBatch(kinds, buf.subarray(start + framing, start + framing + length), buf.subarray(start + block.metadataLength, start + block.length), block.length);
+  return readSmallBatch(
+    kinds,
+    buf.subarray(start + framing, start + framing + length),
+    buf.subarray(start + block.metadataLength, start + block.length),
+    block.length,
+  );
 }
 
 /**
@@ -182,14 +193,18 @@ function schemaMessage(schema: A.Schema): Uint8Array {
 async function readSpan(src: ByteSource, span: Span): Promise<Uint8Array> {
   const buf = new Uint8Array(span.length);
   const n = await readFully(src, buf, 0, span.length, span.offset);
-  if (n < span.length) throw new TsnormError(`${src.name}: truncated Arrow file: bytes ${span.offset}..${span.offset + span.length} cannot be read`, 'TSNORM_ARROW');
+  if (n < span.length)
+    throw new TsnormError(`${src.name}: truncated Arrow file: bytes ${span.offset}..${span.offset + span.length} cannot be read`, 'TSNORM_ARROW');
   return buf;
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -198,7 +213,9 @@ function positionalHandle(src: ByteSource): unknown {
   const size = src.size ?? 0;
   return {
     fd: -1,
-    async stat() { return { size }; },
+    async stat() {
+      return { size };
+    },
     async read(buffer: Uint8Array, offset: number, length: number, position: number) {
       return { bytesRead: await readFully(src, buffer, offset, length, position), buffer };
     },

@@ -19,7 +19,10 @@ function arrowFormat(name: 'arrow' | 'arrows', extensions: readonly string[], sn
       const table = options.table ?? DEFAULT_TABLE;
       const { ArrowWriter } = await import('./writer.js');
       return new ArrowWriter(sink, {
-        stream: name === 'arrows', dtype: options.dtype, keepTypes: options.keepTypes ?? false, compression: options.compression,
+        stream: name === 'arrows',
+        dtype: options.dtype,
+        keepTypes: options.keepTypes ?? false,
+        compression: options.compression,
         layout: table.outputLayout ?? (table.layout === 'list' ? 'list' : 'long'),
       });
     },
@@ -28,4 +31,8 @@ function arrowFormat(name: 'arrow' | 'arrows', extensions: readonly string[], sn
 
 export const arrow = arrowFormat('arrow', ['.arrow', '.feather', '.ipc'], (head) => String.fromCharCode(...head.subarray(0, 6)) === 'ARROW1');
 // A stream's message starts with the continuation marker 0xFFFFFFFF.
-export const arrows = arrowFormat('arrows', ['.arrows'], (head) => head.length >= 4 && head[0] === 0xff && head[1] === 0xff && head[2] === 0xff && head[3] === 0xff);
+export const arrows = arrowFormat(
+  'arrows',
+  ['.arrows'],
+  (head) => head.length >= 4 && head[0] === 0xff && head[1] === 0xff && head[2] === 0xff && head[3] === 0xff,
+);

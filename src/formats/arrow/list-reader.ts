@@ -50,8 +50,14 @@ export class ListArrowReader extends ArrowReaderBase implements SeriesReader {
     const file = src.name;
     const listOf = (t: A.DataType): A.DataType | undefined =>
       A.DataType.isList(t) || A.DataType.isFixedSizeList(t) || t.typeId === A.Type.LargeList ? ((t as A.List).children[0]!.type as A.DataType) : undefined;
-    const isSeries = (t: A.DataType) => { const e = listOf(t); return e !== undefined && isNumericType(e); };
-    const isNested = (t: A.DataType) => { const e = listOf(t); return e !== undefined && isSeries(e); };
+    const isSeries = (t: A.DataType) => {
+      const e = listOf(t);
+      return e !== undefined && isNumericType(e);
+    };
+    const isNested = (t: A.DataType) => {
+      const e = listOf(t);
+      return e !== undefined && isSeries(e);
+    };
     const keep = new Set((options.keep ?? []).map((k) => fieldIndex(arrow.schema, k, '--keep', file)));
     if (options.id !== undefined) fieldIndex(arrow.schema, options.id, '--id', file);
     if (options.channels) {
@@ -61,11 +67,15 @@ export class ListArrowReader extends ArrowReaderBase implements SeriesReader {
       this.channelFields = nested.length === 1 ? nested : fields.flatMap((f, i) => (!keep.has(i) && isSeries(f.type) ? [i] : []));
     }
     if (this.channelFields.length === 0) {
-      throw new TsnormError(`${file}: --layout list: no column of lists of numbers (columns: ${fields.map((f) => `${f.name}: ${f.type}`).join(', ')})`, 'TSNORM_ARROW');
+      throw new TsnormError(
+        `${file}: --layout list: no column of lists of numbers (columns: ${fields.map((f) => `${f.name}: ${f.type}`).join(', ')})`,
+        'TSNORM_ARROW',
+      );
     }
     this.nested = this.channelFields.length === 1 && isNested(fields[this.channelFields[0]!]!.type);
     for (const i of this.channelFields) {
-      if (!this.nested && !isSeries(fields[i]!.type)) throw new TsnormError(`${file}: --layout list: column '${fields[i]!.name}' is ${fields[i]!.type}, not a list of numbers`, 'TSNORM_ARROW');
+      if (!this.nested && !isSeries(fields[i]!.type))
+        throw new TsnormError(`${file}: --layout list: column '${fields[i]!.name}' is ${fields[i]!.type}, not a list of numbers`, 'TSNORM_ARROW');
     }
     const channelSet = new Set(this.channelFields);
     this.carriedFields = fields.flatMap((_f, i) => (channelSet.has(i) ? [] : [i]));
@@ -77,22 +87,29 @@ export class ListArrowReader extends ArrowReaderBase implements SeriesReader {
       for (let e = listOf(element); e !== undefined; e = listOf(element)) element = e;
       // How the lists are stored (list, large_list, fixed_size_list), kept for a list output.
       const inner = this.nested ? listOf(f.type) : undefined;
-      return [{ name: f.name, type: describeType(element).type, role: 'channel', list: listShape(f.type), innerList: inner && listShape(inner), ...metadataOf(f) }];
+      return [
+        { name: f.name, type: describeType(element).type, role: 'channel', list: listShape(f.type), innerList: inner && listShape(inner), ...metadataOf(f) },
+      ];
     });
     const channelTypes = columns.filter((c) => c.role === 'channel').map((c) => c.type);
     // With one nested column the channel count is known from the first row only: the schema is fixed when the first batch arrives.
     this.channelCount = this.nested ? 0 : this.channelFields.length;
     this.schema = {
-      columns, channels: this.channelCount,
+      columns,
+      channels: this.channelCount,
       channelNames: this.nested ? undefined : this.channelFields.map((i) => fields[i]!.name),
-      unbatched: false, valueType: channelTypes.every((t) => t === channelTypes[0]) ? channelTypes[0]! : 'float64', orientation: 'series',
+      unbatched: false,
+      valueType: channelTypes.every((t) => t === channelTypes[0]) ? channelTypes[0]! : 'float64',
+      orientation: 'series',
       ...(this.nested ? { nestedChannels: fields[this.channelFields[0]!]!.name } : {}),
       ...metadataOf(arrow.schema),
     };
   }
 
   locate(block: DataBlock, channel: number, step: number): Location {
-    return this.nested ? { row: block.instance, column: this.schema.nestedChannels, channel, element: step } : { row: block.instance, column: this.schema.channelNames![channel], element: step };
+    return this.nested
+      ? { row: block.instance, column: this.schema.nestedChannels, channel, element: step }
+      : { row: block.instance, column: this.schema.channelNames![channel], element: step };
   }
 
   async *blocks(): AsyncIterable<readonly DataBlock[]> {
@@ -114,7 +131,10 @@ export class ListArrowReader extends ArrowReaderBase implements SeriesReader {
   private instanceOf(batch: A.RecordBatch, r: number, count = true): DataBlock {
     const row = this.rowsDone + r;
     const series: ArrayLike<number | bigint | null>[] = [];
-    const where = (c: number) => this.nested ? `column '${this.arrow.schema.fields[this.channelFields[0]!]!.name}', row ${row}` : `column '${this.arrow.schema.fields[this.channelFields[c]!]!.name}', row ${row}`;
+    const where = (c: number) =>
+      this.nested
+        ? `column '${this.arrow.schema.fields[this.channelFields[0]!]!.name}', row ${row}`
+        : `column '${this.arrow.schema.fields[this.channelFields[c]!]!.name}', row ${row}`;
     if (this.nested) {
       const v = batch.getChildAt(this.channelFields[0]!)!;
       const outer = v.get(r) as A.Vector | null;
@@ -132,22 +152,39 @@ export class ListArrowReader extends ArrowReaderBase implements SeriesReader {
       });
     }
     const C = series.length;
-    if (count && C !== this.channelCount) throw new TsnormError(`${this.name}: ${where(0)}: ${C} series, the first row had ${this.channelCount}`, 'TSNORM_ARROW');
+    if (count && C !== this.channelCount)
+      throw new TsnormError(`${this.name}: ${where(0)}: ${C} series, the first row had ${this.channelCount}`, 'TSNORM_ARROW');
     const L = series[0]?.length ?? 0;
     series.forEach((s, c) => {
-      if (s.length !== L) throw new TsnormError(`${this.name}: ${where(c)}: ${s.length} values, but channel 0 has ${L}: the channels of an instance must have one length`, 'TSNORM_ARROW');
+      if (s.length !== L)
+        throw new TsnormError(
+          `${this.name}: ${where(c)}: ${s.length} values, but channel 0 has ${L}: the channels of an instance must have one length`,
+          'TSNORM_ARROW',
+        );
     });
     const values = new Float64Array(C * L);
     series.forEach((s, c) => {
       for (let t = 0; t < L; t++) {
         const x = s[t];
         values[c * L + t] = x === null || x === undefined ? NULL_VALUE : Number(x);
-        if (this.exact && typeof x === 'bigint' && roundedToDouble(x, values[c * L + t]!)) throw new TsnormError(`${this.name}: ${where(c)}, step ${t}: ${roundedIntegerMessage(String(x), this.nested ? undefined : this.arrow.schema.fields[this.channelFields[c]!]!.name)}`, 'TSNORM_ARROW');
+        if (this.exact && typeof x === 'bigint' && roundedToDouble(x, values[c * L + t]!))
+          throw new TsnormError(
+            `${this.name}: ${where(c)}, step ${t}: ${roundedIntegerMessage(String(x), this.nested ? undefined : this.arrow.schema.fields[this.channelFields[c]!]!.name)}`,
+            'TSNORM_ARROW',
+          );
       }
     });
     return {
-      instance: count ? this.instance++ : 0, values, offset: 0, channelStride: L, stepStride: 1,
-      firstChannel: 0, channelCount: C, firstStep: 0, stepCount: L, instanceSteps: L,
+      instance: count ? this.instance++ : 0,
+      values,
+      offset: 0,
+      channelStride: L,
+      stepStride: 1,
+      firstChannel: 0,
+      channelCount: C,
+      firstStep: 0,
+      stepCount: L,
+      instanceSteps: L,
       instancePass: this.carriedFields.map((f) => cellOf(batch.getChildAt(f)!, r)),
       instanceColumns: this.carriedFields.map((f) => new ArrowPassColumn(batch.getChildAt(f)!.slice(r, r + 1), describeType(batch.schema.fields[f]!.type))),
     };

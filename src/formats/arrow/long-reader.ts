@@ -45,7 +45,8 @@ export class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     if (options.channels) {
       this.channelFields = options.channels.map((c) => fieldIndex(arrow.schema, c, '--channels', file));
       for (const i of this.channelFields) {
-        if (!isNumericType(fields[i]!.type)) throw new TsnormError(`${file}: --channels: column '${fields[i]!.name}' is ${fields[i]!.type}, not numbers`, 'TSNORM_ARROW');
+        if (!isNumericType(fields[i]!.type))
+          throw new TsnormError(`${file}: --channels: column '${fields[i]!.name}' is ${fields[i]!.type}, not numbers`, 'TSNORM_ARROW');
         if (i === this.idField || keep.has(i)) throw new TsnormError(`${file}: --channels: '${fields[i]!.name}' is also --id or --keep`, 'TSNORM_ARROW');
       }
     } else {
@@ -53,8 +54,17 @@ export class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     }
     if (this.channelFields.length === 0) {
       // A list-layout file (a row per instance) read as the long layout.
-      const lists = fields.filter((f) => describeType(f.type).type === 'list' && ['float16', 'float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'list'].includes(describeType(f.type).element ?? ''));
-      const hint = lists.length > 0 ? `; its list columns (${lists.map((f) => f.name).join(', ')}) hold a series per row: --layout list reads them` : '; name them with --channels';
+      const lists = fields.filter(
+        (f) =>
+          describeType(f.type).type === 'list' &&
+          ['float16', 'float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'list'].includes(
+            describeType(f.type).element ?? '',
+          ),
+      );
+      const hint =
+        lists.length > 0
+          ? `; its list columns (${lists.map((f) => f.name).join(', ')}) hold a series per row: --layout list reads them`
+          : '; name them with --channels';
       throw new TsnormError(`${file}: no numeric column to normalize (columns: ${fields.map((f) => f.name).join(', ')})${hint}`, 'TSNORM_ARROW');
     }
     const channelSet = new Set(this.channelFields);
@@ -64,7 +74,8 @@ export class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     this.carriedFields = fields.flatMap((_f, i) => (channelSet.has(i) ? [] : [i]));
     this.carriedSpecs = this.carriedFields.map((i) => describeType(fields[i]!.type));
     const columns: ColumnSpec[] = fields.map((f, i) => ({
-      name: f.name, ...describeType(f.type),
+      name: f.name,
+      ...describeType(f.type),
       role: channelSet.has(i) ? 'channel' : i === this.idField ? 'id' : 'pass',
       ...metadataOf(f),
     }));
@@ -77,12 +88,18 @@ export class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     this.reusesBuffers = this.valueKind === 'float32';
     this.buffers = [allocateValues(this.valueKind, 0), allocateValues(this.valueKind, 0)];
     this.schema = {
-      columns, channels: this.channelFields.length, channelNames: names,
-      unbatched: this.idField === undefined, valueType, orientation: 'rows',
+      columns,
+      channels: this.channelFields.length,
+      channelNames: names,
+      unbatched: this.idField === undefined,
+      valueType,
+      orientation: 'rows',
       ...metadataOf(arrow.schema),
       describeInstance: (i) => {
         const id = this.ids.idAt(i);
-        return id === undefined ? `instance ${i}` : `instance ${i} (id '${Buffer.from(id, 'latin1').toString('utf8').slice(0, 80)}', from row ${this.ids.lineAt(i)})`;
+        return id === undefined
+          ? `instance ${i}`
+          : `instance ${i} (id '${Buffer.from(id, 'latin1').toString('utf8').slice(0, 80)}', from row ${this.ids.lineAt(i)})`;
       },
       instanceId: (i) => {
         const id = this.ids.idAt(i);
@@ -111,8 +128,15 @@ export class LongArrowReader extends ArrowReaderBase implements SeriesReader {
           this.step = 0;
         }
         const block: ArrowBlock = {
-          instance: this.instance, values, offset: offset + r0, channelStride: stride, stepStride: 1,
-          firstChannel: 0, channelCount: this.channelFields.length, firstStep: this.step, stepCount: r1 - r0,
+          instance: this.instance,
+          values,
+          offset: offset + r0,
+          channelStride: stride,
+          stepStride: 1,
+          firstChannel: 0,
+          channelCount: this.channelFields.length,
+          firstStep: this.step,
+          stepCount: r1 - r0,
           pass: this.carriedFields.map((f, c) => new ArrowPassColumn(batch.getChildAt(f)!.slice(r0, r1), this.carriedSpecs[c]!)),
           row: this.rowsBefore + r0,
         };
@@ -156,7 +180,10 @@ export class LongArrowReader extends ArrowReaderBase implements SeriesReader {
         if (this.exact) {
           for (let i = 0; i < n; i++) {
             if (data.getValid(i) && roundedToDouble(src[i]!, values[at + i]!)) {
-              throw new TsnormError(`${this.name}: row ${this.rowsBefore + i}, column '${this.arrow.schema.fields[f]!.name}': ${roundedIntegerMessage(String(src[i]), this.arrow.schema.fields[f]!.name)}`, 'TSNORM_ARROW');
+              throw new TsnormError(
+                `${this.name}: row ${this.rowsBefore + i}, column '${this.arrow.schema.fields[f]!.name}': ${roundedIntegerMessage(String(src[i]), this.arrow.schema.fields[f]!.name)}`,
+                'TSNORM_ARROW',
+              );
             }
           }
         }
@@ -179,14 +206,22 @@ export class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     const data = ids.data[0]!;
     if (data.nullCount > 0) {
       for (let r = 0; r < n; r++) {
-        if (!data.getValid(r)) throw new TsnormError(`${this.name}: row ${this.rowsBefore + r}: the --id column '${this.arrow.schema.fields[this.idField]!.name}' is null: every row needs an id`, 'TSNORM_ARROW');
+        if (!data.getValid(r))
+          throw new TsnormError(
+            `${this.name}: row ${this.rowsBefore + r}: the --id column '${this.arrow.schema.fields[this.idField]!.name}' is null: every row needs an id`,
+            'TSNORM_ARROW',
+          );
       }
     }
     const runs: [number, boolean][] = [];
     for (const r of [0, ...changedRows(ids, n)]) {
       const id = cellOf(ids, r);
       // A dictionary's value may be null where its index is not.
-      if (id === null) throw new TsnormError(`${this.name}: row ${this.rowsBefore + r}: the --id column '${this.arrow.schema.fields[this.idField]!.name}' is null: every row needs an id`, 'TSNORM_ARROW');
+      if (id === null)
+        throw new TsnormError(
+          `${this.name}: row ${this.rowsBefore + r}: the --id column '${this.arrow.schema.fields[this.idField]!.name}' is null: every row needs an id`,
+          'TSNORM_ARROW',
+        );
       if (r === 0 && this.instance >= 0 && equalCells(id, this.lastId)) {
         runs.push([0, false]);
         continue;
@@ -201,7 +236,10 @@ export class LongArrowReader extends ArrowReaderBase implements SeriesReader {
     const key = Buffer.from(String(id), 'utf8').toString('latin1');
     const before = this.ids.lineOf(key);
     if (before !== undefined) {
-      throw new TsnormError(`${this.name}: row ${row}: id '${String(id).slice(0, 80)}' appears again after other ids (its rows began at row ${before}); the rows of one instance must be contiguous (sort by id first)`, 'TSNORM_ARROW');
+      throw new TsnormError(
+        `${this.name}: row ${row}: id '${String(id).slice(0, 80)}' appears again after other ids (its rows began at row ${before}); the rows of one instance must be contiguous (sort by id first)`,
+        'TSNORM_ARROW',
+      );
     }
     this.ids.add(key, row);
     this.lastId = id;
@@ -260,9 +298,15 @@ function changedRows(v: A.Vector, n: number): number[] {
       const a0 = offsets[r - 1]!;
       const a1 = offsets[r]!;
       const length = a1 - a0;
-      if (offsets[r + 1]! - a1 !== length) { out.push(r); continue; }
+      if (offsets[r + 1]! - a1 !== length) {
+        out.push(r);
+        continue;
+      }
       for (let i = 0; i < length; i++) {
-        if (bytes[a0 + i] !== bytes[a1 + i]) { out.push(r); break; }
+        if (bytes[a0 + i] !== bytes[a1 + i]) {
+          out.push(r);
+          break;
+        }
       }
     }
   } else {

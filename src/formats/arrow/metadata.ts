@@ -30,14 +30,17 @@ function bounded(where: string, what: string, count: number, size: number, bb: B
 
 function checkSchema(where: string, schema: Schema | null, bb: ByteBuffer): void {
   if (!schema) return;
-  bounded(where, 'the schema\'s field list', schema.fieldsLength(), 4, bb);
-  bounded(where, 'the schema\'s metadata list', schema.customMetadataLength(), 4, bb);
-  bounded(where, 'the schema\'s feature list', schema.featuresLength(), 8, bb);
+  bounded(where, "the schema's field list", schema.fieldsLength(), 4, bb);
+  bounded(where, "the schema's metadata list", schema.customMetadataLength(), 4, bb);
+  bounded(where, "the schema's feature list", schema.featuresLength(), 8, bb);
   const seen = new Set<number>();
   const visit = (field: Field | null, depth: number): void => {
     if (!field) return;
     if (seen.has(field.bb_pos) || seen.size > MAX_FIELDS || depth > 64) {
-      throw new TsnormError(`${where}: corrupt Arrow metadata: the schema's fields loop, nest deeper than 64 or number more than ${MAX_FIELDS}`, 'TSNORM_ARROW');
+      throw new TsnormError(
+        `${where}: corrupt Arrow metadata: the schema's fields loop, nest deeper than 64 or number more than ${MAX_FIELDS}`,
+        'TSNORM_ARROW',
+      );
     }
     seen.add(field.bb_pos);
     bounded(where, `field '${field.name() ?? ''}''s child list`, field.childrenLength(), 4, bb);
@@ -49,9 +52,9 @@ function checkSchema(where: string, schema: Schema | null, bb: ByteBuffer): void
 
 function checkBatch(where: string, batch: RecordBatch | null, bb: ByteBuffer, body: number): void {
   if (!batch) return;
-  bounded(where, 'the batch\'s field node list', batch.nodesLength(), 16, bb);
-  bounded(where, 'the batch\'s buffer list', batch.buffersLength(), 16, bb);
-  bounded(where, 'the batch\'s variadic count list', batch.variadicBufferCountsLength(), 8, bb);
+  bounded(where, "the batch's field node list", batch.nodesLength(), 16, bb);
+  bounded(where, "the batch's buffer list", batch.buffersLength(), 16, bb);
+  bounded(where, "the batch's variadic count list", batch.variadicBufferCountsLength(), 8, bb);
   const rows = Number(batch.length());
   if (!(rows >= 0)) throw new TsnormError(`${where}: corrupt Arrow data: a batch of ${batch.length()} rows`, 'TSNORM_ARROW');
   // A compressed body can be far smaller than its rows (a constant column compresses a
@@ -60,7 +63,8 @@ function checkBatch(where: string, batch: RecordBatch | null, bb: ByteBuffer, bo
   if (rows > rowsFor(body)) throw new TsnormError(`${where}: corrupt Arrow data: a batch of ${batch.length()} rows in a body of ${body} bytes`, 'TSNORM_ARROW');
   for (let i = 0; i < batch.nodesLength(); i++) {
     const n = Number(batch.nodes(i)?.length() ?? 0);
-    if (!(n >= 0 && n <= rowsFor(body))) throw new TsnormError(`${where}: corrupt Arrow data: a column of ${batch.nodes(i)?.length()} values in a body of ${body} bytes`, 'TSNORM_ARROW');
+    if (!(n >= 0 && n <= rowsFor(body)))
+      throw new TsnormError(`${where}: corrupt Arrow data: a column of ${batch.nodes(i)?.length()} values in a body of ${body} bytes`, 'TSNORM_ARROW');
   }
 }
 
@@ -82,14 +86,21 @@ export function checkMessageMetadata(metadata: Uint8Array, where: string): void 
 function checkMessage(metadata: Uint8Array, where: string): void {
   const bb = new ByteBuffer(metadata);
   const m = Message.getRootAsMessage(bb);
-  bounded(where, 'the message\'s metadata list', m.customMetadataLength(), 4, bb);
+  bounded(where, "the message's metadata list", m.customMetadataLength(), 4, bb);
   const body = Number(m.bodyLength());
   if (!(body >= 0)) throw new TsnormError(`${where}: corrupt Arrow data: a message body of ${m.bodyLength()} bytes`, 'TSNORM_ARROW');
   switch (m.headerType()) {
-    case MessageHeader.Schema: checkSchema(where, m.header(new Schema()) as Schema | null, bb); break;
-    case MessageHeader.RecordBatch: checkBatch(where, m.header(new RecordBatch()) as RecordBatch | null, bb, body); break;
-    case MessageHeader.DictionaryBatch: checkBatch(where, (m.header(new DictionaryBatch()) as DictionaryBatch | null)?.data() ?? null, bb, body); break;
-    default: break;
+    case MessageHeader.Schema:
+      checkSchema(where, m.header(new Schema()) as Schema | null, bb);
+      break;
+    case MessageHeader.RecordBatch:
+      checkBatch(where, m.header(new RecordBatch()) as RecordBatch | null, bb, body);
+      break;
+    case MessageHeader.DictionaryBatch:
+      checkBatch(where, (m.header(new DictionaryBatch()) as DictionaryBatch | null)?.data() ?? null, bb, body);
+      break;
+    default:
+      break;
   }
 }
 
@@ -105,9 +116,9 @@ export function checkFooterMetadata(footerBytes: Uint8Array, where: string): { o
 function checkFooter(footerBytes: Uint8Array, where: string): { offset: number; metaDataLength: number }[] {
   const bb = new ByteBuffer(footerBytes);
   const footer = Footer.getRootAsFooter(bb);
-  bounded(where, 'the footer\'s dictionary list', footer.dictionariesLength(), 24, bb);
-  bounded(where, 'the footer\'s record batch list', footer.recordBatchesLength(), 24, bb);
-  bounded(where, 'the footer\'s metadata list', footer.customMetadataLength(), 4, bb);
+  bounded(where, "the footer's dictionary list", footer.dictionariesLength(), 24, bb);
+  bounded(where, "the footer's record batch list", footer.recordBatchesLength(), 24, bb);
+  bounded(where, "the footer's metadata list", footer.customMetadataLength(), 4, bb);
   checkSchema(where, footer.schema(), bb);
   return Array.from({ length: footer.dictionariesLength() }, (_, i) => {
     const block = footer.dictionaries(i);

@@ -1,4 +1,4 @@
-import * as A from 'apache-arrow';
+import type * as A from 'apache-arrow';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import { checkBatch } from './validate.js';
@@ -34,9 +34,16 @@ export function arrowError(name: string, err: unknown, isFile = false): TsnormEr
   const why = ((err as Error)?.message ?? String(err)).split('\n')[0]!;
   const type = /Unrecognized type: "(\w+)"(?: \((\d+)\))?/.exec(why);
   if (type?.[1] === 'undefined') {
-    return new TsnormError(`${name}: corrupt Arrow data: a column's type id${type[2] === undefined ? '' : ` ${type[2]}`} is no Arrow type (a damaged schema, or a writer newer than this reader)`, 'TSNORM_ARROW');
+    return new TsnormError(
+      `${name}: corrupt Arrow data: a column's type id${type[2] === undefined ? '' : ` ${type[2]}`} is no Arrow type (a damaged schema, or a writer newer than this reader)`,
+      'TSNORM_ARROW',
+    );
   }
-  if (type) return new TsnormError(`${name}: uses an Arrow type that cannot be read here: ${type[1]} (write it with plain lists and strings: polars compat_level=oldest, or pyarrow)`, 'TSNORM_ARROW');
+  if (type)
+    return new TsnormError(
+      `${name}: uses an Arrow type that cannot be read here: ${type[1]} (write it with plain lists and strings: polars compat_level=oldest, or pyarrow)`,
+      'TSNORM_ARROW',
+    );
   if (/Expected to read \d+ .*but only read/.test(why)) return new TsnormError(`${name}: truncated Arrow data: ${why}`, 'TSNORM_ARROW');
   if (isFile && err instanceof TypeError) return new TsnormError(`${name}: corrupt Arrow file: its footer cannot be read (${why})`, 'TSNORM_ARROW');
   return new TsnormError(`${name}: not valid Arrow IPC data (truncated or corrupt?): ${why}`, 'TSNORM_ARROW');
@@ -45,7 +52,8 @@ export function arrowError(name: string, err: unknown, isFile = false): TsnormEr
 /** Columns by name, refusing a name given to a flag that is missing or shared. */
 export function fieldIndex(schema: A.Schema, name: string, flag: string, file: string): number {
   const found = schema.fields.flatMap((f, i) => (f.name === name ? [i] : []));
-  if (found.length === 0) throw new TsnormError(`${file}: ${flag}: no column '${name}'; the columns are: ${schema.fields.map((f) => f.name).join(', ')}`, 'TSNORM_ARROW');
+  if (found.length === 0)
+    throw new TsnormError(`${file}: ${flag}: no column '${name}'; the columns are: ${schema.fields.map((f) => f.name).join(', ')}`, 'TSNORM_ARROW');
   if (found.length > 1) throw new TsnormError(`${file}: ${flag}: more than one column is named '${name}'`, 'TSNORM_ARROW');
   return found[0]!;
 }
@@ -82,7 +90,11 @@ export abstract class ArrowReaderBase {
   }
 
   async close(): Promise<void> {
-    try { await this.arrow.close(); } catch { /* closing anyway */ }
+    try {
+      await this.arrow.close();
+    } catch {
+      /* closing anyway */
+    }
     await this.src.close();
   }
 }

@@ -38,10 +38,15 @@ export async function openArrowReader(input: ByteSource, options: ArrowReaderOpt
       batches = { schema: stream.schema!, batches: () => stream.batches(), close: async () => {} };
     }
     // A schema without columns is what a damaged schema reads as (and nothing to normalize anyway).
-    if (batches.schema.fields.length === 0) throw new TsnormError(`${src.name}: the Arrow schema has no columns (a corrupt ${isFile ? 'file' : 'stream'}, or a table without columns)`, 'TSNORM_ARROW');
+    if (batches.schema.fields.length === 0)
+      throw new TsnormError(
+        `${src.name}: the Arrow schema has no columns (a corrupt ${isFile ? 'file' : 'stream'}, or a table without columns)`,
+        'TSNORM_ARROW',
+      );
     // A name is optional in the flatbuffer, but every column is found and written by its name.
     const unnamed = batches.schema.fields.findIndex((f) => typeof f.name !== 'string');
-    if (unnamed >= 0) throw new TsnormError(`${src.name}: column ${unnamed} of the Arrow schema has no name (a corrupt ${isFile ? 'file' : 'stream'}?)`, 'TSNORM_ARROW');
+    if (unnamed >= 0)
+      throw new TsnormError(`${src.name}: column ${unnamed} of the Arrow schema has no name (a corrupt ${isFile ? 'file' : 'stream'}?)`, 'TSNORM_ARROW');
   } catch (err) {
     await src.close();
     throw arrowError(src.name, err, isFile);
@@ -61,13 +66,18 @@ async function checkFileEnds(src: ByteSource): Promise<void> {
     throw new TsnormError(`${src.name}: truncated Arrow file: it does not end with the footer and the ARROW1 magic (${size} bytes)`, 'TSNORM_ARROW');
   }
   const footer = new DataView(tail.buffer).getInt32(0, true);
-  if (footer <= 0 || footer > size - 18) throw new TsnormError(`${src.name}: corrupt Arrow file: its footer length (${footer}) does not fit the file (${size} bytes)`, 'TSNORM_ARROW');
+  if (footer <= 0 || footer > size - 18)
+    throw new TsnormError(`${src.name}: corrupt Arrow file: its footer length (${footer}) does not fit the file (${size} bytes)`, 'TSNORM_ARROW');
   const bytes = new Uint8Array(footer);
-  if ((await readFully(src, bytes, 0, footer, size - 10 - footer)) < footer) throw new TsnormError(`${src.name}: truncated Arrow file: its footer cannot be read`, 'TSNORM_ARROW');
+  if ((await readFully(src, bytes, 0, footer, size - 10 - footer)) < footer)
+    throw new TsnormError(`${src.name}: truncated Arrow file: its footer cannot be read`, 'TSNORM_ARROW');
   const dictionaries = checkFooterMetadata(bytes, `${src.name}: the footer`);
   for (const [i, d] of dictionaries.entries()) {
     if (!(d.offset >= 8 && d.metaDataLength > 8 && d.offset + d.metaDataLength <= size)) {
-      throw new TsnormError(`${src.name}: corrupt Arrow file: its footer places dictionary batch ${i} at bytes ${d.offset}..${d.offset + d.metaDataLength}, outside the file (${size} bytes)`, 'TSNORM_ARROW');
+      throw new TsnormError(
+        `${src.name}: corrupt Arrow file: its footer places dictionary batch ${i} at bytes ${d.offset}..${d.offset + d.metaDataLength}, outside the file (${size} bytes)`,
+        'TSNORM_ARROW',
+      );
     }
     const framed = new Uint8Array(d.metaDataLength);
     await readFully(src, framed, 0, framed.length, d.offset);
@@ -80,14 +90,16 @@ async function copyToScratch(src: ByteSource): Promise<ByteSource> {
   const file = createScratchFile('arrow');
   try {
     const buf = new Uint8Array(1 << 20);
-    for (let n; (n = await src.read(buf, 0, buf.length, 0)) > 0;) writeScratch(file.fd, buf, 0, n, null);
+    for (let n: number; (n = await src.read(buf, 0, buf.length, 0)) > 0; ) writeScratch(file.fd, buf, 0, n, null);
   } finally {
     fs.closeSync(file.fd);
     await src.close();
   }
   const copy = await openInput(file.path);
   return {
-    name: src.name, size: copy.size, seekable: true,
+    name: src.name,
+    size: copy.size,
+    seekable: true,
     read: (buf, offset, length, position) => copy.read(buf, offset, length, position),
     peek: (n) => copy.peek(n),
     async close() {

@@ -33,10 +33,7 @@ export const SMALL_BATCH_BYTES = 64 << 10;
 const GATHERED_ROWS = 65536;
 const GATHERED_BYTES = 16 << 20;
 
-type ColumnKind =
-  | { readonly kind: 'fixed'; readonly width: number }
-  | { readonly kind: 'bool' }
-  | { readonly kind: 'binary' };
+type ColumnKind = { readonly kind: 'fixed'; readonly width: number } | { readonly kind: 'bool' } | { readonly kind: 'binary' };
 
 /** How each column of the schema is gathered, or undefined if some column cannot be. */
 export function flatColumns(schema: A.Schema): ColumnKind[] | undefined {
@@ -114,7 +111,10 @@ function readChecked(kinds: readonly ColumnKind[], metadata: Uint8Array, body: U
   };
   const int64 = (pos: number): number => bb.readUint32(pos) + bb.readInt32(pos + 4) * 2 ** 32;
   const nodes = vector(6, kinds.length);
-  const buffers = vector(8, kinds.reduce((n, k) => n + (k.kind === 'binary' ? 3 : 2), 0));
+  const buffers = vector(
+    8,
+    kinds.reduce((n, k) => n + (k.kind === 'binary' ? 3 : 2), 0),
+  );
   if (nodes < 0 || buffers < 0) return undefined;
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const at = new Float64Array(kinds.length * SLOTS);

@@ -75,7 +75,10 @@ export class ArrowMessages {
       if (message.isSchema()) {
         const schema = header as A.Schema;
         if (!(A.util.compareSchemas(this.schema!, schema) as boolean)) {
-          throw new TsnormError(`${this.src.name}: after record batch ${index} a schema with other columns follows (${schema.fields.map((f: A.Field) => `${f.name}: ${f.type}`).join(', ')}): the schema must not change`, 'TSNORM_ARROW');
+          throw new TsnormError(
+            `${this.src.name}: after record batch ${index} a schema with other columns follows (${schema.fields.map((f: A.Field) => `${f.name}: ${f.type}`).join(', ')}): the schema must not change`,
+            'TSNORM_ARROW',
+          );
         }
         this.dictionaries.clear();
         continue;
@@ -90,7 +93,10 @@ export class ArrowMessages {
       }
       if (!message.isRecordBatch()) {
         // A tensor, or a type no Arrow message has: silently skipping it would drop the batch it was.
-        throw new TsnormError(`${this.src.name}: record batch ${index}: a message of type ${message.headerType} where a record batch should be (a corrupt stream: a stream holds schemas, dictionaries and record batches)`, 'TSNORM_ARROW');
+        throw new TsnormError(
+          `${this.src.name}: record batch ${index}: a message of type ${message.headerType} where a record batch should be (a corrupt stream: a stream holds schemas, dictionaries and record batches)`,
+          'TSNORM_ARROW',
+        );
       }
       checkBatchMetadata(header, this.schema!, this.src.name, index);
       const parts = [this.schemaBytes!, ...[...this.dictionaries.values()].flat(), bytes, END_OF_STREAM];
@@ -167,7 +173,8 @@ export class ArrowMessages {
         this.take(prefix);
         continue;
       }
-      if (length < 0 || length > 1 << 30) throw new TsnormError(`${this.src.name}: byte ${at}: not an Arrow message (metadata length ${length})`, 'TSNORM_ARROW');
+      if (length < 0 || length > 1 << 30)
+        throw new TsnormError(`${this.src.name}: byte ${at}: not an Arrow message (metadata length ${length})`, 'TSNORM_ARROW');
       if (!(await this.fill(prefix + length))) throw this.truncated(at);
       let message: A.Message;
       let header: unknown;

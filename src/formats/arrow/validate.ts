@@ -26,7 +26,8 @@ function checkData(data: A.Data, where: string): void {
     throw new TsnormError(`${where}: its ${what} holds ${has} entries, ${data.length} rows need ${need} (a corrupt file)`, 'TSNORM_ARROW');
   };
   const t = data.type as A.DataType;
-  if (data.nullCount !== 0 && data.nullBitmap && data.nullBitmap.length > 0 && data.nullBitmap.length * 8 < end) short('validity bitmap', Math.ceil(end / 8), data.nullBitmap.length);
+  if (data.nullCount !== 0 && data.nullBitmap && data.nullBitmap.length > 0 && data.nullBitmap.length * 8 < end)
+    short('validity bitmap', Math.ceil(end / 8), data.nullBitmap.length);
   if (A.DataType.isNull(t)) return;
   if (A.DataType.isBool(t)) {
     if (data.values.length * 8 < end) short('value buffer', Math.ceil(end / 8), data.values.length);
@@ -47,22 +48,33 @@ function checkData(data: A.Data, where: string): void {
       if (size <= 12) continue;
       const buffer = buffers[dv.getInt32(i * 16 + 8, true)];
       const at = dv.getInt32(i * 16 + 12, true);
-      if (!buffer || at < 0 || at + size > buffer.length) throw new TsnormError(`${where}: row ${i - data.offset}'s value lies outside its data buffers (a corrupt file)`, 'TSNORM_ARROW');
+      if (!buffer || at < 0 || at + size > buffer.length)
+        throw new TsnormError(`${where}: row ${i - data.offset}'s value lies outside its data buffers (a corrupt file)`, 'TSNORM_ARROW');
     }
     return;
   }
-  if (A.DataType.isUtf8(t) || A.DataType.isBinary(t) || A.DataType.isLargeUtf8(t) || A.DataType.isLargeBinary(t) || A.DataType.isList(t) || t.typeId === A.Type.LargeList || A.DataType.isMap(t)) {
+  if (
+    A.DataType.isUtf8(t) ||
+    A.DataType.isBinary(t) ||
+    A.DataType.isLargeUtf8(t) ||
+    A.DataType.isLargeBinary(t) ||
+    A.DataType.isList(t) ||
+    t.typeId === A.Type.LargeList ||
+    A.DataType.isMap(t)
+  ) {
     const offsets = data.valueOffsets as ArrayLike<number | bigint>;
     if (data.length === 0) return;
     if (!offsets || offsets.length < end + 1) short('offset buffer', end + 1, offsets?.length ?? 0);
-    const inner = A.DataType.isList(t) || t.typeId === A.Type.LargeList || A.DataType.isMap(t) ? data.children[0]?.length ?? 0 : data.values?.length ?? 0;
+    const inner = A.DataType.isList(t) || t.typeId === A.Type.LargeList || A.DataType.isMap(t) ? (data.children[0]?.length ?? 0) : (data.values?.length ?? 0);
     // Every offset, not only the ends: one out of place (or past 2^53 in a large type) would
     // fail deep inside apache-arrow when that cell is read.
     let before = Number(offsets[data.offset]!);
-    if (!(before >= 0 && before <= inner)) throw new TsnormError(`${where}: its offsets start at ${offsets[data.offset]}, outside its ${inner} values (a corrupt file)`, 'TSNORM_ARROW');
+    if (!(before >= 0 && before <= inner))
+      throw new TsnormError(`${where}: its offsets start at ${offsets[data.offset]}, outside its ${inner} values (a corrupt file)`, 'TSNORM_ARROW');
     for (let i = data.offset + 1; i <= end; i++) {
       const o = Number(offsets[i]!);
-      if (!(o >= before && o <= inner)) throw new TsnormError(`${where}: its offset ${i - data.offset} is ${offsets[i]}, outside ${before}..${inner} (a corrupt file)`, 'TSNORM_ARROW');
+      if (!(o >= before && o <= inner))
+        throw new TsnormError(`${where}: its offset ${i - data.offset} is ${offsets[i]}, outside ${before}..${inner} (a corrupt file)`, 'TSNORM_ARROW');
       before = o;
     }
     for (const child of data.children) checkData(child as A.Data, where);
@@ -108,8 +120,16 @@ export function checkBatchMetadata(decoded: unknown, schema: A.Schema, name: str
   let node = 0;
   for (const field of schema.fields) {
     const length = header.nodes[node]?.length;
-    if (length === undefined) throw new TsnormError(`${name}: record batch ${index}: its metadata describes fewer columns than the schema's ${schema.fields.length} (a corrupt file)`, 'TSNORM_ARROW');
-    if (Number(length) !== rows) throw new TsnormError(`${name}: record batch ${index}: column '${field.name}' has ${length} values, the batch ${rows} rows (a corrupt file)`, 'TSNORM_ARROW');
+    if (length === undefined)
+      throw new TsnormError(
+        `${name}: record batch ${index}: its metadata describes fewer columns than the schema's ${schema.fields.length} (a corrupt file)`,
+        'TSNORM_ARROW',
+      );
+    if (Number(length) !== rows)
+      throw new TsnormError(
+        `${name}: record batch ${index}: column '${field.name}' has ${length} values, the batch ${rows} rows (a corrupt file)`,
+        'TSNORM_ARROW',
+      );
     node += nodeCount(field);
   }
 }
@@ -129,4 +149,3 @@ export function messageAt(buf: Uint8Array, at: number, where: string): A.Message
     throw new TsnormError(`${where}: ${(err as Error).message.split('\n')[0]}`, 'TSNORM_ARROW');
   }
 }
-

@@ -72,9 +72,10 @@ export class ArrowWriter implements SeriesWriter {
     private readonly sink: ByteSink,
     private readonly options: ArrowWriterOptions,
   ) {
-    this.needs = options.layout === 'list'
-      ? { orientation: 'series', wholeInstances: true, passThrough: true }
-      : { orientation: 'rows', wholeInstances: false, passThrough: true };
+    this.needs =
+      options.layout === 'list'
+        ? { orientation: 'series', wholeInstances: true, passThrough: true }
+        : { orientation: 'rows', wholeInstances: false, passThrough: true };
   }
 
   get name(): string {
@@ -109,7 +110,7 @@ export class ArrowWriter implements SeriesWriter {
   async write(blocks: readonly DataBlock[]): Promise<void> {
     if (this.options.layout === 'list') {
       // Instances are held until a batch is full: their values are copied (the caller reuses its arrays).
-      for (const b of blocks) this.listRows.push({ ...b, values: b.values.slice(b.offset, b.offset + b.channelCount * b.channelStride) , offset: 0 });
+      for (const b of blocks) this.listRows.push({ ...b, values: b.values.slice(b.offset, b.offset + b.channelCount * b.channelStride), offset: 0 });
       if (this.listRows.length >= LIST_BATCH_ROWS) await this.writeListBatch();
       return;
     }
@@ -275,9 +276,21 @@ export class ArrowWriter implements SeriesWriter {
         // grows or is replaced between batches cannot go to the file format, and polars refuses
         // dictionary deltas. View types (Utf8View) are written as plain strings, which
         // apache-arrow writes correctly and every reader reads.
-        if (col instanceof ArrowPassColumn && A.DataType.isDictionary(col.vector.type)) data = decodedDictionary(col.vector) ?? this.columnData(spec.name, spec, Array.from({ length: b.stepCount }, (_, i) => col.value(i)));
+        if (col instanceof ArrowPassColumn && A.DataType.isDictionary(col.vector.type))
+          data =
+            decodedDictionary(col.vector) ??
+            this.columnData(
+              spec.name,
+              spec,
+              Array.from({ length: b.stepCount }, (_, i) => col.value(i)),
+            );
         else if (col instanceof ArrowPassColumn) data = withoutViews(col.vector.data[0]!);
-        else data = this.rowCells(spec, b, Array.from({ length: b.stepCount }, (_, i) => col?.value(i) ?? null));
+        else
+          data = this.rowCells(
+            spec,
+            b,
+            Array.from({ length: b.stepCount }, (_, i) => col?.value(i) ?? null),
+          );
       }
       children.push(data);
     }
@@ -292,7 +305,10 @@ export class ArrowWriter implements SeriesWriter {
   private rowCells(spec: ColumnSpec, b: DataBlock, cells: CellValue[]): A.Data {
     if (this.schema!.orientation === 'series' && spec.type === 'list') {
       if (cells.some((c) => Array.isArray(c))) {
-        throw new TsnormError(`${this.name}: column '${spec.name}': ${this.schema!.describeInstance?.(b.instance) ?? `instance ${b.instance}`} has a list whose length is not its series' (${b.instanceSteps ?? b.stepCount}), which the long layout cannot spread over its rows: write the list layout (--output-layout list) or CSV`, 'TSNORM_OUTPUT');
+        throw new TsnormError(
+          `${this.name}: column '${spec.name}': ${this.schema!.describeInstance?.(b.instance) ?? `instance ${b.instance}`} has a list whose length is not its series' (${b.instanceSteps ?? b.stepCount}), which the long layout cannot spread over its rows: write the list layout (--output-layout list) or CSV`,
+          'TSNORM_OUTPUT',
+        );
       }
       return this.columnData(spec.name, { ...spec, type: spec.element ?? 'utf8' }, cells);
     }
@@ -322,14 +338,22 @@ export class ArrowWriter implements SeriesWriter {
         const k = schema.columns.filter((c) => c.role === 'channel').indexOf(spec);
         data = this.listShaped(spec, () => listData(rows, k, this.outputTypes[k]!, this.keepsNaN, spec.list));
       } else if (spec.generated) {
-        data = this.columnData(spec.name, spec.generated === 'instance' ? { ...spec, type: 'int64' } : { ...spec, type: 'list', element: 'int64' },
-          rows.map((b) => (spec.generated === 'instance' ? b.instance : Array.from({ length: b.stepCount }, (_, t) => t))));
+        data = this.columnData(
+          spec.name,
+          spec.generated === 'instance' ? { ...spec, type: 'int64' } : { ...spec, type: 'list', element: 'int64' },
+          rows.map((b) => (spec.generated === 'instance' ? b.instance : Array.from({ length: b.stepCount }, (_, t) => t))),
+        );
       } else {
         const k = carried++;
         // From rows (a long table), every column but the id holds a list of its rows' values per instance.
         const perRow = schema.orientation === 'rows' && spec.role === 'pass';
-        data = (perRow ? undefined : ownInstanceData(rows, k)) ??
-          this.columnData(spec.name, perRow ? { ...spec, type: 'list', element: spec.type } : spec, rows.map((b) => b.instancePass?.[k] ?? null));
+        data =
+          (perRow ? undefined : ownInstanceData(rows, k)) ??
+          this.columnData(
+            spec.name,
+            perRow ? { ...spec, type: 'list', element: spec.type } : spec,
+            rows.map((b) => b.instancePass?.[k] ?? null),
+          );
       }
       fields.push(new A.Field(spec.name, data.type, true, spec.metadata && new Map(spec.metadata)));
       children.push(data);
@@ -368,7 +392,14 @@ export class ArrowWriter implements SeriesWriter {
       } else {
         data = A.vectorFromArray([], arrowType(spec.generated ? { ...spec, type: 'int64' } : spec)).data[0]!;
       }
-      fields.push(new A.Field(spec.role === 'channel' && schema.nestedChannels ? schema.nestedChannels : spec.name, data.type, true, spec.metadata && new Map(spec.metadata)));
+      fields.push(
+        new A.Field(
+          spec.role === 'channel' && schema.nestedChannels ? schema.nestedChannels : spec.name,
+          data.type,
+          true,
+          spec.metadata && new Map(spec.metadata),
+        ),
+      );
       children.push(data);
     }
     return batchOf(fields, children, 0, schema.metadata);
@@ -406,7 +437,10 @@ function decodedDictionary(v: A.Vector): A.Data | undefined {
   const offsets = new Int32Array(n + 1);
   let total = 0;
   for (let i = 0; i < n; i++) {
-    if (data.getValid(i)) { const k = Number(keys[i]); total += dOffsets[k + 1]! - dOffsets[k]!; }
+    if (data.getValid(i)) {
+      const k = Number(keys[i]);
+      total += dOffsets[k + 1]! - dOffsets[k]!;
+    }
     offsets[i + 1] = total;
   }
   const bytes = new Uint8Array(total);
@@ -419,7 +453,13 @@ function decodedDictionary(v: A.Vector): A.Data | undefined {
   const valid = nulls > 0 ? Array.from({ length: n }, (_, i) => data.getValid(i)) : undefined;
   // The dictionary's own value type: large_string (pandas writes its categories so) stays large_string.
   if (A.DataType.isLargeUtf8(data.dictionary!.type)) {
-    return A.makeData({ type: new A.LargeUtf8(), length: n, valueOffsets: BigInt64Array.from(offsets, BigInt), data: bytes, ...(valid ? validity(valid) : {}) });
+    return A.makeData({
+      type: new A.LargeUtf8(),
+      length: n,
+      valueOffsets: BigInt64Array.from(offsets, BigInt),
+      data: bytes,
+      ...(valid ? validity(valid) : {}),
+    });
   }
   return A.makeData({ type: new A.Utf8(), length: n, valueOffsets: offsets, data: bytes, ...(valid ? validity(valid) : {}) });
 }
@@ -438,7 +478,9 @@ function flatStrings(dict: A.Vector): { offsets: Int32Array; bytes: Uint8Array }
     const bytes = Buffer.from(strings.join(''), 'utf8');
     if (bytes.length > 0x7fffffff) return undefined;
     const offsets = new Int32Array(dict.length + 1);
-    strings.forEach((str, i) => { offsets[i + 1] = offsets[i]! + Buffer.byteLength(str, 'utf8'); });
+    strings.forEach((str, i) => {
+      offsets[i + 1] = offsets[i]! + Buffer.byteLength(str, 'utf8');
+    });
     flat = { offsets, bytes };
   } else if (dict.data.length === 1) {
     flat = { offsets: dict.data[0]!.valueOffsets as Int32Array, bytes: dict.data[0]!.values as Uint8Array };
@@ -596,7 +638,8 @@ function listOf(child: A.Data, offsets: Int32Array, shape: ListShape = { kind: '
   if (shape.kind === 'fixed_size_list') {
     const size = shape.size!;
     for (let r = 0; r < length; r++) {
-      if (offsets[r + 1]! - offsets[r]! !== size) throw new TsnormError(`a list of ${offsets[r + 1]! - offsets[r]!} values does not fit the input's type, fixed_size_list[${size}]`, 'TSNORM_OUTPUT');
+      if (offsets[r + 1]! - offsets[r]! !== size)
+        throw new TsnormError(`a list of ${offsets[r + 1]! - offsets[r]!} values does not fit the input's type, fixed_size_list[${size}]`, 'TSNORM_OUTPUT');
     }
     return A.makeData({ type: new A.FixedSizeList(size, item), length, child });
   }
@@ -613,7 +656,11 @@ function nestedListData(rows: DataBlock[], types: ChannelType[], keepNaN: boolea
     }
   }
   const series = listData(seriesBlocks, 0, types[0] ?? 'float64', keepNaN, inner);
-  return listOf(series, Int32Array.from({ length: rows.length + 1 }, (_, r) => r * C), outer);
+  return listOf(
+    series,
+    Int32Array.from({ length: rows.length + 1 }, (_, r) => r * C),
+    outer,
+  );
 }
 
 const TIME_UNITS: Record<TimeUnit, A.TimeUnit> = { s: A.TimeUnit.SECOND, ms: A.TimeUnit.MILLISECOND, us: A.TimeUnit.MICROSECOND, ns: A.TimeUnit.NANOSECOND };
@@ -622,20 +669,35 @@ const TIME_UNITS: Record<TimeUnit, A.TimeUnit> = { s: A.TimeUnit.SECOND, ms: A.T
 function arrowType(spec: Omit<ColumnSpec, 'name' | 'role'>): A.DataType {
   const scalar = (t: ElementType | undefined): A.DataType => {
     switch (t) {
-      case 'bool': return new A.Bool();
-      case 'int8': return new A.Int8();
-      case 'int16': return new A.Int16();
-      case 'int32': return new A.Int32();
-      case 'int64': return new A.Int64();
-      case 'uint8': return new A.Uint8();
-      case 'uint16': return new A.Uint16();
-      case 'uint32': return new A.Uint32();
-      case 'uint64': return new A.Uint64();
-      case 'float16': case 'float32': return new A.Float32();
-      case 'float64': return new A.Float64();
-      case 'timestamp': return new A.Timestamp(TIME_UNITS[spec.unit ?? 'ms'], spec.timezone ?? null);
-      case 'date': return new A.DateMillisecond();
-      default: return new A.Utf8();
+      case 'bool':
+        return new A.Bool();
+      case 'int8':
+        return new A.Int8();
+      case 'int16':
+        return new A.Int16();
+      case 'int32':
+        return new A.Int32();
+      case 'int64':
+        return new A.Int64();
+      case 'uint8':
+        return new A.Uint8();
+      case 'uint16':
+        return new A.Uint16();
+      case 'uint32':
+        return new A.Uint32();
+      case 'uint64':
+        return new A.Uint64();
+      case 'float16':
+      case 'float32':
+        return new A.Float32();
+      case 'float64':
+        return new A.Float64();
+      case 'timestamp':
+        return new A.Timestamp(TIME_UNITS[spec.unit ?? 'ms'], spec.timezone ?? null);
+      case 'date':
+        return new A.DateMillisecond();
+      default:
+        return new A.Utf8();
     }
   };
   return spec.type === 'list' ? new A.List(new A.Field('item', scalar(spec.element), true)) : scalar(spec.type);
@@ -652,11 +714,17 @@ function cellsData(spec: Omit<ColumnSpec, 'name' | 'role'>, cells: CellValue[]):
       offsets[i + 1] = flat.length;
     });
     const child = cellsData({ ...spec, type: spec.element ?? 'utf8' }, flat);
-    return A.makeData({ type: new A.List(new A.Field('item', child.type, true)), length: cells.length, valueOffsets: offsets, child, ...validity(cells.map((c) => c !== null)) });
+    return A.makeData({
+      type: new A.List(new A.Field('item', child.type, true)),
+      length: cells.length,
+      valueOffsets: offsets,
+      child,
+      ...validity(cells.map((c) => c !== null)),
+    });
   }
   const type = arrowType(spec);
   const n = cells.length;
-  if (A.DataType.isInt(type) && type.bitWidth === 64 || A.DataType.isTimestamp(type)) {
+  if ((A.DataType.isInt(type) && type.bitWidth === 64) || A.DataType.isTimestamp(type)) {
     const values = type instanceof A.Uint64 ? new BigUint64Array(n) : new BigInt64Array(n);
     const valid = cells.map((c) => c !== null);
     const unsigned = type instanceof A.Uint64;
@@ -664,14 +732,21 @@ function cellsData(spec: Omit<ColumnSpec, 'name' | 'role'>, cells: CellValue[]):
       if (c === null) return;
       const v = BigInt(typeof c === 'number' ? Math.trunc(c) : (c as bigint | string));
       // A typed array wraps what it cannot hold: refused instead (readers check first, with the line).
-      if ((unsigned ? BigInt.asUintN(64, v) : BigInt.asIntN(64, v)) !== v) throw new TsnormError(`${v} does not fit ${unsigned ? 'uint64' : 'int64'}`, 'TSNORM_OUTPUT');
+      if ((unsigned ? BigInt.asUintN(64, v) : BigInt.asIntN(64, v)) !== v)
+        throw new TsnormError(`${v} does not fit ${unsigned ? 'uint64' : 'int64'}`, 'TSNORM_OUTPUT');
       values[i] = v;
     });
     return A.makeData({ type: type as A.Int64, length: n, data: values as BigInt64Array, ...validity(valid) });
   }
   if (A.DataType.isInt(type) || A.DataType.isFloat(type)) {
-    const values = A.DataType.isFloat(type) ? (type.precision === A.Precision.SINGLE ? new Float32Array(n) : new Float64Array(n)) : new (intArray(type as A.Int))(n);
-    cells.forEach((c, i) => { if (c !== null) values[i] = Number(c); });
+    const values = A.DataType.isFloat(type)
+      ? type.precision === A.Precision.SINGLE
+        ? new Float32Array(n)
+        : new Float64Array(n)
+      : new (intArray(type as A.Int))(n);
+    cells.forEach((c, i) => {
+      if (c !== null) values[i] = Number(c);
+    });
     return A.makeData({ type: type as A.Float64, length: n, data: values as Float64Array, ...validity(cells.map((c) => c !== null)) });
   }
   const plain = cells.map((c) => (c === null ? null : A.DataType.isUtf8(type) && typeof c !== 'string' ? String(c) : c));
@@ -688,6 +763,8 @@ function validity(valid: boolean[]): { nullBitmap?: Uint8Array; nullCount?: numb
   const nulls = valid.filter((v) => !v).length;
   if (nulls === 0) return {};
   const bitmap = new Uint8Array(Math.ceil(valid.length / 8));
-  valid.forEach((v, i) => { if (v) bitmap[i >> 3]! |= 1 << (i & 7); });
+  valid.forEach((v, i) => {
+    if (v) bitmap[i >> 3]! |= 1 << (i & 7);
+  });
   return { nullBitmap: bitmap, nullCount: nulls };
 }

@@ -65,7 +65,8 @@ export class ColumnNames {
     const seen = new Set<string>();
     for (const c of columns) {
       const n = this.header[c]!;
-      if (seen.has(n)) throw new TsnormError(`${file}: more than one channel column is named '${n}'; rename them, or pick the channels with --channels`, 'TSNORM_CSV');
+      if (seen.has(n))
+        throw new TsnormError(`${file}: more than one channel column is named '${n}'; rename them, or pick the channels with --channels`, 'TSNORM_CSV');
       seen.add(n);
     }
   }
@@ -87,7 +88,14 @@ export class ColumnNames {
  * Which columns are channels: the --channels given, else every column whose first non-missing
  * cell (in the first rows read) is a number, except the id, --keep and --types columns.
  */
-export function resolveColumns(file: string, names: ColumnNames, options: ColumnOptions, sample: RecordBatch | null, skipLeading = 0, sampleIsPartial = false): ResolvedColumns {
+export function resolveColumns(
+  file: string,
+  names: ColumnNames,
+  options: ColumnOptions,
+  sample: RecordBatch | null,
+  skipLeading = 0,
+  sampleIsPartial = false,
+): ResolvedColumns {
   const index = (name: string, flag: string): number => names.find(name, flag, file);
   const id = options.id === undefined ? undefined : index(options.id, '--id');
   const keep = new Set((options.keep ?? []).map((k) => index(k, '--keep')));
@@ -109,7 +117,10 @@ export function resolveColumns(file: string, names: ColumnNames, options: Column
       // Rows used as they arrive (apply, convert from a pipe): a column with no value yet cannot
       // be told apart; guessing would pass a number column through silently.
       if (kind === 'undecided' && sampleIsPartial) {
-        throw new TsnormError(`${file}: column '${names.name(i)}' has no value in the first rows that arrived, so whether it holds numbers is not known yet: name the channels with --channels (and text or kept columns with --keep)`, 'TSNORM_CSV');
+        throw new TsnormError(
+          `${file}: column '${names.name(i)}' has no value in the first rows that arrived, so whether it holds numbers is not known yet: name the channels with --channels (and text or kept columns with --keep)`,
+          'TSNORM_CSV',
+        );
       }
     }
   }

@@ -38,7 +38,20 @@ if (parentPort && (workerData as Partial<FormatWorkerData> | null)?.role === 'ts
   const out = new RowBytes(precision === undefined ? undefined : numberFormatter(precision));
   port.on('message', (job: FormatJob) => {
     if (precision === undefined) out.rows(job, layout);
-    else rewriteRows(out, { ...job, records: job.records.map((x) => x - job.origin), spans: job.spans.map((x) => x - job.origin), first: 0, offset: 0, rowStride: job.cells, cellStride: 1 }, layout);
+    else
+      rewriteRows(
+        out,
+        {
+          ...job,
+          records: job.records.map((x) => x - job.origin),
+          spans: job.spans.map((x) => x - job.origin),
+          first: 0,
+          offset: 0,
+          rowStride: job.cells,
+          cellStride: 1,
+        },
+        layout,
+      );
     const view = out.view();
     // The rows may be longer than the buffer given: a larger one then (of a pool class: it is reused).
     const dest = job.out.byteLength >= view.length ? job.out : new ArrayBuffer(classBytes(sizeClass(view.length)));

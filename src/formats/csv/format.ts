@@ -23,7 +23,14 @@ function textFormat(name: 'csv' | 'tsv', extensions: readonly string[]): FormatD
     async openWriter(sink, options) {
       const table = options.table ?? DEFAULT_TABLE;
       const { CsvWriter } = await import('./writer.js');
-      return new CsvWriter(sink, { delimiter: outputDelimiterOf(name, options.inputFormat, table), precision: table.precision, header: table.header, threads: options.threads, offThreadAfter: options.offThreadAfter, keepTypes: options.keepTypes });
+      return new CsvWriter(sink, {
+        delimiter: outputDelimiterOf(name, options.inputFormat, table),
+        precision: table.precision,
+        header: table.header,
+        threads: options.threads,
+        offThreadAfter: options.offThreadAfter,
+        keepTypes: options.keepTypes,
+      });
     },
   };
 }

@@ -96,8 +96,13 @@ export class LongCsvReader implements SeriesReader {
         return id === undefined ? undefined : shownText(id);
       },
       textDialect: {
-        delimiter: options.delimiter, terminator: records.splitter.terminator ?? '\n', bom: records.bom, headerRaw,
-        valueColumns: channels, columnCount: names.count, rowsAre: 'steps',
+        delimiter: options.delimiter,
+        terminator: records.splitter.terminator ?? '\n',
+        bom: records.bom,
+        headerRaw,
+        valueColumns: channels,
+        columnCount: names.count,
+        rowsAre: 'steps',
       },
     };
   }
@@ -138,10 +143,26 @@ export class LongCsvReader implements SeriesReader {
     let runStart = 0;
     const flush = (end: number): void => {
       if (end > runStart) {
-        const rows: RowText = { bytes: batch.bytes, records: batch.records, lines: batch.lines, spans: batch.spans, columns: batch.columns, first: runStart, count: end - runStart };
+        const rows: RowText = {
+          bytes: batch.bytes,
+          records: batch.records,
+          lines: batch.lines,
+          spans: batch.spans,
+          columns: batch.columns,
+          first: runStart,
+          count: end - runStart,
+        };
         blocks.push({
-          instance: this.instance, values, offset: runStart * C, channelStride: 1, stepStride: C,
-          firstChannel: 0, channelCount: C, firstStep: this.step, stepCount: end - runStart, rows,
+          instance: this.instance,
+          values,
+          offset: runStart * C,
+          channelStride: 1,
+          stepStride: C,
+          firstChannel: 0,
+          channelCount: C,
+          firstStep: this.step,
+          stepCount: end - runStart,
+          rows,
           pass: this.carried.map((c) => new CsvPassColumn(rows, c.column, c.type, this.name, c.name, c.declared, c.id)),
           release: lease.hold(),
         });
@@ -156,9 +177,17 @@ export class LongCsvReader implements SeriesReader {
       const x = cellNumber(batch, r, col);
       if (x !== undefined && !(this.exact && roundedInteger(cellText(batch, r, col), x))) return x;
       const text = cellForMessage(cellText(batch, r, col));
-      bad ??= { row: r, error: cellError(this.name, batch.lines[r]!, this.names.name(col), x === undefined
-        ? `'${text}' is not a number (a channel column; pass it through with --keep, or choose --channels)`
-        : roundedIntegerMessage(`'${text}'`, this.names.name(col))) };
+      bad ??= {
+        row: r,
+        error: cellError(
+          this.name,
+          batch.lines[r]!,
+          this.names.name(col),
+          x === undefined
+            ? `'${text}' is not a number (a channel column; pass it through with --keep, or choose --channels)`
+            : roundedIntegerMessage(`'${text}'`, this.names.name(col)),
+        ),
+      };
       return NaN;
     });
     const starts: number[] = [];
@@ -186,7 +215,12 @@ export class LongCsvReader implements SeriesReader {
     }
     // Most rows continue the instance: their id's bytes are compared without making a string.
     const k = (r * batch.columns + this.idColumn) * 2;
-    if (this.begun && batch.unquoted[r] === undefined && this.currentIdBytes !== undefined && sameBytes(batch.bytes, batch.spans[k]!, batch.spans[k + 1]!, this.currentIdBytes)) {
+    if (
+      this.begun &&
+      batch.unquoted[r] === undefined &&
+      this.currentIdBytes !== undefined &&
+      sameBytes(batch.bytes, batch.spans[k]!, batch.spans[k + 1]!, this.currentIdBytes)
+    ) {
       this.lastLine = line;
       return false;
     }
@@ -199,12 +233,18 @@ export class LongCsvReader implements SeriesReader {
     const idColumn = this.carried.find((c) => c.id);
     if (id.trim() === '' && idColumn && idColumn.type !== 'utf8') {
       const origin = idColumn.declared ? 'from --types' : 'from its first rows';
-      throw new TsnormError(`${this.name}: line ${line}, column '${cellForMessage(idColumn.name)}': '${cellForMessage(id)}' is an empty id, which ${idColumn.type} cannot hold (the column's type, ${origin}); --types '${idColumn.name}=utf8' keeps it as text`, 'TSNORM_CSV');
+      throw new TsnormError(
+        `${this.name}: line ${line}, column '${cellForMessage(idColumn.name)}': '${cellForMessage(id)}' is an empty id, which ${idColumn.type} cannot hold (the column's type, ${origin}); --types '${idColumn.name}=utf8' keeps it as text`,
+        'TSNORM_CSV',
+      );
     }
     const before = this.ids.lineOf(id);
     if (before !== undefined) {
-      throw new TsnormError(`${this.name}: line ${line}: id '${cellForMessage(id)}' appears again after other ids (its rows began at line ${before}; ` +
-        `line ${this.lastLine} has id '${cellForMessage(this.currentId ?? '')}'); the rows of one instance must be contiguous (sort by id first)`, 'TSNORM_CSV');
+      throw new TsnormError(
+        `${this.name}: line ${line}: id '${cellForMessage(id)}' appears again after other ids (its rows began at line ${before}; ` +
+          `line ${this.lastLine} has id '${cellForMessage(this.currentId ?? '')}'); the rows of one instance must be contiguous (sort by id first)`,
+        'TSNORM_CSV',
+      );
     }
     this.ids.add(id, line);
     this.begun = true;

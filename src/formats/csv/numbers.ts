@@ -10,8 +10,17 @@ import { NULL_VALUE } from '../../core/missing.js';
 const MISSING = new Set(['', 'NA', 'N/A', 'null', 'NULL']);
 const NOT_A_NUMBER = new Set(['nan', 'NaN', 'NAN']);
 const INFINITE: Record<string, number> = {
-  inf: Infinity, '+inf': Infinity, '-inf': -Infinity, Inf: Infinity, '+Inf': Infinity, '-Inf': -Infinity,
-  Infinity: Infinity, '+Infinity': Infinity, '-Infinity': -Infinity, INF: Infinity, '-INF': -Infinity,
+  inf: Infinity,
+  '+inf': Infinity,
+  '-inf': -Infinity,
+  Inf: Infinity,
+  '+Inf': Infinity,
+  '-Inf': -Infinity,
+  Infinity: Infinity,
+  '+Infinity': Infinity,
+  '-Infinity': -Infinity,
+  INF: Infinity,
+  '-INF': -Infinity,
 };
 const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
 
@@ -90,7 +99,8 @@ export function parseDecimalAt(bytes: Uint8Array, start: number, end: number): n
     const d = c - 48;
     if (d < 0 || d > 9) break;
     seen = true;
-    if (mantissa !== 0 || d !== 0) { // leading zeros count for nothing
+    if (mantissa !== 0 || d !== 0) {
+      // leading zeros count for nothing
       mantissa = mantissa * 10 + d;
       digits++;
     }
@@ -133,7 +143,7 @@ export function numberFormatter(precision?: number): (x: number) => string {
 /** bytes[from, to) as a byte string: one character a byte (Latin-1 decoding, a plain copy). */
 export function latin1(bytes: Uint8Array, from: number, to: number): string {
   // Cells are short: char codes straight from the bytes, without a Buffer and its encoding lookup
-  // (whose first call cost ~3 ms of a small job's start-up).
+  // (whose first call costs a small job's start-up more than the cells do).
   if (to - from <= 64) {
     let s = '';
     for (let i = from; i < to; i++) s += String.fromCharCode(bytes[i]!);

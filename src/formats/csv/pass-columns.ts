@@ -108,7 +108,10 @@ export class CsvPassColumn implements PassColumn {
   private misfit(i: number, cell: string, why: string): TsnormError {
     const line = this.rows.lines[this.rows.first + i];
     const origin = this.declared ? 'from --types' : 'from its first rows';
-    return new TsnormError(`${this.source}: line ${line}, column '${this.name}': '${cellForMessage(cell)}' ${why} (the column's type, ${origin}); --types '${this.name}=utf8' keeps it as text`, 'TSNORM_CSV');
+    return new TsnormError(
+      `${this.source}: line ${line}, column '${this.name}': '${cellForMessage(cell)}' ${why} (the column's type, ${origin}); --types '${this.name}=utf8' keeps it as text`,
+      'TSNORM_CSV',
+    );
   }
 }
 

@@ -181,7 +181,16 @@ export class RecordSplitter {
   }
 
   private split(region: Uint8Array, atEnd: boolean): RecordBatch {
-    const batch: RecordBatch = { count: 0, bytes: region, records: new Int32Array(0), lines: new Int32Array(0), spans: new Int32Array(0), unquoted: [], columns: this.columns, buffers: this.regionBuffers };
+    const batch: RecordBatch = {
+      count: 0,
+      bytes: region,
+      records: new Int32Array(0),
+      lines: new Int32Array(0),
+      spans: new Int32Array(0),
+      unquoted: [],
+      columns: this.columns,
+      buffers: this.regionBuffers,
+    };
     this.regionBuffers = [];
     if (region.length === 0) return batch;
     if (asBuffer(region).indexOf(QUOTE) >= 0) this.splitQuoted(region, batch);
@@ -240,7 +249,7 @@ export class RecordSplitter {
   /** The number of columns: known, or that of the region's first record (0 when all its lines are blank). */
   private countColumns(region: Uint8Array, batch: RecordBatch): number {
     const n = region.length;
-    for (let s = 0; s < n && batch.columns === 0;) {
+    for (let s = 0; s < n && batch.columns === 0; ) {
       const nl = asBuffer(region).indexOf(NL, s);
       const stop = nl < 0 ? n : nl > s && region[nl - 1] === CR ? nl - 1 : nl;
       if (stop > s) batch.columns = this.columns = countCells(region, s, stop, this.delim);
@@ -339,8 +348,12 @@ export class RecordSplitter {
     let parsed: Parsed[];
     try {
       parsed = parseCsv(text, {
-        delimiter: this.delimiter, raw: true, info: true, relax_column_count: true,
-        skip_empty_lines: true, record_delimiter: ['\r\n', '\n'],
+        delimiter: this.delimiter,
+        raw: true,
+        info: true,
+        relax_column_count: true,
+        skip_empty_lines: true,
+        record_delimiter: ['\r\n', '\n'],
       }) as unknown as Parsed[];
     } catch (err) {
       throw this.csvParseError(err, text);
@@ -349,7 +362,10 @@ export class RecordSplitter {
     let cursor = 0;
     for (const p of parsed) {
       // csv-parse's raw text keeps the \r of a skipped blank CRLF line before the record.
-      const raw = p.raw.replace(/^[\r\n]+/, '').replace(/\n$/, '').replace(/\r$/, '');
+      const raw = p.raw
+        .replace(/^[\r\n]+/, '')
+        .replace(/\n$/, '')
+        .replace(/\r$/, '');
       if (this.terminator === undefined) this.terminator = /\r\n?$/.test(p.raw) ? '\r\n' : '\n';
       const lines = (raw.match(/\n/g)?.length ?? 0) + 1;
       const line = startLine + p.info.lines - lines;
@@ -368,12 +384,15 @@ export class RecordSplitter {
       batch.unquoted[batch.count] = p.record;
       batch.count++;
     }
-    this.line += (text.match(/\n/g)?.length ?? 0);
+    this.line += text.match(/\n/g)?.length ?? 0;
   }
 
   /** The record under way is longer than tsnorm holds. */
   tooLong(): TsnormError {
-    return new TsnormError(`${this.name}: line ${this.line}: a record longer than ${MAX_RECORD_BYTES >> 20} MB (more than tsnorm holds as one line; an unterminated quote?)`, 'TSNORM_CSV');
+    return new TsnormError(
+      `${this.name}: line ${this.line}: a record longer than ${MAX_RECORD_BYTES >> 20} MB (more than tsnorm holds as one line; an unterminated quote?)`,
+      'TSNORM_CSV',
+    );
   }
 
   private raggedError(line: number, got: number, want: number): TsnormError {
@@ -390,10 +409,16 @@ export class RecordSplitter {
     }
     const cell = typeof e.index === 'number' ? `, cell ${e.index + 1}` : '';
     if (e.code === 'INVALID_OPENING_QUOTE') {
-      return new TsnormError(`${this.name}: line ${line}${cell}: a quote (") inside a cell that is not quoted: quote the whole cell and double the quote ("5"" screen")`, 'TSNORM_CSV');
+      return new TsnormError(
+        `${this.name}: line ${line}${cell}: a quote (") inside a cell that is not quoted: quote the whole cell and double the quote ("5"" screen")`,
+        'TSNORM_CSV',
+      );
     }
     if (e.code === 'CSV_INVALID_CLOSING_QUOTE') {
-      return new TsnormError(`${this.name}: line ${line}${cell}: text after the closing quote of a quoted cell: a quote inside a quoted cell is written twice ("")`, 'TSNORM_CSV');
+      return new TsnormError(
+        `${this.name}: line ${line}${cell}: text after the closing quote of a quoted cell: a quote inside a quoted cell is written twice ("")`,
+        'TSNORM_CSV',
+      );
     }
     const what = (e.message ?? String(err)).replace(/ at line \d+.*$/, '');
     return new TsnormError(`${this.name}: line ${line}: malformed quoting: ${what}`, 'TSNORM_CSV');
@@ -418,7 +443,7 @@ function countCells(bytes: Uint8Array, from: number, to: number, delim: number):
  * pairs written at spans[k...], or as many as the record has when `columns` is not given.
  */
 export function quotedSpans(raw: string, delimiter: string, spans?: Int32Array, k = 0, columns = Infinity): Int32Array {
-  const out = spans ?? new Int32Array(2 * (raw.split(delimiter).length));
+  const out = spans ?? new Int32Array(2 * raw.split(delimiter).length);
   const delim = delimiter.charCodeAt(0);
   let inQuotes = false;
   let cellStart = 0;

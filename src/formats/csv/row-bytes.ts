@@ -118,7 +118,22 @@ export class RowBytes {
     new Int32Array(buffer, orderValueAt, cells).set(layout.orderValue);
     new Int32Array(buffer, orderColumnAt, cells).set(layout.orderColumn);
     this.buf.set(term, termAt);
-    this.pos = this.ryu.rewriteRows(bytesAt, rows.origin, recordsAt, spansAt, columns, count, valuesAt, cells, orderValueAt, orderColumnAt, layout.delimiter, termAt, term.length, this.pos);
+    this.pos = this.ryu.rewriteRows(
+      bytesAt,
+      rows.origin,
+      recordsAt,
+      spansAt,
+      columns,
+      count,
+      valuesAt,
+      cells,
+      orderValueAt,
+      orderColumnAt,
+      layout.delimiter,
+      termAt,
+      term.length,
+      this.pos,
+    );
   }
 
   /** One byte. */

@@ -6,9 +6,9 @@ import { ColumnNames } from './columns.js';
 import { type RecordBatch, RecordSplitter, cellText, recordText } from './records.js';
 
 /**
- * Bytes asked for per read. Small batches die young in V8's heap: 64 KB against 1 MB took the
- * 100 MB benchmark from 5.9 s / 230 MB to 4.3 s / 130 MB. From a pipe a read returns what has
- * arrived, so live rows pass at once either way.
+ * Bytes asked for per read. Small batches die young in V8's heap, large ones live long enough
+ * to be copied and promoted (npm run bench: faster and smaller at 64 KB than at 1 MB). From a
+ * pipe a read returns what has arrived, so live rows pass at once either way.
  */
 const READ_BYTES = 64 << 10;
 
@@ -71,7 +71,7 @@ export class TextRecords {
     // UTF-8 BOM arriving in pieces is still seen whole.
     if (this.startedReading) return this.source.read(buf, 0, buf.length, this.position);
     this.startedReading = true;
-    return readFully(this.source, buf, 0, 3, 0).then(async (n) => (n < 3 ? n : n + await this.source.read(buf, n, buf.length - n, n)));
+    return readFully(this.source, buf, 0, 3, 0).then(async (n) => (n < 3 ? n : n + (await this.source.read(buf, n, buf.length - n, n))));
   }
 
   private startedReading = false;
@@ -139,16 +139,28 @@ export class TextRecords {
     const shift = a.bytes.length;
     const spans = new Int32Array((a.count + b.count) * a.columns * 2);
     spans.set(a.spans.subarray(0, a.count * a.columns * 2));
-    spans.set(b.spans.subarray(0, b.count * b.columns * 2).map((x) => x + shift), a.count * a.columns * 2);
+    spans.set(
+      b.spans.subarray(0, b.count * b.columns * 2).map((x) => x + shift),
+      a.count * a.columns * 2,
+    );
     const records = new Int32Array((a.count + b.count) * 2);
     records.set(a.records.subarray(0, a.count * 2));
-    records.set(b.records.subarray(0, b.count * 2).map((x) => x + shift), a.count * 2);
+    records.set(
+      b.records.subarray(0, b.count * 2).map((x) => x + shift),
+      a.count * 2,
+    );
     const lines = new Int32Array(a.count + b.count);
     lines.set(a.lines.subarray(0, a.count));
     lines.set(b.lines.subarray(0, b.count), a.count);
     return {
-      count: a.count + b.count, bytes, records, lines,
-      spans, unquoted: Array.from({ length: a.count + b.count }, (_, r) => (r < a.count ? a.unquoted[r] : b.unquoted[r - a.count])), columns: a.columns, buffers: [],
+      count: a.count + b.count,
+      bytes,
+      records,
+      lines,
+      spans,
+      unquoted: Array.from({ length: a.count + b.count }, (_, r) => (r < a.count ? a.unquoted[r] : b.unquoted[r - a.count])),
+      columns: a.columns,
+      buffers: [],
     };
   }
 }
@@ -161,24 +173,39 @@ export function cellError(name: string, line: number, column: string, what: stri
 const EMPTY = new Uint8Array(0);
 
 function binaryError(name: string, offset: number): TsnormError {
-  return new TsnormError(`${name}: byte ${offset}: a NUL byte: this is binary data, not CSV/TSV text (give the format with --from if it is NPY or Arrow)`, 'TSNORM_CSV');
+  return new TsnormError(
+    `${name}: byte ${offset}: a NUL byte: this is binary data, not CSV/TSV text (give the format with --from if it is NPY or Arrow)`,
+    'TSNORM_CSV',
+  );
 }
 
 /** Inputs that are recognisably not CSV text: say what they are instead of parsing them. */
 function refuseNonText(name: string, head: Uint8Array): void {
   const starts = (...b: number[]) => b.every((x, i) => head[i] === x);
   if (starts(0xff, 0xfe) || starts(0xfe, 0xff)) {
-    throw new TsnormError(`${name}: UTF-16 text: tsnorm reads CSV/TSV in UTF-8 or another ASCII-compatible encoding (convert it first: iconv -f UTF-16 -t UTF-8)`, 'TSNORM_CSV');
+    throw new TsnormError(
+      `${name}: UTF-16 text: tsnorm reads CSV/TSV in UTF-8 or another ASCII-compatible encoding (convert it first: iconv -f UTF-16 -t UTF-8)`,
+      'TSNORM_CSV',
+    );
   }
-  if (starts(0x50, 0x41, 0x52, 0x31)) throw new TsnormError(`${name}: a Parquet file: Parquet is not supported (supported: npy, csv, tsv; convert it to CSV or NPY first)`, 'TSNORM_CSV');
-  if (starts(0x50, 0x4b, 0x03, 0x04)) throw new TsnormError(`${name}: a zip archive (an .npz?): not supported; extract the .npy or .csv inside it first`, 'TSNORM_CSV');
+  if (starts(0x50, 0x41, 0x52, 0x31))
+    throw new TsnormError(`${name}: a Parquet file: Parquet is not supported (supported: npy, csv, tsv; convert it to CSV or NPY first)`, 'TSNORM_CSV');
+  if (starts(0x50, 0x4b, 0x03, 0x04))
+    throw new TsnormError(`${name}: a zip archive (an .npz?): not supported; extract the .npy or .csv inside it first`, 'TSNORM_CSV');
 }
 
 /** The rows after the first `k` of a batch. */
 export function dropRecords(b: RecordBatch, k: number): RecordBatch {
   return {
-    count: b.count - k, bytes: b.bytes, records: b.records.subarray(k * 2), lines: b.lines.subarray(k),
-    spans: b.spans.subarray(k * b.columns * 2), unquoted: b.unquoted.slice(k), columns: b.columns, scanner: b.scanner, buffers: b.buffers,
+    count: b.count - k,
+    bytes: b.bytes,
+    records: b.records.subarray(k * 2),
+    lines: b.lines.subarray(k),
+    spans: b.spans.subarray(k * b.columns * 2),
+    unquoted: b.unquoted.slice(k),
+    columns: b.columns,
+    scanner: b.scanner,
+    buffers: b.buffers,
   };
 }
 
@@ -204,7 +231,10 @@ export async function startCsv(source: ByteSource, delimiter: string, header: bo
   if (!batch) throw new TsnormError(`${source.name}: empty input: expected ${header ? 'a header row' : 'rows of numbers'}`, 'TSNORM_CSV');
   // Lines ended by a lone CR (old Mac files) are one line here: say so rather than fail later.
   if (batch.unquoted[0] === undefined && batch.bytes.subarray(batch.records[0], batch.records[1]).includes(13)) {
-    throw new TsnormError(`${source.name}: line 1 holds a carriage return (CR) not followed by a line feed: lines must end with LF or CRLF (convert with: tr '\\r' '\\n')`, 'TSNORM_CSV');
+    throw new TsnormError(
+      `${source.name}: line 1 holds a carriage return (CR) not followed by a line feed: lines must end with LF or CRLF (convert with: tr '\\r' '\\n')`,
+      'TSNORM_CSV',
+    );
   }
   if (!header) return { records, names: ColumnNames.positional(batch.columns), headerRaw: undefined, first: batch };
   const names = ColumnNames.fromHeader(Array.from({ length: batch.columns }, (_, i) => shownText(cellText(batch, 0, i))));

@@ -64,8 +64,13 @@ export class WideCsvReader implements SeriesReader {
       valueType: 'float64',
       orientation: 'series',
       textDialect: {
-        delimiter: options.delimiter, terminator: records.splitter.terminator ?? '\n', bom: records.bom, headerRaw,
-        valueColumns, columnCount: names.count, rowsAre: 'series',
+        delimiter: options.delimiter,
+        terminator: records.splitter.terminator ?? '\n',
+        bom: records.bom,
+        headerRaw,
+        valueColumns,
+        columnCount: names.count,
+        rowsAre: 'series',
       },
     };
   }
@@ -81,7 +86,11 @@ export class WideCsvReader implements SeriesReader {
     // Leading columns pass through while they are kept or not numeric in the first rows.
     let lead = 0;
     while (lead < names.count && (keep.has(lead) || (first !== null && !numericInSample(first, lead)))) lead++;
-    if (lead === names.count) throw new TsnormError(`${source.name}: no numeric column: the wide layout needs time steps as numeric columns (columns: ${names.listed()})`, 'TSNORM_CSV');
+    if (lead === names.count)
+      throw new TsnormError(
+        `${source.name}: no numeric column: the wide layout needs time steps as numeric columns (columns: ${names.listed()})`,
+        'TSNORM_CSV',
+      );
     const valueColumns = Array.from({ length: names.count - lead }, (_, i) => lead + i);
     return new WideCsvReader(records, names, valueColumns, first, headerRaw, options);
   }
@@ -107,7 +116,10 @@ export class WideCsvReader implements SeriesReader {
       const last = this.pending[this.pending.length - 1]!;
       // The usual cause: a file without a header read with one, so one row is missing.
       const hint = this.hasHeader ? '; if the first line is data, not column names, add --no-header' : '';
-      throw new TsnormError(`${this.name}: line ${last.line}: the input ends within an instance: ${this.pending.length} row(s) of the ${this.channels} that --num-channels ${this.channels} groups into one${hint}`, 'TSNORM_CSV');
+      throw new TsnormError(
+        `${this.name}: line ${last.line}: the input ends within an instance: ${this.pending.length} row(s) of the ${this.channels} that --num-channels ${this.channels} groups into one${hint}`,
+        'TSNORM_CSV',
+      );
     }
   }
 
@@ -122,12 +134,25 @@ export class WideCsvReader implements SeriesReader {
       for (let t = 0; t < L; t++) {
         const col = this.valueColumns[t]!;
         const x = cellNumber(batch, r, col);
-        if (x === undefined) throw cellError(this.name, batch.lines[r]!, this.names.name(col), `'${cellForMessage(cellText(batch, r, col))}' is not a number (time steps must be numeric)`);
-        if (this.exact && roundedInteger(cellText(batch, r, col), x)) throw cellError(this.name, batch.lines[r]!, this.names.name(col), roundedIntegerMessage(`'${cellForMessage(cellText(batch, r, col))}'`));
+        if (x === undefined)
+          throw cellError(
+            this.name,
+            batch.lines[r]!,
+            this.names.name(col),
+            `'${cellForMessage(cellText(batch, r, col))}' is not a number (time steps must be numeric)`,
+          );
+        if (this.exact && roundedInteger(cellText(batch, r, col), x))
+          throw cellError(this.name, batch.lines[r]!, this.names.name(col), roundedIntegerMessage(`'${cellForMessage(cellText(batch, r, col))}'`));
         values[c * L + t] = x;
       }
       const k = r * batch.columns * 2;
-      this.pending.push({ bytes: batch.bytes, from: batch.records[2 * r]!, to: batch.records[2 * r + 1]!, line: batch.lines[r]!, spans: batch.spans.subarray(k, k + batch.columns * 2) });
+      this.pending.push({
+        bytes: batch.bytes,
+        from: batch.records[2 * r]!,
+        to: batch.records[2 * r + 1]!,
+        line: batch.lines[r]!,
+        spans: batch.spans.subarray(k, k + batch.columns * 2),
+      });
       if (this.pending.length === this.channels) out.push(this.completeInstance(batch.columns));
     }
     return out;
@@ -152,8 +177,17 @@ export class WideCsvReader implements SeriesReader {
     });
     const text: RowText = { bytes, records, lines: Int32Array.from(rows, (r) => r.line), spans, columns, first: 0, count: rows.length };
     return {
-      instance: this.instance++, values: this.values, offset: 0, channelStride: L, stepStride: 1,
-      firstChannel: 0, channelCount: this.channels, firstStep: 0, stepCount: L, instanceSteps: L, rows: text,
+      instance: this.instance++,
+      values: this.values,
+      offset: 0,
+      channelStride: L,
+      stepStride: 1,
+      firstChannel: 0,
+      channelCount: this.channels,
+      firstStep: 0,
+      stepCount: L,
+      instanceSteps: L,
+      rows: text,
     };
   }
 }

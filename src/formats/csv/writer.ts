@@ -28,14 +28,14 @@ export interface CsvWriterOptions {
 const FLUSH_BYTES = 1 << 20;
 /**
  * Output formatted here before a worker takes over: a small job ends before a worker would have
- * started (~30 ms), so only outputs larger than this pay for one.
+ * started, so only outputs larger than this pay for one.
  */
 const OFF_THREAD_AFTER = 4 << 20;
 /**
  * Jobs (a read's rows each, ~64 KB) sent to the worker and not yet written: bounds the memory that
  * waits on it. An instance's rows come all at once when its statistics are known: with room for
- * fewer than one instance's (24 reads in the benchmark) this thread waited while the worker caught
- * up, then the worker idled (8: 1.5 s, 64: 1.0 s).
+ * fewer than one instance's (a long instance spans dozens of reads) this thread waited while the
+ * worker caught up, then the worker idled (npm run bench measures it).
  */
 const MAX_IN_FLIGHT = 64;
 /** Bytes of the worker's output gathered for one write. */
@@ -103,9 +103,10 @@ export class CsvWriter implements SeriesWriter {
     if (shape) {
       this.shape = shape;
       // Wide rows are series: they come whole, an instance at a time, with their text.
-      this.needs = shape.rowsAre === 'series'
-        ? { orientation: 'series', wholeInstances: true, passThrough: false, doneOnWrite: true }
-        : { orientation: 'rows', wholeInstances: false, passThrough: false, doneOnWrite: true };
+      this.needs =
+        shape.rowsAre === 'series'
+          ? { orientation: 'series', wholeInstances: true, passThrough: false, doneOnWrite: true }
+          : { orientation: 'rows', wholeInstances: false, passThrough: false, doneOnWrite: true };
       this.terminator = shape.terminator;
       // Typed arrays, not pairs: a wide row may have millions of value cells.
       const cols = shape.valueColumns;
@@ -119,9 +120,19 @@ export class CsvWriter implements SeriesWriter {
       this.describe = schema.describeInstance?.bind(schema);
       this.integerChannels = schema.columns.filter((c) => c.role === 'channel').map((c) => this.options.keepTypes === true && INTEGER_TYPES.has(c.type));
       this.passNames = schema.columns.filter((c) => c.role !== 'channel' && !c.generated).map((c) => c.name);
-      this.cells = schema.columns.map((c) => (c.generated ? { kind: 'generated', of: c.generated } : c.role === 'channel' ? { kind: 'channel', index: channel++ } : { kind: 'pass', index: carried++ }));
+      this.cells = schema.columns.map((c) =>
+        c.generated
+          ? { kind: 'generated', of: c.generated }
+          : c.role === 'channel'
+            ? { kind: 'channel', index: channel++ }
+            : { kind: 'pass', index: carried++ },
+      );
       const nul = schema.columns.find((c) => c.name.includes('\0'));
-      if (header && nul) throw new TsnormError(`${this.name}: column name '${nul.name}' holds a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead`, 'TSNORM_OUTPUT');
+      if (header && nul)
+        throw new TsnormError(
+          `${this.name}: column name '${nul.name}' holds a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead`,
+          'TSNORM_OUTPUT',
+        );
       if (header) this.out.text(schema.columns.map((c) => quoteIfNeeded(c.name, this.options.delimiter)).join(this.options.delimiter) + '\n');
     }
   }
@@ -157,7 +168,7 @@ export class CsvWriter implements SeriesWriter {
 
   /**
    * The worker's output, gathered into writes of STAGE_BYTES: a write costs the system about as
-   * much for 100 KB as for 1 MB (0.1 s of system time over 150 MB).
+   * much for 100 KB as for 1 MB.
    */
   private async stage(bytes: Uint8Array): Promise<void> {
     if (this.staged + bytes.length > this.stageBuffer.length) await this.writeStage();
@@ -197,13 +208,25 @@ export class CsvWriter implements SeriesWriter {
     if (this.formattedHere + this.out.length < (this.options.offThreadAfter ?? OFF_THREAD_AFTER)) return null;
     const script = workerScript('csv-format-worker.cjs');
     // Loaded with the first worker: node:worker_threads is no part of a small job's start-up.
-    this.thread = script ? new (await import('./format-thread.js')).FormatThreads(script, (this.rowLayout ??= this.layout()), this.options.precision, Math.max(1, (this.options.threads ?? 1) - 1)) : null;
+    this.thread = script
+      ? new (await import('./format-thread.js')).FormatThreads(
+          script,
+          (this.rowLayout ??= this.layout()),
+          this.options.precision,
+          Math.max(1, (this.options.threads ?? 1) - 1),
+        )
+      : null;
     if (this.thread) this.stageBuffer = new Uint8Array(STAGE_BYTES);
     return this.thread;
   }
 
   private layout(): RowLayout {
-    return { orderValue: this.orderValue, orderColumn: this.orderColumn, delimiter: this.options.delimiter.charCodeAt(0), terminator: Buffer.from(this.terminator, 'latin1') };
+    return {
+      orderValue: this.orderValue,
+      orderColumn: this.orderColumn,
+      delimiter: this.options.delimiter.charCodeAt(0),
+      terminator: Buffer.from(this.terminator, 'latin1'),
+    };
   }
 
   /**
@@ -258,8 +281,16 @@ export class CsvWriter implements SeriesWriter {
     if (!p || !this.shape) return;
     const long = this.shape.rowsAre === 'steps';
     const rows: RowsAndValues = {
-      bytes: p.bytes, records: p.records, spans: p.spans, columns: p.columns, first: p.first, count: p.count,
-      values: b.values, offset: b.offset, rowStride: long ? b.stepStride : b.channelStride, cellStride: long ? b.channelStride : b.stepStride,
+      bytes: p.bytes,
+      records: p.records,
+      spans: p.spans,
+      columns: p.columns,
+      first: p.first,
+      count: p.count,
+      values: b.values,
+      offset: b.offset,
+      rowStride: long ? b.stepStride : b.channelStride,
+      cellStride: long ? b.channelStride : b.stepStride,
     };
     const out = this.out;
     if (this.options.delimiter !== this.shape.delimiter) {
@@ -306,7 +337,10 @@ export class CsvWriter implements SeriesWriter {
     const text = column?.text(t) ?? '';
     if (text === '') return column !== undefined && column.value(t) !== null ? '""' : '';
     if (text.includes('\0')) {
-      throw new TsnormError(`${this.name}: column '${this.passNames[k]}', ${this.describe?.(b.instance) ?? `instance ${b.instance}`}, step ${b.firstStep + t}: a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead`, 'TSNORM_OUTPUT');
+      throw new TsnormError(
+        `${this.name}: column '${this.passNames[k]}', ${this.describe?.(b.instance) ?? `instance ${b.instance}`}, step ${b.firstStep + t}: a NUL character, which CSV text cannot carry (readers take it for binary data): write Arrow instead`,
+        'TSNORM_OUTPUT',
+      );
     }
     return quoteIfNeeded(text, this.options.delimiter);
   }
@@ -327,8 +361,7 @@ export class CsvWriter implements SeriesWriter {
           // The shortest text of 2^60 as a double is 1152921504606847000; as an int64 it is every digit.
           if (this.integerChannels[cell.index] && !(Math.abs(x) < 2 ** 53) && x === x) out.byteString(BigInt(x).toString());
           else out.number(x);
-        }
-        else if (cell.kind === 'generated') out.byteString(String(cell.of === 'instance' ? b.instance : b.firstStep + t));
+        } else if (cell.kind === 'generated') out.byteString(String(cell.of === 'instance' ? b.instance : b.firstStep + t));
         else out.text(this.passText(b, cell.index, t));
       }
       // A row of one missing value would be an empty line, which pyarrow, pandas and tsnorm skip:

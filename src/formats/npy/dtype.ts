@@ -13,8 +13,18 @@ export interface NpyDtype {
 }
 
 const TYPES: Record<string, ElementType> = {
-  f2: 'float16', f4: 'float32', f8: 'float64', i1: 'int8', i2: 'int16', i4: 'int32', i8: 'int64',
-  u1: 'uint8', u2: 'uint16', u4: 'uint32', u8: 'uint64', b1: 'bool',
+  f2: 'float16',
+  f4: 'float32',
+  f8: 'float64',
+  i1: 'int8',
+  i2: 'int16',
+  i4: 'int32',
+  i8: 'int64',
+  u1: 'uint8',
+  u2: 'uint16',
+  u4: 'uint32',
+  u8: 'uint64',
+  b1: 'bool',
 };
 
 const UNSUPPORTED: Record<string, string> = {
@@ -73,19 +83,49 @@ function decodeNative(dtype: NpyDtype, raw: Uint8Array, count: number, out: Floa
   const { buffer, byteOffset } = raw;
   const dst = out.subarray(outOffset, outOffset + count);
   switch (dtype.kind + dtype.size) {
-    case 'f8': dst.set(new Float64Array(buffer, byteOffset, count)); return;
-    case 'f4': dst.set(new Float32Array(buffer, byteOffset, count)); return;
-    case 'f2': decodeHalf(new Uint16Array(buffer, byteOffset, count), dst); return;
-    case 'i1': dst.set(new Int8Array(buffer, byteOffset, count)); return;
-    case 'i2': dst.set(new Int16Array(buffer, byteOffset, count)); return;
-    case 'i4': dst.set(new Int32Array(buffer, byteOffset, count)); return;
-    case 'u1': dst.set(new Uint8Array(buffer, byteOffset, count)); return;
+    case 'f8':
+      dst.set(new Float64Array(buffer, byteOffset, count));
+      return;
+    case 'f4':
+      dst.set(new Float32Array(buffer, byteOffset, count));
+      return;
+    case 'f2':
+      decodeHalf(new Uint16Array(buffer, byteOffset, count), dst);
+      return;
+    case 'i1':
+      dst.set(new Int8Array(buffer, byteOffset, count));
+      return;
+    case 'i2':
+      dst.set(new Int16Array(buffer, byteOffset, count));
+      return;
+    case 'i4':
+      dst.set(new Int32Array(buffer, byteOffset, count));
+      return;
+    case 'u1':
+      dst.set(new Uint8Array(buffer, byteOffset, count));
+      return;
     // numpy reads any nonzero byte of a bool array as True.
-    case 'b1': { const a = new Uint8Array(buffer, byteOffset, count); for (let i = 0; i < count; i++) dst[i] = a[i] === 0 ? 0 : 1; return; }
-    case 'u2': dst.set(new Uint16Array(buffer, byteOffset, count)); return;
-    case 'u4': dst.set(new Uint32Array(buffer, byteOffset, count)); return;
-    case 'i8': { const a = new BigInt64Array(buffer, byteOffset, count); for (let i = 0; i < count; i++) dst[i] = Number(a[i]!); return; }
-    case 'u8': { const a = new BigUint64Array(buffer, byteOffset, count); for (let i = 0; i < count; i++) dst[i] = Number(a[i]!); return; }
+    case 'b1': {
+      const a = new Uint8Array(buffer, byteOffset, count);
+      for (let i = 0; i < count; i++) dst[i] = a[i] === 0 ? 0 : 1;
+      return;
+    }
+    case 'u2':
+      dst.set(new Uint16Array(buffer, byteOffset, count));
+      return;
+    case 'u4':
+      dst.set(new Uint32Array(buffer, byteOffset, count));
+      return;
+    case 'i8': {
+      const a = new BigInt64Array(buffer, byteOffset, count);
+      for (let i = 0; i < count; i++) dst[i] = Number(a[i]!);
+      return;
+    }
+    case 'u8': {
+      const a = new BigUint64Array(buffer, byteOffset, count);
+      for (let i = 0; i < count; i++) dst[i] = Number(a[i]!);
+      return;
+    }
   }
 }
 
@@ -108,8 +148,18 @@ function decodeHalf(src: Uint16Array, dst: Float64Array): void {
 export type OutputDescr = '<f4' | '<f8' | '|i1' | '<i2' | '<i4' | '<i8' | '|u1' | '<u2' | '<u4' | '<u8' | '|b1';
 
 const OUTPUT_DESCR: Partial<Record<ElementType, OutputDescr>> = {
-  float16: '<f4', float32: '<f4', float64: '<f8', int8: '|i1', int16: '<i2', int32: '<i4', int64: '<i8',
-  uint8: '|u1', uint16: '<u2', uint32: '<u4', uint64: '<u8', bool: '|b1',
+  float16: '<f4',
+  float32: '<f4',
+  float64: '<f8',
+  int8: '|i1',
+  int16: '<i2',
+  int32: '<i4',
+  int64: '<i8',
+  uint8: '|u1',
+  uint16: '<u2',
+  uint32: '<u4',
+  uint64: '<u8',
+  bool: '|b1',
 };
 
 /** The NPY type that holds every value of `type` (float16 as float32); float64 for anything else. */
@@ -125,17 +175,44 @@ export function outputDescr(type: ElementType): OutputDescr {
 export function encode(values: Values, start: number, count: number, descr: OutputDescr, out: Uint8Array, outOffset: number): number {
   const src = values.subarray(start, start + count);
   const at = out.byteOffset + outOffset;
-  if (descr === '<f4') { new Float32Array(out.buffer, at, count).set(src); return -1; }
-  if (descr === '<f8') { new Float64Array(out.buffer, at, count).set(src); return -1; }
+  if (descr === '<f4') {
+    new Float32Array(out.buffer, at, count).set(src);
+    return -1;
+  }
+  if (descr === '<f8') {
+    new Float64Array(out.buffer, at, count).set(src);
+    return -1;
+  }
   for (let i = 0; i < count; i++) if (src[i] !== src[i]) return i;
   switch (descr) {
-    case '<i8': { const a = new BigInt64Array(out.buffer, at, count); for (let i = 0; i < count; i++) a[i] = BigInt(src[i]!); return -1; }
-    case '<u8': { const a = new BigUint64Array(out.buffer, at, count); for (let i = 0; i < count; i++) a[i] = BigInt(src[i]!); return -1; }
-    case '|i1': new Int8Array(out.buffer, at, count).set(src); return -1;
-    case '<i2': new Int16Array(out.buffer, at, count).set(src); return -1;
-    case '<i4': new Int32Array(out.buffer, at, count).set(src); return -1;
-    case '|u1': case '|b1': new Uint8Array(out.buffer, at, count).set(src); return -1;
-    case '<u2': new Uint16Array(out.buffer, at, count).set(src); return -1;
-    case '<u4': new Uint32Array(out.buffer, at, count).set(src); return -1;
+    case '<i8': {
+      const a = new BigInt64Array(out.buffer, at, count);
+      for (let i = 0; i < count; i++) a[i] = BigInt(src[i]!);
+      return -1;
+    }
+    case '<u8': {
+      const a = new BigUint64Array(out.buffer, at, count);
+      for (let i = 0; i < count; i++) a[i] = BigInt(src[i]!);
+      return -1;
+    }
+    case '|i1':
+      new Int8Array(out.buffer, at, count).set(src);
+      return -1;
+    case '<i2':
+      new Int16Array(out.buffer, at, count).set(src);
+      return -1;
+    case '<i4':
+      new Int32Array(out.buffer, at, count).set(src);
+      return -1;
+    case '|u1':
+    case '|b1':
+      new Uint8Array(out.buffer, at, count).set(src);
+      return -1;
+    case '<u2':
+      new Uint16Array(out.buffer, at, count).set(src);
+      return -1;
+    case '<u4':
+      new Uint32Array(out.buffer, at, count).set(src);
+      return -1;
   }
 }

@@ -58,7 +58,9 @@ export function parseHeader(bytes: Uint8Array): NpyHeader {
   // numpy refuses any other key ("Header does not contain the correct keys"): so does this.
   for (const key of dict.keys()) {
     if (key !== 'descr' && key !== 'fortran_order' && key !== 'shape') {
-      throw new NpyHeaderError(`header has an unexpected key ${JSON.stringify(key).replace(/^"|"$/g, "'")} (an NPY header holds descr, fortran_order and shape only)`);
+      throw new NpyHeaderError(
+        `header has an unexpected key ${JSON.stringify(key).replace(/^"|"$/g, "'")} (an NPY header holds descr, fortran_order and shape only)`,
+      );
     }
   }
   const descr = dict.get('descr');
@@ -131,7 +133,9 @@ function parseDict(text: string): Map<string, PyValue> {
   const fail = (what: string): never => {
     throw new NpyHeaderError(`malformed header dict (${what} at character ${i}): ${JSON.stringify(text.trim().slice(0, 80))}`);
   };
-  const ws = (): void => { while (isSpace(text[i])) i++; };
+  const ws = (): void => {
+    while (isSpace(text[i])) i++;
+  };
   // depth counts the containers open around this value: a hostile header must not exhaust the stack.
   const value = (depth: number): PyValue => {
     ws();
@@ -166,7 +170,10 @@ function parseDict(text: string): Map<string, PyValue> {
       const map = new Map<string, PyValue>();
       for (;;) {
         ws();
-        if (text[i] === '}') { i++; return map; }
+        if (text[i] === '}') {
+          i++;
+          return map;
+        }
         const key = value(depth + 1);
         if (typeof key !== 'string') fail('expected a string key');
         ws();

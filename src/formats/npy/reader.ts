@@ -32,7 +32,10 @@ class GroupBuffer {
   /** In the kernels' memory, so float32 data goes to the SIMD kernels without a copy. */
   readonly raw: Uint8Array;
   private values: Float64Array | undefined;
-  constructor(private readonly count: number, size: number) {
+  constructor(
+    private readonly count: number,
+    size: number,
+  ) {
     this.raw = allocateBytes(count * size);
   }
   decoded(): Float64Array {
@@ -105,7 +108,9 @@ export class NpyReader implements SeriesReader {
   }
 
   static async open(source: ByteSource, options: NpyReaderOptions = {}): Promise<NpyReader> {
-    const fail = (what: string): never => { throw new TsnormError(`${source.name}: ${what}`, 'TSNORM_NPY'); };
+    const fail = (what: string): never => {
+      throw new TsnormError(`${source.name}: ${what}`, 'TSNORM_NPY');
+    };
     try {
       const pre = new Uint8Array(PREAMBLE_BYTES);
       const got = await readFully(source, pre, 0, PREAMBLE_BYTES, 0);
@@ -150,9 +155,7 @@ export class NpyReader implements SeriesReader {
   locate(block: DataBlock, channel: number, step: number): Location {
     const { n, c, l } = this;
     const instance = block.instance;
-    const index = this.fortran
-      ? (this.shape.length === 3 ? instance + n * channel + n * c * step : channel + c * step)
-      : (instance * c + channel) * l + step;
+    const index = this.fortran ? (this.shape.length === 3 ? instance + n * channel + n * c * step : channel + c * step) : (instance * c + channel) * l + step;
     return { byte: this.dataOffset + index * this.dtype.size };
   }
 
@@ -215,8 +218,11 @@ export class NpyReader implements SeriesReader {
     const bytes = count * this.dtype.size;
     const got = await readFully(this.body, raw, 0, bytes, position);
     if (got < bytes) {
-      throw new TsnormError(`${this.name}: truncated: the data ends after byte ${this.dataOffset + (position - this.bodyStart) + got}, ` +
-        `but shape (${this.shape.join(', ')}) needs ${this.n * this.c * this.l * this.dtype.size} data bytes (instance ${first.instance})`, 'TSNORM_NPY');
+      throw new TsnormError(
+        `${this.name}: truncated: the data ends after byte ${this.dataOffset + (position - this.bodyStart) + got}, ` +
+          `but shape (${this.shape.join(', ')}) needs ${this.n * this.c * this.l * this.dtype.size} data bytes (instance ${first.instance})`,
+        'TSNORM_NPY',
+      );
     }
   }
 
@@ -225,9 +231,15 @@ export class NpyReader implements SeriesReader {
     let offset = 0;
     const blocks = group.map((s): DataBlock => {
       const b: DataBlock = {
-        instance: s.instance, values, offset,
-        channelStride: this.l, stepStride: 1,
-        firstChannel: s.firstChannel, channelCount: s.channelCount, firstStep: s.firstStep, stepCount: s.stepCount,
+        instance: s.instance,
+        values,
+        offset,
+        channelStride: this.l,
+        stepStride: 1,
+        firstChannel: s.firstChannel,
+        channelCount: s.channelCount,
+        firstStep: s.firstStep,
+        stepCount: s.stepCount,
       };
       offset += s.channelCount * s.stepCount;
       return b;
@@ -240,13 +252,19 @@ export class NpyReader implements SeriesReader {
   private refuseRounded(blocks: DataBlock[], raw: Uint8Array): void {
     for (const b of blocks) {
       const count = b.channelCount * b.stepCount;
-      const ints = this.dtype.kind === 'u' ? new BigUint64Array(raw.buffer, raw.byteOffset, b.offset + count) : new BigInt64Array(raw.buffer, raw.byteOffset, b.offset + count);
+      const ints =
+        this.dtype.kind === 'u'
+          ? new BigUint64Array(raw.buffer, raw.byteOffset, b.offset + count)
+          : new BigInt64Array(raw.buffer, raw.byteOffset, b.offset + count);
       for (let j = b.offset; j < b.offset + count; j++) {
         const x = b.values[j]!;
         if (!roundedToDouble(ints[j]!, x)) continue;
         const k = j - b.offset;
         const channel = b.firstChannel + Math.floor(k / b.stepCount);
-        throw new TsnormError(`${this.name}: ${locationText(this.locate(b, channel, b.firstStep + (k % b.stepCount)))}: ${roundedIntegerMessage(String(ints[j]))}`, 'TSNORM_NPY');
+        throw new TsnormError(
+          `${this.name}: ${locationText(this.locate(b, channel, b.firstStep + (k % b.stepCount)))}: ${roundedIntegerMessage(String(ints[j]))}`,
+          'TSNORM_NPY',
+        );
       }
     }
   }
@@ -316,14 +334,17 @@ export class NpyReader implements SeriesReader {
       const chunk = new Uint8Array(1 << 20);
       let size = 0;
       try {
-        for (let n; (n = await input.read(chunk, 0, chunk.length, 0)) > 0; size += n) writeScratch(copy.fd, chunk, 0, n, null);
+        for (let n: number; (n = await input.read(chunk, 0, chunk.length, 0)) > 0; size += n) writeScratch(copy.fd, chunk, 0, n, null);
       } finally {
         fs.closeSync(copy.fd);
       }
       const total = this.n * this.c * this.l * this.dtype.size;
       if (size !== total) {
-        throw new TsnormError(`${this.name}: ${size < total ? 'truncated' : `${size - total} unexpected bytes after the data`}: ` +
-          `shape (${this.shape.join(', ')}) of ${this.dtype.descr} needs ${total} data bytes, the input has ${size}`, 'TSNORM_NPY');
+        throw new TsnormError(
+          `${this.name}: ${size < total ? 'truncated' : `${size - total} unexpected bytes after the data`}: ` +
+            `shape (${this.shape.join(', ')}) of ${this.dtype.descr} needs ${total} data bytes, the input has ${size}`,
+          'TSNORM_NPY',
+        );
       }
       input = await openInput(copy.path);
       inputStart = 0;
@@ -341,7 +362,10 @@ export class NpyReader implements SeriesReader {
     const probe = new Uint8Array(1);
     if ((await this.body.read(probe, 0, 1, 0)) > 0) {
       const total = this.n * this.c * this.l * this.dtype.size;
-      throw new TsnormError(`${this.name}: unexpected bytes after the data: shape (${this.shape.join(', ')}) of ${this.dtype.descr} needs ${total} data bytes`, 'TSNORM_NPY');
+      throw new TsnormError(
+        `${this.name}: unexpected bytes after the data: shape (${this.shape.join(', ')}) of ${this.dtype.descr} needs ${total} data bytes`,
+        'TSNORM_NPY',
+      );
     }
   }
 }
@@ -356,7 +380,16 @@ function shapeIsStrided(shape: readonly number[]): boolean {
  * (series n*C + c, each of L steps) to the file `fd` (closed at the end), a tile of rows at a time.
  * `lead` is the extent of the fastest axis (N for 3-D, C for 2-D).
  */
-async function transposeFortran(src: ByteSource, start: number, fd: number, series: number, steps: number, size: number, lead: number, budget: number): Promise<void> {
+async function transposeFortran(
+  src: ByteSource,
+  start: number,
+  fd: number,
+  series: number,
+  steps: number,
+  size: number,
+  lead: number,
+  budget: number,
+): Promise<void> {
   const rowBytes = series * size;
   const rows = Math.max(1, Math.min(steps, Math.floor((budget * 8) / rowBytes)));
   const tile = new Uint8Array(rows * rowBytes);
@@ -382,4 +415,3 @@ async function transposeFortran(src: ByteSource, start: number, fd: number, seri
     fs.closeSync(fd);
   }
 }
-

@@ -68,7 +68,12 @@ export class NpyWriter implements SeriesWriter {
   }
 
   async start(schema: Schema): Promise<void> {
-    this.descr = !this.dtype && this.keepTypes ? outputDescr(schema.valueType) : (this.dtype ?? (schema.valueType === 'float64' ? 'float64' : 'float32')) === 'float32' ? '<f4' : '<f8';
+    this.descr =
+      !this.dtype && this.keepTypes
+        ? outputDescr(schema.valueType)
+        : (this.dtype ?? (schema.valueType === 'float64' ? 'float64' : 'float32')) === 'float32'
+          ? '<f4'
+          : '<f8';
     this.channels = schema.channels;
     this.describe = schema.describeInstance?.bind(schema);
     this.steps = schema.steps;
@@ -103,7 +108,10 @@ export class NpyWriter implements SeriesWriter {
       const count = b.channelCount * b.stepCount;
       const start = channelStart(b, b.firstChannel);
       this.expect(b, b.firstChannel);
-      if (count * this.itemSize >= DIRECT_BYTES && (this.descr === '<f4' ? b.values instanceof Float32Array : this.descr === '<f8' && b.values instanceof Float64Array)) {
+      if (
+        count * this.itemSize >= DIRECT_BYTES &&
+        (this.descr === '<f4' ? b.values instanceof Float32Array : this.descr === '<f8' && b.values instanceof Float64Array)
+      ) {
         // Already in the output's type: written from the caller's array, without a copy.
         await this.flush();
         const bytes = new Uint8Array(b.values.buffer, b.values.byteOffset + start * this.itemSize, count * this.itemSize);
@@ -135,13 +143,17 @@ export class NpyWriter implements SeriesWriter {
     if (this.steps === undefined) this.steps = L;
     if (L !== this.steps) {
       const name = (i: number): string => this.describe?.(i) ?? `instance ${i}`;
-      throw new TsnormError(`${this.name}: NPY needs instances of equal length: ${name(0)} has ${this.steps} steps, ${name(b.instance)} has ${L} ` +
-        '(write CSV or Arrow instead, or cut the series to one length)', 'TSNORM_OUTPUT');
+      throw new TsnormError(
+        `${this.name}: NPY needs instances of equal length: ${name(0)} has ${this.steps} steps, ${name(b.instance)} has ${L} ` +
+          '(write CSV or Arrow instead, or cut the series to one length)',
+        'TSNORM_OUTPUT',
+      );
     }
   }
 
   async finish(): Promise<void> {
-    if (this.total >= 0 && this.next !== this.total) throw new TsnormError(`${this.name}: internal: wrote ${this.next} of ${this.total} values`, 'TSNORM_OUTPUT');
+    if (this.total >= 0 && this.next !== this.total)
+      throw new TsnormError(`${this.name}: internal: wrote ${this.next} of ${this.total} values`, 'TSNORM_OUTPUT');
     await this.flush();
     await Promise.all([...this.inFlight, ...this.direct]);
     if (this.deferred) {
@@ -178,7 +190,10 @@ export class NpyWriter implements SeriesWriter {
     const L = this.steps ?? 1;
     const instance = Math.floor(i / (this.channels * L));
     const where = `${this.describe?.(instance) ?? `instance ${instance}`}, channel ${Math.floor(i / L) % this.channels}, step ${i % L}`;
-    return new TsnormError(`${this.name}: ${where}: a missing value, which an integer array (${this.descr.slice(1)}) cannot hold: give --dtype float64`, 'TSNORM_OUTPUT');
+    return new TsnormError(
+      `${this.name}: ${where}: a missing value, which an integer array (${this.descr.slice(1)}) cannot hold: give --dtype float64`,
+      'TSNORM_OUTPUT',
+    );
   }
 
   private async flush(): Promise<void> {

@@ -5,7 +5,22 @@ export interface ShortestModule {
   /** Writes String(x) at byte `at` (nothing for NaN); returns where it ends. */
   writeShortest(x: number, at: number): number;
   /** Rows with their value cells replaced, in one call (see ryu.as.ts); returns where the output ends. */
-  rewriteRows(bytes: number, origin: number, records: number, spans: number, columns: number, count: number, values: number, cells: number, orderValue: number, orderColumn: number, delimiter: number, term: number, termLen: number, out: number): number;
+  rewriteRows(
+    bytes: number,
+    origin: number,
+    records: number,
+    spans: number,
+    columns: number,
+    count: number,
+    values: number,
+    cells: number,
+    orderValue: number,
+    orderColumn: number,
+    delimiter: number,
+    term: number,
+    termLen: number,
+    out: number,
+  ): number;
   /** The first byte after the module's tables. */
   heapStart(): number;
   readonly memory: WebAssembly.Memory;

@@ -5,7 +5,19 @@ import { SCAN_WASM_BASE64 } from './scan-wasm.js';
 interface ScanExports {
   readonly memory: WebAssembly.Memory;
   heapStart(): number;
-  splitPlain(base: number, pos: number, n: number, atEnd: number, delim: number, columns: number, records: number, spans: number, lines: number, capacity: number, firstLine: number): number;
+  splitPlain(
+    base: number,
+    pos: number,
+    n: number,
+    atEnd: number,
+    delim: number,
+    columns: number,
+    records: number,
+    spans: number,
+    lines: number,
+    capacity: number,
+    firstLine: number,
+  ): number;
   line(): number;
   raggedCells(): number;
   parseCells(base: number, spans: number, columns: number, from: number, count: number, cols: number, C: number, values: number): number;
@@ -64,7 +76,15 @@ export class CsvScanner {
     this.region = region;
     const count = this.wasm.splitPlain(this.heap, 0, n, atEnd ? 1 : 0, delim, columns, recordsAt, spansAt, linesAt, capacity, firstLine);
     if (count < 0) {
-      return { count: 0, records: new Int32Array(0), spans: new Int32Array(0), lines: new Int32Array(0), line: this.wasm.line(), ragged: { line: this.wasm.line(), cells: this.wasm.raggedCells() }, buffers: [] };
+      return {
+        count: 0,
+        records: new Int32Array(0),
+        spans: new Int32Array(0),
+        lines: new Int32Array(0),
+        line: this.wasm.line(),
+        ragged: { line: this.wasm.line(), cells: this.wasm.raggedCells() },
+        buffers: [],
+      };
     }
     const buf = this.wasm.memory.buffer;
     const buffers: ArrayBuffer[] = [];
