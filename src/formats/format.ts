@@ -64,6 +64,8 @@ export interface ReaderOptions {
   readonly exact?: boolean | undefined;
   /** Told how far the input has been read (a progress display). */
   readonly meter?: ReadMeter | undefined;
+  /** How a path becomes bytes (default: the file, or stdin for `-`): tests give a pipe of their own. */
+  readonly openInput?: ((file: string) => Promise<ByteSource>) | undefined;
 }
 
 export interface WriterOptions {

@@ -22,7 +22,7 @@ export interface OpenedReader {
  * by content. gzip-compressed input is recognized by its magic bytes and decompressed on the fly.
  */
 export async function openReader(file: string, options: ReaderOptions = {}): Promise<OpenedReader> {
-  let src: ByteSource = await openInput(file);
+  let src: ByteSource = await (options.openInput ?? openInput)(file);
   if (options.meter) src = new MeteredSource(src, options.meter);
   try {
     // zlib and streams are loaded for gzip only: a plain file's start-up does not pay for them.

@@ -3,12 +3,12 @@ import { ChannelMoments } from '../core/moments.js';
 import { ChannelSketches, type Histogram, distributionScores, histogramOf } from '../core/sketch.js';
 import type { LoadedParams } from '../core/state-dict.js';
 import { TsnormError } from '../errors.js';
-import { openReader } from '../formats/registry.js';
 import type { DataBlock, Location, SeriesReader } from '../formats/types.js';
-import { causeOfFailure, checkInputsUnchanged } from '../io/byte-source.js';
+import { causeOfFailure } from '../io/byte-source.js';
 import type { ReadMeter } from '../io/read-meter.js';
 import { GroupingWatch, groupingText } from './grouping.js';
-import { type ReadingPlan, refuseFlagsFor } from './plan.js';
+import type { ReadingPlan } from './plan.js';
+import { openInputReader, readBlocks } from './read-pass.js';
 
 /** The limits `tsnorm check` holds data to (each with its flag). */
 export interface CheckLimits {
@@ -201,9 +201,8 @@ async function checkFile(
   result: FileResult,
 ): Promise<void> {
   const { reading, meter } = options;
-  const { reader, format } = await openReader(file, { format: reading.format, budget: reading.budget, table: reading.table, live: true, meter });
+  const { reader } = await openInputReader(file, reading, { live: true, meter });
   try {
-    refuseFlagsFor(reading.formatFlags, 'input', reader.name, format);
     const { schema } = reader;
     const C = schema.channels;
     // Channels without names (NPY) take the stats file's, when it has as many.
@@ -327,20 +326,17 @@ async function checkFile(
       }
     };
     const finite = new Float64Array(1024);
+    const begin = (b: DataBlock): void => {
+      current = b.instance;
+      moments.reset();
+      bad.fill(0);
+      firstBad.fill(undefined);
+      startAt.fill(undefined);
+      const first = reader.locate(b, b.firstChannel, b.firstStep);
+      // Where the instance begins: its row, line or byte (a column says nothing about it).
+      start = { ...first, column: undefined, channel: undefined, element: undefined };
+    };
     const see = (b: DataBlock): void => {
-      if (b.instance !== current) {
-        finish();
-        current = b.instance;
-        steps = 0;
-        moments.reset();
-        bad.fill(0);
-        firstBad.fill(undefined);
-        startAt.fill(undefined);
-        const first = reader.locate(b, b.firstChannel, b.firstStep);
-        // Where the instance begins: its row, line or byte (a column says nothing about it).
-        start = { ...first, column: undefined, channel: undefined, element: undefined };
-      }
-      if (b.firstChannel === 0) steps += b.stepCount;
       grouping?.see(b, (blk, c, t) => reader.locate(blk, c, t));
       for (let c = b.firstChannel; c < b.firstChannel + b.channelCount; c++) {
         startAt[c] ??= reader.locate(b, c, b.firstStep);
@@ -363,8 +359,14 @@ async function checkFile(
         if (n > 0) moments.add(c, finite, 0, n, 1);
       }
     };
-    for await (const group of reader.blocks()) for (const b of group) see(b);
-    finish();
+    await readBlocks(reader, {
+      instanceStart: begin,
+      block: see,
+      instanceEnd(_instance, instanceSteps) {
+        steps = instanceSteps;
+        finish();
+      },
+    });
     // Instances of no step have no block to see: an (N, C, 0) array is N instances too short.
     if (current < 0 && schema.steps === 0 && (schema.instances ?? 0) > 0) {
       for (let i = 0; i < schema.instances!; i++) {
@@ -380,7 +382,6 @@ async function checkFile(
         });
       }
     }
-    checkInputsUnchanged();
     if (reference) judgeDistributions(reference, incoming, summaries, limits, result.file, report);
     result.histograms = incoming.channels.map((s, c) => histogramOf(reference?.channels[c], s));
     const hint = grouping?.hint();

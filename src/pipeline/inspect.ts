@@ -1,12 +1,12 @@
 import { channelStart } from '../core/block.js';
 import { ChannelMoments } from '../core/moments.js';
 import { float32Text, numberText } from '../formats/number-text.js';
-import { openReader } from '../formats/registry.js';
-import { causeOfFailure, checkInputsUnchanged } from '../io/byte-source.js';
+import { causeOfFailure } from '../io/byte-source.js';
 import type { ReadMeter } from '../io/read-meter.js';
 import type { FormatName } from '../formats/types.js';
 import { type GroupingHint, GroupingWatch } from './grouping.js';
-import { type ReadingPlan, refuseFlagsFor } from './plan.js';
+import type { ReadingPlan } from './plan.js';
+import { openInputReader, readBlocks } from './read-pass.js';
 
 /** What `tsnorm inspect` says of one input. */
 export interface InputSummary {
@@ -47,9 +47,8 @@ export interface ChannelSummary {
  * nothing but the running sums is kept.
  */
 export async function inspectInput(file: string, options: ReadingPlan, meter?: ReadMeter): Promise<InputSummary> {
-  const { reader, format } = await openReader(file, { format: options.format, budget: options.budget, table: options.table, live: true, meter });
+  const { reader, format } = await openInputReader(file, options, { live: true, meter });
   try {
-    refuseFlagsFor(options.formatFlags, 'input', reader.name, format);
     const { schema } = reader;
     const C = schema.channels;
     const moments = new ChannelMoments(C);
@@ -59,28 +58,18 @@ export async function inspectInput(file: string, options: ReadingPlan, meter?: R
     const max = new Float64Array(C).fill(-Infinity);
     const finite = new Float64Array(1024);
     let instances = 0;
-    let current = -1;
-    let steps = 0;
     let shortest = Infinity;
     let longest = 0;
     let values = 0;
-    const endInstance = (): void => {
-      if (current < 0) return;
-      instances++;
-      shortest = Math.min(shortest, steps);
-      longest = Math.max(longest, steps);
-    };
     const grouping = options.table.id === undefined && schema.orientation === 'rows' ? new GroupingWatch(schema) : undefined;
-    for await (const group of reader.blocks()) {
-      for (const b of group) {
+    await readBlocks(reader, {
+      instanceEnd(_instance, steps) {
+        instances++;
+        shortest = Math.min(shortest, steps);
+        longest = Math.max(longest, steps);
+      },
+      block(b) {
         grouping?.see(b, (blk, c, t) => reader.locate(blk, c, t));
-        if (b.instance !== current) {
-          endInstance();
-          current = b.instance;
-          steps = 0;
-        }
-        // Steps of the instance: counted once, on its first channel's blocks.
-        if (b.firstChannel === 0) steps += b.stepCount;
         values += b.channelCount * b.stepCount;
         for (let c = b.firstChannel; c < b.firstChannel + b.channelCount; c++) {
           const from = channelStart(b, c);
@@ -106,10 +95,8 @@ export async function inspectInput(file: string, options: ReadingPlan, meter?: R
           }
           if (n > 0) moments.add(c, finite, 0, n, 1);
         }
-      }
-    }
-    endInstance();
-    checkInputsUnchanged();
+      },
+    });
     const names = schema.channelNames ?? schema.columns.filter((c) => c.role === 'channel').map((c) => c.name);
     return {
       file: reader.name,

@@ -4,6 +4,7 @@ import type { TableOptions } from '../formats/format.js';
 import type { FormatName } from '../formats/types.js';
 import type { LoadedParams } from '../core/state-dict.js';
 import { TsnormError } from '../errors.js';
+import type { ByteSource } from '../io/byte-source.js';
 
 /**
  * Everything a run needs, resolved from the command line before anything is read: which inputs,
@@ -40,6 +41,8 @@ export interface Plan {
   readonly threads?: number | undefined;
   /** CSV output formatted in this thread before a worker takes over (tests set 0: the worker at once). */
   readonly offThreadAfter?: number | undefined;
+  /** How an input path becomes bytes (default: the file, or stdin for `-`): the seam tests use to give a pipe. */
+  readonly openInput?: ((file: string) => Promise<ByteSource>) | undefined;
 }
 
 export interface FormatFlag {
@@ -70,6 +73,8 @@ export interface ReadingPlan {
   readonly table: TableOptions;
   /** Format-specific input flags given: refused for an input of another format. */
   readonly formatFlags: readonly FormatFlag[];
+  /** How an input path becomes bytes (default: the file, or stdin for `-`). */
+  readonly openInput?: ((file: string) => Promise<ByteSource>) | undefined;
 }
 
 /** Refuses flags that mean nothing for a file of this format, instead of ignoring them silently. */

@@ -8,12 +8,13 @@ import type { Affine } from '../core/transform.js';
 import { TsnormError } from '../errors.js';
 import { writeTextOutput } from '../io/byte-sink.js';
 import { causeOfFailure, checkInputsUnchanged } from '../io/byte-source.js';
-import { openReader, openWriter, outputFormat } from '../formats/registry.js';
+import { openWriter, outputFormat } from '../formats/registry.js';
 import type { ReadMeter } from '../io/read-meter.js';
 import { type DataBlock, type SeriesReader, type SeriesWriter, locationText } from '../formats/types.js';
 import { type LoadedParams, perChannel } from '../core/state-dict.js';
 import { type StatsFile, formatStats, statsFileOf } from '../stats-file.js';
 import { type Plan, refuseFlagsFor } from './plan.js';
+import { openInputReader } from './read-pass.js';
 import { type GroupingHint, GroupingWatch, IncreasingWatch, namedLikeTime } from './grouping.js';
 import { Reshaper } from './reshape.js';
 import { type Unit, UnitAssembler } from './units.js';
@@ -65,14 +66,8 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
   // they arrive.
   const live = plan.command === 'convert' || !usesInstanceStats(plan.training, plan.trackRunningStats);
   for (const input of plan.inputs) {
-    const opened = await openReader(input.path, {
-      format: input.format,
-      budget: plan.budget,
-      table: plan.table,
-      live,
-      exact: plan.command === 'convert',
-      meter,
-    });
+    const reading = { format: input.format, budget: plan.budget, table: plan.table, formatFlags: plan.formatFlags, openInput: plan.openInput };
+    const opened = await openInputReader(input.path, reading, { live, exact: plan.command === 'convert', meter });
     const inputFormat = opened.format;
     // Statistics over one instance that a column says is several blur them: watched for a note.
     const watch =
@@ -113,7 +108,6 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
       const { schema } = reader;
       const channels = schema.channels;
       const outFormat = plan.output && outputFormat(plan.output.path, plan.output.format, inputFormat);
-      refuseFlagsFor(plan.formatFlags, 'input', reader.name, inputFormat);
       if (outFormat !== undefined) refuseFlagsFor(plan.formatFlags, 'output', plan.output?.path === '-' ? 'the output' : (plan.output?.path ?? ''), outFormat);
       if (!first) {
         first = { name: reader.name, channels, names: schema.channelNames };

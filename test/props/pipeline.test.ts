@@ -6,33 +6,30 @@
  * SIMD kernels gives what the library gives. Where results legitimately depend on the
  * statistics' pieces (--budget), they agree up to rounding.
  *
- * A pipe is the project's own StreamSource over chunks chosen here: openInput is wrapped so that
- * a path registered in `pipes` opens as such a stream (the file itself stays, for the resolver).
+ * A pipe is the project's own StreamSource over chunks chosen here, given to the run through the
+ * plan's input seam (`openInput`): a path registered in `pipes` opens as such a stream (the file
+ * itself stays, for the resolver).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import * as A from 'apache-arrow';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type RawOptions, resolvePlan } from '../../src/cli/resolve.js';
 import { InstanceNorm1d } from '../../src/core/instance-norm.js';
+import { type ByteSource, StreamSource, openInput } from '../../src/io/byte-source.js';
 import { run } from '../../src/pipeline/run.js';
 import { tempDir } from '../helpers/cli.js';
 import { chunksOf, RUNS, settings, timeoutFor } from './support.js';
 
-const pipes = vi.hoisted(() => new Map<string, readonly Uint8Array[]>());
+const pipes = new Map<string, readonly Uint8Array[]>();
 
-vi.mock('../../src/io/byte-source.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../src/io/byte-source.js')>();
-  const { Readable } = await import('node:stream');
-  return {
-    ...original,
-    openInput: async (file: string) => {
-      const chunks = pipes.get(file);
-      return chunks ? new original.StreamSource(file, Readable.from(chunks.map((c) => Buffer.from(c)))) : original.openInput(file);
-    },
-  };
-});
+/** The plan's input seam: a registered path is a pipe delivering its chunks, any other a file. */
+const openTestInput = async (file: string): Promise<ByteSource> => {
+  const chunks = pipes.get(file);
+  return chunks ? new StreamSource(file, Readable.from(chunks.map((c) => Buffer.from(c)))) : openInput(file);
+};
 
 /** Whole runs cost milliseconds each (files, several passes): a fortieth of the runs, at least 25. */
 const PIPELINE_RUNS = Math.max(25, Math.ceil(RUNS / 40));
@@ -44,7 +41,7 @@ const file = (ext: string): string => path.join(tmp.dir, `f${counter++}${ext}`);
 
 /** Runs the command as the CLI would (resolvePlan, then run); the output's bytes and the stats. */
 async function tsnormRun(command: 'normalize' | 'apply', input: string, raw: RawOptions): Promise<{ out: Buffer; stats: unknown }> {
-  const summary = await run(resolvePlan(command, [input], raw));
+  const summary = await run({ ...resolvePlan(command, [input], raw), openInput: openTestInput });
   const out = fs.readFileSync(raw.output!);
   fs.rmSync(raw.output!);
   return { out, stats: summary.stats === undefined ? undefined : JSON.parse(JSON.stringify(summary.stats)) };

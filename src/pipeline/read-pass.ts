@@ -1,0 +1,75 @@
+import type { FormatName } from '../formats/types.js';
+import type { DataBlock, SeriesReader } from '../formats/types.js';
+import { openReader } from '../formats/registry.js';
+import { checkInputsUnchanged } from '../io/byte-source.js';
+import type { ReadMeter } from '../io/read-meter.js';
+import { type ReadingPlan, refuseFlagsFor } from './plan.js';
+
+/**
+ * Reading an input, as every command does it: the reader of its format opened (through the
+ * plan's input seam, a file by default), the input flags its format does not use refused, then
+ * its blocks in order with the instances they belong to. `run` reads the blocks itself (one or
+ * two passes, and a writer); `inspect` and `check` make one pass with readBlocks.
+ */
+
+export interface OpenedInput {
+  readonly reader: SeriesReader;
+  readonly format: FormatName;
+}
+
+/** Opens an input for reading; the input flags its format does not use are refused (and it is closed). */
+export async function openInputReader(
+  file: string,
+  reading: ReadingPlan,
+  options: { live: boolean; exact?: boolean; meter?: ReadMeter | undefined },
+): Promise<OpenedInput> {
+  const { reader, format } = await openReader(file, {
+    format: reading.format,
+    budget: reading.budget,
+    table: reading.table,
+    live: options.live,
+    exact: options.exact,
+    meter: options.meter,
+    openInput: reading.openInput,
+  });
+  try {
+    refuseFlagsFor(reading.formatFlags, 'input', reader.name, format);
+  } catch (err) {
+    await reader.close();
+    throw err;
+  }
+  return { reader, format };
+}
+
+/** What a pass sees: each block, and where instances begin and end. */
+export interface BlockVisitor {
+  /** An instance begins with this block (before `block` sees it). */
+  instanceStart?(b: DataBlock): void;
+  block(b: DataBlock): void;
+  /** The instance has ended: its number and its steps. */
+  instanceEnd?(instance: number, steps: number): void;
+}
+
+/**
+ * Every block of the reader, in order, to the visitor; instances are told apart as they change
+ * (their steps counted on their first channel's blocks). At the end the input must be unchanged:
+ * a file truncated or rewritten while it was read is an error, not a result.
+ */
+export async function readBlocks(reader: SeriesReader, visitor: BlockVisitor): Promise<void> {
+  let current = -1;
+  let steps = 0;
+  for await (const group of reader.blocks()) {
+    for (const b of group) {
+      if (b.instance !== current) {
+        if (current >= 0) visitor.instanceEnd?.(current, steps);
+        current = b.instance;
+        steps = 0;
+        visitor.instanceStart?.(b);
+      }
+      if (b.firstChannel === 0) steps += b.stepCount;
+      visitor.block(b);
+    }
+  }
+  if (current >= 0) visitor.instanceEnd?.(current, steps);
+  checkInputsUnchanged();
+}
