@@ -4,7 +4,7 @@ import { ChannelSketches, type Histogram, distributionScores, histogramOf } from
 import type { LoadedParams } from '../core/state-dict.js';
 import { TsnormError } from '../errors.js';
 import type { DataBlock, Location, SeriesReader } from '../formats/types.js';
-import { causeOfFailure } from '../io/byte-source.js';
+import { causeOfFailure, checkInputsUnchanged } from '../io/byte-source.js';
 import type { ReadMeter } from '../io/read-meter.js';
 import { GroupingWatch, groupingText } from './grouping.js';
 import type { ReadingPlan } from './plan.js';
@@ -382,6 +382,7 @@ async function checkFile(
         });
       }
     }
+    checkInputsUnchanged();
     if (reference) judgeDistributions(reference, incoming, summaries, limits, result.file, report);
     result.histograms = incoming.channels.map((s, c) => histogramOf(reference?.channels[c], s));
     const hint = grouping?.hint();

@@ -1,7 +1,7 @@
 import { channelStart } from '../core/block.js';
 import { ChannelMoments } from '../core/moments.js';
 import { float32Text, numberText } from '../formats/number-text.js';
-import { causeOfFailure } from '../io/byte-source.js';
+import { causeOfFailure, checkInputsUnchanged } from '../io/byte-source.js';
 import type { ReadMeter } from '../io/read-meter.js';
 import type { FormatName } from '../formats/types.js';
 import { type GroupingHint, GroupingWatch } from './grouping.js';
@@ -97,6 +97,7 @@ export async function inspectInput(file: string, options: ReadingPlan, meter?: R
         }
       },
     });
+    checkInputsUnchanged();
     const names = schema.channelNames ?? schema.columns.filter((c) => c.role === 'channel').map((c) => c.name);
     return {
       file: reader.name,

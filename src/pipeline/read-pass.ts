@@ -1,15 +1,13 @@
 import type { FormatName } from '../formats/types.js';
 import type { DataBlock, SeriesReader } from '../formats/types.js';
 import { openReader } from '../formats/registry.js';
-import { checkInputsUnchanged } from '../io/byte-source.js';
 import type { ReadMeter } from '../io/read-meter.js';
 import { type ReadingPlan, refuseFlagsFor } from './plan.js';
 
 /**
  * Reading an input, as every command does it: the reader of its format opened (through the
  * plan's input seam, a file by default), the input flags its format does not use refused, then
- * its blocks in order with the instances they belong to. `run` reads the blocks itself (one or
- * two passes, and a writer); `inspect` and `check` make one pass with readBlocks.
+ * its blocks in order with the instances they belong to.
  */
 
 export interface OpenedInput {
@@ -41,19 +39,26 @@ export async function openInputReader(
   return { reader, format };
 }
 
-/** What a pass sees: each block, and where instances begin and end. */
+/** What a pass over the blocks sees: each block, the end of each group, where instances begin and end. */
 export interface BlockVisitor {
   /** An instance begins with this block (before `block` sees it). */
   instanceStart?(b: DataBlock): void;
-  block(b: DataBlock): void;
+  block(b: DataBlock): void | Promise<void>;
+  /**
+   * The reader is about to refill the buffers of this group's blocks: what is kept of them must be
+   * used or copied now.
+   */
+  groupEnd?(group: readonly DataBlock[]): void | Promise<void>;
   /** The instance has ended: its number and its steps. */
-  instanceEnd?(instance: number, steps: number): void;
+  instanceEnd?(instance: number, steps: number): void | Promise<void>;
 }
 
 /**
- * Every block of the reader, in order, to the visitor; instances are told apart as they change
- * (their steps counted on their first channel's blocks). At the end the input must be unchanged:
- * a file truncated or rewritten while it was read is an error, not a result.
+ * Every block of the reader, in order, to the visitor, group by group; instances are told apart
+ * as they change (their steps counted on their first channel's blocks). The one loop over an
+ * input's blocks: run (each of its passes), inspect and check read through it. The caller checks
+ * the input unchanged when it is done with it (checkInputsUnchanged): a file truncated or
+ * rewritten while it was read is an error, not a result.
  */
 export async function readBlocks(reader: SeriesReader, visitor: BlockVisitor): Promise<void> {
   let current = -1;
@@ -61,15 +66,15 @@ export async function readBlocks(reader: SeriesReader, visitor: BlockVisitor): P
   for await (const group of reader.blocks()) {
     for (const b of group) {
       if (b.instance !== current) {
-        if (current >= 0) visitor.instanceEnd?.(current, steps);
+        if (current >= 0) await visitor.instanceEnd?.(current, steps);
         current = b.instance;
         steps = 0;
         visitor.instanceStart?.(b);
       }
       if (b.firstChannel === 0) steps += b.stepCount;
-      visitor.block(b);
+      await visitor.block(b);
     }
+    await visitor.groupEnd?.(group);
   }
-  if (current >= 0) visitor.instanceEnd?.(current, steps);
-  checkInputsUnchanged();
+  if (current >= 0) await visitor.instanceEnd?.(current, steps);
 }

@@ -14,7 +14,7 @@ import { type DataBlock, type SeriesReader, type SeriesWriter, locationText } fr
 import { type LoadedParams, perChannel } from '../core/state-dict.js';
 import { type StatsFile, formatStats, statsFileOf } from '../stats-file.js';
 import { type Plan, refuseFlagsFor } from './plan.js';
-import { openInputReader } from './read-pass.js';
+import { openInputReader, readBlocks } from './read-pass.js';
 import { type GroupingHint, GroupingWatch, IncreasingWatch, namedLikeTime } from './grouping.js';
 import { Reshaper } from './reshape.js';
 import { type Unit, UnitAssembler } from './units.js';
@@ -329,15 +329,17 @@ async function twoPasses(reader: SeriesReader, driver: EngineDriver, shaper: Res
     await u.release();
   };
   try {
-    for await (const group of reader.blocks()) {
-      for (const b of group) {
+    await readBlocks(reader, {
+      async block(b) {
         for (const u of units.before(b)) await finish(u);
         driver.see(b);
         for (const u of units.accept(b)) await finish(u);
-      }
-      await ready.flush();
-      units.endOfGroup();
-    }
+      },
+      async groupEnd() {
+        await ready.flush();
+        units.endOfGroup();
+      },
+    });
     for (const u of units.finish()) await finish(u);
     await ready.flush();
   } finally {
@@ -348,24 +350,22 @@ async function twoPasses(reader: SeriesReader, driver: EngineDriver, shaper: Res
 /** Eval with running stats: each block transformed and written as it arrives. */
 async function onePass(reader: SeriesReader, driver: EngineDriver, shaper: Reshaper, out: Scratch): Promise<void> {
   const ready = new ReadyBlocks(shaper, out);
-  let last = -1;
-  for await (const group of reader.blocks()) {
-    for (const b of group) {
-      if (b.instance !== last && last >= 0) driver.endInstance();
-      last = b.instance;
-      await ready.add(driver, b);
-    }
-    await ready.flush();
-  }
-  if (last >= 0) driver.endInstance();
+  await readBlocks(reader, {
+    block: (b) => ready.add(driver, b),
+    groupEnd: () => ready.flush(),
+    instanceEnd: () => driver.endInstance(),
+  });
 }
 
 /** Convert: the reader's blocks to the writer as they are. */
 async function copy(reader: SeriesReader, shaper: Reshaper): Promise<void> {
-  for await (const blocks of reader.blocks()) {
-    const done = await shaper.write(blocks);
-    // These are the reader's own buffers, which it refills: the writer must be done with them.
-    await shaper.write([]);
-    if (done) for (const b of blocks) b.release?.();
-  }
+  await readBlocks(reader, {
+    block() {},
+    async groupEnd(group) {
+      const done = await shaper.write(group);
+      // These are the reader's own buffers, which it refills: the writer must be done with them.
+      await shaper.write([]);
+      if (done) for (const b of group) b.release?.();
+    },
+  });
 }
