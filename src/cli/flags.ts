@@ -236,7 +236,7 @@ export const FLAGS: readonly Flag[] = [
     formats: { side: 'input', formats: TEXT },
     doc: {
       table: 'text',
-      text: "long layout: the types of columns that pass through, for typed outputs (Arrow): `int64`, `uint64`, `float64` or `utf8` (text, kept exactly as written). Default: what the column's first rows hold (see Across formats). A column named here is not a channel.",
+      text: "long layout: the types of columns that pass through, for typed outputs (Arrow): `int64`, `uint64`, `float64` or `utf8` (text, kept exactly as written). Default: what the column's first rows hold (see Across formats in [layouts.md](layouts.md)). A column named here is not a channel.",
     },
   },
   {
@@ -320,7 +320,7 @@ export const FLAGS: readonly Flag[] = [
     formats: { side: 'output', formats: formatsOf('npy', 'arrow') },
     doc: {
       table: 'common',
-      text: "NPY and Arrow output type; default float64 for float64 input (and CSV), float32 otherwise (integers and float16 included). For Arrow, per channel column: Float64 where the input column was. `convert` without `--dtype` keeps each channel's own type (see Layouts).",
+      text: "NPY and Arrow output type; default float64 for float64 input (and CSV), float32 otherwise (integers and float16 included). For Arrow, per channel column: Float64 where the input column was. `convert` without `--dtype` keeps each channel's own type (see [layouts.md](layouts.md)).",
     },
   },
   {

@@ -25,7 +25,7 @@ export function manPage(program: CommandSpec, version: string): string {
     ),
     '.PP',
     text(
-      `With no command, ${program.commands.find((c) => c.isDefault)?.path.at(-1) ?? 'a command'} runs. docs/manual.md, shipped with ${name}, is the full manual: file layouts, the stats file, and what ${name} does where torch has nothing to say.`,
+      `With no command, ${program.commands.find((c) => c.isDefault)?.path.at(-1) ?? 'a command'} runs. docs/, shipped with ${name}, holds the full manual: manual.md (every flag, outputs and files, errors), layouts.md, stats-file.md, ci.md (check), clusters.md (stats merge), torch.md and errors.md.`,
     ),
   );
   if (program.flags.length > 0) {
