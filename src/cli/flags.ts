@@ -106,8 +106,8 @@ export const FLAGS: readonly Flag[] = [
   {
     long: 'momentum',
     value: 'm',
-    help: 'running-stats momentum in [0, 1], or "cumulative" (default 0.1)',
-    helpFor: { fit: 'running-stats momentum in [0, 1], or "cumulative" (default cumulative: every instance weighs the same)' },
+    help: 'running-stats momentum in [0, 1], or "cumulative" (default 0.1, or the stats file\'s)',
+    helpFor: { fit: 'running-stats momentum in [0, 1], or "cumulative" (default cumulative: every instance weighs the same; or the stats file\'s)' },
     commands: ['normalize', 'fit'],
     doc: {
       table: 'common',

@@ -119,7 +119,17 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     // `tsnorm help stats merge`: commander's help command shows only `stats`; --help shows `merge`.
-    const helpFor = argv[0] === 'help' && argv.length > 2 && COMMANDS.includes(argv[1]!) ? [...argv.slice(1), '--help'] : argv;
+    // Only the command's words, then --help: a flag after them (`help fit --save-stats`) would take
+    // --help for its value and run the command.
+    let helpFor = argv;
+    if (argv[0] === 'help' && argv.length > 2 && COMMANDS.includes(argv[1]!)) {
+      const flagAt = argv.findIndex((a, i) => i > 0 && a.startsWith('-'));
+      const words = argv.slice(1, flagAt < 0 ? argv.length : flagAt);
+      const sub = words[2] === undefined && argv[1] === 'stats' ? words[1] : undefined;
+      if (sub !== undefined && !['merge', 'help'].includes(sub))
+        throw new TsnormError(`help: unknown command 'stats ${sub}' (stats has: merge)`, 'TSNORM_USAGE');
+      helpFor = [...words, '--help'];
+    }
     await program.parseAsync(helpFor, { from: 'user' });
     return 0;
   } catch (err) {

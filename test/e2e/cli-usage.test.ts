@@ -45,7 +45,7 @@ describe('--help', () => {
       expect(section).toBeDefined();
       const lines = section!.trimEnd().split('\n');
       expect(lines.length).toBeGreaterThan(0);
-      for (const line of lines) expect(line).toMatch(/^ {2}(\S+ \| )?(tail -f \S+ \| |cat \S+ \| |source <\()?tsnorm /);
+      for (const line of lines) expect(line).toMatch(/^ {2}(\S+ \| )?(tail (-n \+1 )?-f \S+ \| |cat \S+ \| |source <\()?tsnorm /);
       const named = command.join(' ');
       if (named !== '' && named !== 'normalize') expect(lines.some((l) => l.includes(`tsnorm ${named} `))).toBe(true);
     },
@@ -209,5 +209,21 @@ describe('fit reads stdin without -, as normalize and apply do', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(fs.readFileSync(fromStdin, 'utf8')).toBe(fs.readFileSync(fromFile, 'utf8'));
+  });
+});
+
+describe('help CMD shows help, whatever follows it', () => {
+  it('a flag that takes a value does not take --help for it and run the command', () => {
+    const dir = fs.mkdtempSync(path.join(tmp.dir, 'help-'));
+    const r = tsnorm(['help', 'fit', '--save-stats'], { cwd: dir, input: fs.readFileSync(basic) });
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toContain('Usage: tsnorm fit [options] [inputs...]');
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('an unknown subcommand of stats is refused, as an unknown command is', () => {
+    const r = tsnorm(['help', 'stats', 'bogus']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("tsnorm: help: unknown command 'stats bogus' (stats has: merge)\n");
   });
 });

@@ -48,7 +48,7 @@ export function defineRunCommands(program: Command, act: Act): void {
       .argument('[input]', 'input file, - for stdin (the default)')
       .addHelpText(
         'after',
-        examples('tsnorm apply test.npy -o test.norm.npy --stats stats.json', 'tail -f live.csv | tsnorm apply --stats stats.json --id device --keep ts'),
+        examples('tsnorm apply test.npy -o test.norm.npy --stats stats.json', 'tail -n +1 -f live.csv | tsnorm apply --stats stats.json --id device --keep ts'),
       ),
     'apply',
   ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('apply', input, opts, cmd));
