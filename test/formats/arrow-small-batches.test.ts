@@ -215,6 +215,23 @@ describe('a corrupt batch among small ones', () => {
   const withRows = (bytes: Uint8Array, which: number, rows: bigint): Uint8Array =>
     withBatch(bytes, which, (view, at, bb, header) => view.setBigInt64(at + header.bb_pos + bb.__offset(header.bb_pos, 4), rows, true));
 
+  /** A stream of 40 one-row batches of a float64 column. */
+  const fortyOneRowBatches = (): Uint8Array => {
+    const x = new A.Table({
+      x: A.vectorFromArray(
+        Array.from({ length: 40 }, (_, i) => i),
+        new A.Float64(),
+      ),
+    });
+    return A.tableToIPC(
+      new A.Table(
+        x.schema,
+        Array.from({ length: 40 }, (_, i) => x.slice(i, i + 1).batches[0]!),
+      ),
+      'stream',
+    );
+  };
+
   const read = async (bytes: Uint8Array): Promise<NumberedBatch[]> => {
     const stream = new ArrowMessages(pipeSource(bytes, [], 'small.arrows'), false);
     await stream.open();
@@ -222,19 +239,7 @@ describe('a corrupt batch among small ones', () => {
   };
 
   it('a buffer that does not start at a multiple of 8 is not read from the wrong bytes: apache-arrow refuses it', async () => {
-    const x = new A.Table({
-      x: A.vectorFromArray(
-        Array.from({ length: 40 }, (_, i) => i),
-        new A.Float64(),
-      ),
-    });
-    const bytes = A.tableToIPC(
-      new A.Table(
-        x.schema,
-        Array.from({ length: 40 }, (_, i) => x.slice(i, i + 1).batches[0]!),
-      ),
-      'stream',
-    );
+    const bytes = fortyOneRowBatches();
     // Buffer 1 (the values) of batch 21 moved from offset 0 to 4: the offset field of its Buffer struct.
     const moved = withBatch(bytes, 21, (view, at, bb, header) => {
       const buffers = bb.__vector(header.bb_pos + bb.__offset(header.bb_pos, 8));
@@ -244,19 +249,7 @@ describe('a corrupt batch among small ones', () => {
   });
 
   it('a message that is no record batch where one should be is refused, not skipped', async () => {
-    const x = new A.Table({
-      x: A.vectorFromArray(
-        Array.from({ length: 40 }, (_, i) => i),
-        new A.Float64(),
-      ),
-    });
-    const bytes = A.tableToIPC(
-      new A.Table(
-        x.schema,
-        Array.from({ length: 40 }, (_, i) => x.slice(i, i + 1).batches[0]!),
-      ),
-      'stream',
-    );
+    const bytes = fortyOneRowBatches();
     // The header type of batch 21's message (its byte at the field's place): RecordBatch (3) to Tensor (4).
     let changed: Uint8Array | undefined;
     withBatch(bytes, 21, (view, at, bb) => {

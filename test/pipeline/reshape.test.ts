@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { DataBlock, Schema, SeriesWriter, WriterNeeds } from '../../src/formats/types.js';
+import type { DataBlock, SeriesWriter, WriterNeeds } from '../../src/formats/types.js';
+import { cells, rows, schema, series } from './support.js';
 import { Reshaper } from '../../src/pipeline/reshape.js';
 
 // Reshaper on its own: blocks of one orientation in, the writer's orientation out, every value at
 // its (instance, channel, step); blocks the writer takes as they are go straight through.
-
-const schema = (orientation: 'rows' | 'series', channels: number, steps?: number): Schema => ({
-  columns: [],
-  channels,
-  unbatched: false,
-  valueType: 'float64',
-  orientation,
-  ...(steps === undefined ? {} : { steps }),
-});
 
 /** A writer that keeps copies of what it is given (the Reshaper reuses nothing it hands over, but the caller may). */
 function recorder(needs: WriterNeeds): SeriesWriter & { got: DataBlock[] } {
@@ -29,27 +21,6 @@ function recorder(needs: WriterNeeds): SeriesWriter & { got: DataBlock[] } {
     async finish() {},
     async abort() {},
   };
-}
-
-function rows(i: number, firstStep: number, n: number, C: number): DataBlock {
-  const values = Float64Array.from({ length: n * C }, (_, k) => 100 * i + 10 * (firstStep + Math.floor(k / C)) + (k % C));
-  return { instance: i, values, offset: 0, channelStride: 1, stepStride: C, firstChannel: 0, channelCount: C, firstStep, stepCount: n };
-}
-
-function series(i: number, C: number, L: number): DataBlock {
-  const values = Float64Array.from({ length: C * L }, (_, k) => 100 * i + 10 * (k % L) + Math.floor(k / L));
-  return { instance: i, values, offset: 0, channelStride: L, stepStride: 1, firstChannel: 0, channelCount: C, firstStep: 0, stepCount: L, instanceSteps: L };
-}
-
-function cells(blocks: Iterable<DataBlock>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const b of blocks) {
-    for (let c = 0; c < b.channelCount; c++) {
-      for (let t = 0; t < b.stepCount; t++)
-        out.set(`${b.instance}/${b.firstChannel + c}/${b.firstStep + t}`, b.values[b.offset + c * b.channelStride + t * b.stepStride]!);
-    }
-  }
-  return out;
 }
 
 describe('Reshaper', () => {
@@ -70,7 +41,7 @@ describe('Reshaper', () => {
   it('series to a rows writer: rows of every channel, every value where it was', async () => {
     const writer = recorder({ orientation: 'rows', wholeInstances: false, passThrough: false });
     const r = new Reshaper(writer, schema('series', 2, 5), 1 << 20);
-    const input = [series(0, 2, 5), series(1, 2, 5)];
+    const input = [series(0, 0, 2, 0, 5, 5), series(1, 0, 2, 0, 5, 5)];
     for (const b of input) await r.write([b]);
     await r.finish();
     const blocks = writer.got.filter((b) => b.stepCount > 0);

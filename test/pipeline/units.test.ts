@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { DataBlock, Schema, SeriesReader } from '../../src/formats/types.js';
+import { cells, rows, schema, series } from './support.js';
 import { UnitAssembler } from '../../src/pipeline/units.js';
 import { TsnormError } from '../../src/errors.js';
 
 // UnitAssembler on its own: blocks in, units out (an instance of rows, a run of series), held,
 // spilled or re-read, and what comes back from a unit is what went in.
-
-const schema = (orientation: 'rows' | 'series', channels: number, steps?: number): Schema => ({
-  columns: [],
-  channels,
-  unbatched: false,
-  valueType: 'float64',
-  orientation,
-  ...(steps === undefined ? {} : { steps }),
-});
 
 const reader = (s: Schema, rereadable = false, again?: DataBlock[]): SeriesReader => ({
   name: 'in.test',
@@ -27,30 +19,6 @@ const reader = (s: Schema, rereadable = false, again?: DataBlock[]): SeriesReade
   locate: () => ({}),
   async close() {},
 });
-
-/** A block of rows (time-major): steps [firstStep, firstStep + n) of instance i, C channels, value = 100 i + 10 t + c. */
-function rows(i: number, firstStep: number, n: number, C: number): DataBlock {
-  const values = Float64Array.from({ length: n * C }, (_, k) => 100 * i + 10 * (firstStep + Math.floor(k / C)) + (k % C));
-  return { instance: i, values, offset: 0, channelStride: 1, stepStride: C, firstChannel: 0, channelCount: C, firstStep, stepCount: n };
-}
-
-/** A block of series (channel-major): channels [c0, c0 + cn), steps [t0, t0 + n) of instance i. */
-function series(i: number, c0: number, cn: number, t0: number, n: number, L: number): DataBlock {
-  const values = Float64Array.from({ length: cn * n }, (_, k) => 100 * i + 10 * (t0 + (k % n)) + c0 + Math.floor(k / n));
-  return { instance: i, values, offset: 0, channelStride: n, stepStride: 1, firstChannel: c0, channelCount: cn, firstStep: t0, stepCount: n, instanceSteps: L };
-}
-
-/** Every (instance, channel, step) value the blocks hold. */
-function cells(blocks: Iterable<DataBlock>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const b of blocks) {
-    for (let c = 0; c < b.channelCount; c++) {
-      for (let t = 0; t < b.stepCount; t++)
-        out.set(`${b.instance}/${b.firstChannel + c}/${b.firstStep + t}`, b.values[b.offset + c * b.channelStride + t * b.stepStride]!);
-    }
-  }
-  return out;
-}
 
 async function replayed(u: { replay(): AsyncIterable<DataBlock> }): Promise<DataBlock[]> {
   const out: DataBlock[] = [];
