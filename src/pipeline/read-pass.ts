@@ -1,6 +1,5 @@
-import type { FormatName } from '../formats/types.js';
-import type { DataBlock, SeriesReader } from '../formats/types.js';
 import { openReader } from '../formats/registry.js';
+import type { DataBlock, FormatName, SeriesReader } from '../formats/types.js';
 import type { ReadMeter } from '../io/read-meter.js';
 import { type ReadingPlan, refuseFlagsFor } from './plan.js';
 
