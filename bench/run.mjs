@@ -252,7 +252,7 @@ if (!only || only === 'npy') {
   if (rows.torch)
     console.log(`    vs torch  ${(t.wall / rows.torch.wall).toFixed(2)} x wall   target <= 0.5  ${t.wall / rows.torch.wall <= 0.5 ? 'met' : 'NOT met'}`);
   if (rows.numpy) console.log(`    vs numpy  ${(t.wall / rows.numpy.wall).toFixed(2)} x wall`);
-  console.log(`    vs cp     ${(t.wall / rows.cp.wall).toFixed(2)} x wall   target <= 2    ${t.wall / rows.cp.wall <= 2 ? 'met' : 'NOT met'} (issue 11)`);
+  console.log(`    vs cp     ${(t.wall / rows.cp.wall).toFixed(2)} x wall   target <= 2    ${t.wall / rows.cp.wall <= 2 ? 'met' : 'NOT met'}`);
   if (t.rss !== null) console.log(`    peak RSS  ${t.rss.toFixed(0)} MB        target < 150   ${t.rss < 150 ? 'met' : 'NOT met'}`);
   if (rows.numpy) {
     const d = npyMaxAbsDiff(o('tsnorm.npy'), o('numpy.npy'));
@@ -305,13 +305,13 @@ if ((!only || only === 'csv') && files.csv) {
     const best = Math.min(...peers.map((p) => p.wall));
     const r = t.wall / best;
     console.log(
-      `    vs the faster of polars and DuckDB ${r.toFixed(2)} x   target <= 1 (aim 0.7)  ${r <= 1 ? 'met' : 'NOT met'}${r <= 0.7 ? ', aim met' : ''} (issue 11)`,
+      `    vs the faster of polars and DuckDB ${r.toFixed(2)} x   target <= 1 (aim 0.7)  ${r <= 1 ? 'met' : 'NOT met'}${r <= 0.7 ? ', aim met' : ''}`,
     );
   }
-  if (t.rss !== null) console.log(`    peak RSS  ${t.rss.toFixed(0)} MB        target <= 150  ${t.rss <= 150 ? 'met' : 'NOT met'} (issue 11)`);
+  if (t.rss !== null) console.log(`    peak RSS  ${t.rss.toFixed(0)} MB        target <= 150  ${t.rss <= 150 ? 'met' : 'NOT met'}`);
   const applyRate = mrows / rows.apply.wall;
   console.log(
-    `    throughput: normalize ${(mrows / t.wall).toFixed(2)} M rows/s, apply (eval) ${applyRate.toFixed(2)} M rows/s   apply target >= 1.5  ${applyRate >= 1.5 ? 'met' : 'NOT met'} (issue 11)`,
+    `    throughput: normalize ${(mrows / t.wall).toFixed(2)} M rows/s, apply (eval) ${applyRate.toFixed(2)} M rows/s   apply target >= 1.5  ${applyRate >= 1.5 ? 'met' : 'NOT met'}`,
   );
   if (rows.pandas) {
     const d = await csvMaxAbsDiff(o('tsnorm.csv'), o('pandas.csv'));
@@ -354,7 +354,7 @@ if ((!only || only === 'arrow') && files.csv) {
   console.log('\n  ratios (tsnorm normalize):');
   if (rows.polars)
     console.log(
-      `    vs polars ${(t.wall / rows.polars.wall).toFixed(2)} x wall   target <= 0.5  ${t.wall / rows.polars.wall <= 0.5 ? 'met' : 'NOT met'} (issue 11)`,
+      `    vs polars ${(t.wall / rows.polars.wall).toFixed(2)} x wall   target <= 0.5  ${t.wall / rows.polars.wall <= 0.5 ? 'met' : 'NOT met'}`,
     );
   if (t.rss !== null) console.log(`    peak RSS  ${t.rss.toFixed(0)} MB        target < 150   ${t.rss < 150 ? 'met' : 'NOT met'}`);
   if (rows.polars) {
@@ -401,7 +401,7 @@ if (!only || only === 'startup') {
   rows.tiny = tsnormJob('tsnorm on a 4 KB CSV', [tiny, '--id', 'device', '--keep', 'ts', '-o', o0('tiny.csv')], { outputs: [o0('tiny.csv')], times });
   const [v, j] = [rows.version.wall / rows.node.wall, rows.tiny.wall / rows.node.wall];
   console.log(
-    `    --version ${v.toFixed(2)} x node -e 0; a tiny CSV job ${j.toFixed(2)} x   target <= 1.3  ${v <= 1.3 && j <= 1.3 ? 'met' : 'NOT met'} (issue 11)`,
+    `    --version ${v.toFixed(2)} x node -e 0; a tiny CSV job ${j.toFixed(2)} x   target <= 1.3  ${v <= 1.3 && j <= 1.3 ? 'met' : 'NOT met'}`,
   );
   results.startup.rows = rows;
 }
