@@ -353,9 +353,7 @@ if ((!only || only === 'arrow') && files.csv) {
   const t = rows.tsnorm;
   console.log('\n  ratios (tsnorm normalize):');
   if (rows.polars)
-    console.log(
-      `    vs polars ${(t.wall / rows.polars.wall).toFixed(2)} x wall   target <= 0.5  ${t.wall / rows.polars.wall <= 0.5 ? 'met' : 'NOT met'}`,
-    );
+    console.log(`    vs polars ${(t.wall / rows.polars.wall).toFixed(2)} x wall   target <= 0.5  ${t.wall / rows.polars.wall <= 0.5 ? 'met' : 'NOT met'}`);
   if (t.rss !== null) console.log(`    peak RSS  ${t.rss.toFixed(0)} MB        target < 150   ${t.rss < 150 ? 'met' : 'NOT met'}`);
   if (rows.polars) {
     const A = await import('apache-arrow');
@@ -400,9 +398,7 @@ if (!only || only === 'startup') {
   const tiny = path.join(root, 'fixtures/csv/long_quoted/input.csv');
   rows.tiny = tsnormJob('tsnorm on a 4 KB CSV', [tiny, '--id', 'device', '--keep', 'ts', '-o', o0('tiny.csv')], { outputs: [o0('tiny.csv')], times });
   const [v, j] = [rows.version.wall / rows.node.wall, rows.tiny.wall / rows.node.wall];
-  console.log(
-    `    --version ${v.toFixed(2)} x node -e 0; a tiny CSV job ${j.toFixed(2)} x   target <= 1.3  ${v <= 1.3 && j <= 1.3 ? 'met' : 'NOT met'}`,
-  );
+  console.log(`    --version ${v.toFixed(2)} x node -e 0; a tiny CSV job ${j.toFixed(2)} x   target <= 1.3  ${v <= 1.3 && j <= 1.3 ? 'met' : 'NOT met'}`);
   results.startup.rows = rows;
 }
 
