@@ -83,8 +83,8 @@ describe('dist/tsnorm alone in an empty folder', () => {
 
   it.each(['feather_lz4.arrow', 'feather_zstd.arrow', 'stream_zstd.arrows'])('reads the compressed Arrow fixture %s with its embedded codec', (file) => {
     const input = path.join(FIXTURES, 'arrow', file);
-    const a = runExe(['normalize', input, '--id', 'item', '--to', 'npy']);
-    const b = runNode(['normalize', input, '--id', 'item', '--to', 'npy']);
+    const a = runExe(['normalize', input, '--id', 'item', '--keep', 't', '--to', 'npy']);
+    const b = runNode(['normalize', input, '--id', 'item', '--keep', 't', '--to', 'npy']);
     expect(a.stderr).toBe('');
     expect(a.status).toBe(0);
     expect(a.stdout.equals(b.stdout)).toBe(true);
