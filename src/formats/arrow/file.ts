@@ -3,7 +3,7 @@ import * as A from 'apache-arrow';
 import { TsnormError, handled } from '../../errors.js';
 import { checkBatchMetadata, messageAt } from './validate.js';
 import { type ByteSource, readFully } from '../../io/byte-source.js';
-import { type NumberedBatch, SMALL_BATCH_BYTES, type SmallBatch, SmallBatches, flatColumns, readSmallBatch } from './small-batches.js';
+import { type NumberedBatch, SMALL_BATCH_BYTES, type SmallBatch, SmallBatches, flatColumns, messageFrame, readSmallBatch } from './small-batches.js';
 
 /** Bytes of consecutive record batches read (and decoded) at a time. */
 const GROUP_BYTES = 4 << 20;
@@ -140,11 +140,10 @@ export async function openArrowFile(src: ByteSource): Promise<FileBatches> {
 
 /** The message at `start` of buf (as the footer places it) read for gathering, or undefined if it cannot be. */
 function readSmallBlock(kinds: Parameters<typeof readSmallBatch>[0], buf: Uint8Array, start: number, block: Span): SmallBatch | undefined {
-  if (block.metadataLength < 8) return undefined;
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const framing = view.getInt32(start, true) === -1 ? 8 : 4;
-  const length = view.getInt32(start + framing - 4, true);
-  if (!(length > 0 && framing + length === block.metadataLength)) return undefined;
+  // The footer gives the body's length: the metadata is read once, by readSmallBatch.
+  const frame = messageFrame(buf, start, block.length, false);
+  if (!frame || !(frame.length > 0 && frame.framing + frame.length === block.metadataLength)) return undefined;
+  const { framing, length } = frame;
   return readSmallBatch(
     kinds,
     buf.subarray(start + framing, start + framing + length),

@@ -162,6 +162,36 @@ function readChecked(kinds: readonly ColumnKind[], metadata: Uint8Array, body: U
   return { rows, body, view, at };
 }
 
+/**
+ * The framing of the message at `at` (of `available` bytes from there): the bytes before its
+ * metadata (8 after a continuation marker, 4 in the old format), the metadata's length (0: the
+ * end of a stream) and, when the metadata is there to read and `withBody`, the body's length.
+ * Undefined while fewer than 8 bytes are there.
+ */
+export function messageFrame(
+  bytes: Uint8Array,
+  at: number,
+  available: number,
+  withBody = true,
+): { framing: number; length: number; body: number | undefined } | undefined {
+  if (available < 8) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const framing = view.getInt32(at, true) === -1 ? 8 : 4;
+  const length = view.getInt32(at + framing - 4, true);
+  const whole = withBody && length > 0 && framing + length <= available;
+  return { framing, length, body: whole ? bodyLength(bytes.subarray(at + framing, at + framing + length)) : undefined };
+}
+
+/** A message's body length from its metadata, or undefined if the metadata cannot be read. */
+function bodyLength(metadata: Uint8Array): number | undefined {
+  try {
+    const body = Number(Message.getRootAsMessage(new ByteBuffer(metadata)).bodyLength());
+    return body >= 0 && Number.isSafeInteger(body) ? body : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Small batches waiting to be handed out as one. */
 export class SmallBatches {
   private readonly pending: SmallBatch[] = [];

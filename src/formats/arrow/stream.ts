@@ -1,10 +1,8 @@
 import * as A from 'apache-arrow';
-import { Message } from 'apache-arrow/fb/message';
-import { ByteBuffer } from 'flatbuffers';
 import { TsnormError } from '../../errors.js';
 import type { ByteSource } from '../../io/byte-source.js';
 import { checkMessageMetadata } from './metadata.js';
-import { type NumberedBatch, SmallBatches, flatColumns, readSmallBatch } from './small-batches.js';
+import { type NumberedBatch, SmallBatches, flatColumns, messageFrame, readSmallBatch } from './small-batches.js';
 import { checkBatchMetadata } from './validate.js';
 
 /**
@@ -108,12 +106,10 @@ export class ArrowMessages {
   /** Reads until the next message has arrived whole, or the input ends (its errors are nextMessage's to report). */
   private async fillMessage(): Promise<void> {
     if (!(await this.fill(8))) return;
-    const view = this.view();
-    const framing = view.getInt32(this.start, true) === -1 ? 8 : 4;
-    const length = view.getInt32(this.start + framing - 4, true);
-    if (!(length > 0 && length <= 1 << 30) || !(await this.fill(framing + length))) return;
-    const body = bodyLength(this.buf.subarray(this.start + framing, this.start + framing + length));
-    if (body !== undefined && body < 1 << 30) await this.fill(framing + length + body);
+    const head = messageFrame(this.buf, this.start, this.end - this.start)!;
+    if (!(head.length > 0 && head.length <= 1 << 30) || !(await this.fill(head.framing + head.length))) return;
+    const { body } = messageFrame(this.buf, this.start, this.end - this.start)!;
+    if (body !== undefined && body < 1 << 30) await this.fill(head.framing + head.length + body);
   }
 
   /**
@@ -121,31 +117,20 @@ export class ArrowMessages {
    * once) and its body (a copy: the buffer is reused).
    */
   private bufferedMessage(): { metadata: Uint8Array; body: Uint8Array; length: number } | undefined {
-    const available = this.end - this.start;
-    if (available < 8) return undefined;
-    const view = this.view();
-    const framing = view.getInt32(this.start, true) === -1 ? 8 : 4;
-    const length = view.getInt32(this.start + framing - 4, true);
-    if (!(length > 0 && framing + length <= available)) return undefined;
-    const metadata = this.buf.subarray(this.start + framing, this.start + framing + length);
-    const body = bodyLength(metadata);
-    if (body === undefined || framing + length + body > available) return undefined;
+    const frame = messageFrame(this.buf, this.start, this.end - this.start);
+    if (frame?.body === undefined) return undefined;
+    const { framing, length, body } = frame;
+    if (framing + length + body > this.end - this.start) return undefined;
     const at = this.start + framing + length;
-    return { metadata, body: this.buf.slice(at, at + body), length: framing + length + body };
+    return { metadata: this.buf.subarray(this.start + framing, at), body: this.buf.slice(at, at + body), length: framing + length + body };
   }
 
   /** Whether another message (or the end) has arrived whole, so that nothing waits for it. */
   private messageBuffered(): boolean {
     if (this.ended && this.end === this.start) return true;
-    const available = this.end - this.start;
-    if (available < 8) return false;
-    const view = this.view();
-    const framing = view.getInt32(this.start, true) === -1 ? 8 : 4;
-    const length = view.getInt32(this.start + framing - 4, true);
-    if (length === 0) return true;
-    if (!(length > 0 && framing + length <= available)) return false;
-    const body = bodyLength(this.buf.subarray(this.start + framing, this.start + framing + length));
-    return body !== undefined && framing + length + body <= available;
+    const frame = messageFrame(this.buf, this.start, this.end - this.start);
+    if (frame === undefined) return false;
+    return frame.length === 0 || (frame.body !== undefined && frame.framing + frame.length + frame.body <= this.end - this.start);
   }
 
   /**
@@ -229,16 +214,6 @@ export class ArrowMessages {
       this.end += got;
     }
     return true;
-  }
-}
-
-/** A message's body length from its metadata, or undefined if the metadata cannot be read. */
-function bodyLength(metadata: Uint8Array): number | undefined {
-  try {
-    const body = Number(Message.getRootAsMessage(new ByteBuffer(metadata)).bodyLength());
-    return body >= 0 && Number.isSafeInteger(body) ? body : undefined;
-  } catch {
-    return undefined;
   }
 }
 

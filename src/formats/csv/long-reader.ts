@@ -6,7 +6,7 @@ import { cellForMessage, shownText } from './byte-text.js';
 import { type ColumnNames, type ColumnOptions, resolveColumns } from './columns.js';
 import { IdRegistry } from '../id-registry.js';
 import { Lease } from '../../io/lease.js';
-import { CsvPassColumn, inferColumnType } from './pass-columns.js';
+import { CsvPassColumn, inferColumnType, misfitError } from './pass-columns.js';
 import { roundedInteger } from './numbers.js';
 import { type RecordBatch, cellNumber, cellText, readNumbers } from './records.js';
 import { type TextRecords, cellError, startCsv } from './text-records.js';
@@ -232,11 +232,7 @@ export class LongCsvReader implements SeriesReader {
     // An empty id is the text '' (an instance of its own), which a column of integer ids cannot hold.
     const idColumn = this.carried.find((c) => c.id);
     if (id.trim() === '' && idColumn && idColumn.type !== 'utf8') {
-      const origin = idColumn.declared ? 'from --types' : 'from its first rows';
-      throw new TsnormError(
-        `${this.name}: line ${line}, column '${cellForMessage(idColumn.name)}': '${cellForMessage(id)}' is an empty id, which ${idColumn.type} cannot hold (the column's type, ${origin}); --types '${idColumn.name}=utf8' keeps it as text`,
-        'TSNORM_CSV',
-      );
+      throw misfitError(this.name, line, idColumn.name, id, `is an empty id, which ${idColumn.type} cannot hold`, idColumn.declared);
     }
     const before = this.ids.lineOf(id);
     if (before !== undefined) {

@@ -106,13 +106,17 @@ export class CsvPassColumn implements PassColumn {
 
   /** A cell the column's type cannot hold: where, why, and the way out. */
   private misfit(i: number, cell: string, why: string): TsnormError {
-    const line = this.rows.lines[this.rows.first + i];
-    const origin = this.declared ? 'from --types' : 'from its first rows';
-    return new TsnormError(
-      `${this.source}: line ${line}, column '${this.name}': '${cellForMessage(cell)}' ${why} (the column's type, ${origin}); --types '${this.name}=utf8' keeps it as text`,
-      'TSNORM_CSV',
-    );
+    return misfitError(this.source, this.rows.lines[this.rows.first + i]!, this.name, cell, why, this.declared);
   }
+}
+
+/** A cell its column's type cannot hold (`why`), at its line and column, with the way out: --types COLUMN=utf8. */
+export function misfitError(source: string, line: number, name: string, cell: string, why: string, declared: boolean): TsnormError {
+  const origin = declared ? 'from --types' : 'from its first rows';
+  return new TsnormError(
+    `${source}: line ${line}, column '${name}': '${cellForMessage(cell)}' ${why} (the column's type, ${origin}); --types '${name}=utf8' keeps it as text`,
+    'TSNORM_CSV',
+  );
 }
 
 /** Cell `column` of row `r` of row text, unquoted (a byte string). */
