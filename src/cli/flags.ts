@@ -1,10 +1,12 @@
 import { Option } from 'commander';
-import { FORMATS } from '../formats/detect.js';
+import { checkEps, checkMomentum } from '../core/state-dict.js';
+import { FORMATS, parseFormat } from '../formats/detect.js';
 import type { FormatFamily } from '../formats/format.js';
 import { FORMAT_LIST } from '../formats/formats.js';
 import type { FormatName } from '../formats/types.js';
 import type { FormatFlag } from '../pipeline/plan.js';
 import { REPORT_FORMATS } from '../pipeline/check-reports.js';
+import { type ValueParser, columnTypes, delimiter, names, numberAbove, oneOf, positiveInteger, precision, wholeNumber } from './parsers.js';
 
 /**
  * Every flag of the command line, declared once: its name, value, help, choices, the commands
@@ -29,6 +31,8 @@ export interface Flag {
   readonly help: string;
   readonly helpFor?: Partial<Record<CommandName, string>>;
   readonly choices?: readonly string[];
+  /** Turns the text given into the value (a flag with choices and no parser takes one of them as given). */
+  readonly parse?: ValueParser;
   /** The value commander fills in when the flag is not given. */
   readonly defaultValue?: string;
   readonly commands: readonly CommandName[];
@@ -85,6 +89,7 @@ export const FLAGS: readonly Flag[] = [
   },
   {
     long: 'eps',
+    parse: (v, name) => checkEps(v, name),
     value: 'e',
     help: "added to the variance for numerical stability (default 1e-5, or the stats file's)",
     commands: NORMALIZING,
@@ -105,6 +110,7 @@ export const FLAGS: readonly Flag[] = [
   },
   {
     long: 'momentum',
+    parse: (v, name) => checkMomentum(v, name),
     value: 'm',
     help: 'running-stats momentum in [0, 1], or "cumulative" (default 0.1, or the stats file\'s)',
     helpFor: { fit: 'running-stats momentum in [0, 1], or "cumulative" (default cumulative: every instance weighs the same; or the stats file\'s)' },
@@ -116,6 +122,7 @@ export const FLAGS: readonly Flag[] = [
   },
   {
     long: 'batch-size',
+    parse: positiveInteger,
     value: 'b',
     help: 'instances per running-stats update (default: the whole input)',
     helpFor: { fit: 'instances per running-stats update (default 1 with the default momentum, else the whole input)' },
@@ -178,6 +185,7 @@ export const FLAGS: readonly Flag[] = [
   },
   {
     long: 'from',
+    parse: parseFormat,
     value: 'format',
     choices: FORMATS,
     help: 'input format (default: by extension, else by content)',
@@ -189,6 +197,7 @@ export const FLAGS: readonly Flag[] = [
   },
   {
     long: 'to',
+    parse: parseFormat,
     value: 'format',
     choices: FORMATS,
     help: "output format (default: by extension, else the input's)",
@@ -211,6 +220,7 @@ export const FLAGS: readonly Flag[] = [
   },
   {
     long: 'channels',
+    parse: names,
     value: 'a,b,...',
     help: 'the channel columns (default: every numeric column but --id and --keep)',
     commands: READING,
@@ -222,6 +232,7 @@ export const FLAGS: readonly Flag[] = [
   },
   {
     long: 'keep',
+    parse: names,
     value: 'a,b,...',
     help: 'numeric columns that pass through unchanged (a timestamp, say)',
     commands: READING,
@@ -230,6 +241,7 @@ export const FLAGS: readonly Flag[] = [
   },
   {
     long: 'types',
+    parse: columnTypes,
     value: 'col=type,...',
     help: 'CSV: types of columns that pass through (int64, uint64, float64, utf8), instead of what their first rows suggest',
     commands: READING,
@@ -253,6 +265,7 @@ export const FLAGS: readonly Flag[] = [
   },
   {
     long: 'num-channels',
+    parse: positiveInteger,
     value: 'c',
     help: 'CSV wide layout: consecutive rows that form one instance (default 1)',
     commands: READING,
@@ -261,6 +274,7 @@ export const FLAGS: readonly Flag[] = [
   },
   {
     long: 'delimiter',
+    parse: delimiter,
     value: 'char',
     help: 'CSV: the input\'s field delimiter (default , for .csv, tab for .tsv; "tab" works)',
     commands: READING,
@@ -272,6 +286,7 @@ export const FLAGS: readonly Flag[] = [
   },
   {
     long: 'precision',
+    parse: precision,
     value: 'n',
     help: 'CSV output: significant digits (default: shortest text that reads back as the same double)',
     commands: WRITING,
@@ -280,6 +295,7 @@ export const FLAGS: readonly Flag[] = [
   },
   {
     long: 'output-delimiter',
+    parse: delimiter,
     value: 'char',
     help: "CSV output: field delimiter (default: the input's for CSV to CSV, else , for .csv and tab for .tsv)",
     commands: WRITING,
@@ -332,6 +348,7 @@ export const FLAGS: readonly Flag[] = [
   },
   {
     long: 'threads',
+    parse: positiveInteger,
     value: 'n',
     help: "threads to use (default: the machine's cores): N - 1 of them write CSV output read from CSV; 1: everything in one",
     commands: WRITING,
@@ -343,24 +360,45 @@ export const FLAGS: readonly Flag[] = [
   { long: 'json', help: 'print JSON (an array, one object per input) instead of a table', commands: ['inspect'] },
   { long: 'allow-nan', help: 'accept missing and infinite values', commands: ['check'] },
   { long: 'allow-constant', help: 'accept flat channels (std 0)', commands: ['check'] },
-  { long: 'min-length', value: 'n', help: 'fewest steps an instance may have (default 2)', commands: ['check'] },
+  { long: 'min-length', parse: positiveInteger, value: 'n', help: 'fewest steps an instance may have (default 2)', commands: ['check'] },
   {
     long: 'max-z',
+    parse: numberAbove(0),
     value: 'k',
     help: "largest distance of an instance's channel mean from the running mean, in running standard deviations (default 6)",
     commands: ['check'],
   },
-  { long: 'max-std-ratio', value: 'r', help: "an instance's channel std must be within a factor R of the running std (default 10)", commands: ['check'] },
-  { long: 'max-ks', value: 'd', help: "largest KS distance of a channel's distribution in a file from the reference's (default 0.1)", commands: ['check'] },
-  { long: 'max-psi', value: 'p', help: 'largest population stability index of a channel in a file against the reference (default 0.1)', commands: ['check'] },
+  {
+    long: 'max-std-ratio',
+    parse: numberAbove(1),
+    value: 'r',
+    help: "an instance's channel std must be within a factor R of the running std (default 10)",
+    commands: ['check'],
+  },
+  {
+    long: 'max-ks',
+    parse: numberAbove(0),
+    value: 'd',
+    help: "largest KS distance of a channel's distribution in a file from the reference's (default 0.1)",
+    commands: ['check'],
+  },
+  {
+    long: 'max-psi',
+    parse: numberAbove(0),
+    value: 'p',
+    help: 'largest population stability index of a channel in a file against the reference (default 0.1)',
+    commands: ['check'],
+  },
   {
     long: 'max-wasserstein',
+    parse: numberAbove(0),
     value: 'w',
     help: 'largest Wasserstein distance of a channel in a file from the reference, in reference standard deviations (default 0.1)',
     commands: ['check'],
   },
   {
     long: 'min-values',
+    parse: positiveInteger,
     value: 'n',
     help: 'fewest values of a channel in a file for its distribution to be judged (default 1000; the scores are reported below it)',
     commands: ['check'],
@@ -374,15 +412,30 @@ export const FLAGS: readonly Flag[] = [
     commands: ['check'],
   },
   { long: 'report', value: 'format=file', help: 'also write a report to a file (repeatable): --report junit=check.xml', commands: ['check'], repeatable: true },
-  { long: 'spill-bytes', value: 'n', help: 'bytes of one CSV instance held in memory before it spills to a temporary file', commands: READING, hidden: true },
+  {
+    long: 'spill-bytes',
+    parse: positiveInteger,
+    value: 'n',
+    help: 'bytes of one CSV instance held in memory before it spills to a temporary file',
+    commands: READING,
+    hidden: true,
+  },
   {
     long: 'off-thread-after',
+    parse: wholeNumber,
     value: 'n',
     help: 'CSV output bytes written by the main thread before the formatting worker takes over (default 4 MB)',
     commands: WRITING,
     hidden: true,
   },
-  { long: 'budget', value: 'values', help: 'values held in memory per group (testing the streaming paths)', commands: READING, hidden: true },
+  {
+    long: 'budget',
+    parse: positiveInteger,
+    value: 'values',
+    help: 'values held in memory per group (testing the streaming paths)',
+    commands: READING,
+    hidden: true,
+  },
 ];
 
 /** The flags a command takes, in the table's order. */
@@ -400,6 +453,19 @@ export function flag(long: string): Flag {
 /** A flag's choices, typed as the caller names them. */
 export function choicesOf<T extends string>(long: string): readonly T[] {
   return (flag(long).choices ?? []) as readonly T[];
+}
+
+/**
+ * The value of flag `long` among commander's options, parsed and checked by the table's parser
+ * (or its choices), typed as the caller names it; undefined when not given.
+ */
+export function flagValue<T>(raw: object, long: string): T | undefined {
+  const f = flag(long);
+  const v = (raw as Readonly<Record<string, unknown>>)[optionKey(f)];
+  if (typeof v !== 'string') return v as T | undefined;
+  if (f.parse) return f.parse(v, `--${f.long}`) as T;
+  if (f.choices) return oneOf(v, f.choices, `--${f.long}`) as T;
+  return v as T;
 }
 
 /** The key commander gives a flag's value under: 'save-stats' -> saveStats; 'no-header' -> header (false when given). */

@@ -3,21 +3,26 @@ import os from 'node:os';
 import type { NanPolicy } from '../core/engine.js';
 import type { Momentum } from '../core/running-stats.js';
 import { TsnormError } from '../errors.js';
-import { FORMATS, formatFromPath, parseFormat } from '../formats/detect.js';
-import { PASS_TYPES, type PassType, type TableOptions } from '../formats/format.js';
+import { FORMATS, formatFromPath } from '../formats/detect.js';
+import type { PassType, TableOptions } from '../formats/format.js';
+import type { FormatName } from '../formats/types.js';
 import { type FileRole, checkDistinctFiles } from '../io/same-file.js';
 import { type CheckLimits, DEFAULT_LIMITS } from '../pipeline/check.js';
 import { REPORT_FORMATS, type ReportFormat } from '../pipeline/check-reports.js';
 import { DEFAULT_EPS, DEFAULT_MOMENTUM, type Plan, type ReadingPlan } from '../pipeline/plan.js';
-import { choicesOf, givenFormatFlags } from './flags.js';
-import { type LoadedParams, checkEps, checkMomentum } from '../core/state-dict.js';
+import { flagValue, givenFormatFlags } from './flags.js';
+import { oneOf } from './parsers.js';
+import type { LoadedParams } from '../core/state-dict.js';
 import { loadParams } from '../stats-file.js';
 
-/** The flags commander hands over, as strings and booleans, before any checking. */
+/**
+ * The options commander hands over, keyed as `optionKey` names them. The values a flag's parser
+ * turns into numbers, lists or choices are read with `flagValue`; the ones typed here are read as
+ * given (file names and switches).
+ */
 export interface RawOptions {
+  readonly [key: string]: unknown;
   output?: string;
-  eps?: string;
-  momentum?: string;
   /** A file, or false for --no-affine. */
   affine?: string | false;
   trackRunningStats?: boolean;
@@ -25,28 +30,15 @@ export interface RawOptions {
   statsKey?: string;
   saveStats?: string;
   eval?: boolean;
-  batchSize?: string;
-  dtype?: string;
-  from?: string;
-  to?: string;
-  nan?: string;
-  budget?: string;
-  // CSV/TSV
   id?: string;
-  channels?: string;
-  keep?: string;
   types?: string;
-  layout?: string;
-  numChannels?: string;
-  delimiter?: string;
-  outputDelimiter?: string;
+  momentum?: string;
+  eps?: string;
+  nan?: string;
+  batchSize?: string;
+  channels?: string;
+  /** false for --no-header. */
   header?: boolean;
-  precision?: string;
-  spillBytes?: string;
-  threads?: string;
-  offThreadAfter?: string;
-  compression?: string;
-  outputLayout?: string;
   /** --quiet: the CLI's (no progress bar, no notes); the plan does not depend on it. */
   quiet?: boolean;
 }
@@ -62,14 +54,14 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
   const paths = inputs.length > 0 ? inputs : ['-'];
   if (command !== 'fit' && paths.length > 1) throw new TsnormError(`${command} takes one input, got ${paths.length}: ${paths.join(' ')}`, 'TSNORM_USAGE');
   if (paths.filter((p) => p === '-').length > 1) throw new TsnormError('stdin (-) can be read only once', 'TSNORM_USAGE');
-  const givenEps = raw.eps === undefined ? undefined : checkEps(raw.eps, '--eps');
-  const givenMomentum = raw.momentum === undefined ? undefined : checkMomentum(raw.momentum, '--momentum');
-  const givenBatch = raw.batchSize === undefined ? undefined : positiveInteger(raw.batchSize, '--batch-size');
-  const budget = raw.budget === undefined ? undefined : positiveInteger(raw.budget, '--budget');
-  const nan: NanPolicy = oneOf(raw.nan ?? 'propagate', choicesOf<NanPolicy>('nan'), '--nan');
-  const dtype = raw.dtype === undefined ? undefined : oneOf(raw.dtype, choicesOf<'float32' | 'float64'>('dtype'), '--dtype');
-  const from = raw.from === undefined ? undefined : parseFormat(raw.from, '--from');
-  const to = raw.to === undefined ? undefined : parseFormat(raw.to, '--to');
+  const givenEps = flagValue<number>(raw, 'eps');
+  const givenMomentum = flagValue<Momentum>(raw, 'momentum');
+  const givenBatch = flagValue<number>(raw, 'batch-size');
+  const budget = flagValue<number>(raw, 'budget');
+  const nan = flagValue<NanPolicy>(raw, 'nan') ?? 'propagate';
+  const dtype = flagValue<'float32' | 'float64'>(raw, 'dtype');
+  const from = flagValue<FormatName>(raw, 'from');
+  const to = flagValue<FormatName>(raw, 'to');
 
   let training = !raw.eval;
   // --stats or --save-stats mean running statistics are wanted; `fit` and `apply` always use them.
@@ -130,6 +122,7 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
 
   const outputPath = command === 'fit' ? undefined : (raw.output ?? '-');
   checkDistinctFiles(fileRoles(paths, raw, outputPath));
+  if (raw.saveStats !== undefined) checkStatsPath(raw.saveStats, '--save-stats');
   const output = outputPath === undefined ? undefined : { path: outputPath, format: to ?? outputFormatOf(outputPath), dtype };
 
   const table = resolveTable(raw);
@@ -137,10 +130,10 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
     command,
     table,
     formatFlags: givenFormatFlags(raw as Record<string, unknown>),
-    holdBytes: raw.spillBytes === undefined ? undefined : positiveInteger(raw.spillBytes, '--spill-bytes'),
-    compression: raw.compression === undefined ? undefined : oneOf(raw.compression, choicesOf<'lz4' | 'zstd'>('compression'), '--compression'),
-    threads: raw.threads === undefined ? os.availableParallelism() : positiveInteger(raw.threads, '--threads'),
-    offThreadAfter: raw.offThreadAfter === undefined ? undefined : wholeNumber(raw.offThreadAfter, '--off-thread-after'),
+    holdBytes: flagValue<number>(raw, 'spill-bytes'),
+    compression: flagValue<'lz4' | 'zstd'>(raw, 'compression'),
+    threads: flagValue<number>(raw, 'threads') ?? os.availableParallelism(),
+    offThreadAfter: flagValue<number>(raw, 'off-thread-after'),
     inputs: paths.map((p) => ({ path: p, format: from })),
     output,
     eps,
@@ -169,6 +162,16 @@ function outputFormatOf(file: string): Plan['inputs'][number]['format'] {
   );
 }
 
+/**
+ * A stats file is JSON whatever its name; a name whose extension names a data format is a slip
+ * (the data's output given where the stats go), refused before anything is written.
+ */
+export function checkStatsPath(file: string, flag: string): void {
+  const format = formatFromPath(file);
+  if (format === undefined) return;
+  throw new TsnormError(`${flag} ${file}: a stats file is JSON, and this name says ${format.toUpperCase()}; name it .json`, 'TSNORM_USAGE');
+}
+
 function fileRoles(inputs: readonly string[], raw: RawOptions, output: string | undefined): FileRole[] {
   const roles: FileRole[] = inputs.map((p) => ({ role: 'input', flag: 'INPUT', path: p }));
   if (output !== undefined) roles.push({ role: 'output', flag: '-o', path: output });
@@ -178,79 +181,27 @@ function fileRoles(inputs: readonly string[], raw: RawOptions, output: string | 
   return roles;
 }
 
-function wholeNumber(v: string, flag: string): number {
-  const x = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(x)) throw new TsnormError(`${flag}: expected a whole number >= 0, got '${v}'`, 'TSNORM_USAGE');
-  return x;
-}
-
-function positiveInteger(v: string, flag: string): number {
-  const x = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(x) || x < 1) throw new TsnormError(`${flag}: expected a whole number >= 1, got '${v}'`, 'TSNORM_USAGE');
-  return x;
-}
-
-function oneOf<T extends string>(v: string, choices: readonly T[], flag: string): T {
-  const found = choices.find((c) => c === v);
-  if (found === undefined) throw new TsnormError(`${flag}: expected one of ${choices.join(', ')}, got '${v}'`, 'TSNORM_USAGE');
-  return found;
-}
-
-function names(v: string | undefined, flag: string): string[] | undefined {
-  if (v === undefined) return undefined;
-  const list = v.split(',').map((s) => s.trim());
-  if (list.some((s) => s === '')) throw new TsnormError(`${flag}: expected comma-separated column names, got '${v}'`, 'TSNORM_USAGE');
-  return list;
-}
-
-/** --types a=int64,b=utf8: a type per column name, each named once. */
-function columnTypes(v: string | undefined): ReadonlyMap<string, PassType> | undefined {
-  if (v === undefined) return undefined;
-  const types = new Map<string, PassType>();
-  for (const item of v.split(',')) {
-    const at = item.lastIndexOf('=');
-    const name = item.slice(0, at).trim();
-    if (at < 0 || name === '') throw new TsnormError(`--types: expected COLUMN=TYPE[,COLUMN=TYPE...], got '${item.trim()}'`, 'TSNORM_USAGE');
-    if (types.has(name)) throw new TsnormError(`--types: column '${name}' is named twice`, 'TSNORM_USAGE');
-    types.set(name, oneOf(item.slice(at + 1).trim(), PASS_TYPES, `--types ${name}`));
-  }
-  return types;
-}
-
-function delimiter(v: string | undefined, flag: string): string | undefined {
-  if (v === undefined) return undefined;
-  const d = ({ '\\t': '\t', tab: '\t', comma: ',', semicolon: ';', space: ' ', pipe: '|' } as Record<string, string>)[v] ?? v;
-  // One ASCII byte that cannot be part of a number, a quote or a line break.
-  if (d.length !== 1 || d.charCodeAt(0) > 0x7e || /[0-9.+\-eE"\n\r\0]/.test(d) || (d < ' ' && d !== '\t')) {
-    throw new TsnormError(`${flag}: expected one ASCII character that cannot be part of a number (',', ';', '|', tab, ...), got '${v}'`, 'TSNORM_USAGE');
-  }
-  return d;
-}
-
 function resolveTable(raw: RawOptions): TableOptions {
-  const layout = oneOf(raw.layout ?? 'long', choicesOf<'long' | 'wide' | 'list'>('layout'), '--layout');
-  const outputLayout = raw.outputLayout === undefined ? undefined : oneOf(raw.outputLayout, choicesOf<'long' | 'list'>('output-layout'), '--output-layout');
-  const numChannels = raw.numChannels === undefined ? undefined : positiveInteger(raw.numChannels, '--num-channels');
+  const layout = flagValue<'long' | 'wide' | 'list'>(raw, 'layout') ?? 'long';
+  const outputLayout = flagValue<'long' | 'list'>(raw, 'output-layout');
+  const numChannels = flagValue<number>(raw, 'num-channels');
   if (numChannels !== undefined && layout !== 'wide') throw new TsnormError('--num-channels goes with --layout wide', 'TSNORM_USAGE');
   if (layout === 'wide' && (raw.id !== undefined || raw.channels !== undefined))
     throw new TsnormError('--layout wide: rows are series; --id and --channels are for the long layout', 'TSNORM_USAGE');
   if (layout === 'wide' && raw.types !== undefined)
     throw new TsnormError('--types goes with the long layout (--layout wide passes no column through)', 'TSNORM_USAGE');
-  const precision = raw.precision === undefined ? undefined : positiveInteger(raw.precision, '--precision');
-  if (precision !== undefined && precision > 17)
-    throw new TsnormError('--precision: at most 17 significant digits (17 already round-trips every float64)', 'TSNORM_USAGE');
   return {
     layout,
     outputLayout,
     id: raw.id,
-    channels: names(raw.channels, '--channels'),
-    keep: names(raw.keep, '--keep'),
-    types: columnTypes(raw.types),
+    channels: flagValue<string[]>(raw, 'channels'),
+    keep: flagValue<string[]>(raw, 'keep'),
+    types: flagValue<ReadonlyMap<string, PassType>>(raw, 'types'),
     numChannels,
-    delimiter: delimiter(raw.delimiter, '--delimiter'),
-    outputDelimiter: delimiter(raw.outputDelimiter, '--output-delimiter'),
+    delimiter: flagValue<string>(raw, 'delimiter'),
+    outputDelimiter: flagValue<string>(raw, 'output-delimiter'),
     header: raw.header !== false,
-    precision,
+    precision: flagValue<number>(raw, 'precision'),
   };
 }
 
@@ -258,8 +209,8 @@ function resolveTable(raw: RawOptions): TableOptions {
 export function resolveReading(inputs: readonly string[], raw: RawOptions): ReadingPlan {
   if (inputs.filter((p) => p === '-').length > 1) throw new TsnormError('stdin (-) can be read only once', 'TSNORM_USAGE');
   return {
-    format: raw.from === undefined ? undefined : parseFormat(raw.from, '--from'),
-    budget: raw.budget === undefined ? undefined : positiveInteger(raw.budget, '--budget'),
+    format: flagValue<FormatName>(raw, 'from'),
+    budget: flagValue<number>(raw, 'budget'),
     table: resolveTable(raw),
     formatFlags: givenFormatFlags(raw as Record<string, unknown>).filter((f) => f.side === 'input'),
   };
@@ -269,15 +220,7 @@ export function resolveReading(inputs: readonly string[], raw: RawOptions): Read
 export interface CheckFlags {
   allowNan?: boolean;
   allowConstant?: boolean;
-  minLength?: string;
-  maxZ?: string;
-  maxStdRatio?: string;
   oneInstance?: boolean;
-  maxKs?: string;
-  maxPsi?: string;
-  maxWasserstein?: string;
-  minValues?: string;
-  format?: string;
   report?: string[];
 }
 
@@ -300,11 +243,6 @@ export function resolveCheck(inputs: readonly string[], raw: RawOptions & CheckF
     if (!stats.runningMean || !stats.runningVar) throw new TsnormError(`${statsFile}: expected "running_mean" and "running_var"`, 'TSNORM_USAGE');
     return stats;
   };
-  const positive = (v: string, flag: string, min = 0): number => {
-    const x = Number(v);
-    if (!/^\d+(\.\d+)?([eE][+-]?\d+)?$/.test(v) || !(x > min)) throw new TsnormError(`${flag}: expected a number above ${min}, got '${v}'`, 'TSNORM_USAGE');
-    return x;
-  };
   const reports = (raw.report ?? []).map((spec) => {
     const m = /^([a-z]+)=(.+)$/.exec(spec);
     if (!m) throw new TsnormError(`--report: expected FORMAT=FILE (${REPORT_FORMATS.join(', ')}), got '${spec}'`, 'TSNORM_USAGE');
@@ -324,16 +262,16 @@ export function resolveCheck(inputs: readonly string[], raw: RawOptions & CheckF
     limits: {
       allowNaN: raw.allowNan === true,
       allowConstant: raw.allowConstant === true,
-      minLength: raw.minLength === undefined ? DEFAULT_LIMITS.minLength : positiveInteger(raw.minLength, '--min-length'),
-      maxZ: raw.maxZ === undefined ? DEFAULT_LIMITS.maxZ : positive(raw.maxZ, '--max-z'),
-      maxStdRatio: raw.maxStdRatio === undefined ? DEFAULT_LIMITS.maxStdRatio : positive(raw.maxStdRatio, '--max-std-ratio', 1),
+      minLength: flagValue<number>(raw, 'min-length') ?? DEFAULT_LIMITS.minLength,
+      maxZ: flagValue<number>(raw, 'max-z') ?? DEFAULT_LIMITS.maxZ,
+      maxStdRatio: flagValue<number>(raw, 'max-std-ratio') ?? DEFAULT_LIMITS.maxStdRatio,
       oneInstance: raw.oneInstance === true,
-      maxKs: raw.maxKs === undefined ? DEFAULT_LIMITS.maxKs : positive(raw.maxKs, '--max-ks'),
-      maxPsi: raw.maxPsi === undefined ? DEFAULT_LIMITS.maxPsi : positive(raw.maxPsi, '--max-psi'),
-      maxWasserstein: raw.maxWasserstein === undefined ? DEFAULT_LIMITS.maxWasserstein : positive(raw.maxWasserstein, '--max-wasserstein'),
-      minValues: raw.minValues === undefined ? DEFAULT_LIMITS.minValues : positiveInteger(raw.minValues, '--min-values'),
+      maxKs: flagValue<number>(raw, 'max-ks') ?? DEFAULT_LIMITS.maxKs,
+      maxPsi: flagValue<number>(raw, 'max-psi') ?? DEFAULT_LIMITS.maxPsi,
+      maxWasserstein: flagValue<number>(raw, 'max-wasserstein') ?? DEFAULT_LIMITS.maxWasserstein,
+      minValues: flagValue<number>(raw, 'min-values') ?? DEFAULT_LIMITS.minValues,
     },
-    format: oneOf(raw.format ?? 'text', REPORT_FORMATS, '--format'),
+    format: flagValue<ReportFormat>(raw, 'format') ?? 'text',
     reports,
   };
 }

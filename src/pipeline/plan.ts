@@ -81,6 +81,12 @@ export interface ReadingPlan {
 export function refuseFlagsFor(flags: readonly FormatFlag[], side: FormatFlag['side'], name: string, format: FormatName): void {
   const wrong = flags.filter((f) => f.side === side && !f.formats.includes(format));
   if (wrong.length === 0) return;
-  const formats = [...new Set(wrong.flatMap((f) => f.formats))].map((f) => f.toUpperCase()).join('/');
-  throw new TsnormError(`${wrong.map((f) => f.flag).join(', ')}: for ${formats} ${side}, and ${name} is ${format.toUpperCase()}`, 'TSNORM_USAGE');
+  // Flags for the same formats are named together; each group says its own formats.
+  const groups = new Map<string, string[]>();
+  for (const f of wrong) {
+    const formats = f.formats.map((x) => x.toUpperCase()).join('/');
+    groups.set(formats, [...(groups.get(formats) ?? []), f.flag]);
+  }
+  const parts = [...groups].map(([formats, flags]) => `${flags.join(', ')}: for ${formats} ${side}`);
+  throw new TsnormError(`${parts.join('; ')}, and ${name} is ${format.toUpperCase()}`, 'TSNORM_USAGE');
 }

@@ -70,6 +70,14 @@ describe('flags that do not apply are refused, not ignored', () => {
     );
   });
 
+  it('several flags for other formats: each group names its own formats', () => {
+    const r = tsnorm([basic, '--precision', '5', '--compression', 'zstd', '--output-delimiter', ';', '-o', path.join(tmp.dir, 'p3.npy')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.toString()).toBe(
+      `tsnorm: --precision, --output-delimiter: for CSV/TSV output; --compression: for ARROW/ARROWS output, and ${path.join(tmp.dir, 'p3.npy')} is NPY\n`,
+    );
+  });
+
   it('--dtype on CSV output', () => {
     expectRefused(tsnorm([basic, '--to', 'csv', '--dtype', 'float32']), '--dtype: for NPY/ARROW/ARROWS output');
   });

@@ -155,6 +155,20 @@ describe('stats merge refuses files that do not belong together', () => {
     expect(fs.existsSync(file('never.json'))).toBe(false);
   };
 
+  it('a stats file named as data (x.csv, x.npy) is refused before anything is written, for merge and for fit', () => {
+    const a = fitted('n-a.json');
+    for (const name of ['merged.csv', 'merged.npy']) {
+      const r = tsnorm(['stats', 'merge', a, a, '-o', file(name)]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.toString()).toBe(`tsnorm: -o ${file(name)}: a stats file is JSON, and this name says ${name.endsWith('csv') ? 'CSV' : 'NPY'}; name it .json\n`);
+      expect(fs.existsSync(file(name))).toBe(false);
+    }
+    const r = tsnorm(['fit', shards[0]!, '--save-stats', file('fit.arrow')]);
+    expect(r.stderr.toString()).toBe(`tsnorm: --save-stats ${file('fit.arrow')}: a stats file is JSON, and this name says ARROW; name it .json\n`);
+    expect(r.status).toBe(2);
+    expect(fs.existsSync(file('fit.arrow'))).toBe(false);
+  });
+
   it('another eps, another momentum', () => {
     refused([fitted('r-a.json'), fitted('r-b.json', ['--eps', '1e-3'])], 'eps');
     const cumulative = file('r-c.json');

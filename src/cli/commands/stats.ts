@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { printable } from '../../errors.js';
+import { checkStatsPath } from '../resolve.js';
 import { examples, withFlags } from './common.js';
 
 // stats merge: shards fitted separately, merged into the stats file of one fit over them all.
@@ -25,6 +26,7 @@ export function defineStats(program: Command): Command {
       ),
     )
     .action(async (files: string[], opts: { output: string }) => {
+      checkStatsPath(opts.output, '-o');
       const { mergeStatsFiles } = await import('../../pipeline/stats-merge.js');
       await mergeStatsFiles(files, opts.output, (text) => process.stderr.write(`tsnorm: note: ${printable(text)}\n`));
     });
