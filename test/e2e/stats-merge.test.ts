@@ -160,7 +160,9 @@ describe('stats merge refuses files that do not belong together', () => {
     for (const name of ['merged.csv', 'merged.npy']) {
       const r = tsnorm(['stats', 'merge', a, a, '-o', file(name)]);
       expect(r.status).toBe(2);
-      expect(r.stderr.toString()).toBe(`tsnorm: -o ${file(name)}: a stats file is JSON, and this name says ${name.endsWith('csv') ? 'CSV' : 'NPY'}; name it .json\n`);
+      expect(r.stderr.toString()).toBe(
+        `tsnorm: -o ${file(name)}: a stats file is JSON, and this name says ${name.endsWith('csv') ? 'CSV' : 'NPY'}; name it .json\n`,
+      );
       expect(fs.existsSync(file(name))).toBe(false);
     }
     const r = tsnorm(['fit', shards[0]!, '--save-stats', file('fit.arrow')]);
