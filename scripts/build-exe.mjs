@@ -68,6 +68,8 @@ const assets = {
   'lz4-napi.node': addon('@antoniomuso/lz4-napi-linux-x64-gnu', 'lz4-napi.linux-x64-gnu.node'),
   '@toondepauw/node-zstd.node': addon('@toondepauw/node-zstd-linux-x64-gnu', 'node-zstd.linux-x64-gnu.node'),
   'csv-format-worker.cjs': worker,
+  // Parquet's decoder and encoder (src/formats/parquet/wasm.ts).
+  'parquet_wasm_bg.wasm': require.resolve('parquet-wasm/esm/parquet_wasm_bg.wasm'),
   // check's HTML report inlines its chart library (src/pipeline/check-html.ts).
   'uPlot.iife.min.js': path.join(path.dirname(require.resolve('uplot')), 'uPlot.iife.min.js'),
   'uPlot.min.css': path.join(path.dirname(require.resolve('uplot')), 'uPlot.min.css'),

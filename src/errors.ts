@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   TSNORM_CSV: 'CSV/TSV input that cannot be read as the table it claims to be',
   TSNORM_NPY: 'NPY input that cannot be read: its header, dtype, shape or size',
   TSNORM_ARROW: 'Arrow IPC input that cannot be read: a corrupt or truncated file or stream, an unsupported type',
+  TSNORM_PARQUET: 'Parquet input that cannot be read: a corrupt or truncated file, a feature out of reach',
   TSNORM_PARAMS: 'a stats, affine or state_dict file, or a parameter (eps, momentum, weight), that cannot be used',
   TSNORM_DATA: 'data the normalization refuses: a missing value with --nan error, a series of one step in training, inputs that disagree',
   TSNORM_OUTPUT: 'a value or a shape the output format cannot hold, or binary data for a terminal',

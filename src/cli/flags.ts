@@ -1,7 +1,8 @@
 import { Option } from 'commander';
 import { checkEps, checkMomentum } from '../core/state-dict.js';
 import { FORMATS, parseFormat } from '../formats/detect.js';
-import type { FormatFamily } from '../formats/format.js';
+import { type FormatFamily, OUTPUT_CODECS } from '../formats/format.js';
+import { DEFAULT_ROW_GROUP_ROWS } from '../formats/parquet/defaults.js';
 import { FORMAT_LIST } from '../formats/formats.js';
 import type { FormatName } from '../formats/types.js';
 import type { FormatFlag } from '../pipeline/plan.js';
@@ -54,8 +55,9 @@ function formatsOf(...families: FormatFamily[]): readonly FormatName[] {
 }
 
 const TEXT = formatsOf('text');
-const TABLES = formatsOf('text', 'arrow');
-const ARROW = formatsOf('arrow');
+const TABLES = formatsOf('text', 'arrow', 'parquet');
+/** Formats of typed columns: Arrow IPC and Parquet. */
+const COLUMNAR = formatsOf('arrow', 'parquet');
 
 /** Commands that normalize (or map back), those that write data, those that read it. */
 const NORMALIZING: readonly CommandName[] = ['normalize', 'fit', 'apply', 'inverse'];
@@ -305,38 +307,50 @@ export const FLAGS: readonly Flag[] = [
   {
     long: 'compression',
     value: 'codec',
-    choices: ['lz4', 'zstd'],
-    help: 'Arrow output: compress record batches (default: none)',
+    choices: OUTPUT_CODECS,
+    help: 'Arrow output: compress record batches with lz4 or zstd (default: none); Parquet output: the codec (default zstd)',
     commands: WRITING,
-    formats: { side: 'output', formats: ARROW },
+    formats: { side: 'output', formats: COLUMNAR },
     doc: {
       table: 'arrow',
-      text: "compress the output's record batches (LZ4_FRAME or ZSTD; readers need the codec). Compressed input is read whatever this says.",
+      text: "Arrow: compress the output's record batches, `lz4` (LZ4_FRAME) or `zstd` (default `none`; readers need the codec). Parquet: the pages' codec, any of the list (default `zstd`; `lz4` is LZ4_RAW). Compressed input is read whatever this says.",
     },
   },
   {
     long: 'output-layout',
     value: 'layout',
     choices: ['long', 'list'],
-    help: 'Arrow output: long or list (default: list for list input, else long)',
+    help: 'Arrow/Parquet output: long or list (default: list for list input, else long)',
     commands: WRITING,
-    formats: { side: 'output', formats: ARROW },
+    formats: { side: 'output', formats: COLUMNAR },
     doc: {
       table: 'arrow',
-      text: "the Arrow output's layout: default list for list input, else long. From a long input, a list output has one row per instance: the id once, every other column as the list of its rows' values. From a list input, a long output repeats each per-instance value on its instance's rows, and a list column whose lists have the series' length spreads over them, an element a row (a list of another length is refused).",
+      text: "the Arrow or Parquet output's layout: default list for list input, else long. From a long input, a list output has one row per instance: the id once, every other column as the list of its rows' values. From a list input, a long output repeats each per-instance value on its instance's rows, and a list column whose lists have the series' length spreads over them, an element a row (a list of another length is refused).",
     },
   },
   {
     long: 'dtype',
     value: 'dtype',
     choices: ['float32', 'float64'],
-    help: 'NPY/Arrow output dtype (default: float64 for float64 input, else float32)',
+    help: 'NPY/Arrow/Parquet output dtype (default: float64 for float64 input, else float32)',
     commands: WRITING,
-    helpFor: { convert: "NPY/Arrow output dtype (default: each channel's own type, or float64 beside other types in NPY)" },
-    formats: { side: 'output', formats: formatsOf('npy', 'arrow') },
+    helpFor: { convert: "NPY/Arrow/Parquet output dtype (default: each channel's own type, or float64 beside other types in NPY)" },
+    formats: { side: 'output', formats: formatsOf('npy', 'arrow', 'parquet') },
     doc: {
       table: 'common',
       text: "NPY and Arrow output type; default float64 for float64 input (and CSV), float32 otherwise (integers and float16 included). For Arrow, per channel column: Float64 where the input column was. `convert` without `--dtype` keeps each channel's own type (see [layouts.md](layouts.md)).",
+    },
+  },
+  {
+    long: 'row-group-size',
+    value: 'rows',
+    parse: positiveInteger,
+    help: `Parquet output: rows per row group (default ${DEFAULT_ROW_GROUP_ROWS})`,
+    commands: WRITING,
+    formats: { side: 'output', formats: formatsOf('parquet') },
+    doc: {
+      table: 'arrow',
+      text: `rows per row group (default ${DEFAULT_ROW_GROUP_ROWS}): what a reader holds in memory at once, and what tsnorm buffers before it writes one. Each row group's column chunks carry statistics (min, max, nulls).`,
     },
   },
   {

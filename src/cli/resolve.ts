@@ -4,7 +4,7 @@ import type { NanPolicy } from '../core/engine.js';
 import type { Momentum } from '../core/running-stats.js';
 import { TsnormError } from '../errors.js';
 import { FORMATS, formatFromPath } from '../formats/detect.js';
-import type { PassType, TableOptions } from '../formats/format.js';
+import type { OutputCodec, PassType, TableOptions } from '../formats/format.js';
 import type { FormatName } from '../formats/types.js';
 import { type FileRole, checkDistinctFiles } from '../io/same-file.js';
 import { type CheckLimits, DEFAULT_LIMITS } from '../pipeline/check.js';
@@ -131,7 +131,8 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
     table,
     formatFlags: givenFormatFlags(raw as Record<string, unknown>),
     holdBytes: flagValue<number>(raw, 'spill-bytes'),
-    compression: flagValue<'lz4' | 'zstd'>(raw, 'compression'),
+    compression: flagValue<OutputCodec>(raw, 'compression'),
+    rowGroupSize: flagValue<number>(raw, 'row-group-size'),
     threads: flagValue<number>(raw, 'threads') ?? os.availableParallelism(),
     offThreadAfter: flagValue<number>(raw, 'off-thread-after'),
     inputs: paths.map((p) => ({ path: p, format: from })),

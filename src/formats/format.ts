@@ -24,14 +24,14 @@ export interface FormatDescriptor {
   openWriter(sink: ByteSink, options: WriterOptions): Promise<SeriesWriter>;
 }
 
-/** Formats that take the same flags: text tables (CSV, TSV), Arrow IPC (file, stream), NPY arrays. */
-export type FormatFamily = 'text' | 'arrow' | 'npy';
+/** Formats that take the same flags: text tables (CSV, TSV), Arrow IPC (file, stream), Parquet, NPY arrays. */
+export type FormatFamily = 'text' | 'arrow' | 'parquet' | 'npy';
 
 /** Layout options of the table formats (CSV/TSV, Arrow). */
 export interface TableOptions {
-  /** long: a row per time step (all formats); wide: a row per series (CSV/TSV); list: a row per instance (Arrow). */
+  /** long: a row per time step (all formats); wide: a row per series (CSV/TSV); list: a row per instance (Arrow, Parquet). */
   readonly layout: 'long' | 'wide' | 'list';
-  /** Arrow output's layout (default: list for list input, else long). */
+  /** Arrow and Parquet output's layout (default: list for list input, else long). */
   readonly outputLayout?: 'long' | 'list' | undefined;
   readonly id?: string | undefined;
   readonly channels?: readonly string[] | undefined;
@@ -46,6 +46,10 @@ export interface TableOptions {
   readonly header: boolean;
   readonly precision?: number | undefined;
 }
+
+/** Every codec --compression names; each format takes some of them. */
+export const OUTPUT_CODECS = ['zstd', 'lz4', 'snappy', 'gzip', 'brotli', 'none'] as const;
+export type OutputCodec = (typeof OUTPUT_CODECS)[number];
 
 /** The types --types may give a CSV column that passes through: each holds its values exactly, or refuses them. */
 export const PASS_TYPES = ['int64', 'uint64', 'float64', 'utf8'] as const;
@@ -77,7 +81,10 @@ export interface WriterOptions {
   /** Channels keep the input's numeric type (convert), where no dtype is given. */
   readonly keepTypes?: boolean | undefined;
   readonly table?: TableOptions | undefined;
-  readonly compression?: 'lz4' | 'zstd' | undefined;
+  /** The output's codec (--compression): Arrow takes lz4 and zstd, Parquet more. */
+  readonly compression?: OutputCodec | undefined;
+  /** Parquet: rows per row group. */
+  readonly rowGroupSize?: number | undefined;
   /** Threads the writer may use (CSV: a formatting worker with 2 or more). */
   readonly threads?: number | undefined;
   readonly offThreadAfter?: number | undefined;

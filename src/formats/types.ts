@@ -249,4 +249,4 @@ export interface SeriesWriter {
   abort(): Promise<void>;
 }
 
-export type FormatName = 'npy' | 'csv' | 'tsv' | 'arrow' | 'arrows';
+export type FormatName = 'npy' | 'csv' | 'tsv' | 'arrow' | 'arrows' | 'parquet';

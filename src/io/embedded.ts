@@ -49,3 +49,10 @@ export function embeddedText(name: string): string | undefined {
     return undefined; // built without it: the caller works in its own thread
   }
 }
+
+/** A binary asset of the single executable (a WebAssembly module), or undefined when not running as one. */
+export function embeddedBytes(name: string): Uint8Array | undefined {
+  const api = seaApi();
+  if (!api) return undefined;
+  return new Uint8Array(api.getAsset(name));
+}

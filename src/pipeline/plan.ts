@@ -1,6 +1,6 @@
 import type { NanPolicy } from '../core/engine.js';
 import type { Momentum } from '../core/running-stats.js';
-import type { TableOptions } from '../formats/format.js';
+import type { OutputCodec, TableOptions } from '../formats/format.js';
 import type { FormatName } from '../formats/types.js';
 import type { LoadedParams } from '../core/state-dict.js';
 import { TsnormError } from '../errors.js';
@@ -36,7 +36,9 @@ export interface Plan {
   /** Bytes of one instance held in memory before it spills to a temporary file (default 64 MB). */
   readonly holdBytes?: number | undefined;
   /** Arrow output: compress record batches. */
-  readonly compression?: 'lz4' | 'zstd' | undefined;
+  readonly compression?: OutputCodec | undefined;
+  /** Parquet output: rows per row group. */
+  readonly rowGroupSize?: number | undefined;
   /** Threads to use (--threads); 1 when not given (a library caller's plan). */
   readonly threads?: number | undefined;
   /** CSV output formatted in this thread before a worker takes over (tests set 0: the worker at once). */

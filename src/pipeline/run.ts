@@ -157,6 +157,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
           keepTypes: plan.command === 'convert',
           table: plan.table,
           compression: plan.compression,
+          rowGroupSize: plan.rowGroupSize,
           threads: plan.threads,
           offThreadAfter: plan.offThreadAfter,
         });

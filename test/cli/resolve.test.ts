@@ -138,7 +138,7 @@ describe('resolvePlan: defaults', () => {
   it('the output format comes from --to, else from the extension (.gz looked through), else is left open', () => {
     expect(resolvePlan('convert', [IN], { output: data('o.arrow') }).output?.format).toBe('arrow');
     expect(resolvePlan('convert', [IN], { output: data('o.TSV.gz') }).output?.format).toBe('tsv');
-    expect(resolvePlan('convert', [IN], { output: data('o.parquet'), to: 'csv' }).output?.format).toBe('csv');
+    expect(resolvePlan('convert', [IN], { output: data('o.orc'), to: 'csv' }).output?.format).toBe('csv');
     expect(resolvePlan('convert', [IN], { output: data('noext') }).output?.format).toBeUndefined();
     expect(resolvePlan('convert', [IN], { output: data('o.gz') }).output?.format).toBeUndefined();
     expect(resolvePlan('convert', [IN], { output: data('o.npy'), dtype: 'float32' }).output).toEqual({ path: data('o.npy'), format: 'npy', dtype: 'float32' });
@@ -238,13 +238,13 @@ describe('resolvePlan: refusals', () => {
   });
 
   it('an output extension that names no format is refused, not guessed', () => {
-    const out = data('x.parquet');
+    const out = data('x.orc');
     expect(refusal('normalize', [IN], { output: out })).toBe(
-      `${out}: '.parquet' names no format tsnorm writes (csv, tsv, npy, arrow, arrows); use a known extension, or name the format with --to`,
+      `${out}: '.orc' names no format tsnorm writes (csv, tsv, npy, arrow, arrows, parquet); use a known extension, or name the format with --to`,
     );
     expect(refusal('convert', [IN], { output: data('x.txt.gz') })).toContain("'.txt' names no format tsnorm writes");
-    expect(refusal('convert', [IN], { output: data('x.csv'), to: 'parquet' })).toBe(
-      "--to: unknown format 'parquet' (expected one of csv, tsv, npy, arrow, arrows)",
+    expect(refusal('convert', [IN], { output: data('x.csv'), to: 'orc' })).toBe(
+      "--to: unknown format 'orc' (expected one of csv, tsv, npy, arrow, arrows, parquet)",
     );
     expect(refusal('convert', [IN], { output: OUT, from: 'xls' })).toContain("--from: unknown format 'xls'");
   });
@@ -300,7 +300,8 @@ describe('resolvePlan: refusals', () => {
     expect(refusal('normalize', [IN], { trackRunningStats: true, momentum: '1.5' })).toContain('--momentum: expected a number in [0, 1] or "cumulative"');
     expect(refusal('normalize', [IN], { nan: 'drop' })).toBe("--nan: expected one of propagate, ignore, error, got 'drop'");
     expect(refusal('normalize', [IN], { dtype: 'float16' })).toBe("--dtype: expected one of float32, float64, got 'float16'");
-    expect(refusal('normalize', [IN], { compression: 'gzip' })).toBe("--compression: expected one of lz4, zstd, got 'gzip'");
+    expect(refusal('normalize', [IN], { compression: 'lzo' })).toBe("--compression: expected one of zstd, lz4, snappy, gzip, brotli, none, got 'lzo'");
+    expect(refusal('normalize', [IN], { rowGroupSize: '0' })).toBe("--row-group-size: expected a whole number >= 1, got '0'");
     expect(refusal('normalize', [IN], { channels: 'a,,b' })).toBe("--channels: expected comma-separated column names, got 'a,,b'");
   });
 
@@ -321,9 +322,9 @@ describe('resolvePlan: refusals', () => {
 });
 
 describe('resolvePlan: formatFlags', () => {
-  const TABLES = ['csv', 'tsv', 'arrow', 'arrows'];
+  const TABLES = ['csv', 'tsv', 'arrow', 'arrows', 'parquet'];
   const TEXT = ['csv', 'tsv'];
-  const ARROW = ['arrow', 'arrows'];
+  const COLUMNAR = ['arrow', 'arrows', 'parquet'];
 
   it('records each format-specific flag given, with its side and formats', () => {
     const plan = resolvePlan('convert', [IN], {
@@ -346,9 +347,9 @@ describe('resolvePlan: formatFlags', () => {
       { flag: '--delimiter', side: 'input', formats: TEXT },
       { flag: '--precision', side: 'output', formats: TEXT },
       { flag: '--output-delimiter', side: 'output', formats: TEXT },
-      { flag: '--compression', side: 'output', formats: ARROW },
-      { flag: '--output-layout', side: 'output', formats: ARROW },
-      { flag: '--dtype', side: 'output', formats: ['npy', 'arrow', 'arrows'] },
+      { flag: '--compression', side: 'output', formats: COLUMNAR },
+      { flag: '--output-layout', side: 'output', formats: COLUMNAR },
+      { flag: '--dtype', side: 'output', formats: ['npy', 'arrow', 'arrows', 'parquet'] },
       { flag: '--no-header', side: 'input', formats: TEXT },
     ]);
   });

@@ -54,10 +54,10 @@ describe('--help', () => {
 
 describe('flags that do not apply are refused, not ignored', () => {
   it.each([
-    [['--id', 'x'], '--id: for CSV/TSV/ARROW/ARROWS input'],
-    [['--keep', 't'], '--keep: for CSV/TSV/ARROW/ARROWS input'],
+    [['--id', 'x'], '--id: for CSV/TSV/ARROW/ARROWS/PARQUET input'],
+    [['--keep', 't'], '--keep: for CSV/TSV/ARROW/ARROWS/PARQUET input'],
     [['--no-header'], '--no-header: for CSV/TSV input'],
-    [['--layout', 'wide'], '--layout: for CSV/TSV/ARROW/ARROWS input'],
+    [['--layout', 'wide'], '--layout: for CSV/TSV/ARROW/ARROWS/PARQUET input'],
   ])('%j on NPY input', (flags, message) => {
     expectRefused(tsnorm([basic, ...flags]), message);
   });
@@ -74,12 +74,12 @@ describe('flags that do not apply are refused, not ignored', () => {
     const r = tsnorm([basic, '--precision', '5', '--compression', 'zstd', '--output-delimiter', ';', '-o', path.join(tmp.dir, 'p3.npy')]);
     expect(r.status).toBe(2);
     expect(r.stderr.toString()).toBe(
-      `tsnorm: --precision, --output-delimiter: for CSV/TSV output; --compression: for ARROW/ARROWS output, and ${path.join(tmp.dir, 'p3.npy')} is NPY\n`,
+      `tsnorm: --precision, --output-delimiter: for CSV/TSV output; --compression: for ARROW/ARROWS/PARQUET output, and ${path.join(tmp.dir, 'p3.npy')} is NPY\n`,
     );
   });
 
   it('--dtype on CSV output', () => {
-    expectRefused(tsnorm([basic, '--to', 'csv', '--dtype', 'float32']), '--dtype: for NPY/ARROW/ARROWS output');
+    expectRefused(tsnorm([basic, '--to', 'csv', '--dtype', 'float32']), '--dtype: for NPY/ARROW/ARROWS/PARQUET output');
   });
 
   it('--momentum without running statistics, as --batch-size', () => {

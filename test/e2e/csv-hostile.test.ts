@@ -71,7 +71,11 @@ describe('binary data is refused, not parsed', () => {
   });
 
   it('Parquet, zip and UTF-16 files are named for what they are', () => {
-    expectRefused(tsnorm([write('x.parquet', Buffer.from('PAR1\x15\x04\x15', 'latin1'))]), 'Parquet is not supported');
+    expectRefused(tsnorm([write('x.parquet', Buffer.from('PAR1\x15\x04\x15', 'latin1'))]), 'x.parquet: truncated Parquet file');
+    expectRefused(
+      tsnorm([write('p.csv', Buffer.from('PAR1\x15\x04\x15', 'latin1'))]),
+      'p.csv: a Parquet file, read as CSV: name it .parquet or give --from parquet',
+    );
     expectRefused(tsnorm([write('x.npz', Buffer.from('PK\x03\x04rest', 'latin1'))]), 'a zip archive');
     expectRefused(tsnorm([write('u16.csv', Buffer.from('\ufeffa,b\n1,2\n', 'utf16le'))]), 'UTF-16 text');
   });

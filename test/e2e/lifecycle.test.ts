@@ -316,7 +316,7 @@ describe('check', () => {
     expect(runCheck([train], ['--max-std-ratio', '0.5']).stderr).toContain('--max-std-ratio: expected a number above 1');
     const tableFlag = runCheck([train], ['--id', 'id']);
     expect(tableFlag.status).toBe(2);
-    expect(tableFlag.stderr.toString()).toBe(`tsnorm: --id: for CSV/TSV/ARROW/ARROWS input, and ${train} is NPY\n`);
+    expect(tableFlag.stderr.toString()).toBe(`tsnorm: --id: for CSV/TSV/ARROW/ARROWS/PARQUET input, and ${train} is NPY\n`);
   });
 
   it('streams: Arrow files work as NPY does', () => {

@@ -247,7 +247,7 @@ describe('output names and folders', () => {
 
   it('an extension that names no format is refused, and --to overrides it', () => {
     const dir = fresh('ext');
-    for (const ext of ['parquet', 'json', 'txt']) expectRefused(tsnorm([basic, '-o', path.join(dir, `out.${ext}`)]), `'.${ext}' names no format`);
+    for (const ext of ['orc', 'json', 'txt']) expectRefused(tsnorm([basic, '-o', path.join(dir, `out.${ext}`)]), `'.${ext}' names no format`);
     expect(fs.readdirSync(dir)).toEqual([]);
     expect(tsnorm([basic, '-o', path.join(dir, 'out.txt'), '--to', 'csv']).status).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8').split('\n')[0]).toBe('id,t,c0,c1,c2');

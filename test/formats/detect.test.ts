@@ -43,13 +43,14 @@ describe('formatFromPath', () => {
     expect(formatFromPath('x.Npy')).toBe('npy');
     expect(formatFromPath('x.TAB')).toBe('tsv');
     expect(formatFromPath('x.Feather')).toBe('arrow');
+    expect(formatFromPath('x.PARQUET')).toBe('parquet');
     expect(formatFromPath('x.CSV.GZ')).toBe('csv');
     expect(formatFromPath('x.tsv.Gz')).toBe('tsv');
   });
 
   it('gives undefined for stdin and for extensions naming no format', () => {
     expect(formatFromPath('-')).toBeUndefined();
-    for (const file of ['x.parquet', 'x.txt', 'x.json', 'x.tar.gz', 'x', 'noext/', 'x.csvx', 'x.npz', 'x.']) {
+    for (const file of ['x.orc', 'x.txt', 'x.json', 'x.tar.gz', 'x', 'noext/', 'x.csvx', 'x.npz', 'x.']) {
       expect(formatFromPath(file), file).toBeUndefined();
     }
   });
@@ -62,15 +63,15 @@ describe('formatFromPath', () => {
 
 describe('parseFormat', () => {
   it('takes each known name, in any case', () => {
-    for (const f of ['csv', 'tsv', 'npy', 'arrow', 'arrows'] as const) {
+    for (const f of ['csv', 'tsv', 'npy', 'arrow', 'arrows', 'parquet'] as const) {
       expect(parseFormat(f, '--from')).toBe(f);
       expect(parseFormat(f.toUpperCase(), '--to')).toBe(f);
     }
-    expect([...FORMATS].sort()).toEqual(['arrow', 'arrows', 'csv', 'npy', 'tsv']);
+    expect([...FORMATS].sort()).toEqual(['arrow', 'arrows', 'csv', 'npy', 'parquet', 'tsv']);
   });
 
   it('refuses an unknown name, naming the flag and listing the known ones', () => {
-    for (const name of ['parquet', 'feather', 'tab', '', 'csv.gz', ' csv']) {
+    for (const name of ['orc', 'feather', 'tab', '', 'csv.gz', ' csv']) {
       let err: unknown;
       try {
         parseFormat(name, '--to');
@@ -79,7 +80,7 @@ describe('parseFormat', () => {
       }
       expect(err, `'${name}' was taken`).toBeInstanceOf(TsnormError);
       const message = (err as Error).message;
-      expect(message).toBe(`--to: unknown format '${name}' (expected one of csv, tsv, npy, arrow, arrows)`);
+      expect(message).toBe(`--to: unknown format '${name}' (expected one of csv, tsv, npy, arrow, arrows, parquet)`);
     }
     expect(() => parseFormat('xlsx', '--from')).toThrow(/^--from: unknown format 'xlsx'/);
   });
@@ -114,6 +115,8 @@ describe('sniffFormat', () => {
     ['ARROW1 alone', ascii('ARROW1'), 'arrow'],
     ['the Arrow stream continuation marker 0xFFFFFFFF', [0xff, 0xff, 0xff, 0xff, 0x78, 0, 0, 0], 'arrows'],
     ['the marker alone', [0xff, 0xff, 0xff, 0xff], 'arrows'],
+    ['the Parquet magic PAR1', [...ascii('PAR1'), 0x15, 0x04], 'parquet'],
+    ['PAR without the 1', ascii('PAR,x\n'), 'csv'],
     ['a CSV header', ascii('id,t,c0,c1\n0,0,1.5,2\n'), 'csv'],
     ['tab-separated text', ascii('t\tc0\n0\t1\n'), 'csv'],
     ['nothing at all', [], 'csv'],

@@ -1,5 +1,5 @@
 import { TsnormError } from '../../errors.js';
-import { DEFAULT_TABLE, type FormatDescriptor } from '../format.js';
+import { DEFAULT_TABLE, type FormatDescriptor, type OutputCodec } from '../format.js';
 
 /** Apache Arrow IPC: the file format (Feather v2) and the stream format; long or list layout. */
 function arrowFormat(name: 'arrow' | 'arrows', extensions: readonly string[], sniff: (head: Uint8Array) => boolean): FormatDescriptor {
@@ -22,11 +22,18 @@ function arrowFormat(name: 'arrow' | 'arrows', extensions: readonly string[], sn
         stream: name === 'arrows',
         dtype: options.dtype,
         keepTypes: options.keepTypes ?? false,
-        compression: options.compression,
+        compression: arrowCodec(options.compression, sink.name),
         layout: table.outputLayout ?? (table.layout === 'list' ? 'list' : 'long'),
       });
     },
   };
+}
+
+/** Arrow IPC compresses record batches with LZ4_FRAME or ZSTD; `none` is no compression. */
+function arrowCodec(codec: OutputCodec | undefined, name: string): 'lz4' | 'zstd' | undefined {
+  if (codec === undefined || codec === 'none') return undefined;
+  if (codec === 'lz4' || codec === 'zstd') return codec;
+  throw new TsnormError(`--compression ${codec}: Arrow IPC compresses with lz4 or zstd, and ${name} is Arrow (${codec} is for Parquet)`, 'TSNORM_USAGE');
 }
 
 export const arrow = arrowFormat('arrow', ['.arrow', '.feather', '.ipc'], (head) => String.fromCharCode(...head.subarray(0, 6)) === 'ARROW1');

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type * as A from 'apache-arrow';
 import { TsnormError } from '../../errors.js';
 import { type ByteSource, openInput, readFully } from '../../io/byte-source.js';
 import { createScratchFile, removeTempFile, writeScratch } from '../../io/temp-files.js';
@@ -37,21 +38,26 @@ export async function openArrowReader(input: ByteSource, options: ArrowReaderOpt
       await stream.open();
       batches = { schema: stream.schema!, batches: () => stream.batches(), close: async () => {} };
     }
-    // A schema without columns is what a damaged schema reads as (and nothing to normalize anyway).
-    if (batches.schema.fields.length === 0)
-      throw new TsnormError(
-        `${src.name}: the Arrow schema has no columns (a corrupt ${isFile ? 'file' : 'stream'}, or a table without columns)`,
-        'TSNORM_ARROW',
-      );
-    // A name is optional in the flatbuffer, but every column is found and written by its name.
-    const unnamed = batches.schema.fields.findIndex((f) => typeof f.name !== 'string');
-    if (unnamed >= 0)
-      throw new TsnormError(`${src.name}: column ${unnamed} of the Arrow schema has no name (a corrupt ${isFile ? 'file' : 'stream'}?)`, 'TSNORM_ARROW');
+    checkSchemaNames(batches.schema, `${src.name}: `, `a corrupt ${isFile ? 'file' : 'stream'}`);
   } catch (err) {
     await src.close();
     throw arrowError(src.name, err, isFile);
   }
+  return readerOfBatches(src, batches, options);
+}
+
+/** The long or the list reader over record batches of any source (Arrow IPC, Parquet). */
+export function readerOfBatches(src: ByteSource, batches: BatchSource, options: ArrowReaderOptions): Promise<SeriesReader> | SeriesReader {
   return options.layout === 'list' ? ListArrowReader.open(src, batches, options) : new LongArrowReader(src, batches, options);
+}
+
+/** Refuses a schema without columns or with a column without a name (what damage reads as). */
+export function checkSchemaNames(schema: A.Schema, at: string, damage: string): void {
+  // A schema without columns is what a damaged schema reads as (and nothing to normalize anyway).
+  if (schema.fields.length === 0) throw new TsnormError(`${at}the Arrow schema has no columns (${damage}, or a table without columns)`, 'TSNORM_ARROW');
+  // A name is optional in the flatbuffer, but every column is found and written by its name.
+  const unnamed = schema.fields.findIndex((f) => typeof f.name !== 'string');
+  if (unnamed >= 0) throw new TsnormError(`${at}column ${unnamed} of the Arrow schema has no name (${damage}?)`, 'TSNORM_ARROW');
 }
 
 /**
@@ -86,7 +92,7 @@ async function checkFileEnds(src: ByteSource): Promise<void> {
 }
 
 /** A pipe's bytes in a scratch file (removed with the reader), read like a file. */
-async function copyToScratch(src: ByteSource): Promise<ByteSource> {
+export async function copyToScratch(src: ByteSource): Promise<ByteSource> {
   const file = createScratchFile('arrow');
   try {
     const buf = new Uint8Array(1 << 20);

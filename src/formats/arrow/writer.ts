@@ -19,6 +19,21 @@ export interface ArrowWriterOptions {
   readonly compression?: 'lz4' | 'zstd' | undefined;
   /** long: a row per time step; list: a row per instance, each channel a list. */
   readonly layout: 'long' | 'list';
+  /**
+   * Where the record batches go instead of Arrow IPC (another format built on Arrow's columns:
+   * Parquet). It writes to the sink itself; the writer commits the sink after `finish`.
+   */
+  readonly batches?: BatchConsumer | undefined;
+}
+
+/** Takes the writer's record batches in order (see ArrowWriterOptions.batches). */
+export interface BatchConsumer {
+  write(batch: A.RecordBatch): void;
+  /** Resolves when the batches written so far are taken (memory stays bounded). */
+  drain(): Promise<void>;
+  /** After the last batch: everything written to the sink. */
+  finish(): Promise<void>;
+  abort(): Promise<void>;
 }
 
 /** The bytes apache-arrow's writer produces for one call, collected to go to our sink at once. */
@@ -103,6 +118,7 @@ export class ArrowWriter implements SeriesWriter {
     const options: ConstructorParameters<typeof A.RecordBatchStreamWriter>[0] = {
       ...(this.options.compression ? { compressionType: this.options.compression === 'lz4' ? A.CompressionType.LZ4_FRAME : A.CompressionType.ZSTD } : {}),
     };
+    if (this.options.batches) return;
     this.writer = this.options.stream ? new ArrowStreamWriter(options) : new ArrowFileWriter(options);
     this.writer.reset(this.queue);
   }
@@ -169,6 +185,11 @@ export class ArrowWriter implements SeriesWriter {
     this.writeGathered();
     if (this.listRows.length > 0) await this.writeListBatch();
     if (!this.arrowSchema) this.writeBatch(this.emptyBatch());
+    if (this.options.batches) {
+      await this.options.batches.finish();
+      await this.sink.commit();
+      return;
+    }
     this.writer!.finish();
     await this.drain();
     await this.writeStaged();
@@ -178,6 +199,7 @@ export class ArrowWriter implements SeriesWriter {
 
   async abort(): Promise<void> {
     await this.inFlight.catch(() => undefined);
+    await this.options.batches?.abort();
     await this.sink.abort();
   }
 
@@ -188,7 +210,8 @@ export class ArrowWriter implements SeriesWriter {
       batch = new A.RecordBatch(this.arrowSchema, batch.data);
     }
     try {
-      this.writer!.write(batch);
+      if (this.options.batches) this.options.batches.write(batch);
+      else this.writer!.write(batch);
     } catch (err) {
       throw new TsnormError(`${this.name}: cannot write this as Arrow: ${(err as Error).message}`, 'TSNORM_OUTPUT');
     }
@@ -212,6 +235,7 @@ export class ArrowWriter implements SeriesWriter {
    * sinks get one joined copy. One write is in flight at a time.
    */
   private async drain(): Promise<void> {
+    if (this.options.batches) return this.options.batches.drain();
     const chunks = this.queue.chunks;
     this.queue.chunks = [];
     // Before anything else: the caller may reuse the arrays of the last write once this resolves.

@@ -188,8 +188,7 @@ function refuseNonText(name: string, head: Uint8Array): void {
       'TSNORM_CSV',
     );
   }
-  if (starts(0x50, 0x41, 0x52, 0x31))
-    throw new TsnormError(`${name}: a Parquet file: Parquet is not supported (supported: npy, csv, tsv; convert it to CSV or NPY first)`, 'TSNORM_CSV');
+  if (starts(0x50, 0x41, 0x52, 0x31)) throw new TsnormError(`${name}: a Parquet file, read as CSV: name it .parquet or give --from parquet`, 'TSNORM_CSV');
   if (starts(0x50, 0x4b, 0x03, 0x04))
     throw new TsnormError(`${name}: a zip archive (an .npz?): not supported; extract the .npy or .csv inside it first`, 'TSNORM_CSV');
 }

@@ -1,0 +1,166 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import * as A from 'apache-arrow';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FIXTURES, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
+import { readNpy } from '../helpers/npy.js';
+
+// Parquet files written by pyarrow (every codec, v1 and v2 pages, dictionary and plain), polars
+// and DuckDB (fixtures/generate_parquet.py), normalized by tsnorm: the values must be the exact
+// reference's, every other column as pyarrow reads it from the input (the fixture's twin).
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const dir = path.join(FIXTURES, 'parquet');
+
+interface Sidecar {
+  file: string;
+  twin: string;
+  writer: string;
+  layout: 'long' | 'list';
+  args: string[];
+  channels: string[];
+  id: string | null;
+  pass_through: { name: string }[];
+  expected: string;
+  expected_shape_kind: 'NCL' | 'rows';
+  nan?: 'propagate' | 'ignore';
+}
+
+const sidecars: Sidecar[] = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+
+const table = (file: string): A.Table => new A.Table([...A.RecordBatchReader.from(fs.readFileSync(file))]);
+
+/** Channel values of an output as (total rows, C) in row order; nulls as NaN. */
+function outputRows(t: A.Table, s: Sidecar, C: number): number[][] {
+  const rows: number[][] = [];
+  if (s.layout === 'long') {
+    for (let r = 0; r < t.numRows; r++) rows.push(s.channels.map((c) => (t.getChild(c)!.get(r) as number | null) ?? NaN));
+    return rows;
+  }
+  for (let r = 0; r < t.numRows; r++) {
+    const series: ArrayLike<number | null>[] = [];
+    if (C > s.channels.length) {
+      const outer = t.getChild(s.channels[0]!)!.get(r) as A.Vector;
+      for (let c = 0; c < outer.length; c++) series.push((outer.get(c) as A.Vector).toArray() as ArrayLike<number>);
+    } else {
+      for (const c of s.channels) {
+        const v = t.getChild(c)!.get(r) as A.Vector;
+        series.push(Array.from({ length: v.length }, (_, i) => v.get(i) as number | null));
+      }
+    }
+    for (let k = 0; k < series[0]!.length; k++) rows.push(series.map((x) => x[k] ?? NaN));
+  }
+  return rows;
+}
+
+async function expectedRows(s: Sidecar): Promise<{ rows: number[][]; C: number }> {
+  const e = await readNpy(path.join(dir, s.expected));
+  if (s.expected_shape_kind === 'rows') {
+    const [R, C] = e.shape as [number, number];
+    return { rows: Array.from({ length: R }, (_, r) => Array.from({ length: C }, (_, c) => e.data[r * C + c]!)), C };
+  }
+  const [N, C, L] = e.shape.length === 3 ? (e.shape as [number, number, number]) : [1, e.shape[0]!, e.shape[1]!];
+  const rows: number[][] = [];
+  for (let n = 0; n < N; n++) for (let t = 0; t < L; t++) rows.push(Array.from({ length: C }, (_, c) => e.data[(n * C + c) * L + t]!));
+  return { rows, C };
+}
+
+/** A cell as plain values: lists (of lists) as arrays. */
+const plain = (x: unknown): unknown => (x instanceof A.Vector ? Array.from(x as Iterable<unknown>, plain) : x);
+const cellsOf = (t: A.Table, name: string): unknown[] => {
+  const v = t.getChild(name)!;
+  return Array.from({ length: v.length }, (_, i) => plain(v.get(i)));
+};
+
+function expectValues(got: A.Table, s: Sidecar, want: { rows: number[][]; C: number }): void {
+  const rows = outputRows(got, s, want.C);
+  expect(rows.length).toBe(want.rows.length);
+  let worst = 0;
+  rows.forEach((row, i) =>
+    row.forEach((x, c) => {
+      const w = want.rows[i]![c]!;
+      if (Number.isNaN(w) || Number.isNaN(x)) expect([i, c, Number.isNaN(x)]).toEqual([i, c, Number.isNaN(w)]);
+      else worst = Math.max(worst, Math.abs(x - w) / Math.max(1, Math.abs(w)));
+    }),
+  );
+  // float32 output for float32 input: one rounding of the float64 result.
+  expect(worst).toBeLessThanOrEqual(1e-6);
+}
+
+describe('Parquet files from pyarrow, polars and DuckDB', () => {
+  it('the fixtures hold every codec, both data page versions and all three writers', () => {
+    const writers = new Set(sidecars.map((s) => s.writer.split(' ')[0]));
+    expect([...writers].sort()).toEqual(['duckdb', 'polars', 'pyarrow']);
+    const codecs = new Set(sidecars.map((s) => (s as unknown as { writer_options: { compression: string } }).writer_options.compression));
+    for (const c of ['snappy', 'zstd', 'gzip', 'brotli', 'lz4', 'none']) expect(codecs.has(c), c).toBe(true);
+  });
+
+  it.each(sidecars.map((s) => [s.file, s] as const))('%s', async (_name, s) => {
+    const out = path.join(tmp.dir, `${s.file}.arrow`);
+    const r = tsnorm([path.join(dir, s.file), '-o', out, ...s.args, ...(s.nan === 'ignore' ? ['--nan', 'ignore'] : [])]);
+    expect(r.stderr.replace(/^tsnorm: note: .*\n/gm, '')).toBe('');
+    expect(r.status).toBe(0);
+    const got = table(out);
+    expectValues(got, s, await expectedRows(s));
+    // Every other column comes back as pyarrow reads it from the input.
+    const twin = table(path.join(dir, s.twin));
+    for (const p of [...s.pass_through, ...(s.id ? [{ name: s.id }] : [])]) expect(cellsOf(got, p.name)).toEqual(cellsOf(twin, p.name));
+
+    // Parquet out, read back: the same table as the Arrow output.
+    const pq = path.join(tmp.dir, `${s.file}.out.parquet`);
+    expect(tsnorm([path.join(dir, s.file), '-o', pq, ...s.args, '--row-group-size', '7', ...(s.nan === 'ignore' ? ['--nan', 'ignore'] : [])]).status).toBe(0);
+    const back = path.join(tmp.dir, `${s.file}.back.arrow`);
+    const tableArgs = s.args.filter((a, i) => a !== '--nan' && s.args[i - 1] !== '--nan');
+    expect(tsnorm(['convert', pq, '-o', back, ...tableArgs]).stderr).toBe('');
+    const again = table(back);
+    expect(again.schema.fields.map((f) => `${f.name}: ${f.type}`)).toEqual(got.schema.fields.map((f) => `${f.name}: ${f.type}`));
+    for (const f of got.schema.fields) expect(cellsOf(again, f.name), f.name).toEqual(cellsOf(got, f.name));
+  });
+
+  it('from a pipe: the same as from the file', () => {
+    const s = sidecars.find((x) => x.file === 'long_basic.parquet')!;
+    const fromFile = tsnorm([path.join(dir, s.file), '--to', 'csv', ...s.args]);
+    const fromPipe = tsnorm(['-', '--to', 'csv', ...s.args], { input: fs.readFileSync(path.join(dir, s.file)) });
+    expect(fromPipe.stderr).toBe('');
+    expect(fromPipe.stdout.toString()).toBe(fromFile.stdout.toString());
+  });
+});
+
+describe('broken Parquet input: one line, exit 2, nothing written', () => {
+  const good = fs.readFileSync(path.join(dir, 'long_basic.parquet'));
+  const cases: [string, Buffer, string][] = [
+    ['empty.parquet', Buffer.alloc(0), 'not a Parquet file: it does not begin with PAR1'],
+    ['head.parquet', good.subarray(0, 4), 'truncated Parquet file: it does not end with the footer and PAR1 (4 bytes)'],
+    ['cut.parquet', good.subarray(0, good.length - 100), 'truncated Parquet file: it does not end with the footer and PAR1'],
+    [
+      'footer-length.parquet',
+      Buffer.concat([good.subarray(0, good.length - 8), Buffer.from([0xff, 0xff, 0xff, 0x7f]), Buffer.from('PAR1')]),
+      'corrupt Parquet file: its footer length (2147483647) does not fit the file',
+    ],
+    [
+      'footer-garbage.parquet',
+      (() => {
+        const b = Buffer.from(good);
+        const footer = b.readUInt32LE(b.length - 8);
+        b.fill(0xaa, b.length - 8 - footer, b.length - 8);
+        return b;
+      })(),
+      'corrupt Parquet file: ',
+    ],
+  ];
+  it.each(cases)('%s', (name, bytes, phrase) => {
+    const work = fs.mkdtempSync(path.join(tmp.dir, 'bad-'));
+    const input = path.join(tmp.dir, name);
+    fs.writeFileSync(input, bytes);
+    const r = tsnorm([input, '-o', path.join(work, 'out.parquet'), '--id', 'item']);
+    expect(r.status).toBe(2);
+    expect(isOneLineError(r.stderr)).toBe(true);
+    expect(r.stderr).toContain(`${input}: ${phrase}`);
+    expect(fs.readdirSync(work)).toEqual([]);
+  });
+});
