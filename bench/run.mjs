@@ -2,7 +2,7 @@
 // Side-by-side benchmark: tsnorm against what a user would reach for instead (../shared/bench:
 // torch, numpy, pandas, Miller) and against `cp` of the same file, in one run, as ratios.
 //
-//   npm run bench [-- --only npy|csv|arrow|startup|scaling] [--repeat K] [--data DIR] [--miller] [--keep]
+//   npm run bench [-- --only npy|csv|arrow|parquet|startup|scaling] [--repeat K] [--data DIR] [--miller] [--keep]
 //                 [--node MAJOR,...]
 //
 // tsnorm runs on the Node that runs the bench, which every report names. `--node 20,24` runs each
@@ -387,6 +387,60 @@ if ((!only || only === 'arrow') && files.csv) {
     console.log(`    100,000 one-row batches: ${rows.tiny.wall.toFixed(2)} s   target <= 1 s  ${rows.tiny.wall <= 1 ? 'met' : 'NOT met'}`);
   }
   results.arrow.rows = rows;
+}
+
+if ((!only || only === 'parquet') && files.csv) {
+  // The same table as big.csv as one zstd Parquet file (pyarrow's defaults: one row group).
+  const parquet = path.join(data, 'big.parquet');
+  if (!fs.existsSync(parquet) && hasVenv('pyarrow')) {
+    spawnSync(
+      venvPython,
+      [
+        '-c',
+        `import pyarrow.csv as c, pyarrow.parquet as p; p.write_table(c.read_csv(${JSON.stringify(files.csv)}), ${JSON.stringify(parquet)}, compression='zstd')`,
+      ],
+      { stdio: 'inherit' },
+    );
+  }
+  if (fs.existsSync(parquet)) {
+    console.log(`\nParquet: ${parquet} (${(fs.statSync(parquet).size / 1e6).toFixed(0)} MB zstd, the table of big.csv)`);
+    const o = (name) => path.join(out, name);
+    const rows = {};
+    rows.tsnorm = tsnormJob('tsnorm normalize --id id --keep t', ['normalize', parquet, '-o', o('tsnorm.parquet'), '--id', 'id', '--keep', 't'], {
+      outputs: [o('tsnorm.parquet')],
+    });
+    if (hasVenv('polars'))
+      rows.polars = measure('polars (polars_norm.py)', [venvPython, path.join(shared, 'polars_norm.py'), parquet, o('polars.parquet')], {
+        outputs: [o('polars.parquet')],
+      });
+    if (hasVenv('duckdb'))
+      rows.duckdb = measure('DuckDB (duckdb_norm.py)', [venvPython, path.join(shared, 'duckdb_norm.py'), parquet, o('duckdb.parquet')], {
+        outputs: [o('duckdb.parquet')],
+      });
+    const t = rows.tsnorm;
+    const peers = [rows.polars, rows.duckdb].filter(Boolean);
+    if (peers.length > 0) {
+      const best = Math.min(...peers.map((r) => r.wall));
+      console.log('\n  ratios (tsnorm normalize):');
+      console.log(`    vs the faster of polars and DuckDB ${(t.wall / best).toFixed(2)} x wall   target <= 1 (aim 0.7)  ${t.wall <= best ? 'met' : 'NOT met'}`);
+    }
+    if (t.rss !== null) console.log(`    peak RSS  ${t.rss.toFixed(0)} MB        target <= 200  ${t.rss <= 200 ? 'met' : 'NOT met'}`);
+    if (rows.polars && hasVenv('pyarrow')) {
+      // The same numbers: the largest difference of a channel value from polars', by pyarrow.
+      const r = spawnSync(
+        venvPython,
+        [
+          '-c',
+          `import pyarrow.parquet as p, numpy as n
+a = p.read_table(${JSON.stringify(o('tsnorm.parquet'))}); b = p.read_table(${JSON.stringify(o('polars.parquet'))})
+print(max(float(n.max(n.abs(a[c].to_numpy() - b[c].to_numpy()))) for c in a.column_names if c not in ('id', 't')))`,
+        ],
+        { encoding: 'utf8' },
+      );
+      console.log(`    max |tsnorm - polars| = ${Number(r.stdout).toExponential(2)}`);
+    }
+    results.parquet = { rows };
+  } else console.log('\nParquet: skipped (no venv with pyarrow to write big.parquet: npm run venv)');
 }
 
 if (!only || only === 'startup') {

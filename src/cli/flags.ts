@@ -308,12 +308,12 @@ export const FLAGS: readonly Flag[] = [
     long: 'compression',
     value: 'codec',
     choices: OUTPUT_CODECS,
-    help: 'Arrow output: compress record batches with lz4 or zstd (default: none); Parquet output: the codec (default zstd)',
+    help: 'Arrow output: compress record batches with lz4 or zstd (default: none); Parquet output: the codec (default snappy)',
     commands: WRITING,
     formats: { side: 'output', formats: COLUMNAR },
     doc: {
       table: 'arrow',
-      text: "Arrow: compress the output's record batches, `lz4` (LZ4_FRAME) or `zstd` (default `none`; readers need the codec). Parquet: the pages' codec, any of the list (default `zstd`; `lz4` is LZ4_RAW). Compressed input is read whatever this says.",
+      text: "Arrow: compress the output's record batches, `lz4` (LZ4_FRAME) or `zstd` (default `none`; readers need the codec). Parquet: the pages' codec, any of the list (default `snappy`, as pyarrow, DuckDB and Spark write; `zstd` for a smaller, slower-written file; `lz4` is LZ4_RAW). Compressed input is read whatever this says.",
     },
   },
   {

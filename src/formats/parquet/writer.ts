@@ -54,7 +54,7 @@ class ParquetBatches implements BatchConsumer {
     const table = this.wasm.Table.fromIPCStream(A.tableToIPC(new A.Table([batch]), 'stream'));
     for (const b of table.recordBatches()) this.queue.push(b);
     table.free();
-    this.pump ??= this.start();
+    this.pump ??= this.start(batch.schema);
     this.wake?.();
   }
 
@@ -84,7 +84,7 @@ class ParquetBatches implements BatchConsumer {
     throw new TsnormError(`${this.sink.name}: cannot write this as Parquet: ${why.split('\n')[0]}`, 'TSNORM_OUTPUT');
   }
 
-  private async start(): Promise<void> {
+  private async start(schema: A.Schema): Promise<void> {
     const input = new ReadableStream(
       {
         pull: async (controller) => {
@@ -98,7 +98,7 @@ class ParquetBatches implements BatchConsumer {
       { highWaterMark: 0 },
     );
     try {
-      const output = await this.wasm.transformParquetStream(input, this.properties());
+      const output = await this.wasm.transformParquetStream(input, this.properties(schema));
       const reader = output.getReader();
       for (;;) {
         const next = await reader.read();
@@ -111,7 +111,12 @@ class ParquetBatches implements BatchConsumer {
     }
   }
 
-  private properties() {
+  /**
+   * The codec, the row group size, format 2, and the schema's metadata as the file's key-value
+   * metadata too: pyarrow gets it back from the Arrow schema stored in the footer, while DuckDB,
+   * Spark and polars read the key-value pairs.
+   */
+  private properties(schema: A.Schema) {
     const { WriterPropertiesBuilder, Compression, WriterVersion } = this.wasm;
     const codec = this.options.codec ?? DEFAULT_PARQUET_CODEC;
     const compression = {
@@ -122,13 +127,15 @@ class ParquetBatches implements BatchConsumer {
       brotli: Compression.BROTLI,
       none: Compression.UNCOMPRESSED,
     }[codec];
-    return (
-      new WriterPropertiesBuilder()
-        .setCompression(compression)
-        .setMaxRowGroupSize(this.options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS)
-        // Format 2: the logical types of unsigned integers and nanosecond timestamps, as pyarrow writes.
-        .setWriterVersion(WriterVersion.V2)
-        .build()
-    );
+    let builder = new WriterPropertiesBuilder()
+      .setCompression(compression)
+      .setMaxRowGroupSize(this.options.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS)
+      // Format 2: the logical types of unsigned integers and nanosecond timestamps, as pyarrow writes.
+      .setWriterVersion(WriterVersion.V2)
+      .setKeyValueMetadata(new Map(schema.metadata));
+    // Dictionary encoding pays for repeated values (ids, labels); floating-point channels rarely
+    // repeat, and trying a dictionary before falling back to plain took most of the write.
+    for (const f of schema.fields) if (A.DataType.isFloat(f.type)) builder = builder.setColumnDictionaryEnabled(f.name, false);
+    return builder.build();
   }
 }
