@@ -76,7 +76,7 @@ export const FLAGS: readonly Flag[] = [
     requiredFor: ['stats merge'],
     doc: {
       table: 'common',
-      text: "output (default `-`, stdout). A regular file is written to a temporary file beside it and renamed at the end (see Outputs). Its extension names the format (`.npy`, `.csv`, `.tsv`, `.tab`, `+.gz`); an extension that names none (`.parquet`, `.txt`) is refused unless `--to` is given; no extension means the input's format.",
+      text: "output (default `-`, stdout). A regular file is written to a temporary file beside it and renamed at the end (see Outputs). Its extension names the format (`.npy`, `.csv`, `.tsv`, `.tab`, `.arrow`, `.arrows`, `.parquet`, `+.gz` for text); an extension that names none (`.txt`) is refused unless `--to` is given; no extension means the input's format. With a folder, a glob or several inputs: the folder each input's output goes to, under its own path (see Datasets).",
     },
   },
   {
@@ -194,7 +194,7 @@ export const FLAGS: readonly Flag[] = [
     commands: READING,
     doc: {
       table: 'common',
-      text: '`npy`, `csv`, `tsv`, `arrow` (the IPC file format, Feather v2: `.arrow`, `.feather`, `.ipc`), `arrows` (the IPC stream format: `.arrows`); default from the extension (`.gz` looked through), else sniffed from the content (NPY magic, `ARROW1`, the Arrow stream marker, else CSV text).',
+      text: '`npy`, `csv`, `tsv`, `arrow` (the IPC file format, Feather v2: `.arrow`, `.feather`, `.ipc`), `arrows` (the IPC stream format: `.arrows`), `parquet` (`.parquet`, `.pq`); default from the extension (`.gz` looked through), else sniffed from the content (NPY magic, `ARROW1`, the Arrow stream marker, `PAR1`, else CSV text). Parquet is read a row group at a time (from a pipe, after a copy to a temporary file).',
     },
   },
   {
@@ -212,7 +212,7 @@ export const FLAGS: readonly Flag[] = [
   {
     long: 'id',
     value: 'col',
-    help: 'long layout (CSV, Arrow): consecutive rows with equal values in COL form one instance',
+    help: 'long layout (CSV, Arrow, Parquet): consecutive rows with equal values in COL form one instance',
     commands: READING,
     formats: { side: 'input', formats: TABLES },
     doc: {
@@ -250,19 +250,19 @@ export const FLAGS: readonly Flag[] = [
     formats: { side: 'input', formats: TEXT },
     doc: {
       table: 'text',
-      text: "long layout: the types of columns that pass through, for typed outputs (Arrow): `int64`, `uint64`, `float64` or `utf8` (text, kept exactly as written). Default: what the column's first rows hold (see Across formats in [layouts.md](layouts.md)). A column named here is not a channel.",
+      text: "long layout: the types of columns that pass through, for typed outputs (Arrow, Parquet): `int64`, `uint64`, `float64` or `utf8` (text, kept exactly as written). Default: what the column's first rows hold (see Across formats in [layouts.md](layouts.md)). A column named here is not a channel.",
     },
   },
   {
     long: 'layout',
     value: 'layout',
     choices: ['long', 'wide', 'list'],
-    help: 'long (a row per time step), wide (CSV: a row per series) or list (Arrow: a row per instance)',
+    help: 'long (a row per time step), wide (CSV: a row per series) or list (Arrow, Parquet: a row per instance)',
     commands: READING,
     formats: { side: 'input', formats: TABLES },
     doc: {
       table: 'tables',
-      text: 'long (default): a row per time step. wide (CSV/TSV): a row per series (UCR); leading non-numeric or `--keep` columns pass through; `--num-channels C` rows form one instance (default 1); UCR files start with a numeric class label: keep it with `--keep 1` (with `--no-header`). list (Arrow): a row per instance, each channel a list column (`List`, `LargeList`, `FixedSizeList`), or one column of lists of lists holding C x L (Hugging Face `datasets`, GluonTS `target`); every other column is a per-instance value, written back with its type and value.',
+      text: 'long (default): a row per time step. wide (CSV/TSV): a row per series (UCR); leading non-numeric or `--keep` columns pass through; `--num-channels C` rows form one instance (default 1); UCR files start with a numeric class label: keep it with `--keep 1` (with `--no-header`). list (Arrow, Parquet): a row per instance, each channel a list column (`List`, `LargeList`, `FixedSizeList`), or one column of lists of lists holding C x L (Hugging Face `datasets`, GluonTS `target`); every other column is a per-instance value, written back with its type and value.',
     },
   },
   {
@@ -338,7 +338,16 @@ export const FLAGS: readonly Flag[] = [
     formats: { side: 'output', formats: formatsOf('npy', 'arrow', 'parquet') },
     doc: {
       table: 'common',
-      text: "NPY and Arrow output type; default float64 for float64 input (and CSV), float32 otherwise (integers and float16 included). For Arrow, per channel column: Float64 where the input column was. `convert` without `--dtype` keeps each channel's own type (see [layouts.md](layouts.md)).",
+      text: "NPY, Arrow and Parquet output type; default float64 for float64 input (and CSV), float32 otherwise (integers and float16 included). For Arrow and Parquet, per channel column: Float64 where the input column was. `convert` without `--dtype` keeps each channel's own type (see [layouts.md](layouts.md)).",
+    },
+  },
+  {
+    long: 'copy-others',
+    help: 'folder inputs: copy the files tsnorm does not read (state.json, _SUCCESS) to the output folder unchanged',
+    commands: WRITING,
+    doc: {
+      table: 'common',
+      text: "with a folder input (or a glob) and `-o FOLDER`: copy the files of the input folders that tsnorm does not read (a Hugging Face dataset's `state.json` and `dataset_info.json`, Spark's `_SUCCESS`) to the output folder, under the same paths, unchanged. Without it they are left out, and a note names them. Hidden files (`.name`) are neither read nor copied.",
     },
   },
   {

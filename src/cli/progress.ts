@@ -47,15 +47,20 @@ export function startProgress(where: ProgressWhere): ProgressDisplay | undefined
   let stopped = false;
   let input = 0;
 
+  // A set of inputs (a folder) is one bar over all of them; otherwise a bar per input.
+  const done = (): number => (meter.set ? meter.setDone : meter.done);
+  const size = (): number | undefined => (meter.set ? meter.set.bytes : meter.size);
   const payload = (): Record<string, string> => {
-    const seconds = Math.max((Date.now() - meter.startedAt) / 1000, 1e-3);
-    const rate = meter.done / seconds;
-    const left = meter.size === undefined || rate === 0 ? undefined : (meter.size - meter.done) / rate;
+    const seconds = Math.max((Date.now() - (meter.set?.startedAt ?? meter.startedAt)) / 1000, 1e-3);
+    const rate = done() / seconds;
+    const total = size();
+    const left = total === undefined || rate === 0 ? undefined : (total - done()) / rate;
+    const name = meter.name.length > 24 ? `...${meter.name.slice(-21)}` : meter.name;
     return {
       // Not named value, total or eta: cli-progress fills those itself.
-      file: meter.name.length > 24 ? `...${meter.name.slice(-21)}` : meter.name,
-      read: bytes(meter.done),
-      size: meter.size === undefined ? '' : bytes(meter.size),
+      file: meter.set ? `${meter.inputs}/${meter.set.files} ${name}` : name,
+      read: bytes(done()),
+      size: total === undefined ? '' : bytes(total),
       speed: `${bytes(rate)}/s`,
       left: left === undefined ? '' : duration(left),
     };
@@ -65,20 +70,20 @@ export function startProgress(where: ProgressWhere): ProgressDisplay | undefined
     if (stopped || loading) return;
     if (meter.inputs !== input) {
       input = meter.inputs;
-      bar?.setTotal(meter.size ?? 0);
+      bar?.setTotal(size() ?? 0);
     }
     if (bar) {
-      bar.update(meter.done, payload());
+      bar.update(done(), payload());
       return;
     }
-    const big = (meter.size ?? meter.done) >= SHOWN_FROM_BYTES;
+    const big = (size() ?? done()) >= SHOWN_FROM_BYTES;
     if (!big) return;
     loading = true;
     void import('cli-progress').then(
       ({ default: cliProgress }) => {
         loading = false;
         if (stopped) return;
-        const known = meter.size !== undefined;
+        const known = size() !== undefined;
         bar = new cliProgress.SingleBar({
           stream: process.stderr,
           format: known ? '{file} [{bar}] {percentage}% {read}/{size} {speed} ETA {left}' : '{file} {read} read, {speed}',
@@ -90,7 +95,7 @@ export function startProgress(where: ProgressWhere): ProgressDisplay | undefined
           linewrap: true,
           fps: 8,
         });
-        bar.start(meter.size ?? 0, meter.done, payload());
+        bar.start(size() ?? 0, done(), payload());
       },
       () => {
         loading = false;

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import type { NanPolicy } from '../core/engine.js';
@@ -14,6 +15,7 @@ import { flagValue, givenFormatFlags } from './flags.js';
 import { oneOf } from './parsers.js';
 import type { LoadedParams } from '../core/state-dict.js';
 import { loadParams } from '../stats-file.js';
+import { type Dataset, expandInputs } from '../pipeline/dataset.js';
 
 /**
  * The options commander hands over, keyed as `optionKey` names them. The values a flag's parser
@@ -39,6 +41,8 @@ export interface RawOptions {
   channels?: string;
   /** false for --no-header. */
   header?: boolean;
+  /** --copy-others: files of a folder input that are not data, copied to the output folder. */
+  copyOthers?: boolean;
   /** --quiet: the CLI's (no progress bar, no notes); the plan does not depend on it. */
   quiet?: boolean;
 }
@@ -51,8 +55,8 @@ export type Command = Plan['command'];
  * the files a run touches are compared, so that no output replaces a file the run reads.
  */
 export function resolvePlan(command: Command, inputs: string[], raw: RawOptions): Plan {
-  const paths = inputs.length > 0 ? inputs : ['-'];
-  if (command !== 'fit' && paths.length > 1) throw new TsnormError(`${command} takes one input, got ${paths.length}: ${paths.join(' ')}`, 'TSNORM_USAGE');
+  const dataset = expandInputs(inputs.length > 0 ? inputs : ['-']);
+  const paths = dataset.files.map((f) => f.path);
   if (paths.filter((p) => p === '-').length > 1) throw new TsnormError('stdin (-) can be read only once', 'TSNORM_USAGE');
   const givenEps = flagValue<number>(raw, 'eps');
   const givenMomentum = flagValue<Momentum>(raw, 'momentum');
@@ -121,9 +125,12 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
   const batchSize = givenBatch ?? (command === 'fit' && givenMomentum === undefined && momentum === 'cumulative' ? 1 : undefined);
 
   const outputPath = command === 'fit' ? undefined : (raw.output ?? '-');
-  checkDistinctFiles(fileRoles(paths, raw, outputPath));
+  const folder = outputPath !== undefined && outputFolder(dataset, outputPath);
+  if (raw.copyOthers === true && !folder)
+    throw new TsnormError('--copy-others copies the files a folder input holds beside its data into the output folder: there is none', 'TSNORM_USAGE');
+  checkDistinctFiles(fileRoles(paths, raw, folder ? undefined : outputPath));
   if (raw.saveStats !== undefined) checkStatsPath(raw.saveStats, '--save-stats');
-  const output = outputPath === undefined ? undefined : { path: outputPath, format: to ?? outputFormatOf(outputPath), dtype };
+  const output = outputPath === undefined ? undefined : { path: outputPath, format: to ?? (folder ? undefined : outputFormatOf(outputPath)), dtype, folder };
 
   const table = resolveTable(raw);
   return {
@@ -135,7 +142,9 @@ export function resolvePlan(command: Command, inputs: string[], raw: RawOptions)
     rowGroupSize: flagValue<number>(raw, 'row-group-size'),
     threads: flagValue<number>(raw, 'threads') ?? os.availableParallelism(),
     offThreadAfter: flagValue<number>(raw, 'off-thread-after'),
-    inputs: paths.map((p) => ({ path: p, format: from })),
+    inputs: dataset.files.map((f) => ({ path: f.path, format: from, relative: f.relative })),
+    others: dataset.others,
+    copyOthers: raw.copyOthers === true,
     output,
     eps,
     momentum,
@@ -171,6 +180,57 @@ export function checkStatsPath(file: string, flag: string): void {
   const format = formatFromPath(file);
   if (format === undefined) return;
   throw new TsnormError(`${flag} ${file}: a stats file is JSON, and this name says ${format.toUpperCase()}; name it .json`, 'TSNORM_USAGE');
+}
+
+/**
+ * Whether the output is a folder, an output per input under the same relative paths: so when
+ * the inputs are a folder, a glob or several files; then -o must name a folder that is not one
+ * of the inputs' (nor inside one, nor holding one). A folder named for one file's output is
+ * refused, as is stdout for several.
+ */
+function outputFolder(dataset: Dataset, output: string): boolean {
+  const isFolder = output !== '-' && (output.endsWith('/') || isDirectory(output));
+  if (!dataset.many) {
+    if (isFolder)
+      throw new TsnormError(
+        `-o ${output} is a folder, and the input is one file: name the output file (${path.join(output, dataset.files[0]?.relative ?? 'out')})`,
+        'TSNORM_USAGE',
+      );
+    return false;
+  }
+  const what = `${dataset.files.length} input file${dataset.files.length === 1 ? '' : 's'}`;
+  if (output === '-') throw new TsnormError(`${what}: each gets an output of its own; give -o FOLDER`, 'TSNORM_USAGE');
+  if (!isFolder && (fs.existsSync(output) || formatFromPath(output) !== undefined))
+    throw new TsnormError(`-o ${output} names a file; ${what} need an output folder (-o FOLDER/)`, 'TSNORM_USAGE');
+  if (dataset.files.some((f) => f.path === '-'))
+    throw new TsnormError('stdin (-) has no name to write its output under in a folder: give it as a file', 'TSNORM_USAGE');
+  const out = path.resolve(output);
+  for (const root of dataset.roots) {
+    const inside = (a: string, b: string) => a === b || a.startsWith(b.endsWith(path.sep) ? b : b + path.sep);
+    const r = path.resolve(root);
+    if (inside(out, r) || inside(r, out))
+      throw new TsnormError(
+        `-o ${output} and the input folder ${root} overlap: outputs would be written among the inputs (and read as inputs next time); choose a folder outside it`,
+        'TSNORM_USAGE',
+      );
+  }
+  // Two inputs with the same relative path (a.csv from two folders) would write one output.
+  const seen = new Map<string, string>();
+  for (const f of dataset.files) {
+    const other = seen.get(f.relative);
+    if (other !== undefined) throw new TsnormError(`${other} and ${f.path} would both be written to ${path.join(output, f.relative)}`, 'TSNORM_USAGE');
+    seen.set(f.relative, f.path);
+  }
+  return true;
+}
+
+/** Whether a path is a folder; a path that cannot be looked at (a loop, a name too long) is not, and opening it says why. */
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function fileRoles(inputs: readonly string[], raw: RawOptions, output: string | undefined): FileRole[] {

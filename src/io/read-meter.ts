@@ -14,7 +14,26 @@ export class ReadMeter {
   /** When the input was opened (ms since the epoch): rates are measured from it. */
   startedAt = 0;
 
+  /**
+   * A set of inputs read as one (a folder): their number and total size. A display then shows the
+   * whole set (`setDone` of `set.bytes`) rather than each file.
+   */
+  set: { readonly files: number; readonly bytes: number; readonly startedAt: number } | undefined;
+  /** Bytes of the set's inputs finished before this one. */
+  private before = 0;
+
+  /** Reading a set of inputs begins. */
+  beginSet(files: number, bytes: number): void {
+    this.set = { files, bytes, startedAt: Date.now() };
+  }
+
+  /** Bytes of the whole set read so far. */
+  get setDone(): number {
+    return this.before + this.done;
+  }
+
   begin(name: string, size: number | undefined): void {
+    if (this.inputs > 0) this.before += this.size ?? this.done;
     this.name = name;
     this.size = size;
     this.done = 0;

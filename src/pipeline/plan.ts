@@ -13,6 +13,9 @@ import type { ByteSource } from '../io/byte-source.js';
 export interface Plan {
   readonly command: 'normalize' | 'fit' | 'apply' | 'inverse' | 'convert';
   readonly inputs: readonly InputPlan[];
+  /** Files of folder inputs that tsnorm does not read (named in a note), copied to an output folder with copyOthers. */
+  readonly others?: readonly { readonly path: string; readonly relative: string }[] | undefined;
+  readonly copyOthers?: boolean | undefined;
   /** Absent for `fit`, which writes no normalized output. */
   readonly output?: OutputPlan | undefined;
   /** --eps; otherwise the stats file's, otherwise 1e-5. */
@@ -57,10 +60,14 @@ export interface FormatFlag {
 export interface InputPlan {
   readonly path: string;
   readonly format?: FormatName | undefined;
+  /** Where its output goes under an output folder (see OutputPlan.folder). */
+  readonly relative?: string | undefined;
 }
 
 export interface OutputPlan {
+  /** A file, `-`, or (folder) the folder each input's output goes to, under its relative path. */
   readonly path: string;
+  readonly folder?: boolean | undefined;
   readonly format?: FormatName | undefined;
   readonly dtype?: 'float32' | 'float64' | undefined;
 }

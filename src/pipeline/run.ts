@@ -8,12 +8,17 @@ import type { Affine } from '../core/transform.js';
 import { TsnormError } from '../errors.js';
 import { writeTextOutput } from '../io/byte-sink.js';
 import { causeOfFailure, checkInputsUnchanged } from '../io/byte-source.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { formatFromPath } from '../formats/detect.js';
+import { formatOf } from '../formats/formats.js';
+import type { FormatName } from '../formats/types.js';
 import { openWriter, outputFormat } from '../formats/registry.js';
 import type { ReadMeter } from '../io/read-meter.js';
 import { type DataBlock, type SeriesReader, type SeriesWriter, locationText } from '../formats/types.js';
 import { type LoadedParams, perChannel } from '../core/state-dict.js';
 import { type StatsFile, formatStats, statsFileOf } from '../stats-file.js';
-import { type Plan, refuseFlagsFor } from './plan.js';
+import { type InputPlan, type OutputPlan, type Plan, refuseFlagsFor } from './plan.js';
 import { openInputReader, readBlocks } from './read-pass.js';
 import { type GroupingHint, GroupingWatch, IncreasingWatch, namedLikeTime } from './grouping.js';
 import { Reshaper } from './reshape.js';
@@ -107,8 +112,9 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
     try {
       const { schema } = reader;
       const channels = schema.channels;
-      const outFormat = plan.output && outputFormat(plan.output.path, plan.output.format, inputFormat);
-      if (outFormat !== undefined) refuseFlagsFor(plan.formatFlags, 'output', plan.output?.path === '-' ? 'the output' : (plan.output?.path ?? ''), outFormat);
+      const target = plan.output && (plan.output.folder ? await folderTarget(plan.output, input, inputFormat) : plan.output);
+      const outFormat = target && outputFormat(target.path, target.format, inputFormat);
+      if (outFormat !== undefined) refuseFlagsFor(plan.formatFlags, 'output', target?.path === '-' ? 'the output' : (target?.path ?? ''), outFormat);
       if (!first) {
         first = { name: reader.name, channels, names: schema.channelNames };
         affine = plan.affine && loadAffine(plan.affine, channels, schema.channelNames);
@@ -149,11 +155,12 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
       });
       const convert = plan.command === 'convert';
       if (!convert && schema.steps !== undefined) engine.checkSteps(schema.steps, () => reader.name);
-      if (plan.output && outFormat) {
-        writer = await openWriter(plan.output.path, {
+      if (target && outFormat) {
+        if (plan.output?.folder) fs.mkdirSync(path.dirname(target.path), { recursive: true });
+        writer = await openWriter(target.path, {
           format: outFormat,
           inputFormat,
-          dtype: plan.output.dtype,
+          dtype: target.dtype,
           keepTypes: plan.command === 'convert',
           table: plan.table,
           compression: plan.compression,
@@ -188,6 +195,8 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
     }
   }
 
+  if (plan.copyOthers && plan.output?.folder) for (const f of plan.others ?? []) await copyOther(f, path.join(plan.output.path, f.relative));
+
   let stats: StatsFile | undefined;
   if (running && first) {
     const sketch = sketches && sketches.channels.length === first.channels ? sketches.toJSON() : undefined;
@@ -205,6 +214,48 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
     if (plan.saveStats) await writeTextOutput(plan.saveStats, formatStats(stats, plan.saveStats, plan.nan));
   }
   return { instances, nanSeries, channels: first?.channels ?? 0, stats, timeLikeChannels: timeLikeChannels(plan, first?.names, timeLike), grouping };
+}
+
+/**
+ * Where an input's output goes in an output folder: its relative path, with the extension of
+ * --to's format where one is given; otherwise in the input's own format, an Arrow stream named
+ * .arrow (as Hugging Face `datasets` writes them) staying a stream.
+ */
+async function folderTarget(output: OutputPlan, input: InputPlan, inputFormat: FormatName): Promise<OutputPlan> {
+  const relative = input.relative ?? path.basename(input.path);
+  if (output.format !== undefined) {
+    const bare = relative.replace(/\.gz$/i, '');
+    const ext = path.extname(bare);
+    const renamed =
+      formatFromPath(relative) === output.format ? relative : `${ext ? bare.slice(0, -ext.length) : bare}${formatOf(output.format).extensions[0]}`;
+    return { ...output, path: path.join(output.path, renamed) };
+  }
+  const format = inputFormat === 'arrow' && (await isArrowStream(input.path)) ? 'arrows' : inputFormat;
+  return { ...output, path: path.join(output.path, relative), format };
+}
+
+async function isArrowStream(file: string): Promise<boolean> {
+  const fd = await fs.promises.open(file, 'r');
+  try {
+    const head = Buffer.alloc(6);
+    const { bytesRead } = await fd.read(head, 0, 6, 0);
+    return bytesRead >= 4 && head.toString('latin1', 0, 6) !== 'ARROW1';
+  } finally {
+    await fd.close();
+  }
+}
+
+/** A file of an input folder that is not data, copied to the output folder as it is (atomically, as outputs are). */
+async function copyOther(file: { path: string }, to: string): Promise<void> {
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  const tmp = path.join(path.dirname(to), `.tsnorm-${process.pid}-${path.basename(to)}.tmp`);
+  try {
+    await fs.promises.copyFile(file.path, tmp);
+    await fs.promises.rename(tmp, to);
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true });
+    throw new TsnormError(`${file.path}: cannot copy it to ${to}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'TSNORM_IO');
+  }
 }
 
 /** The reader, its blocks (the first pass: the input's values, once) shown to each observer as they go by. */

@@ -69,7 +69,7 @@ describe('resolvePlan: defaults', () => {
   it('normalize: flags are taken as given', () => {
     const plan = resolvePlan('normalize', [IN], { output: data('o.csv'), eps: '0.001', nan: 'ignore', budget: '1000', spillBytes: '4096', from: 'NPY' });
     expect(plan).toMatchObject({ eps: 0.001, nan: 'ignore', budget: 1000, holdBytes: 4096, inputs: [{ path: IN, format: 'npy' }] });
-    expect(plan.output).toEqual({ path: data('o.csv'), format: 'csv', dtype: undefined });
+    expect(plan.output).toEqual({ path: data('o.csv'), format: 'csv', dtype: undefined, folder: false });
   });
 
   it('normalize --track-running-stats or --save-stats: running statistics updated with momentum 0.1', () => {
@@ -141,7 +141,12 @@ describe('resolvePlan: defaults', () => {
     expect(resolvePlan('convert', [IN], { output: data('o.orc'), to: 'csv' }).output?.format).toBe('csv');
     expect(resolvePlan('convert', [IN], { output: data('noext') }).output?.format).toBeUndefined();
     expect(resolvePlan('convert', [IN], { output: data('o.gz') }).output?.format).toBeUndefined();
-    expect(resolvePlan('convert', [IN], { output: data('o.npy'), dtype: 'float32' }).output).toEqual({ path: data('o.npy'), format: 'npy', dtype: 'float32' });
+    expect(resolvePlan('convert', [IN], { output: data('o.npy'), dtype: 'float32' }).output).toEqual({
+      path: data('o.npy'),
+      format: 'npy',
+      dtype: 'float32',
+      folder: false,
+    });
   });
 
   it('the table options: aliases of delimiters, column lists, wide layout, precision', () => {
@@ -228,13 +233,19 @@ describe('resolvePlan: refusals', () => {
     expect(() => resolvePlan('convert', [IN], { output: data('o.csv'), precision: '6', dtype: 'float32', id: 'id' })).not.toThrow();
   });
 
-  it('stdin once, and one input except for fit', () => {
+  it('stdin once; several inputs write to an output folder', () => {
     expect(refusal('fit', ['-', data('a.npy'), '-'], { saveStats: data('s.json') })).toBe('stdin (-) can be read only once');
-    for (const command of ['normalize', 'apply', 'convert'] as const) {
-      expect(refusal(command, [data('a.npy'), data('b.npy')], {})).toBe(`${command} takes one input, got 2: ${data('a.npy')} ${data('b.npy')}`);
+    for (const command of ['normalize', 'convert'] as const) {
+      expect(refusal(command, [data('a.npy'), data('b.npy')], {})).toBe('2 input files: each gets an output of its own; give -o FOLDER');
+      expect(refusal(command, [data('a.npy'), data('b.npy')], { output: data('o.npy') })).toBe(
+        `-o ${data('o.npy')} names a file; 2 input files need an output folder (-o FOLDER/)`,
+      );
+      const plan = resolvePlan(command, [data('a.npy'), data('b.npy')], { output: data('out') });
+      expect(plan.output?.folder).toBe(true);
+      expect(plan.inputs.map((i) => i.relative)).toEqual(['a.npy', 'b.npy']);
     }
     // No input at all is stdin, once.
-    expect(resolvePlan('normalize', [], {}).inputs).toEqual([{ path: '-', format: undefined }]);
+    expect(resolvePlan('normalize', [], {}).inputs).toEqual([{ path: '-', format: undefined, relative: '-' }]);
   });
 
   it('an output extension that names no format is refused, not guessed', () => {

@@ -53,8 +53,9 @@ describe('files and paths', () => {
     expectFailure(tsnorm(['normalize', path.join(tmp.dir, 'nope.npy')]), 'nope.npy: no such file');
   });
 
-  it('a directory as input', () => {
-    expectFailure(tsnorm(['normalize', tmp.dir]), 'is a directory');
+  it('a folder as input with no file tsnorm reads', () => {
+    const empty = fs.mkdtempSync(path.join(tmp.dir, 'empty-'));
+    expectFailure(tsnorm(['normalize', empty]), `${empty}: a folder with no file tsnorm reads`);
   });
 
   it('an output in a directory that does not exist', () => {
@@ -63,7 +64,7 @@ describe('files and paths', () => {
   });
 
   it('an output that is a directory', () => {
-    expectFailure(tsnorm(['normalize', basic, '-o', tmp.dir]), 'is a directory');
+    expectFailure(tsnorm(['normalize', basic, '-o', tmp.dir]), `-o ${tmp.dir} is a folder, and the input is one file: name the output file`);
   });
 
   it('-o equal to the input: untouched when the run fails, replaced when it succeeds', () => {

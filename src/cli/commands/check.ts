@@ -4,6 +4,7 @@ import { ClosedOutputError, writeTextOutput } from '../../io/byte-sink.js';
 import type { CheckReport } from '../../pipeline/check.js';
 import { tuneJitForJobs } from '../jit.js';
 import { startProgress } from '../progress.js';
+import { expandInputs } from '../../pipeline/dataset.js';
 import { type CheckFlags, type RawOptions, resolveCheck, resolveReading } from '../resolve.js';
 import { ChecksFailed, InputsUnreadable, errorLine, examples, withFlags } from './common.js';
 
@@ -16,7 +17,7 @@ export function defineCheck(program: Command): void {
       .description(
         'check data against a fitted reference (--stats) for CI: schema, grouping, missing values, flat channels, length, drift of means, spreads and distributions; exit 1 on a problem, 2 on an unreadable input',
       )
-      .argument('<inputs...>', 'input files (- for stdin)')
+      .argument('<inputs...>', 'input files or folders (- for stdin)')
       .addHelpText(
         'after',
         examples(
@@ -26,7 +27,8 @@ export function defineCheck(program: Command): void {
         ),
       ),
     'check',
-  ).action(async (inputs: string[], opts: RawOptions & CheckFlags) => {
+  ).action(async (given: string[], opts: RawOptions & CheckFlags) => {
+    const inputs = expandInputs(given).files.map((f) => f.path);
     const check = await import('../../pipeline/check.js');
     const { renderReport } = await import('../../pipeline/check-reports.js');
     const plan = resolveCheck(inputs, opts);

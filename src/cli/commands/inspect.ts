@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { writeTextOutput } from '../../io/byte-sink.js';
 import { tuneJitForJobs } from '../jit.js';
 import { startProgress } from '../progress.js';
+import { expandInputs } from '../../pipeline/dataset.js';
 import { type RawOptions, resolveReading } from '../resolve.js';
 import { examples, groupingNote, withFlags } from './common.js';
 
@@ -12,11 +13,12 @@ export function defineInspect(program: Command): void {
     program
       .command('inspect')
       .description('format, layout, shape and a summary of each channel (count, mean, std, min, max, missing); one streaming pass')
-      .argument('<inputs...>', 'input files (- for stdin)')
+      .argument('<inputs...>', 'input files or folders (- for stdin)')
       .addHelpText('after', examples('tsnorm inspect sensors.csv --id device --keep ts', "tsnorm inspect data.npy --json | jq '.[0].perChannel'")),
     'inspect',
-  ).action(async (inputs: string[], opts: RawOptions & { json?: boolean }) => {
+  ).action(async (given: string[], opts: RawOptions & { json?: boolean }) => {
     const { inspectInput, formatSummary } = await import('../../pipeline/inspect.js');
+    const inputs = expandInputs(given).files.map((f) => f.path);
     const reading = resolveReading(inputs, opts);
     tuneJitForJobs();
     const summaries = [];

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import { printable } from '../../errors.js';
 import { run } from '../../pipeline/run.js';
@@ -17,17 +18,18 @@ export function defineRunCommands(program: Command, act: Act): void {
     program
       .command('normalize', { isDefault: true })
       .description('normalize each series with its own statistics (forward pass); the default command')
-      .argument('[input]', 'input file, - for stdin (the default)')
+      .argument('[inputs...]', 'input files or folders, - for stdin (the default); several write to -o FOLDER, each under its own path')
       .addHelpText(
         'after',
         examples(
           'tsnorm normalize x.npy -o x.norm.npy',
           'tsnorm sensors.csv --id device --keep ts > sensors.norm.csv',
           'cat x.npy | tsnorm --affine affine.json > y.npy',
+          'tsnorm normalize data/ -o normalized/ --id item_id --to parquet',
         ),
       ),
     'normalize',
-  ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('normalize', input, opts, cmd));
+  ).action((inputs: string[], opts: RawOptions, cmd: Command) => act('normalize', inputs, opts, cmd));
 
   withFlags(
     program
@@ -36,7 +38,11 @@ export function defineRunCommands(program: Command, act: Act): void {
       .argument('[inputs...]', 'input files, in order, - for stdin (the default)')
       .addHelpText(
         'after',
-        examples('tsnorm fit train/*.npy --save-stats stats.json', 'tsnorm fit day1.csv day2.csv --id device --keep ts --save-stats stats.json'),
+        examples(
+          'tsnorm fit train/*.npy --save-stats stats.json',
+          'tsnorm fit day1.csv day2.csv --id device --keep ts --save-stats stats.json',
+          'tsnorm fit data/ --id device --save-stats stats.json',
+        ),
       ),
     'fit',
   ).action((inputs: string[], opts: RawOptions, cmd: Command) => act('fit', inputs, opts, cmd));
@@ -45,37 +51,41 @@ export function defineRunCommands(program: Command, act: Act): void {
     program
       .command('apply')
       .description('eval pass: normalize with running statistics (--stats); one streaming pass')
-      .argument('[input]', 'input file, - for stdin (the default)')
+      .argument('[inputs...]', 'input files or folders, - for stdin (the default); several write to -o FOLDER, each under its own path')
       .addHelpText(
         'after',
-        examples('tsnorm apply test.npy -o test.norm.npy --stats stats.json', 'tail -n +1 -f live.csv | tsnorm apply --stats stats.json --id device --keep ts'),
+        examples(
+          'tsnorm apply test.npy -o test.norm.npy --stats stats.json',
+          'tsnorm apply test/ -o test.norm/ --stats stats.json --copy-others',
+          'tail -n +1 -f live.csv | tsnorm apply --stats stats.json --id device --keep ts',
+        ),
       ),
     'apply',
-  ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('apply', input, opts, cmd));
+  ).action((inputs: string[], opts: RawOptions, cmd: Command) => act('apply', inputs, opts, cmd));
 
   withFlags(
     program
       .command('inverse')
       .description("map normalized values back to the input's units with running statistics (--stats): the inverse of apply")
-      .argument('[input]', 'input file, - for stdin (the default)')
+      .argument('[inputs...]', 'input files or folders, - for stdin (the default); several write to -o FOLDER, each under its own path')
       .addHelpText(
         'after',
         examples('tsnorm apply x.npy -o x.norm.npy --stats s.json', 'tsnorm inverse predictions.norm.npy -o predictions.npy --stats s.json'),
       ),
     'inverse',
-  ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('inverse', input, opts, cmd));
+  ).action((inputs: string[], opts: RawOptions, cmd: Command) => act('inverse', inputs, opts, cmd));
 
   withFlags(
     program
       .command('convert')
       .description('change format or dtype without normalizing')
-      .argument('[input]', 'input file, - for stdin (the default)')
+      .argument('[inputs...]', 'input files or folders, - for stdin (the default); several write to -o FOLDER, each under its own path')
       .addHelpText(
         'after',
         examples('tsnorm convert x.npy -o x.arrow', 'tsnorm convert sensors.csv --id device --keep ts -o sensors.arrows --compression zstd'),
       ),
     'convert',
-  ).action((input: string | undefined, opts: RawOptions, cmd: Command) => act('convert', input, opts, cmd));
+  ).action((inputs: string[], opts: RawOptions, cmd: Command) => act('convert', inputs, opts, cmd));
 }
 
 /** Runs one of these commands: resolves its plan, runs it, prints its notes. */
@@ -89,6 +99,13 @@ export async function runCommand(command: CommandName, given: string[] | string 
   const plan = resolvePlan(command, inputs, raw);
   tuneJitForJobs();
   const progress = startProgress({ quiet: raw.quiet === true, writesStdout: plan.output?.path === '-' });
+  if (progress && plan.inputs.length > 1) {
+    const sizes = plan.inputs.map((i) => (i.path === '-' ? 0 : (fs.statSync(i.path, { throwIfNoEntry: false })?.size ?? 0)));
+    progress.meter.beginSet(
+      plan.inputs.length,
+      sizes.reduce((a, b) => a + b, 0),
+    );
+  }
   let summary: Awaited<ReturnType<typeof run>>;
   try {
     summary = await run(plan, progress?.meter);
@@ -104,6 +121,15 @@ export async function runCommand(command: CommandName, given: string[] | string 
     process.stderr.write(`tsnorm: note: ${printable(note)}\n`);
   }
   if (raw.quiet !== true) for (const g of summary.grouping) groupingNote(g.file, g.hint);
+  const others = plan.others ?? [];
+  if (others.length > 0 && !plan.copyOthers && raw.quiet !== true) {
+    const shown = others.slice(0, 5).map((f) => f.path);
+    const more = others.length > shown.length ? `, and ${others.length - shown.length} more` : '';
+    const fix = plan.output?.folder ? ' (--copy-others copies them to the output folder unchanged)' : '';
+    process.stderr.write(
+      `tsnorm: note: left out ${others.length} file${others.length === 1 ? '' : 's'} of no format tsnorm reads: ${printable(shown.join(', '))}${more}${fix}\n`,
+    );
+  }
   if (summary.nanSeries > 0 && raw.quiet !== true) {
     const series = `${summary.nanSeries} series (instance, channel)`;
     process.stderr.write(
