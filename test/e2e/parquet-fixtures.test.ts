@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as A from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURES, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { fastPlan } from '../../src/formats/parquet/footer.js';
+import { BIN, FIXTURES, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
 import { readNpy } from '../helpers/npy.js';
 
 // Parquet files written by pyarrow (every codec, v1 and v2 pages, dictionary and plain), polars
@@ -162,5 +164,39 @@ describe('broken Parquet input: one line, exit 2, nothing written', () => {
     expect(isOneLineError(r.stderr)).toBe(true);
     expect(r.stderr).toContain(`${input}: ${phrase}`);
     expect(fs.readdirSync(work)).toEqual([]);
+  });
+});
+
+describe('the fast decoder reads what parquet-wasm reads', () => {
+  // Flat numeric and text columns are decoded by tsnorm's own page decoder; everything else by
+  // parquet-wasm (arrow-rs). Where both can read a file, their Arrow outputs must be the same bytes.
+  it.each(sidecars.map((s) => [s.file, s] as const))('%s', (_name, s) => {
+    const input = path.join(dir, s.file);
+    const fast = path.join(tmp.dir, `${s.file}.fast.arrow`);
+    const wasm = path.join(tmp.dir, `${s.file}.wasm.arrow`);
+    const args = ['convert', input, ...s.args.filter((a, i) => a !== '--nan' && s.args[i - 1] !== '--nan')];
+    expect(tsnorm([...args, '-o', fast]).stderr).toBe('');
+    const r = spawnSync(process.execPath, [BIN, ...args, '-o', wasm], { env: { ...process.env, TSNORM_PARQUET_DECODER: 'wasm' }, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(fs.readFileSync(fast).equals(fs.readFileSync(wasm))).toBe(true);
+  });
+
+  it('takes the files of flat float, integer and text columns, and leaves the rest to parquet-wasm', () => {
+    const flat = [...sidecars.map((s) => s.file).filter((f) => f.startsWith('flat_')), 'long_basic.parquet', 'duckdb_long.parquet', 'polars_compat0.parquet'];
+    expect(flat.length).toBe(9);
+    for (const f of flat) {
+      const footer = (() => {
+        const b = fs.readFileSync(path.join(dir, f));
+        const n = b.readUInt32LE(b.length - 8);
+        return new Uint8Array(b.subarray(b.length - 8 - n, b.length - 8));
+      })();
+      expect(fastPlan(footer, fs.statSync(path.join(dir, f)).size), f).toBeDefined();
+    }
+    // Lists, dictionaries, string views (polars), INT96 and decimals: parquet-wasm's.
+    for (const f of ['list_target.parquet', 'dict_nulls.parquet', 'polars_default.parquet', 'int96_spark.parquet', 'hf_target.parquet']) {
+      const b = fs.readFileSync(path.join(dir, f));
+      const n = b.readUInt32LE(b.length - 8);
+      expect(fastPlan(new Uint8Array(b.subarray(b.length - 8 - n, b.length - 8)), b.length), f).toBeUndefined();
+    }
   });
 });

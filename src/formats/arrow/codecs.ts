@@ -106,3 +106,8 @@ export class ArrowStreamWriter extends A.RecordBatchStreamWriter {
     return uncompressedLengths(buffers, super._compressBodyBuffers(buffers));
   }
 }
+
+/** ZSTD frames decompressed by the native codec (Parquet pages use it too). */
+export function zstdDecompress(data: Uint8Array): Uint8Array {
+  return loadZstd().decode(asBuffer(data));
+}

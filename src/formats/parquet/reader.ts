@@ -5,6 +5,8 @@ import { checkSchemaNames, copyToScratch, readerOfBatches } from '../arrow/reade
 import type { ArrowReaderOptions, BatchSource } from '../arrow/reader-base.js';
 import type { NumberedBatch } from '../arrow/small-batches.js';
 import type { SeriesReader } from '../types.js';
+import { fastPlan } from './footer.js';
+import { fastBatches } from './pages.js';
 import { loadParquetWasm } from './wasm.js';
 
 /** Rows per record batch handed to the table readers: large enough to amortise a batch, small enough to keep memory flat. */
@@ -21,7 +23,14 @@ export async function openParquetReader(input: ByteSource, options: ArrowReaderO
   const src = input.seekable ? input : await copyToScratch(input);
   let batches: BatchSource;
   try {
-    await checkEnds(src);
+    const footer = await checkEnds(src);
+    // Flat numeric and text columns (the common case) are decoded here; the rest by parquet-wasm.
+    const plan = process.env.TSNORM_PARQUET_DECODER === 'wasm' ? undefined : fastPlan(footer, src.size ?? 0);
+    if (plan) {
+      checkSchemaNames(plan.schema, `${src.name}: `, 'a corrupt file');
+      const batches: BatchSource = { schema: plan.schema, batches: () => named(src.name, fastBatches(src, plan, BATCH_ROWS)), close: async () => {} };
+      return readerOfBatches(src, batches, options);
+    }
     const wasm = await loadParquetWasm();
     const file = await parquetCall(src.name, () => wasm.ParquetFile.fromFile(blobOf(src) as unknown as Blob));
     const schema = schemaOf(parquetCall(src.name, () => file.schema().intoIPCStream()));
@@ -50,8 +59,18 @@ export async function openParquetReader(input: ByteSource, options: ArrowReaderO
   return readerOfBatches(src, batches, options);
 }
 
+/** The decoder's errors, named by the file. */
+async function* named<T>(name: string, items: AsyncIterable<T>): AsyncIterable<T> {
+  try {
+    yield* items;
+  } catch (err) {
+    if (err instanceof TsnormError) throw new TsnormError(`${name}: ${err.message}`, err.code, err.exitCode);
+    throw err;
+  }
+}
+
 /** A Parquet file begins and ends with PAR1; what does not is refused before the decoder sees it. */
-async function checkEnds(src: ByteSource): Promise<void> {
+async function checkEnds(src: ByteSource): Promise<Uint8Array> {
   const size = src.size ?? 0;
   const head = new Uint8Array(4);
   const tail = new Uint8Array(8);
@@ -63,6 +82,10 @@ async function checkEnds(src: ByteSource): Promise<void> {
   const footer = new DataView(tail.buffer).getUint32(0, true);
   if (footer > size - 12)
     throw new TsnormError(`${src.name}: corrupt Parquet file: its footer length (${footer}) does not fit the file (${size} bytes)`, 'TSNORM_PARQUET');
+  const bytes = new Uint8Array(footer);
+  if ((await readFully(src, bytes, 0, footer, size - 8 - footer)) < footer)
+    throw new TsnormError(`${src.name}: truncated Parquet file: its footer cannot be read`, 'TSNORM_PARQUET');
+  return bytes;
 }
 
 /**
