@@ -103,6 +103,19 @@ describe('dist/tsnorm alone in an empty folder', () => {
     expect(back.stdout.toString()).toMatch(/^ts,device,ax,ay,note,pressure\n/);
   });
 
+  it.each([
+    ['hf_target.parquet', ['--layout', 'list', '--channels', 'target']],
+    ['flat_zstd_v2_plain.parquet', ['--id', 'id', '--keep', 't', '--channels', 'f64,f32,i32']],
+  ])('reads Parquet %s and writes Parquet (parquet-wasm is an asset of the executable): the file node writes', (file, flags) => {
+    const input = path.join(FIXTURES, 'parquet', file);
+    const [a, b] = ['exe', 'node'].map((who) => path.join(work, `${file}-${who}.parquet`));
+    const w = runExe(['normalize', input, ...flags, '-o', a!]);
+    expect(w.stderr).toBe('');
+    expect(w.status).toBe(0);
+    expect(runNode(['normalize', input, ...flags, '-o', b!]).status).toBe(0);
+    expect(fs.readFileSync(a!).equals(fs.readFileSync(b!))).toBe(true);
+  });
+
   it('formats CSV in its worker (the script is an asset of the executable): the bytes one thread writes', () => {
     const input = path.join(FIXTURES, 'golden/input-plain.csv');
     const a = runExe(['normalize', input, '--id', 'device', '--keep', 'ts', '--threads', '2', '--off-thread-after', '0', '-q']);

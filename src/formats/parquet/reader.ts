@@ -64,7 +64,7 @@ async function* named<T>(name: string, items: AsyncIterable<T>): AsyncIterable<T
   try {
     yield* items;
   } catch (err) {
-    if (err instanceof TsnormError) throw new TsnormError(`${name}: ${err.message}`, err.code, err.exitCode);
+    if (err instanceof TsnormError) throw new TsnormError(`${name}: ${err.message}`, 'TSNORM_PARQUET');
     throw err;
   }
 }
