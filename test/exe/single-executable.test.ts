@@ -109,10 +109,11 @@ describe('dist/tsnorm alone in an empty folder', () => {
   ])('reads Parquet %s and writes Parquet (parquet-wasm is an asset of the executable): the file node writes', (file, flags) => {
     const input = path.join(FIXTURES, 'parquet', file);
     const [a, b] = ['exe', 'node'].map((who) => path.join(work, `${file}-${who}.parquet`));
-    const w = runExe(['normalize', input, ...flags, '-o', a!]);
+    // -q: the flat fixture's nulls make NaN series, which a note would count.
+    const w = runExe(['normalize', input, ...flags, '-q', '-o', a!]);
     expect(w.stderr).toBe('');
     expect(w.status).toBe(0);
-    expect(runNode(['normalize', input, ...flags, '-o', b!]).status).toBe(0);
+    expect(runNode(['normalize', input, ...flags, '-q', '-o', b!]).status).toBe(0);
     expect(fs.readFileSync(a!).equals(fs.readFileSync(b!))).toBe(true);
   });
 
