@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as A from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
-import { readNpy } from '../helpers/npy.js';
+import { expectChannels, expectedRows as expectedOf } from '../helpers/table-cases.js';
 import { registerDecoders } from '../../src/formats/arrow/codecs.js';
 
 // Arrow files written by pyarrow and polars (fixtures/generate_arrow.py), normalized by tsnorm and
@@ -40,43 +40,6 @@ const table = (file: string): A.Table => {
   return new A.Table(batches);
 };
 
-/** Channel values of a tsnorm output, as (total rows, C) in row order; nulls as NaN. */
-function outputRows(t: A.Table, s: Sidecar, C: number): number[][] {
-  const rows: number[][] = [];
-  if (s.layout === 'long') {
-    for (let r = 0; r < t.numRows; r++) rows.push(s.channels.map((c) => (t.getChild(c)!.get(r) as number | null) ?? NaN));
-    return rows;
-  }
-  // A row per instance: its channels' lists, step by step.
-  for (let r = 0; r < t.numRows; r++) {
-    const series: ArrayLike<number | null>[] = [];
-    if (C > s.channels.length) {
-      const outer = t.getChild(s.channels[0]!)!.get(r) as A.Vector;
-      for (let c = 0; c < outer.length; c++) series.push((outer.get(c) as A.Vector).toArray() as ArrayLike<number>);
-    } else {
-      for (const c of s.channels) {
-        const v = t.getChild(c)!.get(r) as A.Vector;
-        series.push(Array.from({ length: v.length }, (_, i) => v.get(i) as number | null));
-      }
-    }
-    for (let k = 0; k < series[0]!.length; k++) rows.push(series.map((x) => x[k] ?? NaN));
-  }
-  return rows;
-}
-
-/** The expected values as (total rows, C). */
-async function expectedRows(s: Sidecar): Promise<{ rows: number[][]; C: number }> {
-  const e = await readNpy(path.join(dir, s.expected!));
-  if (s.expected_shape_kind === 'rows') {
-    const [R, C] = e.shape as [number, number];
-    return { rows: Array.from({ length: R }, (_, r) => Array.from({ length: C }, (_, c) => e.data[r * C + c]!)), C };
-  }
-  const [N, C, L] = e.shape.length === 3 ? (e.shape as [number, number, number]) : [1, e.shape[0]!, e.shape[1]!];
-  const rows: number[][] = [];
-  for (let n = 0; n < N; n++) for (let t = 0; t < L; t++) rows.push(Array.from({ length: C }, (_, c) => e.data[(n * C + c) * L + t]!));
-  return { rows, C };
-}
-
 const cellsOf = (t: A.Table, name: string): unknown[] => {
   const v = t.getChild(name)!;
   return Array.from({ length: v.length }, (_, i) => {
@@ -94,19 +57,7 @@ describe('Arrow files from pyarrow and polars', () => {
     expect(r.stderr.replace(/^tsnorm: note: .*\n/gm, '')).toBe('');
     expect(r.status).toBe(0);
     const got = table(out);
-    const want = await expectedRows(s);
-    const rows = outputRows(got, s, want.C);
-    expect(rows.length).toBe(want.rows.length);
-    let worst = 0;
-    rows.forEach((row, i) =>
-      row.forEach((x, c) => {
-        const w = want.rows[i]![c]!;
-        if (Number.isNaN(w) || Number.isNaN(x)) expect([i, c, Number.isNaN(x)]).toEqual([i, c, Number.isNaN(w)]);
-        else worst = Math.max(worst, Math.abs(x - w) / Math.max(1, Math.abs(w)));
-      }),
-    );
-    // float32 output for float32 input: one rounding of the float64 result.
-    expect(worst).toBeLessThanOrEqual(1e-6);
+    expectChannels(got, s, await expectedOf(dir, s));
     // Every other column comes back as it was (values; for the long layout, row for row).
     const input = table(path.join(dir, s.file));
     for (const p of [...s.pass_through, ...(s.id ? [{ name: s.id }] : [])]) {

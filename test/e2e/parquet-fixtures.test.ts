@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fastPlan } from '../../src/formats/parquet/footer.js';
 import { BIN, FIXTURES, isOneLineError, tempDir, tsnorm } from '../helpers/cli.js';
-import { readNpy } from '../helpers/npy.js';
+import { expectChannels, expectedRows as expectedOf } from '../helpers/table-cases.js';
 
 // Parquet files written by pyarrow (every codec, v1 and v2 pages, dictionary and plain), polars
 // and DuckDB (fixtures/generate_parquet.py), normalized by tsnorm: the values must be the exact
@@ -37,62 +37,12 @@ const sidecars: Sidecar[] = fs
 
 const table = (file: string): A.Table => new A.Table([...A.RecordBatchReader.from(fs.readFileSync(file))]);
 
-/** Channel values of an output as (total rows, C) in row order; nulls as NaN. */
-function outputRows(t: A.Table, s: Sidecar, C: number): number[][] {
-  const rows: number[][] = [];
-  if (s.layout === 'long') {
-    for (let r = 0; r < t.numRows; r++) rows.push(s.channels.map((c) => (t.getChild(c)!.get(r) as number | null) ?? NaN));
-    return rows;
-  }
-  for (let r = 0; r < t.numRows; r++) {
-    const series: ArrayLike<number | null>[] = [];
-    if (C > s.channels.length) {
-      const outer = t.getChild(s.channels[0]!)!.get(r) as A.Vector;
-      for (let c = 0; c < outer.length; c++) series.push((outer.get(c) as A.Vector).toArray() as ArrayLike<number>);
-    } else {
-      for (const c of s.channels) {
-        const v = t.getChild(c)!.get(r) as A.Vector;
-        series.push(Array.from({ length: v.length }, (_, i) => v.get(i) as number | null));
-      }
-    }
-    for (let k = 0; k < series[0]!.length; k++) rows.push(series.map((x) => x[k] ?? NaN));
-  }
-  return rows;
-}
-
-async function expectedRows(s: Sidecar): Promise<{ rows: number[][]; C: number }> {
-  const e = await readNpy(path.join(dir, s.expected));
-  if (s.expected_shape_kind === 'rows') {
-    const [R, C] = e.shape as [number, number];
-    return { rows: Array.from({ length: R }, (_, r) => Array.from({ length: C }, (_, c) => e.data[r * C + c]!)), C };
-  }
-  const [N, C, L] = e.shape.length === 3 ? (e.shape as [number, number, number]) : [1, e.shape[0]!, e.shape[1]!];
-  const rows: number[][] = [];
-  for (let n = 0; n < N; n++) for (let t = 0; t < L; t++) rows.push(Array.from({ length: C }, (_, c) => e.data[(n * C + c) * L + t]!));
-  return { rows, C };
-}
-
 /** A cell as plain values: lists (of lists) as arrays. */
 const plain = (x: unknown): unknown => (x instanceof A.Vector ? Array.from(x as Iterable<unknown>, plain) : x);
 const cellsOf = (t: A.Table, name: string): unknown[] => {
   const v = t.getChild(name)!;
   return Array.from({ length: v.length }, (_, i) => plain(v.get(i)));
 };
-
-function expectValues(got: A.Table, s: Sidecar, want: { rows: number[][]; C: number }): void {
-  const rows = outputRows(got, s, want.C);
-  expect(rows.length).toBe(want.rows.length);
-  let worst = 0;
-  rows.forEach((row, i) =>
-    row.forEach((x, c) => {
-      const w = want.rows[i]![c]!;
-      if (Number.isNaN(w) || Number.isNaN(x)) expect([i, c, Number.isNaN(x)]).toEqual([i, c, Number.isNaN(w)]);
-      else worst = Math.max(worst, Math.abs(x - w) / Math.max(1, Math.abs(w)));
-    }),
-  );
-  // float32 output for float32 input: one rounding of the float64 result.
-  expect(worst).toBeLessThanOrEqual(1e-6);
-}
 
 describe('Parquet files from pyarrow, polars and DuckDB', () => {
   it('the fixtures hold every codec, both data page versions and all three writers', () => {
@@ -108,7 +58,7 @@ describe('Parquet files from pyarrow, polars and DuckDB', () => {
     expect(r.stderr.replace(/^tsnorm: note: .*\n/gm, '')).toBe('');
     expect(r.status).toBe(0);
     const got = table(out);
-    expectValues(got, s, await expectedRows(s));
+    expectChannels(got, s, await expectedOf(dir, s));
     // Every other column comes back as pyarrow reads it from the input.
     const twin = table(path.join(dir, s.twin));
     for (const p of [...s.pass_through, ...(s.id ? [{ name: s.id }] : [])]) expect(cellsOf(got, p.name)).toEqual(cellsOf(twin, p.name));

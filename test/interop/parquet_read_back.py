@@ -17,11 +17,11 @@ import sys
 import tempfile
 
 import duckdb
-import numpy as np
 import polars as pl
-import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
+
+from cases import channel_problem, readers_problems
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CASES = os.path.join(ROOT, "fixtures", "parquet")
@@ -30,44 +30,15 @@ CODECS = ["zstd", "snappy", "gzip", "lz4", "brotli", "none"]
 ROW_GROUP = 16
 
 
-def expected_rows(case):
-    e = np.load(os.path.join(CASES, case["expected"]))
-    if case["expected_shape_kind"] == "rows":
-        return e
-    n, c, l = e.shape
-    return e.transpose(0, 2, 1).reshape(n * l, c)
-
-
-def output_rows(table, case):
-    channels = case["channels"]
-    if case["layout"] == "long":
-        return np.stack([np.array([np.nan if v is None else v for v in table.column(c).to_pylist()], dtype=float) for c in channels], axis=1)
-    rows = []
-    for r in range(table.num_rows):
-        if len(channels) == 1 and isinstance(table.column(channels[0])[r].as_py()[0], list):
-            series = table.column(channels[0])[r].as_py()
-        else:
-            series = [table.column(c)[r].as_py() for c in channels]
-        rows.extend([[np.nan if s[t] is None else s[t] for s in series] for t in range(len(series[0]))])
-    return np.array(rows, dtype=float)
-
-
 def plain(values):
     """Cells compared as values: DuckDB and polars give a dictionary's strings, a map as pairs."""
     return [dict(v) if isinstance(v, list) and v and isinstance(v[0], tuple) else v for v in values]
 
 
 def check(case, table, twin):
-    want = expected_rows(case)
-    got = output_rows(table, case)
-    if got.shape != want.shape:
-        return f"shape {got.shape} != {want.shape}"
-    if not np.array_equal(np.isnan(got), np.isnan(want)):
-        return "missing values differ"
-    ok = ~np.isnan(want)
-    err = np.max(np.abs(got[ok] - want[ok]) / np.maximum(1, np.abs(want[ok]))) if ok.any() else 0.0
-    if not err <= 1e-6:
-        return f"max relative error {err:.3g}"
+    problem = channel_problem(case, CASES, table)
+    if problem:
+        return problem
     for p in case["pass_through"] + ([{"name": case["id"]}] if case["id"] else []):
         if plain(table.column(p["name"]).to_pylist()) != plain(twin.column(p["name"]).to_pylist()):
             return f"column {p['name']} changed"
@@ -125,13 +96,7 @@ def main():
                         ("polars", lambda: pl.read_parquet(out).to_arrow()),
                         ("duckdb", lambda: duckdb.sql(f"SELECT * FROM read_parquet('{out}')").arrow().read_all()),
                     ]
-                    for reader_name, read in readers:
-                        try:
-                            problem = check(case, read(), twin)
-                        except Exception as e:  # a reader refusing the file is the failure we look for
-                            problem = f"cannot read: {type(e).__name__}: {str(e).splitlines()[0]}"
-                        if problem:
-                            problems.append(f"{reader_name}: {problem}")
+                    problems += readers_problems(readers, lambda table: check(case, table, twin))
                     problem = check_file(case, out, source)
                     if problem:
                         problems.append(f"file: {problem}")

@@ -8,16 +8,16 @@ checks the channels against the case's exact expected values and every other col
 input's. Run by `npm run test:interop` (which .ci/run runs) with the venv of the README.
 """
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.ipc as ipc
+
+from cases import channel_problem, readers_problems
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CASES = os.path.join(ROOT, "fixtures", "arrow")
@@ -36,38 +36,10 @@ def read_all(path):
     return pa.concat_tables(tables)
 
 
-def expected_rows(case):
-    e = np.load(os.path.join(CASES, case["expected"]))
-    if case["expected_shape_kind"] == "rows":
-        return e
-    n, c, l = e.shape
-    return e.transpose(0, 2, 1).reshape(n * l, c)
-
-
-def output_rows(table, case, channels):
-    if case["layout"] == "long":
-        return np.stack([np.array([np.nan if v is None else v for v in table.column(c).to_pylist()], dtype=float) for c in channels], axis=1)
-    rows = []
-    for r in range(table.num_rows):
-        if len(channels) == 1 and isinstance(table.column(channels[0])[r].as_py()[0], list):
-            series = table.column(channels[0])[r].as_py()
-        else:
-            series = [table.column(c)[r].as_py() for c in channels]
-        rows.extend([[np.nan if s[t] is None else s[t] for s in series] for t in range(len(series[0]))])
-    return np.array(rows, dtype=float)
-
-
-def check(case, out, reader_name, table):
-    want = expected_rows(case)
-    got = output_rows(table, case, case["channels"])
-    if got.shape != want.shape:
-        return f"shape {got.shape} != {want.shape}"
-    if not np.array_equal(np.isnan(got), np.isnan(want)):
-        return "missing values differ"
-    ok = ~np.isnan(want)
-    err = np.max(np.abs(got[ok] - want[ok]) / np.maximum(1, np.abs(want[ok]))) if ok.any() else 0.0
-    if not err <= 1e-6:
-        return f"max relative error {err:.3g}"
+def check(case, table):
+    problem = channel_problem(case, CASES, table)
+    if problem:
+        return problem
     source = read_all(os.path.join(CASES, case["file"]))
     for p in case["pass_through"] + ([{"name": case["id"]}] if case["id"] else []):
         a, b = table.column(p["name"]).to_pylist(), source.column(p["name"]).to_pylist()
@@ -102,13 +74,7 @@ def main():
                     else:
                         readers = [("pyarrow", lambda: read_all(out))]
                         readers.append(("polars", lambda: (pl.read_ipc(out, memory_map=False) if fmt == "arrow" else pl.read_ipc_stream(out)).to_arrow()))
-                        for reader_name, read in readers:
-                            try:
-                                problem = check(case, out, reader_name, read())
-                            except Exception as e:  # a reader refusing the file is the failure we look for
-                                problem = f"cannot read: {type(e).__name__}: {str(e).splitlines()[0]}"
-                            if problem:
-                                problems.append(f"{reader_name}: {problem}")
+                        problems += readers_problems(readers, lambda table: check(case, table))
                     if problems:
                         failed += 1
                         print(f"FAIL {label}: {'; '.join(problems)}")
