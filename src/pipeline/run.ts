@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { type Values, channelStart } from '../core/block.js';
 import { EngineDriver } from '../core/driver.js';
 import { NormEngine, usesInstanceStats } from '../core/engine.js';
@@ -7,9 +9,7 @@ import { ChannelSketches, type SketchJson } from '../core/sketch.js';
 import type { Affine } from '../core/transform.js';
 import { TsnormError } from '../errors.js';
 import { writeTextOutput } from '../io/byte-sink.js';
-import { causeOfFailure, checkInputsUnchanged } from '../io/byte-source.js';
-import fs from 'node:fs';
-import path from 'node:path';
+import { causeOfFailure, checkInputsUnchanged, ioError } from '../io/byte-source.js';
 import { formatFromPath } from '../formats/detect.js';
 import { formatOf } from '../formats/formats.js';
 import type { FormatName } from '../formats/types.js';
@@ -156,7 +156,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
       const convert = plan.command === 'convert';
       if (!convert && schema.steps !== undefined) engine.checkSteps(schema.steps, () => reader.name);
       if (target && outFormat) {
-        if (plan.output?.folder) fs.mkdirSync(path.dirname(target.path), { recursive: true });
+        if (plan.output?.folder) makeFolder(path.dirname(target.path));
         writer = await openWriter(target.path, {
           format: outFormat,
           inputFormat,
@@ -245,9 +245,18 @@ async function isArrowStream(file: string): Promise<boolean> {
   }
 }
 
+/** The folders of an output folder's file, made as needed. */
+function makeFolder(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw ioError(dir, err);
+  }
+}
+
 /** A file of an input folder that is not data, copied to the output folder as it is (atomically, as outputs are). */
 async function copyOther(file: { path: string }, to: string): Promise<void> {
-  fs.mkdirSync(path.dirname(to), { recursive: true });
+  makeFolder(path.dirname(to));
   const tmp = path.join(path.dirname(to), `.tsnorm-${process.pid}-${path.basename(to)}.tmp`);
   try {
     await fs.promises.copyFile(file.path, tmp);

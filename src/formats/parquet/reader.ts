@@ -13,11 +13,12 @@ import { loadParquetWasm } from './wasm.js';
 const BATCH_ROWS = 65536;
 
 /**
- * Opens Parquet input. parquet-wasm decodes it (every codec, v1 and v2 data pages, nested lists,
- * INT96 and decimals, as arrow-rs reads them) into Arrow record batches, which the Arrow table
- * readers (long and list layouts) take as they take an IPC file's. A row group's column chunks
- * are fetched when its rows are reached, so memory is bounded by a row group, not the file. The
- * footer is at the end: from a pipe, the bytes are copied to a scratch file first.
+ * Opens Parquet input as Arrow record batches, which the Arrow table readers (long and list
+ * layouts) take as they take an IPC file's. A file of flat columns goes through the page decoder
+ * (pages.ts: a window of each column at a time); any other through parquet-wasm (every codec,
+ * nested lists, INT96 and decimals, as arrow-rs reads them; a row group's column chunks fetched
+ * when its rows are reached). The footer is at the end: from a pipe, the bytes are copied to a
+ * scratch file first.
  */
 export async function openParquetReader(input: ByteSource, options: ArrowReaderOptions): Promise<SeriesReader> {
   const src = input.seekable ? input : await copyToScratch(input);
@@ -28,8 +29,8 @@ export async function openParquetReader(input: ByteSource, options: ArrowReaderO
     const plan = process.env.TSNORM_PARQUET_DECODER === 'wasm' ? undefined : fastPlan(footer, src.size ?? 0);
     if (plan) {
       checkSchemaNames(plan.schema, `${src.name}: `, 'a corrupt file');
-      const batches: BatchSource = { schema: plan.schema, batches: () => named(src.name, fastBatches(src, plan, BATCH_ROWS)), close: async () => {} };
-      return readerOfBatches(src, batches, options);
+      batches = { schema: plan.schema, batches: () => named(src.name, fastBatches(src, plan, BATCH_ROWS)), close: async () => {} };
+      return await readerOfBatches(src, batches, options);
     }
     const wasm = await loadParquetWasm();
     const file = await parquetCall(src.name, () => wasm.ParquetFile.fromFile(blobOf(src) as unknown as Blob));
