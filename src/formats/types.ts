@@ -60,6 +60,23 @@ export interface ColumnSpec {
   readonly metadata?: ReadonlyMap<string, string> | undefined;
 }
 
+/**
+ * The channel columns in channel order: a block's channel c is the column named channelNames[c]
+ * (the order --channels gives), which need not be the columns' order in the input. Writers that
+ * lay out columns in the input's order find each channel column's values through this.
+ */
+export function channelColumns(schema: Pick<Schema, 'columns' | 'channelNames'>): ColumnSpec[] {
+  const inOrder = schema.columns.filter((c) => c.role === 'channel');
+  const names = schema.channelNames;
+  if (!names || names.length !== inOrder.length) return inOrder;
+  return names.map((n) => inOrder.find((c) => c.name === n) ?? inOrder[names.indexOf(n)]!);
+}
+
+/** Each channel column's index among the channels (see channelColumns). */
+export function channelIndexOf(schema: Pick<Schema, 'columns' | 'channelNames'>): Map<ColumnSpec, number> {
+  return new Map(channelColumns(schema).map((c, k) => [c, k]));
+}
+
 /** How a reader's blocks are laid out: rows of all channels (time-major), or series (channel-major). */
 export type Orientation = 'rows' | 'series';
 

@@ -91,6 +91,7 @@ export class ListArrowReader extends ArrowReaderBase implements SeriesReader {
         { name: f.name, type: describeType(element).type, role: 'channel', list: listShape(f.type), innerList: inner && listShape(inner), ...metadataOf(f) },
       ];
     });
+    // Every channel's type, whatever their order: one type for all, else float64.
     const channelTypes = columns.filter((c) => c.role === 'channel').map((c) => c.type);
     // With one nested column the channel count is known from the first row only: the schema is fixed when the first batch arrives.
     this.channelCount = this.nested ? 0 : this.channelFields.length;

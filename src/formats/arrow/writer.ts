@@ -4,7 +4,19 @@ import { countNaN } from '../../core/kernels/kernels.js';
 import { isNullValue } from '../../core/missing.js';
 import { TsnormError, handled } from '../../errors.js';
 import type { ByteSink } from '../../io/byte-sink.js';
-import type { CellValue, ColumnSpec, DataBlock, ElementType, ListShape, Schema, SeriesWriter, TimeUnit, WriterNeeds } from '../types.js';
+import {
+  type CellValue,
+  type ColumnSpec,
+  type DataBlock,
+  type ElementType,
+  type ListShape,
+  type Schema,
+  type SeriesWriter,
+  type TimeUnit,
+  type WriterNeeds,
+  channelColumns,
+  channelIndexOf,
+} from '../types.js';
 import { ArrowPassColumn } from './cells.js';
 import { ArrowFileWriter, ArrowStreamWriter, registerEncoder } from './codecs.js';
 import { concatData } from './concat.js';
@@ -68,6 +80,8 @@ export class ArrowWriter implements SeriesWriter {
   private readonly queue = new CollectingQueue();
   private schema: Schema | undefined;
   private outputTypes: ChannelType[] = [];
+  /** Each channel column's channel index (the blocks' order, not the columns'). */
+  private channelIndex = new Map<ColumnSpec, number>();
 
   /** Whether a channel's NaN stays NaN (only a missing value becomes null): when values are kept as they were. */
   private get keepsNaN(): boolean {
@@ -104,7 +118,8 @@ export class ArrowWriter implements SeriesWriter {
 
   async start(schema: Schema): Promise<void> {
     this.schema = schema;
-    const channels = schema.columns.filter((c) => c.role === 'channel');
+    this.channelIndex = channelIndexOf(schema);
+    const channels = channelColumns(schema);
     // Float64 where the input column was float64 (text is), Float32 otherwise (float32, float16,
     // integers), unless asked to keep the input's type: float16 then becomes float32, which holds
     // every float16 value (apache-arrow writes no float16).
@@ -285,13 +300,12 @@ export class ArrowWriter implements SeriesWriter {
   private longColumns(b: DataBlock, copy: boolean): A.Data[] {
     const schema = this.schema!;
     const children: A.Data[] = [];
-    let channel = 0;
     let carried = 0;
     for (const spec of schema.columns) {
       let data: A.Data;
       if (spec.role === 'channel') {
-        data = channelData(b, channel, this.outputTypes[channel]!, this.keepsNaN, copy);
-        channel++;
+        const k = this.channelIndex.get(spec)!;
+        data = channelData(b, k, this.outputTypes[k]!, this.keepsNaN, copy);
       } else if (spec.generated) {
         data = generatedData(b, spec.generated);
       } else {
@@ -359,7 +373,7 @@ export class ArrowWriter implements SeriesWriter {
           children.push(data);
           continue;
         }
-        const k = schema.columns.filter((c) => c.role === 'channel').indexOf(spec);
+        const k = this.channelIndex.get(spec)!;
         data = this.listShaped(spec, () => listData(rows, k, this.outputTypes[k]!, this.keepsNaN, spec.list));
       } else if (spec.generated) {
         data = this.columnData(
@@ -406,7 +420,7 @@ export class ArrowWriter implements SeriesWriter {
       let data: A.Data;
       if (spec.role === 'channel') {
         if (schema.nestedChannels && spec !== channels[0]) continue;
-        const k = schema.nestedChannels ? 0 : channels.indexOf(spec);
+        const k = schema.nestedChannels ? 0 : this.channelIndex.get(spec)!;
         data = numericData(this.outputTypes[k] ?? 'float64', false, 0, () => NaN);
         // The list layout: lists as the input stored them (a list of lists for one nested column).
         if (this.options.layout === 'list') {

@@ -1,7 +1,7 @@
 import type { ByteSink } from '../../io/byte-sink.js';
 import { isNullValue } from '../../core/missing.js';
 import { TsnormError } from '../../errors.js';
-import type { DataBlock, Schema, SeriesWriter, TextDialect, WriterNeeds } from '../types.js';
+import { type DataBlock, type Schema, type SeriesWriter, type TextDialect, type WriterNeeds, channelColumns, channelIndexOf } from '../types.js';
 import { latin1, numberFormatter } from './numbers.js';
 import { BufferPool } from '../../io/buffer-pool.js';
 import { workerScript } from '../../io/worker-script.js';
@@ -115,16 +115,16 @@ export class CsvWriter implements SeriesWriter {
       if (shape.bom) this.out.text('\uFEFF');
       if (shape.headerRaw !== undefined && header) this.out.byteString(this.redelimit(shape.headerRaw, null) + this.terminator);
     } else {
-      let channel = 0;
       let carried = 0;
       this.describe = schema.describeInstance?.bind(schema);
-      this.integerChannels = schema.columns.filter((c) => c.role === 'channel').map((c) => this.options.keepTypes === true && INTEGER_TYPES.has(c.type));
+      const channelIndex = channelIndexOf(schema);
+      this.integerChannels = channelColumns(schema).map((c) => this.options.keepTypes === true && INTEGER_TYPES.has(c.type));
       this.passNames = schema.columns.filter((c) => c.role !== 'channel' && !c.generated).map((c) => c.name);
       this.cells = schema.columns.map((c) =>
         c.generated
           ? { kind: 'generated', of: c.generated }
           : c.role === 'channel'
-            ? { kind: 'channel', index: channel++ }
+            ? { kind: 'channel', index: channelIndex.get(c)! }
             : { kind: 'pass', index: carried++ },
       );
       const nul = schema.columns.find((c) => c.name.includes('\0'));
