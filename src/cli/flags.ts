@@ -7,7 +7,7 @@ import { FORMAT_LIST } from '../formats/formats.js';
 import type { FormatName } from '../formats/types.js';
 import type { FormatFlag } from '../pipeline/plan.js';
 import { REPORT_FORMATS } from '../pipeline/check-reports.js';
-import { type ValueParser, columnTypes, delimiter, names, numberAbove, oneOf, positiveInteger, precision, wholeNumber } from './parsers.js';
+import { type ValueParser, atMost, columnTypes, delimiter, names, numberAbove, oneOf, positiveInteger, precision, wholeNumber } from './parsers.js';
 
 /**
  * Every flag of the command line, declared once: its name, value, help, choices, the commands
@@ -353,7 +353,7 @@ export const FLAGS: readonly Flag[] = [
   {
     long: 'row-group-size',
     value: 'rows',
-    parse: positiveInteger,
+    parse: atMost(2 ** 31 - 1, positiveInteger),
     help: `Parquet output: rows per row group (default ${DEFAULT_ROW_GROUP_ROWS})`,
     commands: WRITING,
     formats: { side: 'output', formats: formatsOf('parquet') },

@@ -72,3 +72,12 @@ export const precision: ValueParser<number> = (v, flag) => {
   if (n > 17) throw new TsnormError(`${flag}: at most 17 significant digits (17 already round-trips every float64)`, 'TSNORM_USAGE');
   return n;
 };
+
+/** A parser's number, at most `max`. */
+export function atMost(max: number, parse: ValueParser<number>): ValueParser<number> {
+  return (v, flag) => {
+    const n = parse(v, flag);
+    if (n > max) throw new TsnormError(`${flag}: at most ${max}, got '${v}'`, 'TSNORM_USAGE');
+    return n;
+  };
+}

@@ -156,6 +156,7 @@ export async function run(plan: Plan, meter?: ReadMeter): Promise<RunSummary> {
       const convert = plan.command === 'convert';
       if (!convert && schema.steps !== undefined) engine.checkSteps(schema.steps, () => reader.name);
       if (target && outFormat) {
+        refuseNestedLong(schema, outFormat, plan, reader.name);
         if (plan.output?.folder) makeFolder(path.dirname(target.path));
         writer = await openWriter(target.path, {
           format: outFormat,
@@ -243,6 +244,20 @@ async function isArrowStream(file: string): Promise<boolean> {
   } finally {
     await fd.close();
   }
+}
+
+/**
+ * One column holding every channel as a list of lists (`target`, C x L) has no long form here: a
+ * row per step would need a column per channel, and writing the first alone would lose the rest.
+ */
+function refuseNestedLong(schema: SeriesReader['schema'], format: FormatName, plan: Plan, name: string): void {
+  if (!schema.nestedChannels) return;
+  const long = format === 'csv' || format === 'tsv' || (format !== 'npy' && (plan.table?.outputLayout ?? 'list') === 'long');
+  if (!long) return;
+  throw new TsnormError(
+    `${name}: column '${schema.nestedChannels}' holds every channel as a list of lists, which a row per time step (${format.toUpperCase()}${format === 'csv' || format === 'tsv' ? '' : ', --output-layout long'}) cannot hold in one column: write the list layout (Arrow or Parquet), or NPY`,
+    'TSNORM_OUTPUT',
+  );
 }
 
 /** The folders of an output folder's file, made as needed. */

@@ -14,8 +14,7 @@ const CSV = 'id,a,t,b\nx,1,0,10\nx,2,1,20\nx,3,2,40\ny,5,0,-1\ny,7,1,-3\n';
 
 describe('--channels b,a', () => {
   fs.writeFileSync(file('in.csv'), CSV);
-  for (const to of ['arrow', 'parquet'])
-    expect(tsnorm(['convert', file('in.csv'), '--id', 'id', '--keep', 't', '-o', file(`in.${to}`)]).status).toBe(0);
+  for (const to of ['arrow', 'parquet']) expect(tsnorm(['convert', file('in.csv'), '--id', 'id', '--keep', 't', '-o', file(`in.${to}`)]).status).toBe(0);
 
   it.each(['csv', 'arrow', 'parquet'].flatMap((from) => ['csv', 'arrow', 'arrows', 'parquet'].map((to) => [from, to] as const)))(
     'convert %s to %s changes no column',

@@ -117,6 +117,56 @@ describe('broken Parquet input: one line, exit 2, nothing written', () => {
   });
 });
 
+describe('what parquet-wasm cannot do is one line, exit 2', () => {
+  it('a type its decoder traps on (polars Int128)', () => {
+    const input = path.join(dir, 'bad_int128.parquet');
+    const r = tsnorm(['inspect', input]);
+    expect(r.stderr).toBe(`tsnorm: ${input}: cannot read this Parquet file: the decoder stopped (unreachable); a corrupt file, or a type it does not read\n`);
+    expect(r.status).toBe(2);
+  });
+
+  it('--row-group-size: a row group a row is written; beyond 2^31 - 1 is refused', () => {
+    const input = path.join(dir, 'flat_zstd_required.parquet');
+    const out = path.join(tmp.dir, 'many-groups.parquet');
+    const flags = ['--id', 'id', '--keep', 't'];
+    expect(tsnorm(['convert', input, ...flags, '-o', out, '--row-group-size', '1']).stderr).toBe('');
+    expect(tsnorm(['convert', out, ...flags, '--to', 'csv']).stdout.toString()).toBe(tsnorm(['convert', input, ...flags, '--to', 'csv']).stdout.toString());
+    expect(tsnorm(['convert', input, '-o', out, '--row-group-size', '4294967296']).stderr).toBe(
+      "tsnorm: --row-group-size: at most 2147483647, got '4294967296'\n",
+    );
+  });
+
+  it('a column of the null type is written (nulls), with two instances', () => {
+    const out = path.join(tmp.dir, 'nulls.parquet');
+    const r = tsnorm(['convert', path.join(dir, 'edge_null_column.parquet'), '--id', 'id', '-o', out]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(tsnorm(['convert', out, '--id', 'id', '--to', 'csv']).stdout.toString()).toBe('id,x,nul\na,1,\na,2,\nb,3,\nb,5,\n');
+  });
+
+  it('Parquet to a stdout closed early ends quietly, exit 0', () => {
+    const input = path.join(dir, 'flat_zstd_v2_plain.parquet');
+    const r = spawnSync('bash', [
+      '-c',
+      `"${process.execPath}" "${BIN}" "${input}" --id id --keep t --to parquet -q | head -c 4 >/dev/null; echo \${PIPESTATUS[0]}`,
+    ]);
+    expect(r.stderr.toString()).toBe('');
+    expect(r.stdout.toString()).toBe('0\n');
+  });
+
+  it('a list-of-lists column (C x L) is refused for the long layout rather than cut to its first channel', () => {
+    const input = path.join(dir, 'hf_target.parquet');
+    for (const args of [
+      ['--to', 'csv'],
+      ['--output-layout', 'long', '-o', path.join(tmp.dir, 'hf-long.arrow')],
+    ]) {
+      const r = tsnorm(['convert', input, '--layout', 'list', '--channels', 'target', ...args]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain("column 'target' holds every channel as a list of lists, which a row per time step");
+    }
+  });
+});
+
 describe('the fast decoder reads what parquet-wasm reads', () => {
   // Flat numeric and text columns are decoded by tsnorm's own page decoder; everything else by
   // parquet-wasm (arrow-rs). Where both can read a file, their Arrow outputs must be the same bytes.

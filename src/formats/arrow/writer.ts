@@ -228,6 +228,7 @@ export class ArrowWriter implements SeriesWriter {
       if (this.options.batches) this.options.batches.write(batch);
       else this.writer!.write(batch);
     } catch (err) {
+      if (err instanceof TsnormError) throw err;
       throw new TsnormError(`${this.name}: cannot write this as Arrow: ${(err as Error).message}`, 'TSNORM_OUTPUT');
     }
   }

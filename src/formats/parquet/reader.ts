@@ -7,7 +7,7 @@ import type { NumberedBatch } from '../arrow/small-batches.js';
 import type { SeriesReader } from '../types.js';
 import { fastPlan } from './footer.js';
 import { fastBatches } from './pages.js';
-import { loadParquetWasm } from './wasm.js';
+import { loadParquetWasm, parquetWasmFor } from './wasm.js';
 
 /** Rows per record batch handed to the table readers: large enough to amortise a batch, small enough to keep memory flat. */
 const BATCH_ROWS = 65536;
@@ -116,6 +116,7 @@ function schemaOf(ipc: Uint8Array): A.Schema {
 
 /** Runs a parquet-wasm call; what it throws (a string, or an Error from arrow-rs) becomes one line naming the file. */
 function parquetCall<T>(name: string, call: () => T): T {
+  parquetWasmFor(name, false);
   let out: T;
   try {
     out = call();
@@ -129,6 +130,11 @@ function parquetCall<T>(name: string, call: () => T): T {
 function parquetError(name: string, err: unknown): TsnormError {
   if (err instanceof TsnormError) return err;
   const why = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.replace(/^Parquet error: /, '');
+  if ((err instanceof Error && err.name === 'RuntimeError') || err instanceof RangeError)
+    return new TsnormError(
+      `${name}: cannot read this Parquet file: the decoder stopped (${why}); a corrupt file, or a type it does not read`,
+      'TSNORM_PARQUET',
+    );
   if (/not yet implemented|unsupported|not supported/i.test(why))
     return new TsnormError(`${name}: uses a Parquet feature that cannot be read here: ${why}`, 'TSNORM_PARQUET');
   return new TsnormError(`${name}: corrupt Parquet file: ${why}`, 'TSNORM_PARQUET');
