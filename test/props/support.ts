@@ -21,7 +21,9 @@ import { FIXTURES } from '../helpers/cli.js';
 export const RUNS = Number(process.env.TSNORM_PROP_RUNS ?? 200);
 
 /** A test's time limit: room for RUNS runs of a few milliseconds each on a slow, busy machine. */
-export const timeoutFor = (msPerRun: number, runs = RUNS): number => Math.max(60_000, Math.ceil(runs * msPerRun));
+// Three times the runs' usual cost: a hang is caught per run (settings' fc.timeout); this bound
+// only has to hold on a loaded machine (the CI tiers run beside other work on two cores).
+export const timeoutFor = (msPerRun: number, runs = RUNS): number => Math.max(60_000, Math.ceil(3 * runs * msPerRun));
 
 /** fast-check settings: RUNS runs; an async run that takes longer than this is a hang (a failure). */
 export const settings = (numRuns = RUNS, hangMs = 15_000): fc.Parameters<unknown> => ({ numRuns, plugins: [fc.timeout(hangMs)] });
